@@ -1,0 +1,3 @@
+//! roostd: the Roost XMPP server.
+
+pub mod cli;

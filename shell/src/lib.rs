@@ -1,0 +1,1 @@
+//! The admin command grammar and the REPL.
