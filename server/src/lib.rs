@@ -1,3 +1,97 @@
 //! roostd: the Roost XMPP server.
+//!
+//! Module order is one-way: front doors ([`http`], [`admin`]) call
+//! [`services`], which alone use [`storage`]. [`run`] wires them together.
 
+pub mod admin;
 pub mod cli;
+pub mod http;
+pub mod services;
+pub mod storage;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use roost_common::config::Config;
+
+use crate::services::Services;
+use crate::storage::Db;
+
+/// How often expired and used-up invites are deleted.
+const PURGE_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Serves until SIGTERM or SIGINT, then shuts down cleanly: stops accepting,
+/// finishes requests in flight, commits storage, removes the admin socket.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let (db, db_thread) = Db::open(&config.database_path(), config.storage.synchronous)?;
+    let services = Services::new(db, config.clone());
+
+    let http_listener = tokio::net::TcpListener::bind(config.http.bind)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {}", config.http.bind))?;
+    // The admin socket comes last: once it exists, roostd is ready.
+    let admin = admin::AdminSocket::bind(&config.socket_path())?;
+    tracing::info!(
+        hosts = ?config.hosts.iter().map(|h| h.as_str()).collect::<Vec<_>>(),
+        http = %config.http.bind,
+        admin_socket = %config.socket_path().display(),
+        "roostd {} ready",
+        env!("CARGO_PKG_VERSION")
+    );
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut http_stop = stop_rx.clone();
+    let http = tokio::spawn(http::serve(http_listener, services.clone(), async move {
+        let _ = http_stop.wait_for(|stop| *stop).await;
+    }));
+    let admin_task = {
+        let services = services.clone();
+        tokio::spawn(async move { admin.serve(services).await })
+    };
+    let purge = tokio::spawn(purge_invites(services.clone()));
+
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    admin_task.abort();
+    purge.abort();
+    match tokio::time::timeout(Duration::from_secs(10), http).await {
+        Ok(Ok(Err(e))) => tracing::warn!("HTTP listener ended with an error: {e}"),
+        Err(_) => tracing::warn!("HTTP requests still running after 10 s; closing them"),
+        _ => {}
+    }
+    let _ = admin_task.await;
+    let _ = purge.await;
+    drop(services);
+    tokio::task::spawn_blocking(move || db_thread.join())
+        .await
+        .context("storage thread panicked")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn purge_invites(services: Services) {
+    let mut tick = tokio::time::interval(PURGE_INTERVAL);
+    loop {
+        tick.tick().await;
+        match services.invites.purge().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("deleted {n} expired or used-up invites"),
+            Err(e) => tracing::warn!("invite purge failed: {e}"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

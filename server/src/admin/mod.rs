@@ -1,0 +1,154 @@
+//! The admin socket: a Unix socket in the data directory, mode 0600, that
+//! only processes of roostd's own user (or root) may use. Each connection
+//! reads request frames, answers each with one response frame, and lives
+//! until the client closes it; connections are independent of each other.
+
+mod dispatch;
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use roost_common::admin::{AdminError, ErrorKind, MAX_FRAME_LEN, RequestFrame, ResponseFrame};
+use roost_common::frame::{self, FrameDecoder};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{UnixListener, UnixStream};
+
+use crate::services::Services;
+
+/// The bound admin socket; the file is removed when this is dropped.
+pub struct AdminSocket {
+    listener: UnixListener,
+    path: PathBuf,
+}
+
+impl AdminSocket {
+    /// Binds `path` with mode 0600. A stale socket file left by a crashed
+    /// roostd is replaced; a live one means another roostd runs here.
+    pub fn bind(path: &Path) -> anyhow::Result<AdminSocket> {
+        if path.exists() {
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                bail!(
+                    "another roostd is already serving the admin socket {}",
+                    path.display()
+                );
+            }
+            std::fs::remove_file(path)
+                .with_context(|| format!("cannot remove stale socket {}", path.display()))?;
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        // Bind under a umask that leaves no window in which others could connect.
+        // SAFETY: umask only swaps the process's file mode mask.
+        let old = unsafe { libc::umask(0o177) };
+        let bound = UnixListener::bind(path);
+        unsafe { libc::umask(old) };
+        let listener =
+            bound.with_context(|| format!("cannot bind admin socket {}", path.display()))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot set permissions of {}", path.display()))?;
+        Ok(AdminSocket {
+            listener,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Accepts admin clients until the task is dropped.
+    pub async fn serve(&self, services: Services) {
+        loop {
+            match self.listener.accept().await {
+                Ok((stream, _)) => {
+                    tokio::spawn(handle(stream, services.clone()));
+                }
+                Err(e) => {
+                    tracing::warn!("admin socket accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for AdminSocket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+async fn handle(mut stream: UnixStream, services: Services) {
+    if let Err(refusal) = check_peer(&stream) {
+        tracing::warn!("admin socket: {refusal}");
+        let answer = ResponseFrame::error(0, AdminError::new(ErrorKind::Forbidden, refusal));
+        let _ = stream.write_all(&frame::encode(&answer)).await;
+        return;
+    }
+    let mut decoder = FrameDecoder::new(MAX_FRAME_LEN);
+    let mut buf = vec![0u8; 8192];
+    loop {
+        while let Some(next) = decoder.next_frame() {
+            let answer = match next {
+                Ok(line) => answer(&line, &services).await,
+                Err(e) => ResponseFrame::error(0, AdminError::new(ErrorKind::TooLarge, e.to_string())),
+            };
+            if stream.write_all(&frame::encode(&answer)).await.is_err() {
+                return;
+            }
+        }
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => decoder.push(&buf[..n]),
+        }
+    }
+}
+
+async fn answer(line: &[u8], services: &Services) -> ResponseFrame {
+    let request: RequestFrame = match frame::decode(line) {
+        Ok(r) => r,
+        Err(e) => {
+            let id = frame::decode::<serde_json::Value>(line)
+                .ok()
+                .and_then(|v| v.get("id")?.as_u64())
+                .unwrap_or(0);
+            return ResponseFrame::error(
+                id,
+                AdminError::new(ErrorKind::BadRequest, format!("malformed request: {e}")),
+            );
+        }
+    };
+    if request.v != roost_common::admin::PROTOCOL_VERSION {
+        return ResponseFrame::error(
+            request.id,
+            AdminError::new(
+                ErrorKind::UnsupportedVersion,
+                format!(
+                    "protocol version {} is not supported; this roostd speaks version {}",
+                    request.v,
+                    roost_common::admin::PROTOCOL_VERSION
+                ),
+            ),
+        );
+    }
+    match dispatch::run(request.request, services).await {
+        Ok(reply) => ResponseFrame::ok(request.id, reply),
+        Err(e) => ResponseFrame::error(request.id, e),
+    }
+}
+
+/// Only roostd's own user and root may administer it.
+fn check_peer(stream: &UnixStream) -> Result<(), String> {
+    let cred = stream
+        .peer_cred()
+        .map_err(|e| format!("cannot read the peer's credentials: {e}"))?;
+    // SAFETY: geteuid cannot fail.
+    let own = unsafe { libc::geteuid() };
+    if cred.uid() == own || cred.uid() == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "uid {} may not use the admin socket (only uid {own} and root may)",
+            cred.uid()
+        ))
+    }
+}

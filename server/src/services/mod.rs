@@ -1,0 +1,92 @@
+//! The service layer: every rule of Roost and all access to storage.
+//!
+//! Front doors (HTTP, admin socket, later XMPP) parse their input, call one
+//! method here and format the answer; they never touch the database and
+//! never re-implement a rule. Errors are [`ServiceError`]s, which each front
+//! door maps to its wire form in one place.
+
+pub mod api_keys;
+pub mod invites;
+pub mod secrets;
+
+use std::sync::Arc;
+
+use roost_common::config::Config;
+use roost_common::jid::DomainName;
+
+use crate::storage::{Db, StorageError};
+
+pub use api_keys::ApiKeys;
+pub use invites::Invites;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("unknown host '{0}'")]
+    UnknownHost(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A credential was missing, malformed, unknown, expired or wrong.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// The credential is valid but not for this.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Everything the front doors may call.
+#[derive(Clone)]
+pub struct Services {
+    pub hosts: Hosts,
+    pub api_keys: ApiKeys,
+    pub invites: Invites,
+}
+
+impl Services {
+    pub fn new(db: Db, config: Arc<Config>) -> Services {
+        let hosts = Hosts(config.clone());
+        let invites = Invites::new(db.clone(), config);
+        Services {
+            api_keys: ApiKeys::new(db, hosts.clone(), invites.clone()),
+            hosts,
+            invites,
+        }
+    }
+}
+
+/// The configured virtual hosts: the one place that turns a host name typed
+/// by someone into a host we serve.
+#[derive(Clone)]
+pub struct Hosts(Arc<Config>);
+
+impl Hosts {
+    pub fn serves(&self, host: &DomainName) -> bool {
+        self.0.serves(host)
+    }
+
+    pub fn resolve(&self, name: &str) -> Result<DomainName, ServiceError> {
+        let host =
+            DomainName::parse(name).map_err(|_| ServiceError::UnknownHost(name.to_owned()))?;
+        if self.0.serves(&host) {
+            Ok(host)
+        } else {
+            Err(ServiceError::UnknownHost(name.to_owned()))
+        }
+    }
+}
+
+/// The current time in Unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl From<rusqlite::Error> for ServiceError {
+    fn from(e: rusqlite::Error) -> Self {
+        ServiceError::Storage(e.into())
+    }
+}
