@@ -1,1 +1,226 @@
-//! Helpers for end-to-end tests.
+//! Helpers for end-to-end tests: start the real `roostd` binary on free
+//! loopback ports with a temporary data directory, run the real `roostctl`
+//! against its admin socket, and stop or kill it.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::TcpListener;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The directory holding the built `roostd` and `roostctl`, built once per
+/// test run with the same profile as the tests themselves.
+pub fn bin_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        let dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>/deps")
+            .to_owned();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "-p", "roost-server", "-p", "roostctl", "--bins"]);
+        if dir.ends_with("release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "building roostd and roostctl failed");
+        dir
+    })
+}
+
+pub fn roostd_bin() -> PathBuf {
+    bin_dir().join("roostd")
+}
+
+pub fn roostctl_bin() -> PathBuf {
+    bin_dir().join("roostctl")
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// A running `roostd` with its own data directory; killed when dropped.
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    pub http_port: u16,
+    child: Option<Child>,
+}
+
+/// The hosts every test server serves.
+pub const HOST: &str = "example.test";
+pub const OTHER_HOST: &str = "other.test";
+
+impl Server {
+    pub fn start() -> Server {
+        Server::start_with("")
+    }
+
+    /// Starts with the default test config plus `extra` TOML (tables) after it.
+    pub fn start_with(extra: &str) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let http_port = free_port();
+        let config = format!(
+            "hosts = [\"{HOST}\", \"{OTHER_HOST}\"]\ndata_dir = \"data\"\nlog_level = \"warn\"\n\
+             [http]\nbind = \"127.0.0.1:{http_port}\"\n{extra}\n"
+        );
+        std::fs::write(dir.path().join("roost.toml"), config).expect("write config");
+        let mut server = Server {
+            dir,
+            http_port,
+            child: None,
+        };
+        server.launch();
+        server
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("roost.toml")
+    }
+
+    pub fn socket_path(&self) -> PathBuf {
+        self.dir.path().join("data").join("roostd.sock")
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.dir.path().join("data").join("roost.sqlite3")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.http_port)
+    }
+
+    fn launch(&mut self) {
+        let child = Command::new(roostd_bin())
+            .arg("--config")
+            .arg(self.config_path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start roostd");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if UnixStream::connect(self.socket_path()).is_ok() {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                let stderr = self.take_stderr();
+                panic!("roostd exited early with {status}: {stderr}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("roostd did not open its admin socket in time");
+    }
+
+    fn take_stderr(&mut self) -> String {
+        let mut out = String::new();
+        if let Some(mut err) = self.child.as_mut().and_then(|c| c.stderr.take()) {
+            let _ = std::io::Read::read_to_string(&mut err, &mut out);
+        }
+        out
+    }
+
+    /// `kill -9`, then start again on the same data directory and ports.
+    pub fn kill9_and_restart(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+        self.launch();
+    }
+
+    /// SIGTERM; returns the exit status and what roostd wrote to stderr.
+    pub fn terminate(&mut self) -> (std::process::ExitStatus, String) {
+        let child = self.child.take().expect("running");
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let output = child.wait_with_output().expect("wait for roostd");
+        (output.status, String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+
+    /// Runs `roostctl --socket SOCKET ARGS…` and returns its output.
+    pub fn ctl(&self, args: &[&str]) -> Output {
+        Command::new(roostctl_bin())
+            .arg("--socket")
+            .arg(self.socket_path())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run roostctl")
+    }
+
+    /// Creates an API key for `host` and returns it (`ID/SECRET`).
+    pub fn create_key(&self, host: &str, name: &str) -> String {
+        let out = self.ctl(&["invites-api", "create", host, name]);
+        assert!(out.status.success(), "create failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
+    }
+
+    /// A raw admin-protocol connection, for protocol-level tests.
+    pub fn admin_connection(&self) -> AdminConnection {
+        let stream = UnixStream::connect(self.socket_path()).expect("connect admin socket");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        AdminConnection {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            stream,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub struct AdminConnection {
+    stream: UnixStream,
+    reader: BufReader<UnixStream>,
+}
+
+impl AdminConnection {
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write admin socket");
+    }
+
+    /// Reads one response line as JSON.
+    pub fn read(&mut self) -> serde_json::Value {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("read admin socket");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad frame {line:?}: {e}"))
+    }
+
+    pub fn request(&mut self, json: &str) -> serde_json::Value {
+        self.send_raw(format!("{json}\n").as_bytes());
+        self.read()
+    }
+}
+
+/// An HTTP client that shows redirects instead of following them.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client")
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

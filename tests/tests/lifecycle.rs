@@ -1,0 +1,58 @@
+//! Starting and stopping roostd: config errors, clean shutdown, restarts.
+
+use std::process::Command;
+
+use roost_tests::{HOST, Server, free_port, roostd_bin, stderr};
+
+#[test]
+fn config_errors_name_file_line_and_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "hosts = [\"a.test\"]\n\n[http]\nbnid = \"127.0.0.1:1\"\n").unwrap();
+    let out = Command::new(roostd_bin()).arg("--config").arg(&path).output().unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains(&format!("{}:4:", path.display())), "{err}");
+    assert!(err.contains("bnid"), "{err}");
+    assert!(!dir.path().join("data").exists(), "nothing is created on a bad config");
+
+    let out = Command::new(roostd_bin()).arg("--config").arg(dir.path().join("missing.toml")).output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("missing.toml"), "{}", stderr(&out));
+}
+
+#[test]
+fn check_config_accepts_the_example_config() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../roost.example.toml");
+    let out = Command::new(roostd_bin()).args(["--check-config", "--config", example]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn sigterm_stops_cleanly_and_removes_the_socket() {
+    let mut server = Server::start();
+    server.create_key(HOST, "k");
+    let socket = server.socket_path();
+    let (status, err) = server.terminate();
+    assert!(status.success(), "exit {status}: {err}");
+    assert!(!socket.exists(), "socket left behind");
+}
+
+#[test]
+fn a_stale_socket_is_replaced_and_a_live_one_refused() {
+    let mut server = Server::start();
+    let key = server.create_key(HOST, "k");
+    // kill -9 leaves the socket file behind; the next start must cope.
+    server.kill9_and_restart();
+    let out = server.ctl(&["invites-api", "list", HOST]);
+    assert!(roost_tests::stdout(&out).contains(key.split_once('/').unwrap().0));
+
+    // A second roostd on the same data directory refuses to start.
+    let mut config = std::fs::read_to_string(server.config_path()).unwrap();
+    config = config.replace(&server.http_port.to_string(), &free_port().to_string());
+    let second = server.dir.path().join("second.toml");
+    std::fs::write(&second, config).unwrap();
+    let out = Command::new(roostd_bin()).arg("--config").arg(&second).output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("already"), "{}", stderr(&out));
+}
