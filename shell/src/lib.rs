@@ -1,1 +1,17 @@
 //! The admin command grammar and the REPL.
+//!
+//! `roostctl` is a thin binary over this crate: [`grammar`] defines every
+//! command once, [`client`] speaks the admin protocol over the Unix socket,
+//! [`output`] turns replies into tables, Prosody-style lines or JSON,
+//! [`exec`] ties the three together for one command, and [`repl`] runs
+//! `roostctl shell`, with [`complete`] for its tab completion.
+
+pub mod client;
+pub mod complete;
+pub mod exec;
+pub mod grammar;
+pub mod output;
+pub mod repl;
+
+#[cfg(test)]
+mod fake_roostd;

@@ -1,0 +1,124 @@
+//! A stand-in for roostd's admin socket, for unit tests: a real
+//! `UnixListener` on a temporary path, served by a thread that answers each
+//! request as the test's closure decides and records what it was sent.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use roost_common::admin::{
+    AdminError, ApiKeyInfo, ErrorKind, Outcome, PROTOCOL_VERSION, Reply, Request, RequestFrame,
+    ResponseFrame,
+};
+use roost_common::frame;
+
+/// What the fake does with one request.
+pub enum Action {
+    Answer(Outcome),
+    /// Answers, then closes the connection, as a restarting roostd would.
+    AnswerAndClose(Outcome),
+    /// Sends these bytes as the answer, for malformed-frame tests.
+    Raw(Vec<u8>),
+    /// Closes the connection without answering.
+    Close,
+}
+
+pub struct FakeRoostd {
+    pub path: PathBuf,
+    /// Every request received, with the number of the connection (from 1)
+    /// it came on.
+    pub received: Arc<Mutex<Vec<(usize, RequestFrame)>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl FakeRoostd {
+    pub fn start(mut decide: impl FnMut(&Request) -> Action + Send + 'static) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roostd.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&received);
+        // The thread outlives the test's interest in it; it dies with the
+        // test process, blocked in accept.
+        thread::spawn(move || {
+            for (number, stream) in (1..).zip(listener.incoming()) {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    let request: RequestFrame = frame::decode(line.as_bytes()).unwrap();
+                    line.clear();
+                    let action = decide(&request.request);
+                    log.lock().unwrap().push((number, request.clone()));
+                    let answer = |outcome| {
+                        frame::encode(&ResponseFrame {
+                            v: PROTOCOL_VERSION,
+                            id: request.id,
+                            outcome,
+                        })
+                    };
+                    let (bytes, then_close) = match action {
+                        Action::Answer(outcome) => (answer(outcome), false),
+                        Action::AnswerAndClose(outcome) => (answer(outcome), true),
+                        Action::Raw(bytes) => (bytes, false),
+                        Action::Close => break,
+                    };
+                    if stream.write_all(&bytes).is_err() || then_close {
+                        break;
+                    }
+                }
+            }
+        });
+        FakeRoostd {
+            path,
+            received,
+            _dir: dir,
+        }
+    }
+
+    /// A fake that answers every request with this reply.
+    pub fn replying(reply: Reply) -> Self {
+        FakeRoostd::start(move |_| Action::Answer(Outcome::Ok(reply.clone())))
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        let log = self.received.lock().unwrap();
+        log.iter().map(|(_, frame)| frame.request.clone()).collect()
+    }
+
+    pub fn connection_numbers(&self) -> Vec<usize> {
+        let log = self.received.lock().unwrap();
+        log.iter().map(|(number, _)| *number).collect()
+    }
+}
+
+pub fn refusal(kind: ErrorKind, message: &str) -> Action {
+    Action::Answer(Outcome::Error(AdminError::new(kind, message)))
+}
+
+/// Two keys in the shapes the tests format: one with every field set, one
+/// with none of the optional ones.
+pub fn sample_keys() -> Vec<ApiKeyInfo> {
+    vec![
+        ApiKeyInfo {
+            id: "k1a2b3".into(),
+            host: "example.com".into(),
+            name: Some("signup page".into()),
+            created_at: 1_700_000_000,
+            expires_at: Some(1_700_604_800),
+            last_used_at: Some(1_700_003_600),
+            invites_created: 12,
+        },
+        ApiKeyInfo {
+            id: "z9y8x7".into(),
+            host: "example.com".into(),
+            name: None,
+            created_at: 1_600_000_000,
+            expires_at: None,
+            last_used_at: None,
+            invites_created: 0,
+        },
+    ]
+}

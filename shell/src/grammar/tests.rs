@@ -1,0 +1,273 @@
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
+
+use super::*;
+
+fn one_shot(argv: &[&str]) -> Result<Cli, clap::Error> {
+    Cli::try_parse_from(std::iter::once("roostctl").chain(argv.iter().copied()))
+}
+
+fn repl(line: &str) -> Result<ReplLine, clap::Error> {
+    ReplLine::try_parse_from(shell_words::split(line).unwrap())
+}
+
+/// The admin command of a one-shot argv, failing on anything else.
+fn admin_argv(argv: &[&str]) -> AdminCommand {
+    match one_shot(argv).unwrap().command {
+        CliCommand::Admin(command) => command,
+        other => panic!("{argv:?} parsed as {other:?}"),
+    }
+}
+
+fn admin_line(line: &str) -> AdminCommand {
+    match repl(line).unwrap().command {
+        ReplCommand::Admin(command) => command,
+        other => panic!("{line:?} parsed as {other:?}"),
+    }
+}
+
+#[test]
+fn both_roots_are_valid_clap_trees() {
+    Cli::command().debug_assert();
+    ReplLine::command().debug_assert();
+}
+
+#[test]
+fn one_shot_and_shell_line_parse_to_the_same_request() {
+    let cases: [(&[&str], &str, Request); 3] = [
+        (
+            &[
+                "invites-api",
+                "create",
+                "Example.COM",
+                "signup page",
+                "--expires-in",
+                "12h",
+            ],
+            "invites-api create Example.COM 'signup page' --expires-in 12h",
+            Request::ApiKeyCreate {
+                host: "example.com".into(),
+                name: Some("signup page".into()),
+                expires_in_secs: Some(43_200),
+            },
+        ),
+        (
+            &["invites-api", "list", "example.com"],
+            "invites-api list example.com",
+            Request::ApiKeyList {
+                host: "example.com".into(),
+            },
+        ),
+        (
+            &["invites-api", "delete", "example.com", "k1a2b3"],
+            "invites-api delete example.com k1a2b3",
+            Request::ApiKeyDelete {
+                host: "example.com".into(),
+                id: "k1a2b3".into(),
+            },
+        ),
+    ];
+    for (argv, line, request) in cases {
+        let from_argv = admin_argv(argv);
+        assert_eq!(from_argv, admin_line(line), "{line}");
+        assert_eq!(from_argv.request(), request, "{line}");
+    }
+}
+
+#[test]
+fn create_without_name_or_expiry() {
+    assert_eq!(
+        admin_line("invites-api create example.com").request(),
+        Request::ApiKeyCreate {
+            host: "example.com".into(),
+            name: None,
+            expires_in_secs: None,
+        }
+    );
+    assert_eq!(
+        admin_line("invites-api create example.com --expires-in 3600").request(),
+        Request::ApiKeyCreate {
+            host: "example.com".into(),
+            name: None,
+            expires_in_secs: Some(3600),
+        }
+    );
+}
+
+#[test]
+fn prosody_spelling_is_the_same_command() {
+    for words in [
+        "list example.com",
+        "create example.com app --expires-in 7d",
+        "delete example.com abc",
+    ] {
+        let ours = admin_line(&format!("invites-api {words}"));
+        assert_eq!(admin_line(&format!("mod_invites_api {words}")), ours);
+        let argv: Vec<String> = format!("mod_invites_api {words}")
+            .split(' ')
+            .map(String::from)
+            .collect();
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        assert_eq!(admin_argv(&argv), ours);
+    }
+}
+
+#[test]
+fn the_prosody_alias_stays_out_of_help() {
+    let help = Cli::command().render_help().to_string();
+    assert!(help.contains("invites-api"), "{help}");
+    assert!(!help.contains("mod_invites_api  "), "{help}");
+}
+
+#[test]
+fn usage_errors() {
+    let cases: [(&str, ErrorKind, &str); 7] = [
+        (
+            "invites-api list",
+            ErrorKind::MissingRequiredArgument,
+            "<HOST>",
+        ),
+        (
+            "invites-api list 'bad host'",
+            ErrorKind::ValueValidation,
+            "'bad host' is not a valid host name",
+        ),
+        (
+            "invites-api create example.com --expires-in soon",
+            ErrorKind::ValueValidation,
+            "try 3600, 30m, 12h or 7d",
+        ),
+        (
+            "invites-api create example.com --expires-in 500ms",
+            ErrorKind::ValueValidation,
+            "shorter than a second",
+        ),
+        (
+            "invites-api create example.com --expires-in 0",
+            ErrorKind::ValueValidation,
+            "not a positive duration",
+        ),
+        (
+            "invites-api lst example.com",
+            ErrorKind::InvalidSubcommand,
+            "'lst'",
+        ),
+        (
+            "invites-api delete example.com k1 extra",
+            ErrorKind::UnknownArgument,
+            "'extra'",
+        ),
+    ];
+    for (line, kind, needle) in cases {
+        let err = repl(line).unwrap_err();
+        assert_eq!(err.kind(), kind, "{line}");
+        assert!(err.to_string().contains(needle), "{line}: {err}");
+        let argv: Vec<String> = shell_words::split(line).unwrap();
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let err = one_shot(&argv).unwrap_err();
+        assert_eq!(err.kind(), kind, "one-shot {line}");
+        assert_eq!(err.exit_code(), 2, "one-shot {line}");
+    }
+}
+
+#[test]
+fn global_options_go_before_or_after_the_command() {
+    for argv in [
+        &["--json", "--socket", "/s", "invites-api", "list", "x"][..],
+        &["invites-api", "list", "x", "--json", "--socket", "/s"],
+        &["invites-api", "--socket=/s", "list", "--json", "x"],
+    ] {
+        let cli = one_shot(argv).unwrap();
+        assert!(cli.output.json, "{argv:?}");
+        assert_eq!(
+            cli.connection.socket.as_deref(),
+            Some(std::path::Path::new("/s")),
+            "{argv:?}"
+        );
+    }
+    assert!(!one_shot(&["invites-api", "list", "x"]).unwrap().output.json);
+    assert!(repl("--json invites-api list x").unwrap().output.json);
+    assert!(repl("invites-api list x --json").unwrap().output.json);
+    assert!(!repl("invites-api list x").unwrap().output.json);
+}
+
+#[test]
+fn shell_takes_a_command_as_typed_at_its_prompt() {
+    let cli = one_shot(&[
+        "--socket",
+        "/s",
+        "shell",
+        "invites-api",
+        "list",
+        "--json",
+        "x",
+    ])
+    .unwrap();
+    let CliCommand::Shell(ShellArgs { command }) = cli.command else {
+        panic!("not the shell: {cli:?}");
+    };
+    assert_eq!(command, ["invites-api", "list", "--json", "x"]);
+    assert_eq!(
+        cli.connection.socket.as_deref(),
+        Some(std::path::Path::new("/s"))
+    );
+
+    let cli = one_shot(&["shell"]).unwrap();
+    assert!(
+        matches!(cli.command, CliCommand::Shell(ShellArgs { ref command }) if command.is_empty())
+    );
+}
+
+#[test]
+fn shell_only_words() {
+    assert_eq!(repl("quit").unwrap().command, ReplCommand::Quit);
+    assert_eq!(repl("exit").unwrap().command, ReplCommand::Quit);
+    assert_eq!(repl("help").unwrap_err().kind(), ErrorKind::DisplayHelp);
+    // `shell` and `--socket` belong to the command line, not to a line.
+    assert_eq!(
+        repl("shell").unwrap_err().kind(),
+        ErrorKind::InvalidSubcommand
+    );
+    assert_eq!(
+        repl("--socket /s invites-api list x").unwrap_err().kind(),
+        ErrorKind::UnknownArgument
+    );
+    // and `quit` is no one-shot command.
+    assert_eq!(
+        one_shot(&["quit"]).unwrap_err().kind(),
+        ErrorKind::InvalidSubcommand
+    );
+}
+
+#[test]
+fn no_arguments_shows_help_with_the_exit_codes() {
+    let err = one_shot(&[]).unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    let help = Cli::command().render_long_help().to_string();
+    for needle in [
+        "Exit status:",
+        "3  roostd cannot be reached",
+        "ROOST_SOCKET",
+    ] {
+        assert!(help.contains(needle), "{needle:?} missing from --help");
+    }
+}
+
+#[test]
+fn command_names_match_the_grammar() {
+    for line in [
+        "invites-api create x",
+        "invites-api list x",
+        "invites-api delete x y",
+    ] {
+        let command = admin_line(line);
+        assert!(
+            line.starts_with(command.name()),
+            "{line} is named {}",
+            command.name()
+        );
+    }
+}

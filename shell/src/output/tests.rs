@@ -1,0 +1,138 @@
+use std::path::PathBuf;
+
+use super::*;
+use crate::fake_roostd::sample_keys;
+
+/// Compares with a checked-in file under `shell/tests/snapshots/`. These
+/// files are the `--json` and line-output contracts: change them only on
+/// purpose, and say so in the changelog.
+fn assert_snapshot(name: &str, actual: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    assert_eq!(
+        actual,
+        expected,
+        "output differs from the contract in {}",
+        path.display()
+    );
+}
+
+#[test]
+fn list_lines_match_prosodyctl() {
+    assert_snapshot(
+        "list.tsv",
+        &key_list("example.com", &sample_keys(), Style::Lines),
+    );
+}
+
+#[test]
+fn list_lines_are_empty_without_keys() {
+    assert_eq!(key_list("example.com", &[], Style::Lines), "");
+}
+
+#[test]
+fn list_json_contract() {
+    assert_snapshot(
+        "list.json",
+        &key_list("example.com", &sample_keys(), Style::Json),
+    );
+    assert_snapshot(
+        "list-empty.json",
+        &key_list("example.com", &[], Style::Json),
+    );
+}
+
+#[test]
+fn create_json_contract() {
+    let info = &sample_keys()[0];
+    assert_snapshot("create.json", &created("k1a2b3/s3cr3t", info, Style::Json));
+}
+
+#[test]
+fn delete_json_contract() {
+    assert_snapshot(
+        "delete.json",
+        &deleted("example.com", "k1a2b3", Style::Json),
+    );
+}
+
+#[test]
+fn create_prints_only_the_key_outside_json() {
+    let info = &sample_keys()[0];
+    assert_eq!(
+        created("k1a2b3/s3cr3t", info, Style::Lines),
+        "k1a2b3/s3cr3t\n"
+    );
+    assert_eq!(
+        created("k1a2b3/s3cr3t", info, Style::Table),
+        "k1a2b3/s3cr3t\n"
+    );
+}
+
+#[test]
+fn delete_prints_nothing_outside_json() {
+    assert_eq!(deleted("example.com", "k1a2b3", Style::Lines), "");
+    assert_eq!(deleted("example.com", "k1a2b3", Style::Table), "");
+}
+
+#[test]
+fn table_shows_every_column_with_readable_dates() {
+    let table = key_list("example.com", &sample_keys(), Style::Table);
+    let lines: Vec<&str> = table.lines().collect();
+    for header in ["id", "name", "created", "expires", "last used", "invites"] {
+        assert!(lines[1].contains(header), "no {header:?} in {:?}", lines[1]);
+    }
+    let first = lines.iter().find(|l| l.contains("k1a2b3")).unwrap();
+    for cell in [
+        "signup page",
+        "2023-11-14 22:13 UTC",
+        "2023-11-21 22:13 UTC",
+        "2023-11-14 23:13 UTC",
+        "12",
+    ] {
+        assert!(first.contains(cell), "no {cell:?} in {first:?}");
+    }
+    let second = lines.iter().find(|l| l.contains("z9y8x7")).unwrap();
+    assert_eq!(second.matches("never").count(), 2, "{second:?}");
+    assert!(
+        second.contains(" - "),
+        "a key without a name shows '-': {second:?}"
+    );
+}
+
+#[test]
+fn empty_table_says_so() {
+    assert_eq!(
+        key_list("example.com", &[], Style::Table),
+        "No invite API keys for example.com.\n"
+    );
+}
+
+#[test]
+fn control_characters_cannot_break_lines() {
+    let mut keys = sample_keys();
+    keys[0].name = Some("evil\nz9y8x7\tforged".into());
+    let lines = key_list("example.com", &keys, Style::Lines);
+    assert_eq!(lines, "k1a2b3\tevil z9y8x7 forged\nz9y8x7\t<unknown>\n");
+}
+
+#[test]
+fn style_choice() {
+    assert_eq!(Style::choose(true, true), Style::Json);
+    assert_eq!(Style::choose(true, false), Style::Json);
+    assert_eq!(Style::choose(false, true), Style::Table);
+    assert_eq!(Style::choose(false, false), Style::Lines);
+}
+
+#[test]
+fn utc_dates() {
+    assert_eq!(utc_minutes(0), "1970-01-01 00:00 UTC");
+    assert_eq!(utc_minutes(-60), "1969-12-31 23:59 UTC");
+    assert_eq!(utc_minutes(951_782_400), "2000-02-29 00:00 UTC");
+    assert_eq!(utc_minutes(1_700_000_000), "2023-11-14 22:13 UTC");
+    assert_eq!(utc_minutes(4_102_444_800), "2100-01-01 00:00 UTC");
+    assert_eq!(utc_minutes(1_709_251_199), "2024-02-29 23:59 UTC");
+}
