@@ -1,1 +1,7 @@
-fn main() {}
+//! `roostctl`: administer a running roostd. Everything is in the library.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    ExitCode::from(roostctl::run_from_args())
+}

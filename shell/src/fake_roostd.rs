@@ -1,4 +1,5 @@
-//! A stand-in for roostd's admin socket, for unit tests: a real
+//! A stand-in for roostd's admin socket, for tests (here and, through the
+//! `test-support` feature, in `roostctl`): a real
 //! `UnixListener` on a temporary path, served by a thread that answers each
 //! request as the test's closure decides and records what it was sent.
 

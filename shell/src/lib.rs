@@ -13,5 +13,5 @@ pub mod grammar;
 pub mod output;
 pub mod repl;
 
-#[cfg(test)]
-mod fake_roostd;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake_roostd;

@@ -1,0 +1,327 @@
+//! The roostctl binary against a stand-in roostd: what scripts rely on,
+//! namely stdout, the one-line stderr messages, exit codes and where the
+//! socket is looked for.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use roost_common::admin::{ErrorKind, Outcome, Reply, Request};
+use roost_shell::fake_roostd::{Action, FakeRoostd, refusal, sample_keys};
+
+fn roostctl(cwd: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_roostctl"));
+    command
+        .current_dir(cwd)
+        .env_remove("ROOST_CONFIG")
+        .env_remove("ROOST_SOCKET")
+        .stdin(Stdio::null());
+    command
+}
+
+fn run(command: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().unwrap();
+    (
+        status.code().expect("roostctl was killed by a signal"),
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    )
+}
+
+/// A fake roostd that lists the sample keys, creates one, deletes anything,
+/// and knows no host but example.com.
+fn fake() -> FakeRoostd {
+    FakeRoostd::start(|request| match request {
+        Request::ApiKeyList { host }
+        | Request::ApiKeyDelete { host, .. }
+        | Request::ApiKeyCreate { host, .. }
+            if host != "example.com" =>
+        {
+            refusal(
+                ErrorKind::UnknownHost,
+                &format!("{host} is not served here"),
+            )
+        }
+        Request::ApiKeyList { .. } => Action::Answer(Outcome::Ok(Reply::ApiKeys {
+            keys: sample_keys(),
+        })),
+        Request::ApiKeyCreate { .. } => Action::Answer(Outcome::Ok(Reply::ApiKeyCreated {
+            key: "k1a2b3/s3cr3t".into(),
+            info: sample_keys().remove(0),
+        })),
+        Request::ApiKeyDelete { .. } => Action::Answer(Outcome::Ok(Reply::Deleted)),
+        Request::Hello => Action::Answer(Outcome::Ok(Reply::Hello {
+            server_version: "test".into(),
+        })),
+    })
+}
+
+fn socket_arg(fake: &FakeRoostd) -> [&std::ffi::OsStr; 2] {
+    ["--socket".as_ref(), fake.path.as_os_str()]
+}
+
+#[test]
+fn list_prints_prosody_lines_when_piped() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "invites-api",
+        "list",
+        "example.com",
+    ]));
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out, "k1a2b3\tsignup page\nz9y8x7\t<unknown>\n");
+}
+
+#[test]
+fn create_prints_exactly_the_key() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, _) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "invites-api",
+        "create",
+        "example.com",
+        "app",
+        "--expires-in",
+        "30m",
+    ]));
+    assert_eq!((code, out.as_str()), (0, "k1a2b3/s3cr3t\n"));
+    assert_eq!(
+        fake.requests(),
+        vec![Request::ApiKeyCreate {
+            host: "example.com".into(),
+            name: Some("app".into()),
+            expires_in_secs: Some(1800),
+        }]
+    );
+}
+
+#[test]
+fn json_list_is_an_array_of_keys() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, _) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "--json",
+        "invites-api",
+        "list",
+        "example.com",
+    ]));
+    assert_eq!(code, 0);
+    let keys: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(keys[0]["id"], "k1a2b3");
+    assert_eq!(keys[1]["name"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_refusal_is_one_line_on_stderr_and_exit_code_1() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "invites-api",
+        "delete",
+        "example.org",
+        "k1a2b3",
+    ]));
+    assert_eq!(code, 1);
+    assert_eq!(out, "");
+    assert_eq!(err, "roostctl: example.org is not served here\n");
+}
+
+#[test]
+fn no_socket_is_exit_code_3_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(roostctl(dir.path()).args(["invites-api", "list", "example.com"]));
+    assert_eq!(code, 3);
+    assert_eq!(out, "");
+    assert_eq!(
+        err,
+        "roostctl: cannot reach roostd: no socket at ./data/roostd.sock (is roostd running?)\n"
+    );
+}
+
+#[test]
+fn a_server_closing_without_answer_is_exit_code_3() {
+    let fake = FakeRoostd::start(|_| Action::Close);
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "invites-api",
+        "list",
+        "example.com",
+    ]));
+    assert_eq!(code, 3);
+    assert_eq!(
+        err,
+        "roostctl: roostd closed the connection without answering (see its log)\n"
+    );
+}
+
+#[test]
+fn usage_errors_are_exit_code_2_without_contacting_roostd() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["invites-api", "list"][..],
+        &[
+            "invites-api",
+            "create",
+            "example.com",
+            "--expires-in",
+            "soon",
+        ],
+        &["invites-api", "frobnicate"],
+        &["shell", "invites-api", "lst", "example.com"],
+        &[],
+    ] {
+        let (code, _, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args(args));
+        assert_eq!(code, 2, "{args:?}: {err}");
+    }
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, _) = run(roostctl(dir.path()).arg("--help"));
+    assert_eq!(code, 0);
+    assert!(out.contains("3  roostd cannot be reached"), "{out}");
+}
+
+#[test]
+fn prosody_spellings_work() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let expected = "k1a2b3\tsignup page\nz9y8x7\t<unknown>\n";
+    for args in [
+        &["mod_invites_api", "list", "example.com"][..],
+        &["shell", "invites-api", "list", "example.com"],
+        &["shell", "mod_invites_api", "list", "example.com"],
+    ] {
+        let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args(args));
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (0, expected, ""),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn shell_reads_a_script_from_stdin() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = roostctl(dir.path())
+        .args(socket_arg(&fake))
+        .arg("shell")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"invites-api create example.com\ninvites-api list example.org\nquit\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), "k1a2b3/s3cr3t\n");
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "error: line 2: example.org is not served here\n"
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        fake.connection_numbers(),
+        vec![1, 1],
+        "one connection for the script"
+    );
+}
+
+fn write_config(dir: &Path, name: &str, socket: &Path) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!("[admin]\nsocket = {:?}\n", socket.display().to_string()),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn socket_from_config_option_or_environment() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "roost.toml", &fake.path);
+    let list = ["invites-api", "list", "example.com"];
+
+    let (code, _, err) = run(roostctl(dir.path()).arg("--config").arg(&config).args(list));
+    assert_eq!((code, err.as_str()), (0, ""), "--config");
+
+    let (code, _, err) = run(roostctl(dir.path()).env("ROOST_CONFIG", &config).args(list));
+    assert_eq!((code, err.as_str()), (0, ""), "ROOST_CONFIG");
+
+    let (code, _, err) = run(roostctl(dir.path())
+        .env("ROOST_SOCKET", &fake.path)
+        .args(list));
+    assert_eq!((code, err.as_str()), (0, ""), "ROOST_SOCKET");
+}
+
+#[test]
+fn socket_resolution_order() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let nowhere = dir.path().join("nowhere.sock");
+    let good = write_config(dir.path(), "good.toml", &fake.path);
+    let bad = write_config(dir.path(), "bad.toml", &nowhere);
+    let list = ["invites-api", "list", "example.com"];
+    let unreachable = |err: &str| err.contains("nowhere.sock");
+
+    // --socket beats --config and both variables.
+    let (code, _, err) = run(roostctl(dir.path())
+        .args(socket_arg(&fake))
+        .arg("--config")
+        .arg(&bad)
+        .env("ROOST_CONFIG", &bad)
+        .env("ROOST_SOCKET", &nowhere)
+        .args(list));
+    assert_eq!((code, err.as_str()), (0, ""));
+
+    // --config beats ROOST_CONFIG and ROOST_SOCKET.
+    let (code, _, err) = run(roostctl(dir.path())
+        .arg("--config")
+        .arg(&good)
+        .env("ROOST_CONFIG", &bad)
+        .env("ROOST_SOCKET", &nowhere)
+        .args(list));
+    assert_eq!((code, err.as_str()), (0, ""));
+
+    // ROOST_CONFIG beats ROOST_SOCKET.
+    let (code, _, err) = run(roostctl(dir.path())
+        .env("ROOST_CONFIG", &bad)
+        .env("ROOST_SOCKET", &fake.path)
+        .args(list));
+    assert_eq!(code, 3);
+    assert!(unreachable(&err), "{err}");
+}
+
+#[test]
+fn an_unreadable_config_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("roost.toml");
+    std::fs::write(&config, "[admin]\nsockit = \"x\"\n").unwrap();
+    let (code, _, err) =
+        run(roostctl(dir.path())
+            .arg("--config")
+            .arg(&config)
+            .args(["invites-api", "list", "x"]));
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("roostctl: ") && err.contains("roost.toml:2"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
