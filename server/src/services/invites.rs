@@ -260,6 +260,54 @@ fn uri(kind: InviteKind, jid: &str, token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use roost_common::config::Synchronous;
+
+    fn services() -> (tempfile::TempDir, Invites) {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _thread) = Db::open(&dir.path().join("t.sqlite3"), Synchronous::Normal).unwrap();
+        (dir, Invites::new(db, Arc::new(Config::default())))
+    }
+
+    fn account(uses: Option<u32>) -> NewInvite {
+        NewInvite {
+            host: DomainName::parse("localhost").unwrap(),
+            kind: InviteKind::Account,
+            jid: "localhost".into(),
+            creator: Creator::Admin,
+            ttl: None,
+            uses,
+        }
+    }
+
+    #[tokio::test]
+    async fn expired_and_used_up_invites_are_invalid_and_purged() {
+        let (_dir, invites) = services();
+        let live = invites.create(account(Some(1))).await.unwrap();
+        assert_eq!(live.uri, format!("xmpp:localhost?register;preauth={}", live.token.as_str()));
+        assert!(live.landing_url.ends_with(&format!("/invite/{}", live.token.as_str())));
+        let found = invites.find_valid(live.token.as_str()).await.unwrap().unwrap();
+        assert_eq!(found.uri, live.uri);
+
+        let mut expired = invites.prepare(account(None));
+        expired.expires_at = now() - 1;
+        let used_up = invites.prepare(account(Some(0)));
+        let (expired_token, used_token) = (expired.token.clone(), used_up.token.clone());
+        invites
+            .db
+            .call(move |conn| -> Result<(), ServiceError> {
+                insert(conn, &expired, None)?;
+                insert(conn, &used_up, None)
+            })
+            .await
+            .unwrap();
+        assert!(invites.find_valid(expired_token.as_str()).await.unwrap().is_none());
+        assert!(invites.find_valid(used_token.as_str()).await.unwrap().is_none());
+        assert!(invites.find_valid("not-a-token").await.unwrap().is_none());
+
+        assert_eq!(invites.purge().await.unwrap(), 2);
+        assert!(invites.find_valid(live.token.as_str()).await.unwrap().is_some());
+        assert_eq!(invites.purge().await.unwrap(), 0);
+    }
 
     #[test]
     fn uris_follow_prosody() {
