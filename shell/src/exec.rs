@@ -55,10 +55,10 @@ pub fn execute(
             Reply::ApiKeyCreated { key, info },
         ) => output::created(&key, &info, style),
         (AdminCommand::InvitesApi(InvitesApiCommand::List { host }), Reply::ApiKeys { keys }) => {
-            output::key_list(host.host.as_str(), &keys, style)
+            output::key_list(&host.host, &keys, style)
         }
         (AdminCommand::InvitesApi(InvitesApiCommand::Delete { host, id }), Reply::Deleted) => {
-            output::deleted(host.host.as_str(), id, style)
+            output::deleted(&host.host, id, style)
         }
         (command, reply) => {
             return Err(Error::UnexpectedReply {

@@ -34,7 +34,7 @@ fn create_sends_the_request_and_prints_the_key() {
     });
     let (result, out) = run(
         &fake,
-        "invites-api create Example.com 'signup page' --expires-in 7d",
+        "invites-api create example.com 'signup page' --expires-in 7d",
         Style::Lines,
     );
     result.unwrap();
