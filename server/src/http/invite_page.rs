@@ -3,6 +3,7 @@
 //! unknown, used or expired token gets the "invite invalid" page (404).
 
 use askama::Template;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -24,9 +25,13 @@ struct InvalidPage;
 
 pub async fn show(
     State(services): State<Services>,
-    Path(token): Path<String>,
+    token: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let found = services.invites.find_valid(&token).await?;
+    // A token that is not even valid UTF-8 is just another unknown invite.
+    let found = match token {
+        Ok(Path(token)) => services.invites.find_valid(&token).await?,
+        Err(_) => None,
+    };
     let (status, html) = match &found {
         Some(invite) => (
             StatusCode::OK,
