@@ -160,7 +160,12 @@ mod tests {
             r#"{"v":1,"id":3,"request":{"api_key_delete":{"host":"example.com","id":"abc"}}}"#
         );
         assert_eq!(serde_json::from_str::<RequestFrame>(&json).unwrap(), frame);
-        let hello = serde_json::to_string(&RequestFrame { v: 1, id: 1, request: Request::Hello }).unwrap();
+        let hello = serde_json::to_string(&RequestFrame {
+            v: 1,
+            id: 1,
+            request: Request::Hello,
+        })
+        .unwrap();
         assert_eq!(hello, r#"{"v":1,"id":1,"request":"hello"}"#);
     }
 
@@ -172,6 +177,9 @@ mod tests {
             r#"{"v":1,"id":9,"outcome":{"error":{"kind":"not_found","message":"key not found"}}}"#
         );
         let ok = ResponseFrame::ok(2, Reply::Deleted);
-        assert_eq!(serde_json::to_string(&ok).unwrap(), r#"{"v":1,"id":2,"outcome":{"ok":"deleted"}}"#);
+        assert_eq!(
+            serde_json::to_string(&ok).unwrap(),
+            r#"{"v":1,"id":2,"outcome":{"ok":"deleted"}}"#
+        );
     }
 }

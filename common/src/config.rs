@@ -172,7 +172,10 @@ impl Config {
             (line, e.message().trim().to_owned())
         })?;
         if config.hosts.is_empty() {
-            return Err((line_of_key(text, "hosts"), "hosts: at least one host is needed".into()));
+            return Err((
+                line_of_key(text, "hosts"),
+                "hosts: at least one host is needed".into(),
+            ));
         }
         if let Some(url) = &config.http.public_url {
             let trimmed = url.trim_end_matches('/');

@@ -26,7 +26,8 @@ impl DomainName {
                 && l.len() <= 63
                 && !l.starts_with('-')
                 && !l.ends_with('-')
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         };
         if lower.is_empty() || lower.len() > 253 || !lower.split('.').all(label_ok) {
             return Err(InvalidDomain(input.to_owned()));
@@ -64,13 +65,27 @@ mod tests {
 
     #[test]
     fn normalises_case_and_trailing_dot() {
-        assert_eq!(DomainName::parse("Example.COM.").unwrap().as_str(), "example.com");
-        assert_eq!(DomainName::parse("localhost").unwrap().as_str(), "localhost");
+        assert_eq!(
+            DomainName::parse("Example.COM.").unwrap().as_str(),
+            "example.com"
+        );
+        assert_eq!(
+            DomainName::parse("localhost").unwrap().as_str(),
+            "localhost"
+        );
     }
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", ".", "a..b", "-a.com", "a b", "alice@example.com", "ex/ample"] {
+        for bad in [
+            "",
+            ".",
+            "a..b",
+            "-a.com",
+            "a b",
+            "alice@example.com",
+            "ex/ample",
+        ] {
             assert!(DomainName::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

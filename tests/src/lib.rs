@@ -23,7 +23,15 @@ pub fn bin_dir() -> &'static Path {
             .to_owned();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
-        build.args(["build", "--quiet", "-p", "roost-server", "-p", "roostctl", "--bins"]);
+        build.args([
+            "build",
+            "--quiet",
+            "-p",
+            "roost-server",
+            "-p",
+            "roostctl",
+            "--bins",
+        ]);
         if dir.ends_with("release") {
             build.arg("--release");
         }
@@ -114,7 +122,11 @@ impl Server {
             if UnixStream::connect(self.socket_path()).is_ok() {
                 return;
             }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 let stderr = self.take_stderr();
                 panic!("roostd exited early with {status}: {stderr}");
             }
@@ -145,7 +157,10 @@ impl Server {
         // SAFETY: kill(2) on our own child's pid.
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         let output = child.wait_with_output().expect("wait for roostd");
-        (output.status, String::from_utf8_lossy(&output.stderr).into_owned())
+        (
+            output.status,
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
     }
 
     /// Runs `roostctl --socket SOCKET ARGS…` and returns its output.
@@ -162,14 +177,23 @@ impl Server {
     /// Creates an API key for `host` and returns it (`ID/SECRET`).
     pub fn create_key(&self, host: &str, name: &str) -> String {
         let out = self.ctl(&["invites-api", "create", host, name]);
-        assert!(out.status.success(), "create failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
+        assert!(
+            out.status.success(),
+            "create failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
     }
 
     /// A raw admin-protocol connection, for protocol-level tests.
     pub fn admin_connection(&self) -> AdminConnection {
         let stream = UnixStream::connect(self.socket_path()).expect("connect admin socket");
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         AdminConnection {
             reader: BufReader::new(stream.try_clone().unwrap()),
             stream,

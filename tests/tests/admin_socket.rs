@@ -9,7 +9,10 @@ use roost_tests::{HOST, Server, roostctl_bin, stderr, stdout};
 #[test]
 fn socket_is_private_to_roostds_user() {
     let server = Server::start();
-    let mode = std::fs::metadata(server.socket_path()).unwrap().permissions().mode();
+    let mode = std::fs::metadata(server.socket_path())
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
 }
 
@@ -21,17 +24,26 @@ fn protocol_answers_each_frame_and_survives_bad_ones() {
 
     let hello = a.request(r#"{"v":1,"id":1,"request":"hello"}"#);
     assert_eq!(hello["id"], 1);
-    assert!(hello["outcome"]["ok"]["hello"]["server_version"].is_string(), "{hello}");
+    assert!(
+        hello["outcome"]["ok"]["hello"]["server_version"].is_string(),
+        "{hello}"
+    );
 
     let bad = a.request("this is not json");
     assert_eq!(bad["outcome"]["error"]["kind"], "bad_request", "{bad}");
 
     let unknown = a.request(r#"{"v":1,"id":2,"request":{"frobnicate":{}}}"#);
     assert_eq!(unknown["id"], 2);
-    assert_eq!(unknown["outcome"]["error"]["kind"], "bad_request", "{unknown}");
+    assert_eq!(
+        unknown["outcome"]["error"]["kind"], "bad_request",
+        "{unknown}"
+    );
 
     let future = a.request(r#"{"v":99,"id":3,"request":"hello"}"#);
-    assert_eq!(future["outcome"]["error"]["kind"], "unsupported_version", "{future}");
+    assert_eq!(
+        future["outcome"]["error"]["kind"], "unsupported_version",
+        "{future}"
+    );
 
     // An oversized frame is refused and the connection still works after it.
     let mut huge = vec![b'x'; 100 * 1024];
@@ -43,9 +55,14 @@ fn protocol_answers_each_frame_and_survives_bad_ones() {
     assert!(again["outcome"]["ok"].is_object(), "{again}");
 
     // The other client was never disturbed.
-    let listed = b.request(&format!(r#"{{"v":1,"id":7,"request":{{"api_key_list":{{"host":"{HOST}"}}}}}}"#));
+    let listed = b.request(&format!(
+        r#"{{"v":1,"id":7,"request":{{"api_key_list":{{"host":"{HOST}"}}}}}}"#
+    ));
     assert_eq!(listed["id"], 7);
-    assert_eq!(listed["outcome"]["ok"]["api_keys"]["keys"], serde_json::json!([]));
+    assert_eq!(
+        listed["outcome"]["ok"]["api_keys"]["keys"],
+        serde_json::json!([])
+    );
 }
 
 #[test]
@@ -79,7 +96,12 @@ fn refusals_exit_1_with_one_line() {
         let out = server.ctl(&args);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
         assert_eq!(stdout(&out), "", "{args:?}");
-        assert_eq!(stderr(&out).trim_end().lines().count(), 1, "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out).trim_end().lines().count(),
+            1,
+            "{args:?}: {}",
+            stderr(&out)
+        );
     }
     let out = server.ctl(&["invites-api", "create", "nohost.example"]);
     assert!(stderr(&out).contains("nohost.example"), "{}", stderr(&out));
@@ -92,7 +114,14 @@ fn usage_errors_exit_2() {
         vec!["invites-api", "create"],
         vec!["invites-api", "delete", HOST],
         vec!["invites-api", "frob", HOST],
-        vec!["invites-api", "create", HOST, "name", "--expires-in", "soon"],
+        vec![
+            "invites-api",
+            "create",
+            HOST,
+            "name",
+            "--expires-in",
+            "soon",
+        ],
         vec!["invites-api", "create", HOST, "two", "extra"],
     ] {
         let out = server.ctl(&args);
@@ -158,6 +187,10 @@ fn shell_one_shot_and_piped_repl_share_the_grammar() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert_eq!(text.matches(&id).count(), 1, "listed once, then deleted: {text}");
+    assert_eq!(
+        text.matches(&id).count(),
+        1,
+        "listed once, then deleted: {text}"
+    );
     assert_eq!(stdout(&server.ctl(&["invites-api", "list", HOST])), "");
 }

@@ -9,7 +9,9 @@ use roost_tests::{HOST, OTHER_HOST, Server, http, stderr, stdout};
 
 fn is_key(key: &str) -> bool {
     let ok = |s: &str, n: usize| {
-        s.len() == n && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        s.len() == n
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
     matches!(key.split_once('/'), Some((id, secret)) if ok(id, 12) && ok(secret, 36))
 }
@@ -21,7 +23,10 @@ fn token_of(location: &str) -> &str {
 fn assert_cors(h: &reqwest::header::HeaderMap) {
     assert_eq!(h["access-control-allow-origin"], "*");
     assert_eq!(h["access-control-allow-methods"], "OPTIONS, GET");
-    assert_eq!(h["access-control-allow-headers"], "Content-Type, Authorization");
+    assert_eq!(
+        h["access-control-allow-headers"],
+        "Content-Type, Authorization"
+    );
     assert_eq!(h["access-control-max-age"], "7200");
 }
 
@@ -33,7 +38,11 @@ async fn the_whole_story() {
     let out = server.ctl(&["invites-api", "create", HOST, "My key"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let printed = stdout(&out);
-    assert_eq!(printed.lines().count(), 1, "create must print exactly one line: {printed:?}");
+    assert_eq!(
+        printed.lines().count(),
+        1,
+        "create must print exactly one line: {printed:?}"
+    );
     let key = printed.trim().to_owned();
     assert!(is_key(&key), "not ID/SECRET: {key:?}");
     let id = key.split_once('/').unwrap().0.to_owned();
@@ -61,7 +70,10 @@ async fn the_whole_story() {
     assert_eq!(page.headers()["referrer-policy"], "no-referrer");
     let html = page.text().await.unwrap();
     assert!(html.contains(HOST), "{html}");
-    assert!(html.contains(&format!("href=\"xmpp:{HOST}?register;preauth={token}\"")), "{html}");
+    assert!(
+        html.contains(&format!("href=\"xmpp:{HOST}?register;preauth={token}\"")),
+        "{html}"
+    );
 
     // Bearer with no query string at all (Prosody answers 500 here).
     let r = client
@@ -84,7 +96,10 @@ async fn the_whole_story() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let third = r.headers()["location"].to_str().unwrap();
     assert!(third.starts_with(&server.url("/invite/")));
-    assert_eq!(client.get(third).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        client.get(third).send().await.unwrap().status(),
+        StatusCode::OK
+    );
 
     // list: Prosody's ID<TAB>NAME when piped, and the extra facts in JSON.
     let out = server.ctl(&["invites-api", "list", HOST]);
@@ -115,9 +130,17 @@ async fn the_whole_story() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert!(r.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
     assert_eq!(stdout(&server.ctl(&["invites-api", "list", HOST])), "");
-    assert_eq!(client.get(&location).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        client.get(&location).send().await.unwrap().status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -145,27 +168,96 @@ async fn bad_keys_are_refused_with_4xx_and_json() {
     let other = server.create_key(OTHER_HOST, "other");
 
     let cases: Vec<(&str, reqwest::RequestBuilder, StatusCode)> = vec![
-        ("no key", client.get(server.url("/invites_api")), StatusCode::UNAUTHORIZED),
-        ("empty key", client.get(server.url("/invites_api?key=")), StatusCode::UNAUTHORIZED),
-        ("no slash", client.get(server.url("/invites_api?key=abcdef")), StatusCode::UNAUTHORIZED),
-        ("empty secret", client.get(server.url(&format!("/invites_api?key={id}/"))), StatusCode::UNAUTHORIZED),
-        ("unknown id", client.get(server.url(&format!("/invites_api?key=AAAAAAAAAAAA/{secret}"))), StatusCode::UNAUTHORIZED),
-        ("wrong secret", client.get(server.url(&format!("/invites_api?key={id}/{}", "A".repeat(36)))), StatusCode::UNAUTHORIZED),
-        ("bad escapes", client.get(server.url("/invites_api?key=%ZZ%%2")), StatusCode::UNAUTHORIZED),
-        ("basic auth", client.get(server.url("/invites_api")).header("Authorization", format!("Basic {key}")), StatusCode::UNAUTHORIZED),
-        ("basic auth beats a good ?key=", client.get(server.url(&format!("/invites_api?key={key}"))).header("Authorization", "Basic x"), StatusCode::UNAUTHORIZED),
-        ("empty bearer", client.get(server.url("/invites_api")).header("Authorization", "Bearer "), StatusCode::UNAUTHORIZED),
-        ("key of another host", client.get(server.url("/invites_api")).bearer_auth(&other).header("Host", HOST), StatusCode::FORBIDDEN),
-        ("POST", client.post(server.url("/invites_api")).bearer_auth(&key), StatusCode::METHOD_NOT_ALLOWED),
-        ("HEAD", client.head(server.url("/invites_api")).bearer_auth(&key), StatusCode::METHOD_NOT_ALLOWED),
-        ("trailing slash", client.get(server.url("/invites_api/")).bearer_auth(&key), StatusCode::NOT_FOUND),
+        (
+            "no key",
+            client.get(server.url("/invites_api")),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "empty key",
+            client.get(server.url("/invites_api?key=")),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "no slash",
+            client.get(server.url("/invites_api?key=abcdef")),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "empty secret",
+            client.get(server.url(&format!("/invites_api?key={id}/"))),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "unknown id",
+            client.get(server.url(&format!("/invites_api?key=AAAAAAAAAAAA/{secret}"))),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "wrong secret",
+            client.get(server.url(&format!("/invites_api?key={id}/{}", "A".repeat(36)))),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "bad escapes",
+            client.get(server.url("/invites_api?key=%ZZ%%2")),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "basic auth",
+            client
+                .get(server.url("/invites_api"))
+                .header("Authorization", format!("Basic {key}")),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "basic auth beats a good ?key=",
+            client
+                .get(server.url(&format!("/invites_api?key={key}")))
+                .header("Authorization", "Basic x"),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "empty bearer",
+            client
+                .get(server.url("/invites_api"))
+                .header("Authorization", "Bearer "),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "key of another host",
+            client
+                .get(server.url("/invites_api"))
+                .bearer_auth(&other)
+                .header("Host", HOST),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "POST",
+            client.post(server.url("/invites_api")).bearer_auth(&key),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            "HEAD",
+            client.head(server.url("/invites_api")).bearer_auth(&key),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            "trailing slash",
+            client.get(server.url("/invites_api/")).bearer_auth(&key),
+            StatusCode::NOT_FOUND,
+        ),
     ];
     for (what, request, want) in cases {
         let r = request.send().await.unwrap();
         assert_eq!(r.status(), want, "{what}");
         if what != "trailing slash" {
             let cors = r.headers().get("access-control-allow-origin");
-            assert_eq!(cors.map(|v| v.as_bytes()), Some(&b"*"[..]), "{what}: CORS on errors too");
+            assert_eq!(
+                cors.map(|v| v.as_bytes()),
+                Some(&b"*"[..]),
+                "{what}: CORS on errors too"
+            );
         }
         if want == StatusCode::UNAUTHORIZED {
             let challenge = r.headers()["www-authenticate"].to_str().unwrap();
@@ -174,15 +266,31 @@ async fn bad_keys_are_refused_with_4xx_and_json() {
         if what == "HEAD" {
             continue; // a HEAD answer has no body
         }
-        let body: serde_json::Value = r.json().await.unwrap_or_else(|e| panic!("{what}: no JSON body: {e}"));
-        assert!(body["error"].is_string() && body["message"].is_string(), "{what}: {body}");
+        let body: serde_json::Value = r
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: no JSON body: {e}"));
+        assert!(
+            body["error"].is_string() && body["message"].is_string(),
+            "{what}: {body}"
+        );
     }
 
     // The same key of the other host works when the request does not name a host of ours.
-    let r = client.get(server.url("/invites_api")).bearer_auth(&other).send().await.unwrap();
+    let r = client
+        .get(server.url("/invites_api"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let body: serde_json::Value = r.json().await.unwrap();
-    assert!(body["uri"].as_str().unwrap().starts_with(&format!("xmpp:{OTHER_HOST}?register")));
+    assert!(
+        body["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("xmpp:{OTHER_HOST}?register"))
+    );
 
     // None of the refused requests made an invite.
     let out = server.ctl(&["--json", "invites-api", "list", HOST]);
@@ -213,31 +321,56 @@ async fn expired_key_is_refused() {
     assert!(out.status.success(), "{}", stderr(&out));
     let key = stdout(&out).trim().to_owned();
     let client = http();
-    let r = client.get(server.url("/invites_api")).bearer_auth(&key).send().await.unwrap();
+    let r = client
+        .get(server.url("/invites_api"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let out = server.ctl(&["--json", "invites-api", "list", HOST]);
     let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(keys[0]["expires_at"].as_i64().is_some());
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let r = client.get(server.url("/invites_api")).bearer_auth(&key).send().await.unwrap();
+    let r = client
+        .get(server.url("/invites_api"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let body: serde_json::Value = r.json().await.unwrap();
-    assert!(body["message"].as_str().unwrap().contains("expired"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn invalid_and_expired_invites_get_the_invalid_page() {
     let server = Server::start_with("[invites]\nexpiry = 1\n");
     let client = http();
-    for path in ["/invite/AAAAAAAAAAAAAAAAAAAAAAAA", "/invite/short", "/invite/%00%ff"] {
+    for path in [
+        "/invite/AAAAAAAAAAAAAAAAAAAAAAAA",
+        "/invite/short",
+        "/invite/%00%ff",
+    ] {
         let r = client.get(server.url(path)).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
         assert!(r.text().await.unwrap().contains("Invite invalid"), "{path}");
     }
     let key = server.create_key(HOST, "k");
-    let r = client.get(server.url("/invites_api")).bearer_auth(&key).send().await.unwrap();
+    let r = client
+        .get(server.url("/invites_api"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
     let location = r.headers()["location"].to_str().unwrap().to_owned();
-    assert_eq!(client.get(&location).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        client.get(&location).send().await.unwrap().status(),
+        StatusCode::OK
+    );
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let r = client.get(&location).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
@@ -252,7 +385,10 @@ async fn concurrent_invites_are_distinct_and_survive_kill_9() {
     let key = server.create_key(HOST, "load");
     let client = http();
     let requests = (0..200).map(|_| {
-        let request = client.get(server.url("/invites_api")).bearer_auth(&key).send();
+        let request = client
+            .get(server.url("/invites_api"))
+            .bearer_auth(&key)
+            .send();
         async move {
             let r = request.await.expect("request");
             assert_eq!(r.status(), StatusCode::CREATED);

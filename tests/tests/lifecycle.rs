@@ -8,15 +8,30 @@ use roost_tests::{HOST, Server, free_port, roostd_bin, stderr};
 fn config_errors_name_file_line_and_option() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
-    std::fs::write(&path, "hosts = [\"a.test\"]\n\n[http]\nbnid = \"127.0.0.1:1\"\n").unwrap();
-    let out = Command::new(roostd_bin()).arg("--config").arg(&path).output().unwrap();
+    std::fs::write(
+        &path,
+        "hosts = [\"a.test\"]\n\n[http]\nbnid = \"127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    let out = Command::new(roostd_bin())
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains(&format!("{}:4:", path.display())), "{err}");
     assert!(err.contains("bnid"), "{err}");
-    assert!(!dir.path().join("data").exists(), "nothing is created on a bad config");
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing is created on a bad config"
+    );
 
-    let out = Command::new(roostd_bin()).arg("--config").arg(dir.path().join("missing.toml")).output().unwrap();
+    let out = Command::new(roostd_bin())
+        .arg("--config")
+        .arg(dir.path().join("missing.toml"))
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("missing.toml"), "{}", stderr(&out));
 }
@@ -24,7 +39,10 @@ fn config_errors_name_file_line_and_option() {
 #[test]
 fn check_config_accepts_the_example_config() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../roost.example.toml");
-    let out = Command::new(roostd_bin()).args(["--check-config", "--config", example]).output().unwrap();
+    let out = Command::new(roostd_bin())
+        .args(["--check-config", "--config", example])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
@@ -52,7 +70,11 @@ fn a_stale_socket_is_replaced_and_a_live_one_refused() {
     config = config.replace(&server.http_port.to_string(), &free_port().to_string());
     let second = server.dir.path().join("second.toml");
     std::fs::write(&second, config).unwrap();
-    let out = Command::new(roostd_bin()).arg("--config").arg(&second).output().unwrap();
+    let out = Command::new(roostd_bin())
+        .arg("--config")
+        .arg(&second)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("already"), "{}", stderr(&out));
 }

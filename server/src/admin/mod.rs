@@ -90,7 +90,9 @@ async fn handle(mut stream: UnixStream, services: Services) {
         while let Some(next) = decoder.next_frame() {
             let answer = match next {
                 Ok(line) => answer(&line, &services).await,
-                Err(e) => ResponseFrame::error(0, AdminError::new(ErrorKind::TooLarge, e.to_string())),
+                Err(e) => {
+                    ResponseFrame::error(0, AdminError::new(ErrorKind::TooLarge, e.to_string()))
+                }
             };
             if stream.write_all(&frame::encode(&answer)).await.is_err() {
                 return;

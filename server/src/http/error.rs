@@ -69,9 +69,10 @@ impl IntoResponse for ApiError {
             } else {
                 "Bearer realm=\"roost\", error=\"invalid_token\""
             };
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         response
     }

@@ -3,10 +3,10 @@
 //! from `?key=KEY`; the answer is `201 Created` with the landing page in
 //! `Location` (and a JSON body), or `303 See Other` to it with `redirect`.
 
+use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use roost_common::jid::DomainName;
 use serde::Serialize;
 
@@ -72,7 +72,12 @@ pub async fn create(
         uri: &invite.uri,
         expires_at: invite.expires_at,
     };
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response())
 }
 
 /// The key from the Authorization header if there is one, else from `?key=`.
@@ -88,7 +93,9 @@ fn presented_key(headers: &HeaderMap, from_query: Option<String>) -> Result<Stri
     };
     let auth = auth.to_str().unwrap_or("");
     match auth.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(token.trim().to_owned())
         }
         _ => Err(ApiError::new(
@@ -129,14 +136,26 @@ pub async fn method_not_allowed() -> Response {
 /// Location of the new invite.
 pub async fn cors(mut response: Response) -> Response {
     let h = response.headers_mut();
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("OPTIONS, GET"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("OPTIONS, GET"),
+    );
     h.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
         HeaderValue::from_static("Content-Type, Authorization"),
     );
-    h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("Location"));
-    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("7200"));
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("Location"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("7200"),
+    );
     response
 }
 
@@ -155,19 +174,31 @@ mod tests {
 
     #[test]
     fn host_header() {
-        assert_eq!(host_without_port("Example.com:5280").unwrap().as_str(), "example.com");
-        assert_eq!(host_without_port("localhost").unwrap().as_str(), "localhost");
+        assert_eq!(
+            host_without_port("Example.com:5280").unwrap().as_str(),
+            "example.com"
+        );
+        assert_eq!(
+            host_without_port("localhost").unwrap().as_str(),
+            "localhost"
+        );
         assert!(host_without_port("[::1]:5280").is_none());
     }
 
     #[test]
     fn authorization_header() {
         let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer a/b"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer a/b"),
+        );
         assert_eq!(presented_key(&h, Some("x/y".into())).unwrap(), "a/b");
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic a/b"));
         assert!(presented_key(&h, Some("x/y".into())).is_err());
         assert!(presented_key(&HeaderMap::new(), None).is_err());
-        assert_eq!(presented_key(&HeaderMap::new(), Some("x/y".into())).unwrap(), "x/y");
+        assert_eq!(
+            presented_key(&HeaderMap::new(), Some("x/y".into())).unwrap(),
+            "x/y"
+        );
     }
 }

@@ -137,7 +137,11 @@ impl ApiKeys {
                         "SELECT host, secret_hash, expires_at FROM api_keys WHERE id = ?1",
                     )?
                     .query_row(params![id], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, Option<i64>>(2)?))
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, Vec<u8>>(1)?,
+                            r.get::<_, Option<i64>>(2)?,
+                        ))
                     })
                     .optional()?;
                 let Some((host, secret_hash, expires_at)) = found else {
@@ -179,7 +183,11 @@ impl ApiKeys {
 fn split_key(presented: &str) -> Result<(&str, &str), ServiceError> {
     const MALFORMED: ServiceError = ServiceError::Unauthenticated("malformed API key");
     let (id, secret) = presented.split_once('/').ok_or(MALFORMED)?;
-    if !secrets::is_base64url(id) || !secrets::is_base64url(secret) || id.len() > 64 || secret.len() > 128 {
+    if !secrets::is_base64url(id)
+        || !secrets::is_base64url(secret)
+        || id.len() > 64
+        || secret.len() > 128
+    {
         return Err(MALFORMED);
     }
     Ok((id, secret))
@@ -189,7 +197,9 @@ fn split_key(presented: &str) -> Result<(&str, &str), ServiceError> {
 fn validate_name(name: String) -> Result<Option<String>, ServiceError> {
     let name = name.trim();
     if name.chars().any(char::is_control) {
-        return Err(ServiceError::Invalid("a key name cannot contain control characters".into()));
+        return Err(ServiceError::Invalid(
+            "a key name cannot contain control characters".into(),
+        ));
     }
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(ServiceError::Invalid(format!(
@@ -218,14 +228,19 @@ mod tests {
     #[test]
     fn key_shapes() {
         assert!(split_key("abc/def").is_ok());
-        for bad in ["", "/", "abc", "abc/", "/def", "a b/c", "abc/d+f", "abc/d/f"] {
+        for bad in [
+            "", "/", "abc", "abc/", "/def", "a b/c", "abc/d+f", "abc/d/f",
+        ] {
             assert!(split_key(bad).is_err(), "{bad:?} accepted");
         }
     }
 
     #[test]
     fn names() {
-        assert_eq!(validate_name("  my key ".into()).unwrap().as_deref(), Some("my key"));
+        assert_eq!(
+            validate_name("  my key ".into()).unwrap().as_deref(),
+            Some("my key")
+        );
         assert_eq!(validate_name("   ".into()).unwrap(), None);
         assert!(validate_name("a\nb".into()).is_err());
         assert!(validate_name("x".repeat(201)).is_err());

@@ -187,20 +187,26 @@ impl Invites {
                            AND (uses_left IS NULL OR uses_left > 0)",
                     )?
                     .query_row(params![secrets::hash(&token), now()], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?))
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                        ))
                     })
-                    .optional()
-                    ?;
-                Ok(found.map(|(host, kind, jid, expires_at): (String, String, String, i64)| {
-                    let kind = InviteKind::from_db(&kind);
-                    ValidInvite {
-                        uri: uri(kind, &jid, &token),
-                        host,
-                        kind,
-                        jid,
-                        expires_at,
-                    }
-                }))
+                    .optional()?;
+                Ok(found.map(
+                    |(host, kind, jid, expires_at): (String, String, String, i64)| {
+                        let kind = InviteKind::from_db(&kind);
+                        ValidInvite {
+                            uri: uri(kind, &jid, &token),
+                            host,
+                            kind,
+                            jid,
+                            expires_at,
+                        }
+                    },
+                ))
             })
             .await
     }
@@ -209,12 +215,10 @@ impl Invites {
     pub async fn purge(&self) -> Result<usize, ServiceError> {
         self.db
             .call(|conn| -> Result<usize, ServiceError> {
-                Ok(conn
-                    .execute(
-                        "DELETE FROM invites WHERE expires_at < ?1 OR uses_left = 0",
-                        params![now()],
-                    )
-                    ?)
+                Ok(conn.execute(
+                    "DELETE FROM invites WHERE expires_at < ?1 OR uses_left = 0",
+                    params![now()],
+                )?)
             })
             .await
     }
@@ -243,8 +247,7 @@ pub(crate) fn insert(
             row.expires_at,
             row.new.uses,
         ])
-    })
-    ?;
+    })?;
     Ok(())
 }
 
@@ -283,9 +286,19 @@ mod tests {
     async fn expired_and_used_up_invites_are_invalid_and_purged() {
         let (_dir, invites) = services();
         let live = invites.create(account(Some(1))).await.unwrap();
-        assert_eq!(live.uri, format!("xmpp:localhost?register;preauth={}", live.token.as_str()));
-        assert!(live.landing_url.ends_with(&format!("/invite/{}", live.token.as_str())));
-        let found = invites.find_valid(live.token.as_str()).await.unwrap().unwrap();
+        assert_eq!(
+            live.uri,
+            format!("xmpp:localhost?register;preauth={}", live.token.as_str())
+        );
+        assert!(
+            live.landing_url
+                .ends_with(&format!("/invite/{}", live.token.as_str()))
+        );
+        let found = invites
+            .find_valid(live.token.as_str())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(found.uri, live.uri);
 
         let mut expired = invites.prepare(account(None));
@@ -300,12 +313,30 @@ mod tests {
             })
             .await
             .unwrap();
-        assert!(invites.find_valid(expired_token.as_str()).await.unwrap().is_none());
-        assert!(invites.find_valid(used_token.as_str()).await.unwrap().is_none());
+        assert!(
+            invites
+                .find_valid(expired_token.as_str())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            invites
+                .find_valid(used_token.as_str())
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert!(invites.find_valid("not-a-token").await.unwrap().is_none());
 
         assert_eq!(invites.purge().await.unwrap(), 2);
-        assert!(invites.find_valid(live.token.as_str()).await.unwrap().is_some());
+        assert!(
+            invites
+                .find_valid(live.token.as_str())
+                .await
+                .unwrap()
+                .is_some()
+        );
         assert_eq!(invites.purge().await.unwrap(), 0);
     }
 

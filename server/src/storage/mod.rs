@@ -107,8 +107,11 @@ impl Db {
                 }),
             }
         });
-        self.jobs.send(job).map_err(|_| E::from(StorageError::Closed))?;
-        rx.await.unwrap_or_else(|_| Err(E::from(StorageError::Closed)))
+        self.jobs
+            .send(job)
+            .map_err(|_| E::from(StorageError::Closed))?;
+        rx.await
+            .unwrap_or_else(|_| Err(E::from(StorageError::Closed)))
     }
 }
 
@@ -204,7 +207,9 @@ mod tests {
         let values: Vec<i64> = db
             .call(|c| -> Result<_, StorageError> {
                 let mut st = c.prepare("SELECT v FROM t ORDER BY v")?;
-                let rows = st.query_map([], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+                let rows = st
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<Vec<i64>, _>>()?;
                 Ok(rows)
             })
             .await

@@ -41,6 +41,8 @@ pub fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {
 mod tests {
     #[test]
     fn migrations_are_valid() {
-        super::Migrations::from_slice(super::MIGRATIONS).validate().unwrap();
+        super::Migrations::from_slice(super::MIGRATIONS)
+            .validate()
+            .unwrap();
     }
 }
