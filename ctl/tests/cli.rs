@@ -187,7 +187,9 @@ fn help_documents_the_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let (code, out, _) = run(roostctl(dir.path()).arg("--help"));
     assert_eq!(code, 0);
-    assert!(out.contains("3  roostd cannot be reached"), "{out}");
+    for (code, meaning) in roost_shell::grammar::EXIT_STATUSES {
+        assert!(out.contains(&format!("{code}  {meaning}")), "{out}");
+    }
 }
 
 #[test]

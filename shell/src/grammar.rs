@@ -11,36 +11,67 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueHint};
 use roost_common::admin::Request;
 use roost_common::config::parse_duration;
 
-/// Shown under `roostctl --help` and in roostctl(1).
-const ROOT_AFTER_HELP: &str = "\
-Exit status:
-  0  the command succeeded
-  1  roostd refused the command (the reason is printed on stderr), or the
-     output could not be written
-  2  usage error: unknown command, bad argument, unreadable config file
-  3  roostd cannot be reached, or the connection broke before it answered
+/// roostctl's exit statuses, for `--help` and the EXIT STATUS section of
+/// the man pages.
+pub const EXIT_STATUSES: [(u8, &str); 4] = [
+    (0, "the command succeeded"),
+    (
+        1,
+        "roostd refused the command (reason on stderr), or output failed",
+    ),
+    (
+        2,
+        "usage error: unknown command, bad argument, unreadable config",
+    ),
+    (
+        3,
+        "roostd unreachable, or the connection broke before an answer",
+    ),
+];
 
-Environment:
-  ROOST_CONFIG    config file to take the admin socket from, as --config
-  ROOST_SOCKET    admin socket, used when neither --socket nor a config
-                  file is given
-  XDG_STATE_HOME  the shell's history is kept in
-                  $XDG_STATE_HOME/roost/shell_history
-                  (default ~/.local/state/roost/shell_history)";
+/// The environment variables roostctl reads, for `--help` and the
+/// ENVIRONMENT section of the man pages.
+pub const ENVIRONMENT: [(&str, &str); 3] = [
+    (
+        "ROOST_CONFIG",
+        "config file naming the admin socket, as --config",
+    ),
+    (
+        "ROOST_SOCKET",
+        "admin socket, when there is no --socket or config file",
+    ),
+    (
+        "XDG_STATE_HOME",
+        "the shell's history is in $XDG_STATE_HOME/roost/",
+    ),
+];
+
+/// The text after `roostctl --help`: exit statuses and environment.
+fn root_after_help() -> String {
+    let mut text = String::from("Exit status:\n");
+    for (code, meaning) in EXIT_STATUSES {
+        text.push_str(&format!("  {code}  {meaning}\n"));
+    }
+    text.push_str("\nEnvironment:\n");
+    for (name, meaning) in ENVIRONMENT {
+        text.push_str(&format!("  {name:<14}  {meaning}\n"));
+    }
+    text
+}
 
 /// Administer a running roostd.
 ///
 /// roostctl sends one admin command to roostd over its Unix admin socket and
-/// prints the answer. `roostctl shell` opens an interactive shell that takes
+/// prints the answer. roostctl shell opens an interactive shell that takes
 /// the same commands, one per line.
 ///
-/// Prosody's spellings work too: `roostctl mod_invites_api list HOST` is
-/// `roostctl invites-api list HOST`, and `roostctl shell CMD...` runs a
-/// single shell command as `prosodyctl shell` does.
+/// Prosody's spellings work too: roostctl mod_invites_api list HOST is
+/// roostctl invites-api list HOST, and roostctl shell CMD... runs a single
+/// shell command as prosodyctl shell does.
 ///
 /// The admin socket is, in order: --socket; the socket named by the config
 /// file given with --config or ROOST_CONFIG; ROOST_SOCKET; ./data/roostd.sock.
@@ -48,10 +79,9 @@ Environment:
 #[command(
     name = "roostctl",
     version,
-    propagate_version = true,
     subcommand_required = true,
     arg_required_else_help = true,
-    after_help = ROOT_AFTER_HELP
+    after_help = root_after_help()
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -64,12 +94,13 @@ pub struct Cli {
     pub command: CliCommand,
 }
 
-/// Where to find roostd; see [`crate::socket::resolve`] for the order.
+// Where to find roostd; roostctl resolves these in the order the long
+// about of `Cli` gives.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct ConnectionArgs {
     /// roostd's admin socket [default: from the config file, else
     /// $ROOST_SOCKET, else ./data/roostd.sock]
-    #[arg(long, value_name = "PATH", global = true)]
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath, global = true)]
     pub socket: Option<PathBuf>,
 
     /// roostd's configuration file; its admin socket is used
@@ -77,6 +108,7 @@ pub struct ConnectionArgs {
         short,
         long,
         value_name = "FILE",
+        value_hint = ValueHint::FilePath,
         env = "ROOST_CONFIG",
         global = true,
         hide_env_values = true
@@ -103,23 +135,23 @@ pub enum CliCommand {
 
     /// Open the interactive admin shell, or run one shell command
     ///
-    /// Without COMMAND, reads commands line by line: at a `roost> ` prompt
+    /// Without COMMAND, reads commands line by line: at a "roost> " prompt
     /// with history and tab completion when standard input is a terminal,
     /// silently from standard input otherwise (so a script can pipe
     /// commands in). Every roostctl command is a shell command, typed
-    /// without `roostctl`: for example `invites-api list example.com`.
-    /// `help` lists them, `help CMD` explains one, and `quit`, `exit` or
-    /// Ctrl-D leaves; Ctrl-C discards the line being typed. An error is
-    /// reported on one line and the shell goes on. Reading from a pipe, the
-    /// exit status is that of the last command that failed, or 0.
+    /// without "roostctl", for example: invites-api list example.com. Type
+    /// help to list them, help CMD to explain one, and quit, exit or Ctrl-D
+    /// to leave; Ctrl-C discards the line being typed. An error is reported
+    /// on one line and the shell goes on. Reading from a pipe, the exit
+    /// status is that of the last command that failed, or 0.
     ///
-    /// With COMMAND, runs that one command and exits, exactly as
-    /// `roostctl COMMAND` would.
+    /// With COMMAND, runs that one command and exits, exactly as roostctl
+    /// COMMAND would.
     ///
     /// The shell keeps one connection to roostd open and reconnects when
     /// roostd restarts. History is kept in
-    /// $XDG_STATE_HOME/roost/shell_history (default
-    /// ~/.local/state/roost/shell_history).
+    /// $XDG_STATE_HOME/roost/shell_history, by default
+    /// ~/.local/state/roost/shell_history.
     Shell(ShellArgs),
 }
 
@@ -135,7 +167,7 @@ pub struct ShellArgs {
     pub command: Vec<String>,
 }
 
-/// One line typed at `roostctl shell`: an admin command, `help` or `quit`.
+/// One line typed at roostctl shell: an admin command, help or quit.
 #[derive(Debug, Parser)]
 #[command(
     name = "roost",
