@@ -216,6 +216,7 @@ pub enum InvitesApiCommand {
         host: HostArg,
 
         /// A label to tell the key from others, such as the service using it
+        #[arg(allow_hyphen_values = true)]
         name: Option<String>,
 
         /// How long the key works: seconds, or 30m, 12h, 7d, 1w
@@ -240,6 +241,8 @@ pub enum InvitesApiCommand {
         host: HostArg,
 
         /// The key's ID: the part of the key before the slash
+        // IDs are base64url and may start with '-'.
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
 }

@@ -166,6 +166,54 @@ fn usage_errors() {
 }
 
 #[test]
+fn ids_and_names_may_start_with_a_dash() {
+    for line in [
+        "invites-api delete example.com --9zuKyJiH0k",
+        "invites-api delete example.com -- --9zuKyJiH0k",
+        "invites-api delete --json example.com --9zuKyJiH0k",
+    ] {
+        assert_eq!(
+            admin_line(line).request(),
+            Request::ApiKeyDelete {
+                host: "example.com".into(),
+                id: "--9zuKyJiH0k".into()
+            },
+            "{line}"
+        );
+    }
+    assert_eq!(
+        admin_line("invites-api delete example.com -x").request(),
+        Request::ApiKeyDelete {
+            host: "example.com".into(),
+            id: "-x".into()
+        }
+    );
+    assert_eq!(
+        admin_line("invites-api create example.com -app --expires-in 1h").request(),
+        Request::ApiKeyCreate {
+            host: "example.com".into(),
+            name: Some("-app".into()),
+            expires_in_secs: Some(3600),
+        }
+    );
+    // A known option is still an option, not a name.
+    assert_eq!(
+        admin_line("invites-api create example.com --expires-in 1h").request(),
+        Request::ApiKeyCreate {
+            host: "example.com".into(),
+            name: None,
+            expires_in_secs: Some(3600),
+        }
+    );
+    assert!(
+        repl("invites-api list example.com --json")
+            .unwrap()
+            .output
+            .json
+    );
+}
+
+#[test]
 fn hosts_go_to_roostd_as_typed() {
     // roostd decides which hosts exist and refuses the others with exit
     // status 1; a client-side check would turn that into a usage error.
