@@ -22,6 +22,9 @@ _roostctl() {
             roostctl,invites-api)
                 cmd="roostctl__subcmd__invites__subcmd__api"
                 ;;
+            roostctl,mod_invites_api)
+                cmd="roostctl__subcmd__invites__subcmd__api"
+                ;;
             roostctl,shell)
                 cmd="roostctl__subcmd__shell"
                 ;;
@@ -74,7 +77,7 @@ _roostctl() {
 
     case "${cmd}" in
         roostctl)
-            opts="-c -h -V --socket --config --json --help --version invites-api shell help"
+            opts="-c -h -V --socket --config --json --help --version invites-api mod_invites_api shell help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -30,6 +30,7 @@ complete -c roostctl -n "__fish_roostctl_needs_command" -l json -d 'Print JSON i
 complete -c roostctl -n "__fish_roostctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roostctl -n "__fish_roostctl_needs_command" -s V -l version -d 'Print version'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "invites-api" -d 'Manage the keys of the HTTP invite API'
+complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "mod_invites_api" -d 'Manage the keys of the HTTP invite API'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "shell" -d 'Open the interactive admin shell, or run one shell command'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invites-api; and not __fish_seen_subcommand_from create list delete help" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
@@ -57,6 +58,31 @@ complete -c roostctl -n "__fish_roostctl_using_subcommand invites-api; and __fis
 complete -c roostctl -n "__fish_roostctl_using_subcommand invites-api; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the API keys of a host'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invites-api; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete an API key; it stops working at once'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invites-api; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and not __fish_seen_subcommand_from create list delete help" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and not __fish_seen_subcommand_from create list delete help" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and not __fish_seen_subcommand_from create list delete help" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and not __fish_seen_subcommand_from create list delete help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and not __fish_seen_subcommand_from create list delete help" -f -a "create" -d 'Create an API key and print it as ID/SECRET'
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and not __fish_seen_subcommand_from create list delete help" -f -a "list" -d 'List the API keys of a host'
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and not __fish_seen_subcommand_from create list delete help" -f -a "delete" -d 'Delete an API key; it stops working at once'
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and not __fish_seen_subcommand_from create list delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from create" -l expires-in -d 'How long the key works: seconds, or 30m, 12h, 7d, 1w [default: until deleted]' -r
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from create" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from create" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from create" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from list" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from list" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from list" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from delete" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from delete" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from delete" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create an API key and print it as ID/SECRET'
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the API keys of a host'
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete an API key; it stops working at once'
+complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -l json -d 'Print JSON instead of text'

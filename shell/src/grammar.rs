@@ -202,7 +202,7 @@ pub enum AdminCommand {
     /// An API key lets a web service create invites for one virtual host
     /// over HTTP. Prosody's name for this, mod_invites_api, is accepted as
     /// well.
-    #[command(subcommand, alias = "mod_invites_api")]
+    #[command(subcommand, visible_alias = "mod_invites_api")]
     InvitesApi(InvitesApiCommand),
 }
 

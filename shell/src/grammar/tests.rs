@@ -113,10 +113,11 @@ fn prosody_spelling_is_the_same_command() {
 }
 
 #[test]
-fn the_prosody_alias_stays_out_of_help() {
+fn the_prosody_alias_is_shown_as_an_alias_not_a_command() {
+    // Visible, so Prosody users find it and shell completions offer it.
     let help = Cli::command().render_help().to_string();
-    assert!(help.contains("invites-api"), "{help}");
-    assert!(!help.contains("mod_invites_api  "), "{help}");
+    assert!(help.contains("[alias: mod_invites_api]"), "{help}");
+    assert!(!help.contains("\n  mod_invites_api "), "{help}");
 }
 
 #[test]
