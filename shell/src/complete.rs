@@ -63,7 +63,8 @@ impl Completer {
             command
                 .get_subcommands()
                 .filter(|s| !s.is_hide_set())
-                .map(|s| s.get_name().to_owned())
+                .flat_map(|s| std::iter::once(s.get_name()).chain(s.get_visible_aliases()))
+                .map(str::to_owned)
                 .collect()
         };
         candidates.retain(|c| c.starts_with(partial));
@@ -84,8 +85,17 @@ mod tests {
     fn first_word_is_a_command() {
         assert_eq!(
             complete(""),
-            (0, vec!["help".into(), "invites-api".into(), "quit".into()])
+            (
+                0,
+                vec![
+                    "help".into(),
+                    "invites-api".into(),
+                    "mod_invites_api".into(),
+                    "quit".into()
+                ]
+            )
         );
+        assert_eq!(complete("mod"), (0, vec!["mod_invites_api".into()]));
         assert_eq!(complete("inv"), (0, vec!["invites-api".into()]));
         assert_eq!(complete("  q"), (2, vec!["quit".into()]));
     }
