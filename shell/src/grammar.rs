@@ -46,7 +46,7 @@ pub const ENVIRONMENT: [(&str, &str); 3] = [
     ),
     (
         "XDG_STATE_HOME",
-        "the shell's history is in $XDG_STATE_HOME/roost/",
+        "the shell keeps roost/shell_history here [default: ~/.local/state]",
     ),
 ];
 

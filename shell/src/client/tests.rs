@@ -1,3 +1,5 @@
+//! The client against a real Unix socket served by a fake roostd.
+
 use std::time::Duration;
 
 use roost_common::admin::{ErrorKind, Outcome, Reply, Request};

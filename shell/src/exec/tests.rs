@@ -1,3 +1,5 @@
+//! One command end to end against a fake roostd: request, output, exit code.
+
 use std::io;
 
 use clap::Parser;

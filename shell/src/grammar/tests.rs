@@ -1,3 +1,5 @@
+//! The grammar: one-shot argv and shell lines parse alike; usage errors.
+
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 

@@ -1,3 +1,5 @@
+//! Output formats; the line and JSON ones against checked-in snapshots.
+
 use std::path::PathBuf;
 
 use super::*;

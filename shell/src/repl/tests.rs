@@ -1,3 +1,5 @@
+//! Shell lines and piped scripts against a fake roostd.
+
 use std::ffi::OsString;
 use std::path::Path;
 
