@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod cli;
 pub mod http;
+mod lock;
 pub mod services;
 pub mod storage;
 
@@ -27,6 +28,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let _lock = lock::DataDirLock::acquire(&config.data_dir)?;
     let (db, db_thread) = Db::open(&config.database_path(), config.storage.synchronous)?;
     let services = Services::new(db, config.clone());
 
@@ -50,7 +52,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }));
     let admin_task = {
         let services = services.clone();
-        tokio::spawn(async move { admin.serve(services).await })
+        let stop = stop_rx.clone();
+        tokio::spawn(async move { admin.serve(services, stop).await })
     };
     let purge = tokio::spawn(purge_invites(services.clone()));
 
@@ -67,7 +70,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let _ = admin_task.await;
     let _ = purge.await;
     drop(services);
-    tokio::task::spawn_blocking(move || db_thread.join())
+    tokio::task::spawn_blocking(move || db_thread.stop())
         .await
         .context("storage thread panicked")?;
     tracing::info!("stopped");

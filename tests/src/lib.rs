@@ -152,10 +152,19 @@ impl Server {
     }
 
     /// SIGTERM; returns the exit status and what roostd wrote to stderr.
+    /// Panics if roostd has not exited 10 seconds later.
     pub fn terminate(&mut self) -> (std::process::ExitStatus, String) {
-        let child = self.child.take().expect("running");
+        let mut child = self.child.take().expect("running");
         // SAFETY: kill(2) on our own child's pid.
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while child.try_wait().expect("wait for roostd").is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("roostd still running 10 s after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let output = child.wait_with_output().expect("wait for roostd");
         (
             output.status,

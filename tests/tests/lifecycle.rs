@@ -50,6 +50,9 @@ fn check_config_accepts_the_example_config() {
 fn sigterm_stops_cleanly_and_removes_the_socket() {
     let mut server = Server::start();
     server.create_key(HOST, "k");
+    // An idle admin client (say, a forgotten `roostctl shell`) must not hold up shutdown.
+    let mut idle = server.admin_connection();
+    assert!(idle.request(r#"{"v":1,"id":1,"request":"hello"}"#)["outcome"]["ok"].is_object());
     let socket = server.socket_path();
     let (status, err) = server.terminate();
     assert!(status.success(), "exit {status}: {err}");
@@ -65,9 +68,11 @@ fn a_stale_socket_is_replaced_and_a_live_one_refused() {
     let out = server.ctl(&["invites-api", "list", HOST]);
     assert!(roost_tests::stdout(&out).contains(key.split_once('/').unwrap().0));
 
-    // A second roostd on the same data directory refuses to start.
+    // A second roostd on the same data directory refuses to start, even with
+    // its own ports and admin socket.
     let mut config = std::fs::read_to_string(server.config_path()).unwrap();
     config = config.replace(&server.http_port.to_string(), &free_port().to_string());
+    config.push_str("[admin]\nsocket = \"second.sock\"\n");
     let second = server.dir.path().join("second.toml");
     std::fs::write(&second, config).unwrap();
     let out = Command::new(roostd_bin())
@@ -76,5 +81,10 @@ fn a_stale_socket_is_replaced_and_a_live_one_refused() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("already"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("already running"), "{}", stderr(&out));
+    assert!(!server.dir.path().join("second.sock").exists());
+    assert!(
+        roost_tests::stdout(&server.ctl(&["invites-api", "list", HOST]))
+            .contains(key.split_once('/').unwrap().0)
+    );
 }

@@ -13,6 +13,7 @@ use roost_common::admin::{AdminError, ErrorKind, MAX_FRAME_LEN, RequestFrame, Re
 use roost_common::frame::{self, FrameDecoder};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::watch;
 
 use crate::services::Services;
 
@@ -55,12 +56,21 @@ impl AdminSocket {
         })
     }
 
-    /// Accepts admin clients until the task is dropped.
-    pub async fn serve(&self, services: Services) {
+    /// Accepts admin clients until the task is dropped. Open connections
+    /// are closed once `stop` turns true, so an idle `roostctl shell` cannot
+    /// hold up shutdown.
+    pub async fn serve(&self, services: Services, stop: watch::Receiver<bool>) {
         loop {
             match self.listener.accept().await {
                 Ok((stream, _)) => {
-                    tokio::spawn(handle(stream, services.clone()));
+                    let mut stop = stop.clone();
+                    let connection = handle(stream, services.clone());
+                    tokio::spawn(async move {
+                        tokio::select! {
+                            _ = connection => {}
+                            _ = stop.wait_for(|s| *s) => {}
+                        }
+                    });
                 }
                 Err(e) => {
                     tracing::warn!("admin socket accept failed: {e}");

@@ -12,7 +12,7 @@ use roost_common::jid::DomainName;
 use rusqlite::{OptionalExtension as _, Row, params};
 
 use super::invites::{self, CreatedInvite, Creator, InviteKind, Invites, NewInvite};
-use super::secrets::{self, SECRET_BYTES, SHORT_ID_BYTES};
+use super::secrets::{self, SECRET_BYTES};
 use super::{Hosts, ServiceError, now};
 use crate::storage::Db;
 
@@ -46,7 +46,7 @@ impl ApiKeys {
     ) -> Result<CreatedKey, ServiceError> {
         let host = self.hosts.resolve(host)?;
         let name = name.map(validate_name).transpose()?.flatten();
-        let id = secrets::random_id(SHORT_ID_BYTES);
+        let id = secrets::random_short_id();
         let secret = secrets::random_id(SECRET_BYTES);
         let created_at = now();
         let info = ApiKeyInfo {

@@ -19,6 +19,17 @@ pub fn random_id(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(&buf)
 }
 
+/// A short id that people type as a command-line argument: like
+/// [`random_id`] but never starting with `-`, which would read as an option.
+pub fn random_short_id() -> String {
+    loop {
+        let id = random_id(SHORT_ID_BYTES);
+        if !id.starts_with('-') {
+            return id;
+        }
+    }
+}
+
 pub const SHORT_ID_BYTES: usize = 9;
 pub const TOKEN_BYTES: usize = 18;
 pub const SECRET_BYTES: usize = 27;
@@ -46,6 +57,7 @@ mod tests {
     #[test]
     fn sizes_match_prosody() {
         assert_eq!(random_id(SHORT_ID_BYTES).len(), 12);
+        assert!((0..2000).all(|_| !random_short_id().starts_with('-')));
         assert_eq!(random_id(TOKEN_BYTES).len(), 24);
         assert_eq!(random_id(SECRET_BYTES).len(), 36);
         assert!(is_base64url(&random_id(SECRET_BYTES)));

@@ -43,19 +43,32 @@ struct Ran {
 
 type Job = Box<dyn FnOnce(&Connection) -> Ran + Send>;
 
+enum Message {
+    Job(Job),
+    /// Commit what is queued before this, then close the database.
+    Stop,
+}
+
 /// A handle to the storage thread; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Message>,
 }
 
-/// Joins the storage thread when the last handle is gone.
-pub struct DbThread(JoinHandle<()>);
+/// The storage thread itself.
+pub struct DbThread {
+    thread: JoinHandle<()>,
+    jobs: mpsc::Sender<Message>,
+}
 
 impl DbThread {
-    /// Waits until every queued job has been committed and the database closed.
-    pub fn join(self) {
-        let _ = self.0.join();
+    /// Commits every job queued so far, closes the database and waits for
+    /// the thread to end. Handles still held elsewhere get
+    /// [`StorageError::Closed`] from then on, so a straggling connection
+    /// task cannot keep roostd from stopping.
+    pub fn stop(self) {
+        let _ = self.jobs.send(Message::Stop);
+        let _ = self.thread.join();
     }
 }
 
@@ -77,12 +90,12 @@ impl Db {
         .context("cannot configure the database")?;
         schema::migrate(&mut conn)
             .with_context(|| format!("cannot migrate database {}", path.display()))?;
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (jobs, queue) = mpsc::channel::<Message>();
         let thread = std::thread::Builder::new()
             .name("roost-storage".into())
             .spawn(move || run(conn, queue))
             .context("cannot start the storage thread")?;
-        Ok((Db { jobs }, DbThread(thread)))
+        Ok((Db { jobs: jobs.clone() }, DbThread { thread, jobs }))
     }
 
     /// Runs `work` on the storage thread inside a transaction. Its writes are
@@ -108,21 +121,29 @@ impl Db {
             }
         });
         self.jobs
-            .send(job)
+            .send(Message::Job(job))
             .map_err(|_| E::from(StorageError::Closed))?;
         rx.await
             .unwrap_or_else(|_| Err(E::from(StorageError::Closed)))
     }
 }
 
-fn run(conn: Connection, queue: mpsc::Receiver<Job>) {
+fn run(conn: Connection, queue: mpsc::Receiver<Message>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut answers = Vec::with_capacity(MAX_BATCH);
-    while let Ok(first) = queue.recv() {
-        batch.push(first);
+    let mut stopping = false;
+    while !stopping {
+        match queue.recv() {
+            Ok(Message::Job(job)) => batch.push(job),
+            Ok(Message::Stop) | Err(_) => break,
+        }
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(Message::Job(job)) => batch.push(job),
+                Ok(Message::Stop) => {
+                    stopping = true;
+                    break;
+                }
                 Err(_) => break,
             }
         }
@@ -133,6 +154,11 @@ fn run(conn: Connection, queue: mpsc::Receiver<Job>) {
         for answer in answers.drain(..) {
             answer(outcome.clone().err());
         }
+    }
+    // Dropping the receiver makes later calls fail with `Closed`.
+    drop(queue);
+    if let Err((_, e)) = conn.close() {
+        tracing::error!("closing the database failed: {e}");
     }
 }
 
@@ -181,6 +207,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (db, thread) = Db::open(&dir.path().join("t.sqlite3"), Synchronous::Normal).unwrap();
         (dir, db, thread)
+    }
+
+    #[tokio::test]
+    async fn stop_commits_queued_work_then_refuses_more() {
+        let (dir, db, thread) = open_temp();
+        let handle = db.clone();
+        let queued = async move {
+            handle
+                .call(|c| -> Result<(), StorageError> {
+                    c.execute_batch("CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (7);")?;
+                    Ok(())
+                })
+                .await
+        };
+        let queued = tokio::spawn(queued);
+        tokio::task::yield_now().await;
+        tokio::task::spawn_blocking(move || thread.stop())
+            .await
+            .unwrap();
+        queued.await.unwrap().unwrap();
+        let late: Result<(), StorageError> = db.call(|_| Ok(())).await;
+        assert!(matches!(late, Err(StorageError::Closed)), "{late:?}");
+        let conn = Connection::open(dir.path().join("t.sqlite3")).unwrap();
+        let v: i64 = conn.query_row("SELECT v FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, 7);
     }
 
     #[tokio::test]
