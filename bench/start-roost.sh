@@ -1,0 +1,60 @@
+#!/bin/bash
+# Start roostd for the bench: pinned to $SERVER_CPU at nice $NICE, fresh data dir,
+# config from roost.toml.in, in $RUN_ROOT/bench-roost. Waits (bounded, 15 s) until
+# the admin socket answers and the HTTP port accepts, then writes
+# $RUN_ROOT/bench-roost/target.env (TARGET_NAME, SERVER_PID, ...) like the shared
+# servers/prosody/start.sh does.
+#   ROOST_BIN_DIR=/work/main/target/release bench/start-roost.sh
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+for b in "$ROOSTD" "$ROOSTCTL"; do
+  [ -x "$b" ] || { echo "start-roost: $b not found; build first: (cd $ROOST_BENCH_DIR/.. && cargo build --release -p roost-server -p roostctl)" >&2; exit 2; }
+done
+[ ${#ROOST_SOCKET} -lt 100 ] || { echo "start-roost: socket path too long for a Unix socket: $ROOST_SOCKET" >&2; exit 2; }
+if [ -s "$ROOST_RUN_DIR/server.pid" ] && kill -0 "$(cat "$ROOST_RUN_DIR/server.pid")" 2>/dev/null; then
+  echo "start-roost: roostd already running (pid $(cat "$ROOST_RUN_DIR/server.pid")); run stop-roost.sh first" >&2; exit 1
+fi
+if (exec 3<>"/dev/tcp/127.0.0.1/$ROOST_HTTP_PORT") 2>/dev/null; then
+  echo "start-roost: 127.0.0.1:$ROOST_HTTP_PORT is already in use by another process" >&2; exit 1
+fi
+"$SHARED_BENCH/tools/make-certs.sh" >/dev/null   # not used by the invite API; shared cert for later XMPP runs
+mkdir -p "$ROOST_RUN_DIR"
+# Fresh data directory on every start (empty invite store, like Prosody's per-run wipe).
+rm -rf -- "$ROOST_RUN_DIR/data" "$ROOST_SOCKET"
+mkdir -p "$ROOST_RUN_DIR/data"
+sed -e "s|@DOMAIN@|$DOMAIN|g" -e "s|@DATA_DIR@|$ROOST_RUN_DIR/data|g" \
+    -e "s|@HTTP_BIND@|127.0.0.1:$ROOST_HTTP_PORT|g" -e "s|@ADMIN_SOCKET@|$ROOST_SOCKET|g" \
+    -e "s|@SYNCHRONOUS@|$ROOST_SYNCHRONOUS|g" \
+    "$ROOST_BENCH_DIR/roost.toml.in" > "$ROOST_RUN_DIR/roost.toml"
+"$ROOSTD" --config "$ROOST_RUN_DIR/roost.toml" --check-config >/dev/null 2>"$ROOST_RUN_DIR/check-config.log" || {
+  echo "start-roost: roostd --check-config rejected $ROOST_RUN_DIR/roost.toml:" >&2; cat "$ROOST_RUN_DIR/check-config.log" >&2; exit 1; }
+ulimit -n "$(ulimit -Hn)"
+# taskset and nice exec the next program, so $! is roostd's own PID.
+taskset -c "$SERVER_CPU" nice -n "$NICE" "$ROOSTD" --config "$ROOST_RUN_DIR/roost.toml" \
+  > "$ROOST_RUN_DIR/stdout.log" 2>&1 &
+PID=$!
+echo "$PID" > "$ROOST_RUN_DIR/server.pid"
+admin_ok=; http_ok=
+for i in $(seq 1 75); do   # 75 x 0.2 s = 15 s
+  kill -0 "$PID" 2>/dev/null || break
+  [ -n "$admin_ok" ] || { timeout 5 "$ROOSTCTL" --socket "$ROOST_SOCKET" invites-api list "$DOMAIN" >/dev/null 2>&1 && admin_ok=1; } || true
+  [ -n "$http_ok" ] || { (exec 3<>"/dev/tcp/127.0.0.1/$ROOST_HTTP_PORT") 2>/dev/null && http_ok=1; } || true
+  [ -n "$admin_ok" ] && [ -n "$http_ok" ] && break
+  sleep 0.2
+done
+if ! kill -0 "$PID" 2>/dev/null || [ -z "$admin_ok" ] || [ -z "$http_ok" ]; then
+  echo "start-roost: roostd not ready after 15 s (running: $(kill -0 "$PID" 2>/dev/null && echo yes || echo no), admin socket answers: ${admin_ok:-no}, http accepts: ${http_ok:-no})" >&2
+  tail -20 "$ROOST_RUN_DIR/stdout.log" >&2 || true
+  "$ROOST_BENCH_DIR/stop-roost.sh" >/dev/null 2>&1 || true
+  exit 1
+fi
+cat > "$ROOST_RUN_DIR/target.env" <<EOT
+TARGET_NAME=roost
+TARGET_VERSION="$("$ROOSTD" --version 2>/dev/null | head -1) (git $(git -C "$ROOST_BENCH_DIR/.." rev-parse --short HEAD 2>/dev/null || echo unknown))"
+XMPP_DOMAIN=$DOMAIN
+SERVER_PID=$PID
+HTTP_URL=$ROOST_URL
+ADMIN_SOCKET=$ROOST_SOCKET
+ROOSTCTL="$ROOSTCTL --socket $ROOST_SOCKET"
+EOT
+echo "roostd started: pid $PID, http 127.0.0.1:$ROOST_HTTP_PORT, socket $ROOST_SOCKET, cpu $SERVER_CPU, nice $NICE, dir $ROOST_RUN_DIR"
