@@ -8,6 +8,7 @@ pub mod admin;
 pub mod config;
 pub mod frame;
 pub mod jid;
+pub mod time;
 
 /// Where `roostd` puts its admin socket when the config says nothing.
 pub const DEFAULT_SOCKET_NAME: &str = "roostd.sock";

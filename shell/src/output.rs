@@ -22,6 +22,7 @@ use std::borrow::Cow;
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, modifiers, presets};
 use roost_common::admin::ApiKeyInfo;
+use roost_common::time::utc_minutes;
 use serde::Serialize;
 
 /// How to print a reply.
@@ -159,33 +160,6 @@ fn printable(text: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(text)
     }
-}
-
-/// `YYYY-MM-DD HH:MM UTC` for Unix seconds, by the proleptic Gregorian
-/// calendar (Howard Hinnant's `civil_from_days`), so no date crate is needed
-/// for one column.
-fn utc_minutes(unix_secs: i64) -> String {
-    let days = unix_secs.div_euclid(86_400);
-    let secs_of_day = unix_secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        secs_of_day / 3600,
-        secs_of_day % 3600 / 60
-    )
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ pub async fn show(
             InvitePage {
                 service: &invite.host,
                 uri: &invite.uri,
-                expires: format_utc(invite.expires_at),
+                expires: roost_common::time::utc_minutes(invite.expires_at),
             }
             .render(),
         ),
@@ -70,35 +70,4 @@ pub async fn show(
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
-}
-
-/// `YYYY-MM-DD HH:MM UTC` without a date library.
-fn format_utc(unix: i64) -> String {
-    let days = unix.div_euclid(86400);
-    let secs = unix.rem_euclid(86400);
-    // Civil-from-days, after Howard Hinnant's algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn dates() {
-        assert_eq!(super::format_utc(0), "1970-01-01 00:00 UTC");
-        assert_eq!(super::format_utc(1_795_300_000), "2026-11-21 22:26 UTC");
-        assert_eq!(super::format_utc(951_782_400), "2000-02-29 00:00 UTC");
-    }
 }

@@ -128,13 +128,3 @@ fn style_choice() {
     assert_eq!(Style::choose(false, true), Style::Table);
     assert_eq!(Style::choose(false, false), Style::Lines);
 }
-
-#[test]
-fn utc_dates() {
-    assert_eq!(utc_minutes(0), "1970-01-01 00:00 UTC");
-    assert_eq!(utc_minutes(-60), "1969-12-31 23:59 UTC");
-    assert_eq!(utc_minutes(951_782_400), "2000-02-29 00:00 UTC");
-    assert_eq!(utc_minutes(1_700_000_000), "2023-11-14 22:13 UTC");
-    assert_eq!(utc_minutes(4_102_444_800), "2100-01-01 00:00 UTC");
-    assert_eq!(utc_minutes(1_709_251_199), "2024-02-29 23:59 UTC");
-}
