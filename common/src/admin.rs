@@ -116,6 +116,8 @@ pub enum ErrorKind {
     TooLarge,
     UnknownHost,
     NotFound,
+    /// What was to be created exists already.
+    Conflict,
     /// The peer is not allowed to use the socket.
     Forbidden,
     /// The server failed; details are in its log.

@@ -6,9 +6,11 @@
 pub mod admin;
 pub mod cli;
 pub mod http;
+pub mod sasl;
 mod lock;
 pub mod services;
 pub mod storage;
+pub mod xmpp;
 
 use std::sync::Arc;
 use std::time::Duration;

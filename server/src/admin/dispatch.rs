@@ -42,6 +42,7 @@ impl From<ServiceError> for AdminError {
             ServiceError::Invalid(_) => ErrorKind::BadRequest,
             ServiceError::UnknownHost(_) => ErrorKind::UnknownHost,
             ServiceError::NotFound(_) => ErrorKind::NotFound,
+            ServiceError::Conflict(_) => ErrorKind::Conflict,
             ServiceError::Unauthenticated(_) | ServiceError::Forbidden(_) => ErrorKind::Forbidden,
             ServiceError::Storage(inner) => {
                 tracing::error!("admin request failed in storage: {inner}");

@@ -38,6 +38,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::UnknownHost(_) | ServiceError::NotFound(_) => {
                 (StatusCode::NOT_FOUND, "not_found")
             }
+            ServiceError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ServiceError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "invalid_key"),
             ServiceError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ServiceError::Storage(inner) => {

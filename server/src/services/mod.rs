@@ -27,6 +27,9 @@ pub enum ServiceError {
     UnknownHost(String),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The thing to create exists already.
+    #[error("{0} already exists")]
+    Conflict(String),
     /// A credential was missing, malformed, unknown, expired or wrong.
     #[error("{0}")]
     Unauthenticated(&'static str),

@@ -4,8 +4,9 @@
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    "CREATE TABLE api_keys (
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        "CREATE TABLE api_keys (
         id TEXT PRIMARY KEY,
         host TEXT NOT NULL,
         name TEXT,
@@ -31,7 +32,67 @@ const MIGRATIONS: &[M<'static>] = &[M::up(
     ) STRICT;
     CREATE INDEX invites_by_expiry ON invites (expires_at);
     CREATE INDEX invites_by_host ON invites (host);",
-)];
+    ),
+    // Accounts, their SCRAM credentials (never a password), rosters, pending
+    // inbound subscription requests and offline messages (issue 3).
+    M::up(
+        "CREATE TABLE accounts (
+        host TEXT NOT NULL,
+        username TEXT NOT NULL,
+        role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),
+        created_at INTEGER NOT NULL,
+        roster_version INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (host, username)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE scram_credentials (
+        host TEXT NOT NULL,
+        username TEXT NOT NULL,
+        mechanism TEXT NOT NULL CHECK (mechanism IN ('SCRAM-SHA-1', 'SCRAM-SHA-256')),
+        salt BLOB NOT NULL,
+        iterations INTEGER NOT NULL,
+        stored_key BLOB NOT NULL,
+        server_key BLOB NOT NULL,
+        PRIMARY KEY (host, username, mechanism),
+        FOREIGN KEY (host, username) REFERENCES accounts (host, username) ON DELETE CASCADE
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE roster_items (
+        host TEXT NOT NULL,
+        username TEXT NOT NULL,
+        contact TEXT NOT NULL,
+        name TEXT,
+        subscription TEXT NOT NULL DEFAULT 'none'
+            CHECK (subscription IN ('none', 'to', 'from', 'both')),
+        ask_subscribe INTEGER NOT NULL DEFAULT 0,
+        approved INTEGER NOT NULL DEFAULT 0,
+        groups TEXT NOT NULL DEFAULT '[]',
+        version INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (host, username, contact),
+        FOREIGN KEY (host, username) REFERENCES accounts (host, username) ON DELETE CASCADE
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE subscription_requests (
+        host TEXT NOT NULL,
+        username TEXT NOT NULL,
+        contact TEXT NOT NULL,
+        stanza TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (host, username, contact),
+        FOREIGN KEY (host, username) REFERENCES accounts (host, username) ON DELETE CASCADE
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE offline_messages (
+        id INTEGER PRIMARY KEY,
+        host TEXT NOT NULL,
+        username TEXT NOT NULL,
+        stanza TEXT NOT NULL,
+        stored_at INTEGER NOT NULL,
+        FOREIGN KEY (host, username) REFERENCES accounts (host, username) ON DELETE CASCADE
+    ) STRICT;
+    CREATE INDEX offline_by_user ON offline_messages (host, username, id);",
+    ),
+];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {
     Migrations::from_slice(MIGRATIONS).to_latest(conn)

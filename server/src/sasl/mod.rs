@@ -1,0 +1,1 @@
+//! SASL server mechanisms (RFC 4422): pure state machines, no I/O.

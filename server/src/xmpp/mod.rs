@@ -1,0 +1,8 @@
+//! The XMPP front door: client-to-server streams (RFC 6120/6121).
+//!
+//! Layers, each testable alone: [`xml`] turns bytes into stream events and
+//! stanzas (no sockets inside); the c2s listener drives the stream
+//! negotiation over TCP and TLS; a registry of handlers processes stanzas by
+//! calling services.
+
+pub mod xml;

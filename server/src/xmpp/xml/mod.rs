@@ -1,0 +1,1 @@
+//! The XML stream codec: bytes in, stream events out.
