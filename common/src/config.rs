@@ -25,11 +25,47 @@ pub struct Config {
     pub hosts: Vec<DomainName>,
     pub log_level: LogLevel,
     pub http: HttpConfig,
+    pub c2s: C2sConfig,
+    pub tls: TlsConfig,
+    pub auth: AuthConfig,
     pub admin: AdminConfig,
     pub invites: InvitesConfig,
     pub storage: StorageConfig,
 }
 
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct C2sConfig {
+    /// Addresses for client connections (STARTTLS).
+    pub bind: Vec<SocketAddr>,
+    /// Addresses for direct TLS (XEP-0368); none by default.
+    pub direct_tls_bind: Vec<SocketAddr>,
+    /// Refuse authentication before TLS (Prosody's c2s_require_encryption).
+    pub require_encryption: bool,
+    /// Largest stanza before authentication, in bytes.
+    pub max_stanza_size_unauthenticated: usize,
+    /// Largest stanza after authentication, in bytes.
+    pub max_stanza_size: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM certificate chain; without it (and `key`) a self-signed
+    /// certificate is generated into the data directory on first start.
+    pub certificate: Option<PathBuf>,
+    /// PEM private key for `certificate`.
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// PBKDF2 iterations for new SCRAM credentials.
+    pub scram_iterations: u32,
+    /// Failed authentications allowed per source address and minute.
+    pub max_failures_per_minute: u32,
+}
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
@@ -99,6 +135,9 @@ impl Default for Config {
             hosts: vec![DomainName::parse("localhost").expect("valid")],
             log_level: LogLevel::Info,
             http: HttpConfig::default(),
+            c2s: C2sConfig::default(),
+            tls: TlsConfig::default(),
+            auth: AuthConfig::default(),
             admin: AdminConfig::default(),
             invites: InvitesConfig::default(),
             storage: StorageConfig::default(),
@@ -111,6 +150,27 @@ impl Default for HttpConfig {
         HttpConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 5280)),
             public_url: None,
+        }
+    }
+}
+
+impl Default for C2sConfig {
+    fn default() -> Self {
+        C2sConfig {
+            bind: vec![SocketAddr::from(([127, 0, 0, 1], 5222))],
+            direct_tls_bind: Vec::new(),
+            require_encryption: true,
+            max_stanza_size_unauthenticated: 10_000,
+            max_stanza_size: 256 * 1024,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            scram_iterations: 10_000,
+            max_failures_per_minute: 10,
         }
     }
 }
@@ -190,7 +250,22 @@ impl Config {
             }
             config.http.public_url = Some(trimmed.to_owned());
         }
+        if config.tls.certificate.is_some() != config.tls.key.is_some() {
+            return Err((
+                line_of_key(text, "[tls]"),
+                "tls: give both certificate and key, or neither".into(),
+            ));
+        }
+        if config.auth.scram_iterations < 4096 {
+            return Err((
+                line_of_key(text, "scram_iterations"),
+                "auth.scram_iterations: at least 4096 (RFC 7677)".into(),
+            ));
+        }
         config.data_dir = base.join(&config.data_dir);
+        for path in [&mut config.tls.certificate, &mut config.tls.key].into_iter().flatten() {
+            *path = base.join(&*path);
+        }
         if let Some(socket) = &config.admin.socket {
             config.admin.socket = Some(base.join(socket));
         }
@@ -202,6 +277,11 @@ impl Config {
             .socket
             .clone()
             .unwrap_or_else(|| self.data_dir.join(crate::DEFAULT_SOCKET_NAME))
+    }
+
+    /// Where the self-signed certificate and its key go when none is configured.
+    pub fn generated_tls_paths(&self) -> (PathBuf, PathBuf) {
+        (self.data_dir.join("tls-cert.pem"), self.data_dir.join("tls-key.pem"))
     }
 
     pub fn database_path(&self) -> PathBuf {
@@ -292,6 +372,9 @@ mod tests {
             ("hosts = []", "hosts"),
             ("[http]\npublic_url = \"ftp://x\"", "public_url"),
             ("[http]\nbind = \"nowhere\"", "socket address"),
+            ("[tls]\ncertificate = \"c.pem\"", "both"),
+            ("[auth]\nscram_iterations = 10", "4096"),
+            ("[c2s]\nbind = \"127.0.0.1:5222\"", "sequence"),
         ] {
             let (_, msg) = Config::parse(text, Path::new(".")).unwrap_err();
             assert!(msg.contains(needle), "{text:?} gave {msg:?}");
