@@ -10,6 +10,7 @@ pub mod sasl;
 mod lock;
 pub mod services;
 pub mod storage;
+pub mod tls;
 pub mod xmpp;
 
 use std::sync::Arc;
