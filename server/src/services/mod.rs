@@ -7,6 +7,8 @@
 
 pub mod api_keys;
 pub mod invites;
+pub mod offline;
+pub mod rosters;
 pub mod secrets;
 
 use std::sync::Arc;
@@ -18,6 +20,8 @@ use crate::storage::{Db, StorageError};
 
 pub use api_keys::ApiKeys;
 pub use invites::Invites;
+pub use offline::Offline;
+pub use rosters::Rosters;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -46,6 +50,8 @@ pub struct Services {
     pub hosts: Hosts,
     pub api_keys: ApiKeys,
     pub invites: Invites,
+    pub rosters: Rosters,
+    pub offline: Offline,
 }
 
 impl Services {
@@ -53,6 +59,8 @@ impl Services {
         let hosts = Hosts(config.clone());
         let invites = Invites::new(db.clone(), config);
         Services {
+            rosters: Rosters::new(db.clone()),
+            offline: Offline::new(db.clone()),
             api_keys: ApiKeys::new(db, hosts.clone(), invites.clone()),
             hosts,
             invites,

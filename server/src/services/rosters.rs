@@ -1,0 +1,647 @@
+//! Rosters and presence subscriptions (RFC 6121 §2, §3, Appendix A).
+//!
+//! Each subscription stanza, outbound from a user or inbound to one, is one
+//! method here that applies the state table in a single storage job and
+//! says what changed; the XMPP layer only routes stanzas and pushes the
+//! changed items. Every change bumps the account's roster version.
+
+use jid::BareJid;
+use rusqlite::{Connection, OptionalExtension as _, params};
+
+use super::ServiceError;
+use crate::storage::Db;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subscription {
+    None,
+    To,
+    From,
+    Both,
+}
+
+impl Subscription {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subscription::None => "none",
+            Subscription::To => "to",
+            Subscription::From => "from",
+            Subscription::Both => "both",
+        }
+    }
+
+    fn parse(s: &str) -> Subscription {
+        match s {
+            "to" => Subscription::To,
+            "from" => Subscription::From,
+            "both" => Subscription::Both,
+            _ => Subscription::None,
+        }
+    }
+
+    /// The contact receives the user's presence.
+    pub fn has_from(self) -> bool {
+        matches!(self, Subscription::From | Subscription::Both)
+    }
+
+    /// The user receives the contact's presence.
+    pub fn has_to(self) -> bool {
+        matches!(self, Subscription::To | Subscription::Both)
+    }
+
+    fn with_to(self, on: bool) -> Subscription {
+        match (self.has_from(), on) {
+            (true, true) => Subscription::Both,
+            (true, false) => Subscription::From,
+            (false, true) => Subscription::To,
+            (false, false) => Subscription::None,
+        }
+    }
+
+    fn with_from(self, on: bool) -> Subscription {
+        match (self.has_to(), on) {
+            (true, true) => Subscription::Both,
+            (true, false) => Subscription::To,
+            (false, true) => Subscription::From,
+            (false, false) => Subscription::None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterItem {
+    pub contact: String,
+    pub name: Option<String>,
+    pub subscription: Subscription,
+    /// An outbound subscription request is pending ("ask='subscribe'").
+    pub ask: bool,
+    /// The contact's subscription request is pre-approved.
+    pub approved: bool,
+    pub groups: Vec<String>,
+}
+
+impl RosterItem {
+    fn new(contact: &str) -> RosterItem {
+        RosterItem {
+            contact: contact.to_owned(),
+            name: None,
+            subscription: Subscription::None,
+            ask: false,
+            approved: false,
+            groups: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Roster {
+    pub version: i64,
+    pub items: Vec<RosterItem>,
+}
+
+/// A roster change to push to the user's interested resources.
+#[derive(Debug, Clone)]
+pub struct RosterPush {
+    pub version: i64,
+    pub item: RosterItem,
+    /// The item was removed (push with `subscription='remove'`).
+    pub removed: bool,
+}
+
+/// What the server does with an inbound subscription request.
+#[derive(Debug)]
+pub enum InboundSubscribe {
+    /// The contact already has a subscription: answer `subscribed` at once.
+    AlreadySubscribed,
+    /// The request was pre-approved: answer `subscribed` and push the change.
+    PreApproved(RosterPush),
+    /// Stored; deliver it to the user's available resources.
+    Pending,
+}
+
+/// What happens when the user sends `subscribed`.
+#[derive(Debug)]
+pub enum OutboundSubscribed {
+    /// Approved a pending request: route `subscribed`, send presence.
+    Approved(RosterPush),
+    /// No request yet: recorded as pre-approval, nothing is routed.
+    PreApproved(RosterPush),
+    Nothing,
+}
+
+/// Most offline messages kept for one account.
+const MAX_PENDING_REQUESTS: i64 = 1000;
+
+#[derive(Clone)]
+pub struct Rosters {
+    db: Db,
+}
+
+fn parts(user: &BareJid) -> (String, String) {
+    (
+        user.domain().as_str().to_owned(),
+        user.node()
+            .map(|n| n.as_str().to_owned())
+            .unwrap_or_default(),
+    )
+}
+
+impl Rosters {
+    pub fn new(db: Db) -> Rosters {
+        Rosters { db }
+    }
+
+    pub async fn get(&self, user: &BareJid) -> Result<Roster, ServiceError> {
+        let (host, name) = parts(user);
+        self.db
+            .call(move |c| -> Result<Roster, ServiceError> {
+                let version = c
+                    .prepare_cached(
+                        "SELECT roster_version FROM accounts WHERE host = ?1 AND username = ?2",
+                    )?
+                    .query_row(params![host, name], |r| r.get(0))
+                    .optional()?
+                    .ok_or(ServiceError::NotFound("account"))?;
+                let mut st = c.prepare_cached(
+                    "SELECT contact, name, subscription, ask_subscribe, approved, groups
+                     FROM roster_items WHERE host = ?1 AND username = ?2 ORDER BY contact",
+                )?;
+                let items = st
+                    .query_map(params![host, name], item_from_row)?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Roster { version, items })
+            })
+            .await
+    }
+
+    /// Adds or updates an item's name and groups (a roster set).
+    pub async fn set(
+        &self,
+        user: &BareJid,
+        contact: &BareJid,
+        name: Option<String>,
+        groups: Vec<String>,
+    ) -> Result<RosterPush, ServiceError> {
+        let (host, username) = parts(user);
+        let contact = contact.to_string();
+        self.db
+            .call(move |c| {
+                let mut item = load(c, &host, &username, &contact)?
+                    .unwrap_or_else(|| RosterItem::new(&contact));
+                item.name = name;
+                item.groups = groups;
+                save(c, &host, &username, &item)
+            })
+            .await
+    }
+
+    /// Removes an item; `None` if there was none. The caller cancels the
+    /// subscriptions the item had (RFC 6121 §2.5.2).
+    pub async fn remove(
+        &self,
+        user: &BareJid,
+        contact: &BareJid,
+    ) -> Result<Option<RosterPush>, ServiceError> {
+        let (host, username) = parts(user);
+        let contact = contact.to_string();
+        self.db
+            .call(move |c| -> Result<_, ServiceError> {
+                let Some(item) = load(c, &host, &username, &contact)? else {
+                    return Ok(None);
+                };
+                c.prepare_cached("DELETE FROM roster_items WHERE host = ?1 AND username = ?2 AND contact = ?3")?
+                    .execute(params![host, username, contact])?;
+                c.prepare_cached(
+                    "DELETE FROM subscription_requests WHERE host = ?1 AND username = ?2 AND contact = ?3",
+                )?
+                .execute(params![host, username, contact])?;
+                let version = bump(c, &host, &username)?;
+                Ok(Some(RosterPush {
+                    version,
+                    item,
+                    removed: true,
+                }))
+            })
+            .await
+    }
+
+    /// The user sends `subscribe` to `contact`.
+    pub async fn outbound_subscribe(
+        &self,
+        user: &BareJid,
+        contact: &BareJid,
+    ) -> Result<Option<RosterPush>, ServiceError> {
+        self.change(user, contact, true, |item, _| {
+            if item.subscription.has_to() || item.ask {
+                return false;
+            }
+            item.ask = true;
+            true
+        })
+        .await
+    }
+
+    /// `from` sends `subscribe` to the user; `stanza` is kept to redeliver it.
+    pub async fn inbound_subscribe(
+        &self,
+        user: &BareJid,
+        from: &BareJid,
+        stanza: String,
+    ) -> Result<InboundSubscribe, ServiceError> {
+        let (host, username) = parts(user);
+        let contact = from.to_string();
+        self.db
+            .call(move |c| -> Result<InboundSubscribe, ServiceError> {
+                let item = load(c, &host, &username, &contact)?;
+                if let Some(mut item) = item {
+                    if item.subscription.has_from() {
+                        return Ok(InboundSubscribe::AlreadySubscribed);
+                    }
+                    if item.approved {
+                        item.approved = false;
+                        item.subscription = item.subscription.with_from(true);
+                        return Ok(InboundSubscribe::PreApproved(save(c, &host, &username, &item)?));
+                    }
+                }
+                let count: i64 = c
+                    .prepare_cached("SELECT count(*) FROM subscription_requests WHERE host = ?1 AND username = ?2")?
+                    .query_row(params![host, username], |r| r.get(0))?;
+                if count >= MAX_PENDING_REQUESTS {
+                    return Err(ServiceError::Invalid("too many pending subscription requests".into()));
+                }
+                c.prepare_cached(
+                    "INSERT INTO subscription_requests (host, username, contact, stanza, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (host, username, contact) DO UPDATE SET stanza = ?4, received_at = ?5",
+                )?
+                .execute(params![host, username, contact, stanza, super::now()])?;
+                Ok(InboundSubscribe::Pending)
+            })
+            .await
+    }
+
+    /// The user sends `subscribed` to `contact`.
+    pub async fn outbound_subscribed(
+        &self,
+        user: &BareJid,
+        contact: &BareJid,
+    ) -> Result<OutboundSubscribed, ServiceError> {
+        let (host, username) = parts(user);
+        let contact = contact.to_string();
+        self.db
+            .call(move |c| -> Result<OutboundSubscribed, ServiceError> {
+                let pending = take_request(c, &host, &username, &contact)?;
+                let mut item = load(c, &host, &username, &contact)?
+                    .unwrap_or_else(|| RosterItem::new(&contact));
+                if item.subscription.has_from() {
+                    return Ok(OutboundSubscribed::Nothing);
+                }
+                if pending {
+                    item.subscription = item.subscription.with_from(true);
+                    item.approved = false;
+                    return Ok(OutboundSubscribed::Approved(save(
+                        c, &host, &username, &item,
+                    )?));
+                }
+                if item.approved {
+                    return Ok(OutboundSubscribed::Nothing);
+                }
+                item.approved = true;
+                Ok(OutboundSubscribed::PreApproved(save(
+                    c, &host, &username, &item,
+                )?))
+            })
+            .await
+    }
+
+    /// `from` sends `subscribed` to the user. `Some` if it answered the
+    /// user's pending request (then it is delivered), `None` to drop it.
+    pub async fn inbound_subscribed(
+        &self,
+        user: &BareJid,
+        from: &BareJid,
+    ) -> Result<Option<RosterPush>, ServiceError> {
+        self.change(user, from, false, |item, _| {
+            if !item.ask {
+                return false;
+            }
+            item.ask = false;
+            item.subscription = item.subscription.with_to(true);
+            true
+        })
+        .await
+    }
+
+    /// The user sends `unsubscribe` to `contact`.
+    pub async fn outbound_unsubscribe(
+        &self,
+        user: &BareJid,
+        contact: &BareJid,
+    ) -> Result<Option<RosterPush>, ServiceError> {
+        self.change(user, contact, false, |item, _| {
+            let changed = item.ask || item.subscription.has_to();
+            item.ask = false;
+            item.subscription = item.subscription.with_to(false);
+            changed
+        })
+        .await
+    }
+
+    /// `from` sends `unsubscribe` to the user. `Some` if it changed anything.
+    pub async fn inbound_unsubscribe(
+        &self,
+        user: &BareJid,
+        from: &BareJid,
+    ) -> Result<Option<RosterPush>, ServiceError> {
+        self.change(user, from, false, |item, had_request| {
+            let changed = had_request || item.subscription.has_from();
+            item.subscription = item.subscription.with_from(false);
+            changed
+        })
+        .await
+    }
+
+    /// The user sends `unsubscribed` to `contact` (cancels or refuses).
+    pub async fn outbound_unsubscribed(
+        &self,
+        user: &BareJid,
+        contact: &BareJid,
+    ) -> Result<Option<RosterPush>, ServiceError> {
+        self.change(user, contact, false, |item, had_request| {
+            let changed = had_request || item.approved || item.subscription.has_from();
+            item.approved = false;
+            item.subscription = item.subscription.with_from(false);
+            changed
+        })
+        .await
+    }
+
+    /// `from` sends `unsubscribed` to the user. `Some` if it changed anything.
+    pub async fn inbound_unsubscribed(
+        &self,
+        user: &BareJid,
+        from: &BareJid,
+    ) -> Result<Option<RosterPush>, ServiceError> {
+        self.change(user, from, false, |item, _| {
+            let changed = item.ask || item.subscription.has_to();
+            item.ask = false;
+            item.subscription = item.subscription.with_to(false);
+            changed
+        })
+        .await
+    }
+
+    /// Stored subscription requests, to redeliver when the user comes online.
+    pub async fn pending_requests(&self, user: &BareJid) -> Result<Vec<String>, ServiceError> {
+        let (host, username) = parts(user);
+        self.db
+            .call(move |c| -> Result<Vec<String>, ServiceError> {
+                let mut st = c.prepare_cached(
+                    "SELECT stanza FROM subscription_requests WHERE host = ?1 AND username = ?2 ORDER BY received_at",
+                )?;
+                let rows = st.query_map(params![host, username], |r| r.get(0))?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await
+    }
+
+    /// Applies `rule` to the item for `contact` (created when `create` and
+    /// missing). The rule gets whether a pending inbound request existed
+    /// (it is removed) and returns whether anything changed.
+    async fn change(
+        &self,
+        user: &BareJid,
+        contact: &BareJid,
+        create: bool,
+        rule: impl FnOnce(&mut RosterItem, bool) -> bool + Send + 'static,
+    ) -> Result<Option<RosterPush>, ServiceError> {
+        let (host, username) = parts(user);
+        let contact = contact.to_string();
+        self.db
+            .call(move |c| -> Result<Option<RosterPush>, ServiceError> {
+                let had_request = take_request(c, &host, &username, &contact)?;
+                let existing = load(c, &host, &username, &contact)?;
+                let Some(mut item) = existing.or_else(|| create.then(|| RosterItem::new(&contact)))
+                else {
+                    return Ok(None);
+                };
+                if !rule(&mut item, had_request) {
+                    return Ok(None);
+                }
+                save(c, &host, &username, &item).map(Some)
+            })
+            .await
+    }
+}
+
+fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RosterItem> {
+    let groups: String = r.get(5)?;
+    Ok(RosterItem {
+        contact: r.get(0)?,
+        name: r.get(1)?,
+        subscription: Subscription::parse(&r.get::<_, String>(2)?),
+        ask: r.get(3)?,
+        approved: r.get(4)?,
+        groups: serde_json::from_str(&groups).unwrap_or_default(),
+    })
+}
+
+fn load(
+    c: &Connection,
+    host: &str,
+    username: &str,
+    contact: &str,
+) -> Result<Option<RosterItem>, ServiceError> {
+    Ok(c.prepare_cached(
+        "SELECT contact, name, subscription, ask_subscribe, approved, groups
+         FROM roster_items WHERE host = ?1 AND username = ?2 AND contact = ?3",
+    )?
+    .query_row(params![host, username, contact], item_from_row)
+    .optional()?)
+}
+
+fn save(
+    c: &Connection,
+    host: &str,
+    username: &str,
+    item: &RosterItem,
+) -> Result<RosterPush, ServiceError> {
+    let version = bump(c, host, username)?;
+    c.prepare_cached(
+        "INSERT INTO roster_items (host, username, contact, name, subscription, ask_subscribe, approved, groups, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (host, username, contact) DO UPDATE SET
+           name = ?4, subscription = ?5, ask_subscribe = ?6, approved = ?7, groups = ?8, version = ?9",
+    )?
+    .execute(params![
+        host,
+        username,
+        item.contact,
+        item.name,
+        item.subscription.as_str(),
+        item.ask,
+        item.approved,
+        serde_json::to_string(&item.groups).expect("strings serialise"),
+        version
+    ])?;
+    Ok(RosterPush {
+        version,
+        item: item.clone(),
+        removed: false,
+    })
+}
+
+/// Increments and returns the account's roster version.
+fn bump(c: &Connection, host: &str, username: &str) -> Result<i64, ServiceError> {
+    c.prepare_cached(
+        "UPDATE accounts SET roster_version = roster_version + 1
+         WHERE host = ?1 AND username = ?2 RETURNING roster_version",
+    )?
+    .query_row(params![host, username], |r| r.get(0))
+    .optional()?
+    .ok_or(ServiceError::NotFound("account"))
+}
+
+/// Removes a pending inbound request; whether there was one.
+fn take_request(
+    c: &Connection,
+    host: &str,
+    username: &str,
+    contact: &str,
+) -> Result<bool, ServiceError> {
+    Ok(c.prepare_cached(
+        "DELETE FROM subscription_requests WHERE host = ?1 AND username = ?2 AND contact = ?3",
+    )?
+    .execute(params![host, username, contact])?
+        > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use roost_common::config::Synchronous;
+
+    async fn setup() -> (tempfile::TempDir, Rosters, BareJid, BareJid) {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _thread) = Db::open(&dir.path().join("t.sqlite3"), Synchronous::Normal).unwrap();
+        db.call(|c| -> Result<(), ServiceError> {
+            c.execute_batch(
+                "INSERT INTO accounts (host, username, created_at) VALUES ('x.test', 'alice', 0), ('x.test', 'bob', 0);",
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let alice = BareJid::new("alice@x.test").unwrap();
+        let bob = BareJid::new("bob@x.test").unwrap();
+        (dir, Rosters::new(db), alice, bob)
+    }
+
+    fn sub(roster: &Roster, contact: &BareJid) -> (Subscription, bool) {
+        let item = roster
+            .items
+            .iter()
+            .find(|i| i.contact == contact.to_string())
+            .unwrap();
+        (item.subscription, item.ask)
+    }
+
+    #[tokio::test]
+    async fn mutual_subscription_walks_the_state_table() {
+        let (_dir, r, alice, bob) = setup().await;
+        let push = r.outbound_subscribe(&alice, &bob).await.unwrap().unwrap();
+        assert!(push.item.ask);
+        assert!(
+            r.outbound_subscribe(&alice, &bob).await.unwrap().is_none(),
+            "already asked"
+        );
+        assert!(matches!(
+            r.inbound_subscribe(&bob, &alice, "<presence/>".into())
+                .await
+                .unwrap(),
+            InboundSubscribe::Pending
+        ));
+        assert_eq!(
+            r.pending_requests(&bob).await.unwrap(),
+            vec!["<presence/>".to_owned()]
+        );
+        let OutboundSubscribed::Approved(push) = r.outbound_subscribed(&bob, &alice).await.unwrap()
+        else {
+            panic!("pending request not approved")
+        };
+        assert_eq!(push.item.subscription, Subscription::From);
+        assert!(r.pending_requests(&bob).await.unwrap().is_empty());
+        r.inbound_subscribed(&alice, &bob).await.unwrap().unwrap();
+        assert_eq!(
+            sub(&r.get(&alice).await.unwrap(), &bob),
+            (Subscription::To, false)
+        );
+        // An unsolicited `subscribed` changes nothing.
+        assert!(r.inbound_subscribed(&alice, &bob).await.unwrap().is_none());
+
+        // The other direction, pre-approved this time.
+        let OutboundSubscribed::PreApproved(_) = r.outbound_subscribed(&alice, &bob).await.unwrap()
+        else {
+            panic!("no pre-approval")
+        };
+        r.outbound_subscribe(&bob, &alice).await.unwrap().unwrap();
+        let InboundSubscribe::PreApproved(push) = r
+            .inbound_subscribe(&alice, &bob, String::new())
+            .await
+            .unwrap()
+        else {
+            panic!("pre-approval ignored")
+        };
+        assert_eq!(push.item.subscription, Subscription::Both);
+        r.inbound_subscribed(&bob, &alice).await.unwrap().unwrap();
+        assert_eq!(
+            sub(&r.get(&bob).await.unwrap(), &alice),
+            (Subscription::Both, false)
+        );
+        assert!(matches!(
+            r.inbound_subscribe(&alice, &bob, String::new())
+                .await
+                .unwrap(),
+            InboundSubscribe::AlreadySubscribed
+        ));
+
+        // Alice stops receiving Bob's presence.
+        r.outbound_unsubscribe(&alice, &bob).await.unwrap().unwrap();
+        r.inbound_unsubscribe(&bob, &alice).await.unwrap().unwrap();
+        assert_eq!(
+            sub(&r.get(&alice).await.unwrap(), &bob),
+            (Subscription::From, false)
+        );
+        assert_eq!(
+            sub(&r.get(&bob).await.unwrap(), &alice),
+            (Subscription::To, false)
+        );
+        // Bob cancels Alice's subscription... which she no longer has: no change.
+        assert!(
+            r.outbound_unsubscribed(&bob, &alice)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn set_remove_and_versions() {
+        let (_dir, r, alice, bob) = setup().await;
+        let v0 = r.get(&alice).await.unwrap().version;
+        let push = r
+            .set(&alice, &bob, Some("Bob".into()), vec!["Friends".into()])
+            .await
+            .unwrap();
+        assert!(push.version > v0);
+        let roster = r.get(&alice).await.unwrap();
+        assert_eq!(roster.version, push.version);
+        assert_eq!(roster.items[0].name.as_deref(), Some("Bob"));
+        assert_eq!(roster.items[0].groups, vec!["Friends".to_owned()]);
+        let removed = r.remove(&alice, &bob).await.unwrap().unwrap();
+        assert!(removed.removed && removed.version > push.version);
+        assert!(r.get(&alice).await.unwrap().items.is_empty());
+        assert!(r.remove(&alice, &bob).await.unwrap().is_none());
+        let nobody = BareJid::new("nobody@x.test").unwrap();
+        assert!(r.get(&nobody).await.is_err());
+    }
+}

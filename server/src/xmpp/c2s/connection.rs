@@ -1,0 +1,484 @@
+//! One client connection: stream negotiation (RFC 6120 §4–§7: stream
+//! header, STARTTLS, SASL, resource binding), then stanza processing.
+//!
+//! The connection task owns the socket. It reads bytes into the XML codec,
+//! acts on each event, and writes what other sessions queued for it; all
+//! writes are gathered in one buffer and flushed once per wake-up.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use jid::{BareJid, FullJid};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+
+use super::C2sShared;
+use super::auth::{SaslExchange, SaslStep};
+use super::transport::Transport;
+use crate::services::secrets;
+use crate::xmpp::handlers::{self, presence};
+use crate::xmpp::router::{Outbound, QUEUE_DEPTH, SessionHandle};
+use crate::xmpp::stanza::{self, StanzaError};
+use crate::xmpp::xml::{self, Element, Limits, StreamEvent, StreamParser, ns};
+
+/// Time allowed from connect to a bound resource.
+const NEGOTIATION_TIMEOUT: Duration = Duration::from_secs(60);
+const READ_BUFFER: usize = 4096;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Waiting for the client's stream header.
+    Header,
+    /// Header exchanged; TLS and SASL may happen.
+    Unauthenticated,
+    /// SASL succeeded; waiting for resource binding.
+    Authenticated,
+    /// A resource is bound: stanzas flow.
+    Bound,
+}
+
+/// What to do after handling a batch of events.
+enum Next {
+    Continue,
+    StartTls,
+    /// Close the stream (after writing what is buffered).
+    Close,
+}
+
+pub struct Connection {
+    shared: Arc<C2sShared>,
+    peer: SocketAddr,
+    transport: Option<Transport>,
+    parser: StreamParser,
+    out: Vec<u8>,
+    stage: Stage,
+    host: String,
+    sasl: Option<SaslExchange>,
+    user: Option<BareJid>,
+    session: Option<Arc<SessionHandle>>,
+    rx: Option<mpsc::Receiver<Outbound>>,
+}
+
+impl Connection {
+    pub fn new(shared: Arc<C2sShared>, tcp: TcpStream, peer: SocketAddr) -> Connection {
+        let limits = Limits {
+            max_stanza_bytes: shared.xmpp.config.c2s.max_stanza_size_unauthenticated,
+            ..Limits::default()
+        };
+        Connection {
+            shared,
+            peer,
+            transport: Some(Transport::Plain(tcp)),
+            parser: StreamParser::new(limits),
+            out: Vec::with_capacity(1024),
+            stage: Stage::Header,
+            host: String::new(),
+            sasl: None,
+            user: None,
+            session: None,
+            rx: None,
+        }
+    }
+
+    /// Runs the connection to its end. With `direct_tls`, TLS starts at once
+    /// (XEP-0368) instead of after STARTTLS.
+    pub async fn run(mut self, direct_tls: bool, mut stop: watch::Receiver<bool>) {
+        if direct_tls && !self.start_tls().await {
+            return;
+        }
+        let negotiation_deadline = tokio::time::Instant::now() + NEGOTIATION_TIMEOUT;
+        let mut buf = vec![0u8; READ_BUFFER];
+        loop {
+            let transport = self.transport.as_mut().expect("transport present while running");
+            let bound = self.stage == Stage::Bound;
+            let next = tokio::select! {
+                read = transport.read(&mut buf) => match read {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        self.parser.push(&buf[..n]);
+                        self.handle_events().await
+                    }
+                },
+                Some(outbound) = recv(&mut self.rx) => self.outbound(outbound),
+                _ = tokio::time::sleep_until(negotiation_deadline), if !bound => {
+                    self.stream_error("connection-timeout", Some("negotiation took too long"));
+                    Next::Close
+                }
+                _ = stop.wait_for(|s| *s) => {
+                    self.stream_error("system-shutdown", None);
+                    Next::Close
+                }
+            };
+            // Write what queued up meanwhile in the same flush.
+            if let Some(rx) = self.rx.as_mut() {
+                while let Ok(outbound) = rx.try_recv() {
+                    if let Next::Close = self.outbound(outbound) {
+                        break;
+                    }
+                }
+            }
+            if !self.flush().await {
+                break;
+            }
+            match next {
+                Next::Continue => {}
+                Next::Close => break,
+                Next::StartTls => {
+                    if !self.start_tls().await {
+                        break;
+                    }
+                }
+            }
+        }
+        self.finish().await;
+    }
+
+    async fn finish(&mut self) {
+        if let Some(session) = self.session.take() {
+            self.shared.xmpp.router.unbind(&session);
+            presence::disconnected(&self.shared.xmpp, &session).await;
+        }
+        if let Some(transport) = self.transport.as_mut() {
+            let _ = transport.shutdown().await;
+        }
+    }
+
+    async fn flush(&mut self) -> bool {
+        if self.out.is_empty() {
+            return true;
+        }
+        let Some(transport) = self.transport.as_mut() else { return false };
+        let ok = transport.write_all(&self.out).await.is_ok() && transport.flush().await.is_ok();
+        self.out.clear();
+        if self.out.capacity() > 64 * 1024 {
+            self.out.shrink_to(1024);
+        }
+        ok
+    }
+
+    async fn start_tls(&mut self) -> bool {
+        let Some(Transport::Plain(tcp)) = self.transport.take() else {
+            return false;
+        };
+        match self.shared.tls.accept(tcp).await {
+            Ok(tls) => {
+                self.transport = Some(Transport::Tls(Box::new(tls)));
+                self.parser.reset();
+                self.stage = Stage::Header;
+                true
+            }
+            Err(e) => {
+                tracing::debug!("{}: TLS handshake failed: {e}", self.peer);
+                false
+            }
+        }
+    }
+
+    fn outbound(&mut self, outbound: Outbound) -> Next {
+        match outbound {
+            Outbound::Stanza(bytes) => {
+                self.out.extend_from_slice(&bytes);
+                Next::Continue
+            }
+            Outbound::Replaced => {
+                self.session = None;
+                self.stream_error("conflict", Some("replaced by a new connection for this resource"));
+                Next::Close
+            }
+        }
+    }
+
+    async fn handle_events(&mut self) -> Next {
+        loop {
+            let event = match self.parser.next_event() {
+                Ok(Some(event)) => event,
+                Ok(None) => return Next::Continue,
+                Err(e) => {
+                    if self.stage == Stage::Header {
+                        self.write_header();
+                    }
+                    self.stream_error(e.condition(), None);
+                    return Next::Close;
+                }
+            };
+            let next = match event {
+                StreamEvent::Header(header) => self.on_header(header),
+                StreamEvent::Stanza(el) => self.on_element(el).await,
+                StreamEvent::End => {
+                    self.out.extend_from_slice(xml::STREAM_END);
+                    Next::Close
+                }
+            };
+            if !matches!(next, Next::Continue) {
+                return next;
+            }
+        }
+    }
+
+    fn write_header(&mut self) {
+        let host = if self.host.is_empty() {
+            self.shared.xmpp.config.hosts[0].to_string()
+        } else {
+            self.host.clone()
+        };
+        let id = secrets::random_id(secrets::SHORT_ID_BYTES);
+        self.out.extend_from_slice(&xml::stream_header(&host, &id, "en", None));
+    }
+
+    fn stream_error(&mut self, condition: &str, text: Option<&str>) {
+        self.out.extend_from_slice(&xml::stream_error(condition, text));
+    }
+
+    fn on_header(&mut self, header: xml::StreamHeader) -> Next {
+        let to = header.to.as_deref().unwrap_or("");
+        let known = self.shared.xmpp.is_local(to);
+        if self.stage != Stage::Header {
+            self.write_header();
+            self.stream_error("bad-format", Some("unexpected stream header"));
+            return Next::Close;
+        }
+        if known {
+            self.host = roost_common::jid::DomainName::parse(to).map(|d| d.to_string()).unwrap_or_default();
+        }
+        self.write_header();
+        if !known {
+            self.stream_error("host-unknown", None);
+            return Next::Close;
+        }
+        if !header.version.as_deref().is_some_and(|v| v.starts_with("1.")) {
+            self.stream_error("unsupported-version", None);
+            return Next::Close;
+        }
+        self.stage = if self.user.is_some() { Stage::Authenticated } else { Stage::Unauthenticated };
+        self.write_features();
+        Next::Continue
+    }
+
+    fn write_features(&mut self) {
+        let transport = self.transport.as_ref().expect("transport");
+        let secure = transport.is_tls();
+        let mut features = Element::new("features", ns::STREAMS);
+        if self.user.is_some() {
+            features.push_child(Element::new("bind", ns::BIND));
+            features.push_child(Element::new("session", ns::SESSION).with_child(Element::new("optional", ns::SESSION)));
+        } else {
+            let require_tls = self.shared.xmpp.config.c2s.require_encryption;
+            if !secure {
+                let mut starttls = Element::new("starttls", ns::TLS);
+                if require_tls {
+                    starttls.push_child(Element::new("required", ns::TLS));
+                }
+                features.push_child(starttls);
+            }
+            if secure || !require_tls {
+                let mut mechanisms = Element::new("mechanisms", ns::SASL);
+                for name in super::auth::offered(secure, transport.tls_exporter().is_some()) {
+                    mechanisms.push_child(Element::new("mechanism", ns::SASL).with_text(name));
+                }
+                features.push_child(mechanisms);
+            }
+        }
+        features.write_to(&mut self.out, ns::STREAMS);
+    }
+
+    async fn on_element(&mut self, el: Element) -> Next {
+        match self.stage {
+            Stage::Header => Next::Close,
+            Stage::Unauthenticated => self.negotiate(el).await,
+            Stage::Authenticated => self.bind(el).await,
+            Stage::Bound => self.stanza(el).await,
+        }
+    }
+
+    /// Before authentication: STARTTLS and SASL only.
+    async fn negotiate(&mut self, el: Element) -> Next {
+        let secure = self.transport.as_ref().is_some_and(Transport::is_tls);
+        if el.is("starttls", ns::TLS) && !secure {
+            self.out.extend_from_slice(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+            return Next::StartTls;
+        }
+        if el.ns() != ns::SASL {
+            self.stream_error("not-authorized", None);
+            return Next::Close;
+        }
+        if !secure && self.shared.xmpp.config.c2s.require_encryption {
+            self.sasl_failure("encryption-required", Some("use STARTTLS first"));
+            return Next::Continue;
+        }
+        let step = match el.name() {
+            "auth" => {
+                if let Err(retry) = self.shared.xmpp.services.auth_limits.check(self.peer.ip()) {
+                    self.sasl_failure(
+                        "temporary-auth-failure",
+                        Some(&format!("too many failed attempts; retry in {} s", retry.as_secs().max(1))),
+                    );
+                    return Next::Continue;
+                }
+                let Some(mechanism) = el.attr("mechanism") else {
+                    self.sasl_failure("invalid-mechanism", None);
+                    return Next::Continue;
+                };
+                let initial = match decode_sasl(&el.text()) {
+                    Ok(data) => data,
+                    Err(()) => {
+                        self.sasl_failure("incorrect-encoding", None);
+                        return Next::Continue;
+                    }
+                };
+                let channel_binding = self.transport.as_ref().and_then(Transport::tls_exporter);
+                let (exchange, step) =
+                    SaslExchange::start(&self.shared, &self.host, mechanism, initial, secure, channel_binding).await;
+                self.sasl = exchange;
+                step
+            }
+            "response" => {
+                let Some(exchange) = self.sasl.as_mut() else {
+                    self.sasl_failure("malformed-request", Some("no authentication in progress"));
+                    return Next::Continue;
+                };
+                match decode_sasl(&el.text()) {
+                    Ok(data) => exchange.step(&self.shared, data.unwrap_or_default()).await,
+                    Err(()) => SaslStep::Failure("incorrect-encoding", None),
+                }
+            }
+            "abort" => SaslStep::Failure("aborted", None),
+            _ => {
+                self.stream_error("not-authorized", None);
+                return Next::Close;
+            }
+        };
+        match step {
+            SaslStep::Challenge(data) => {
+                let challenge = Element::new("challenge", ns::SASL).with_text(BASE64.encode(data));
+                challenge.write_to(&mut self.out, ns::STREAMS);
+                Next::Continue
+            }
+            SaslStep::Success { user, additional } => {
+                self.sasl = None;
+                self.shared.xmpp.services.auth_limits.record_success(self.peer.ip());
+                let mut success = Element::new("success", ns::SASL);
+                if let Some(data) = additional {
+                    success.push_text(BASE64.encode(data));
+                }
+                success.write_to(&mut self.out, ns::STREAMS);
+                self.user = Some(user);
+                self.parser.reset();
+                self.parser.set_limits(Limits {
+                    max_stanza_bytes: self.shared.xmpp.config.c2s.max_stanza_size,
+                    ..Limits::default()
+                });
+                self.stage = Stage::Header;
+                Next::Continue
+            }
+            SaslStep::Failure(condition, text) => {
+                self.sasl = None;
+                if condition == "not-authorized" {
+                    self.shared.xmpp.services.auth_limits.record_failure(self.peer.ip());
+                }
+                self.sasl_failure(condition, text.as_deref());
+                Next::Continue
+            }
+        }
+    }
+
+    fn sasl_failure(&mut self, condition: &str, text: Option<&str>) {
+        let mut failure = Element::new("failure", ns::SASL);
+        failure.push_child(Element::new(condition, ns::SASL));
+        if let Some(text) = text {
+            failure.push_child(Element::new("text", ns::SASL).with_attr("xml:lang", "en").with_text(text));
+        }
+        failure.write_to(&mut self.out, ns::STREAMS);
+    }
+
+    /// After authentication: resource binding (RFC 6120 §7).
+    async fn bind(&mut self, el: Element) -> Next {
+        let is_set = el.is("iq", ns::CLIENT) && el.attr("type") == Some("set");
+        let Some(request) = el.child("bind", ns::BIND).filter(|_| is_set) else {
+            if el.is("iq", ns::CLIENT) && el.child("session", ns::SESSION).is_some() {
+                self.write_element(&stanza::iq_result(&el, None));
+                return Next::Continue;
+            }
+            self.stream_error("not-authorized", Some("bind a resource first"));
+            return Next::Close;
+        };
+        let user = self.user.clone().expect("authenticated");
+        let wanted = request
+            .child("resource", ns::BIND)
+            .map(|r| r.text())
+            .filter(|r| !r.trim().is_empty());
+        let jid = match wanted {
+            Some(resource) => match user.with_resource_str(&resource) {
+                Ok(jid) => jid,
+                Err(_) => {
+                    self.reply_error(&el, StanzaError::bad_request().with_text("invalid resource"));
+                    return Next::Continue;
+                }
+            },
+            None => generated_resource(&user),
+        };
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let (session, replaced) = self.shared.xmpp.router.bind(jid.clone(), tx);
+        if let Some(old) = replaced {
+            tracing::info!("{jid}: resource conflict, replacing the older session");
+            presence::disconnected(&self.shared.xmpp, &old).await;
+        }
+        self.session = Some(session);
+        self.rx = Some(rx);
+        self.stage = Stage::Bound;
+        let payload = Element::new("bind", ns::BIND).with_child(Element::new("jid", ns::BIND).with_text(jid.to_string()));
+        let mut reply = stanza::iq_result(&el, Some(payload));
+        reply.remove_attr("from");
+        reply.remove_attr("to");
+        self.write_element(&reply);
+        Next::Continue
+    }
+
+    /// A bound session's stanza: stamp `from` and hand it to the handlers.
+    async fn stanza(&mut self, mut el: Element) -> Next {
+        if !stanza::is_stanza(&el) {
+            self.stream_error("unsupported-stanza-type", None);
+            return Next::Close;
+        }
+        let session = self.session.clone().expect("bound");
+        el.set_attr("from", session.jid.to_string());
+        handlers::process(&self.shared.xmpp, &session, el).await;
+        Next::Continue
+    }
+
+    fn reply_error(&mut self, el: &Element, error: StanzaError) {
+        if let Some(reply) = stanza::error_reply(el, &error) {
+            self.write_element(&reply);
+        }
+    }
+
+    fn write_element(&mut self, el: &Element) {
+        el.write_to(&mut self.out, ns::CLIENT);
+    }
+}
+
+/// Waits on an optional queue; never ready when there is none.
+async fn recv(rx: &mut Option<mpsc::Receiver<Outbound>>) -> Option<Outbound> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// SASL data: empty, `=` (explicitly empty), or base64.
+fn decode_sasl(text: &str) -> Result<Option<Vec<u8>>, ()> {
+    let text = text.trim();
+    match text {
+        "" => Ok(None),
+        "=" => Ok(Some(Vec::new())),
+        _ => BASE64.decode(text).map(Some).map_err(|_| ()),
+    }
+}
+
+fn generated_resource(user: &BareJid) -> FullJid {
+    let resource = format!("roost-{}", secrets::random_id(secrets::SHORT_ID_BYTES));
+    user.with_resource_str(&resource).expect("generated resources are valid")
+}

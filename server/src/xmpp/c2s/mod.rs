@@ -1,0 +1,63 @@
+//! The client-to-server listener: accepts TCP (and direct TLS)
+//! connections and runs one [`connection::Connection`] task for each.
+
+mod auth;
+mod connection;
+mod transport;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use super::handlers::XmppContext;
+
+/// What every client connection shares.
+pub struct C2sShared {
+    pub xmpp: Arc<XmppContext>,
+    pub tls: TlsAcceptor,
+}
+
+/// Accepts connections on `listener` until `stop` turns true; each
+/// connection then closes its stream itself.
+pub async fn serve(listener: TcpListener, direct_tls: bool, shared: Arc<C2sShared>, stop: watch::Receiver<bool>) {
+    let mut stopping = stop.clone();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, peer)) => {
+                    let _ = tcp.set_nodelay(true);
+                    let connection = connection::Connection::new(shared.clone(), tcp, peer);
+                    tokio::spawn(connection.run(direct_tls, stop.clone()));
+                }
+                Err(e) => {
+                    tracing::warn!("c2s accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            },
+            _ = stopping.wait_for(|s| *s) => break,
+        }
+    }
+}
+
+/// Binds every configured c2s address; returns (listener, direct TLS?) pairs.
+pub async fn bind(config: &roost_common::config::C2sConfig) -> anyhow::Result<Vec<(TcpListener, bool)>> {
+    use anyhow::Context as _;
+    let mut listeners = Vec::new();
+    let plain = config.bind.iter().map(|a| (a, false));
+    let direct = config.direct_tls_bind.iter().map(|a| (a, true));
+    for (addr, direct_tls) in plain.chain(direct) {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen for XMPP clients on {addr}"))?;
+        listeners.push((listener, direct_tls));
+    }
+    Ok(listeners)
+}
+
+/// The addresses actually bound (useful when a port was 0).
+pub fn local_addrs(listeners: &[(TcpListener, bool)]) -> Vec<SocketAddr> {
+    listeners.iter().filter_map(|(l, _)| l.local_addr().ok()).collect()
+}

@@ -1,0 +1,185 @@
+//! Iq routing (RFC 6120 §8.2.3, §10) and the registry of iq handlers.
+//!
+//! An iq get/set addressed to the server or to an account is answered by
+//! the handler registered for its payload's (name, namespace); every one
+//! gets exactly one answer, `service-unavailable` when nobody handles it.
+//! Iqs to a full JID are routed to that session.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use jid::{BareJid, Jid};
+
+use super::{Bounce, XmppContext, serialise};
+use crate::xmpp::router::SessionHandle;
+use crate::xmpp::stanza::{self, StanzaError};
+use crate::xmpp::xml::Element;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IqKind {
+    Get,
+    Set,
+}
+
+/// Who an iq get/set is addressed to.
+#[derive(Debug, Clone)]
+pub enum IqTarget {
+    /// One of our hosts.
+    Server(String),
+    /// An account on one of our hosts (possibly the sender's own).
+    Account(BareJid),
+}
+
+pub struct IqRequest<'a> {
+    pub session: &'a Arc<SessionHandle>,
+    pub kind: IqKind,
+    pub target: IqTarget,
+    pub payload: &'a Element,
+}
+
+impl IqRequest<'_> {
+    /// Whether the iq is addressed to the sender's own account.
+    pub fn to_self(&self) -> bool {
+        matches!(&self.target, IqTarget::Account(a) if *a == self.session.jid.to_bare())
+    }
+}
+
+pub type IqAnswer = Result<Option<Element>, StanzaError>;
+pub type IqFuture<'a> = Pin<Box<dyn Future<Output = IqAnswer> + Send + 'a>>;
+
+/// One protocol answered by the server.
+pub trait IqHandler: Send + Sync {
+    /// The payload `(name, namespace)` this handler answers.
+    fn payload(&self) -> (&'static str, &'static str);
+    /// Features to advertise in disco#info of the server.
+    fn features(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn handle<'a>(&'a self, ctx: &'a XmppContext, request: IqRequest<'a>) -> IqFuture<'a>;
+}
+
+#[derive(Default)]
+pub struct IqRegistry {
+    handlers: HashMap<(&'static str, &'static str), Box<dyn IqHandler>>,
+}
+
+impl IqRegistry {
+    pub fn with_core_handlers() -> IqRegistry {
+        let mut registry = IqRegistry::default();
+        registry.register(Box::new(super::roster::RosterHandler));
+        registry.register(Box::new(super::ping::PingHandler));
+        registry.register(Box::new(super::version::VersionHandler));
+        registry.register(Box::new(super::disco::DiscoInfoHandler));
+        registry.register(Box::new(super::disco::DiscoItemsHandler));
+        registry.register(Box::new(SessionHandler));
+        registry
+    }
+
+    pub fn register(&mut self, handler: Box<dyn IqHandler>) {
+        self.handlers.insert(handler.payload(), handler);
+    }
+
+    /// Every feature of every handler, sorted, for disco#info.
+    pub fn features(&self) -> Vec<&'static str> {
+        let mut features: Vec<&'static str> = self
+            .handlers
+            .values()
+            .flat_map(|h| h.features().iter().copied())
+            .collect();
+        features.sort_unstable();
+        features.dedup();
+        features
+    }
+
+    fn get(&self, payload: &Element) -> Option<&dyn IqHandler> {
+        self.handlers
+            .get(&(payload.name(), payload.ns()))
+            .map(|h| h.as_ref())
+    }
+}
+
+/// Legacy session establishment (RFC 3921): answered with success for old clients.
+struct SessionHandler;
+
+impl IqHandler for SessionHandler {
+    fn payload(&self) -> (&'static str, &'static str) {
+        ("session", crate::xmpp::xml::ns::SESSION)
+    }
+
+    fn handle<'a>(&'a self, _ctx: &'a XmppContext, _request: IqRequest<'a>) -> IqFuture<'a> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+pub async fn outbound(ctx: &XmppContext, session: &Arc<SessionHandle>, iq: Element) -> Result<(), Bounce> {
+    let kind = match iq.attr("type") {
+        Some("get") => IqKind::Get,
+        Some("set") => IqKind::Set,
+        Some("result") | Some("error") => return route_response(ctx, iq),
+        _ => return Err((iq, StanzaError::bad_request().with_text("iq type must be get, set, result or error"))),
+    };
+    if iq.attr("id").is_none() {
+        return Err((iq, StanzaError::bad_request().with_text("iq without id")));
+    }
+    let to = match stanza::to_jid(&iq) {
+        Ok(to) => to,
+        Err(e) => return Err((iq, e)),
+    };
+    let target = match to {
+        None => IqTarget::Account(session.jid.to_bare()),
+        Some(Jid::Full(full)) if ctx.is_local(full.domain().as_str()) && full.node().is_some() => {
+            return route_to_full(ctx, iq, &full);
+        }
+        Some(jid) if !ctx.is_local(jid.domain().as_str()) => {
+            return Err((iq, StanzaError::remote_server_not_found()));
+        }
+        Some(jid) => match super::account_of(&jid) {
+            Some(account) => IqTarget::Account(account),
+            None => IqTarget::Server(jid.domain().as_str().to_owned()),
+        },
+    };
+    let mut payloads = iq.children();
+    let (Some(payload), None) = (payloads.next(), payloads.next()) else {
+        return Err((iq, StanzaError::bad_request().with_text("an iq get/set carries exactly one payload")));
+    };
+    let Some(handler) = ctx.iq_handlers.get(payload) else {
+        return Err((iq, StanzaError::service_unavailable()));
+    };
+    let answer = handler
+        .handle(ctx, IqRequest { session, kind, target, payload })
+        .await;
+    match answer {
+        Ok(payload) => {
+            let mut reply = stanza::iq_result(&iq, payload);
+            reply.remove_attr("from");
+            if let Some(to) = iq.attr("to") {
+                reply.set_attr("from", to);
+            }
+            session.send(serialise(&reply));
+            Ok(())
+        }
+        Err(e) => Err((iq, e)),
+    }
+}
+
+fn route_to_full(ctx: &XmppContext, iq: Element, to: &jid::FullJid) -> Result<(), Bounce> {
+    match ctx.router.session(to) {
+        Some(target) => {
+            target.send(serialise(&iq));
+            Ok(())
+        }
+        None => Err((iq, StanzaError::service_unavailable())),
+    }
+}
+
+/// Results and errors go to the full JID they name; others are dropped.
+fn route_response(ctx: &XmppContext, iq: Element) -> Result<(), Bounce> {
+    if let Ok(Some(Jid::Full(full))) = stanza::to_jid(&iq) {
+        if let Some(target) = ctx.router.session(&full) {
+            target.send(serialise(&iq));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! Message routing (RFC 6121 §8.5): to a full JID, to a bare JID by
+//! priority, or into offline storage when the account has no available
+//! resource.
+
+use std::sync::Arc;
+
+use jid::{BareJid, Jid};
+
+use super::{Bounce, XmppContext, serialise};
+use crate::xmpp::router::SessionHandle;
+use crate::xmpp::stanza::{self, StanzaError};
+use crate::xmpp::xml::{Element, ns};
+
+/// RFC 6121 §5.2.2 message types; anything unknown is `normal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MessageType {
+    Chat,
+    Error,
+    Groupchat,
+    Headline,
+    Normal,
+}
+
+impl MessageType {
+    fn of(message: &Element) -> MessageType {
+        match message.attr("type") {
+            Some("chat") => MessageType::Chat,
+            Some("error") => MessageType::Error,
+            Some("groupchat") => MessageType::Groupchat,
+            Some("headline") => MessageType::Headline,
+            _ => MessageType::Normal,
+        }
+    }
+}
+
+pub async fn outbound(ctx: &XmppContext, _session: &Arc<SessionHandle>, message: Element) -> Result<(), Bounce> {
+    let to = match stanza::to_jid(&message) {
+        Ok(Some(to)) => to,
+        // A message to nobody is for the sender's own account: nothing to do.
+        Ok(None) => return Ok(()),
+        Err(e) => return Err((message, e)),
+    };
+    if !ctx.is_local(to.domain().as_str()) {
+        return Err((message, StanzaError::remote_server_not_found()));
+    }
+    let Some(account) = super::account_of(&to) else {
+        // Messages to the server itself are not a service we offer.
+        return Err((message, StanzaError::service_unavailable()));
+    };
+    deliver(ctx, &to, &account, message).await
+}
+
+/// Delivers a message to a local account (RFC 6121 §8.5.2, §8.5.3).
+async fn deliver(ctx: &XmppContext, to: &Jid, account: &BareJid, message: Element) -> Result<(), Bounce> {
+    let kind = MessageType::of(&message);
+    if let Jid::Full(full) = to {
+        if let Some(session) = ctx.router.session(full) {
+            session.send(serialise(&message));
+            return Ok(());
+        }
+        // No such resource: like a bare JID for chat and normal (§8.5.3.2.1).
+        if !matches!(kind, MessageType::Chat | MessageType::Normal) {
+            return match kind {
+                MessageType::Groupchat => Err((message, StanzaError::service_unavailable())),
+                _ => Ok(()),
+            };
+        }
+    }
+    let sessions = ctx.router.sessions_of(account);
+    let available: Vec<_> = sessions
+        .iter()
+        .filter_map(|s| {
+            let p = s.presence();
+            (p.available && p.priority >= 0).then_some((s, p.priority))
+        })
+        .collect();
+    if kind == MessageType::Groupchat {
+        return Err((message, StanzaError::service_unavailable()));
+    }
+    if let Some(top) = available.iter().map(|(_, p)| *p).max() {
+        let bytes = serialise(&message);
+        match kind {
+            // Headlines go to every available resource; others to the most
+            // preferred ones (highest priority).
+            MessageType::Headline => available.iter().for_each(|(s, _)| {
+                s.send(bytes.clone());
+            }),
+            _ => available.iter().filter(|(_, p)| *p == top).for_each(|(s, _)| {
+                s.send(bytes.clone());
+            }),
+        }
+        return Ok(());
+    }
+    match kind {
+        MessageType::Chat | MessageType::Normal => store_offline(ctx, account, message).await,
+        _ => Ok(()),
+    }
+}
+
+async fn store_offline(ctx: &XmppContext, account: &BareJid, mut message: Element) -> Result<(), Bounce> {
+    // Only messages with content are worth keeping (not bare chat states).
+    if message.child("body", ns::CLIENT).is_none() {
+        return Ok(());
+    }
+    message.push_child(
+        Element::new("delay", ns::DELAY)
+            .with_attr("from", account.domain().as_str())
+            .with_attr("stamp", timestamp_now()),
+    );
+    let text = String::from_utf8(message.to_bytes(ns::CLIENT)).expect("serialised XML is UTF-8");
+    match ctx.services.offline.store(account, text).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err((message, StanzaError::service_unavailable())),
+        Err(e) => Err((message, e.into())),
+    }
+}
+
+/// The current time as XEP-0082 DateTime (UTC, seconds precision).
+fn timestamp_now() -> String {
+    let now = crate::services::now();
+    let date = roost_common::time::utc_minutes(now);
+    // utc_minutes gives "YYYY-MM-DD HH:MM UTC"; add the seconds and the T/Z form.
+    let (day, rest) = date.split_once(' ').expect("date then time");
+    let hm = rest.trim_end_matches(" UTC");
+    format!("{day}T{hm}:{:02}Z", now.rem_euclid(60))
+}

@@ -1,0 +1,86 @@
+//! Stanza processing after resource binding: routing of messages,
+//! presence and iqs, and the registry of iq handlers (roster, disco, ping,
+//! version, ...). Every rule that touches stored state is a service call.
+//!
+//! There is no server-to-server link yet: stanzas to other domains are
+//! answered with `remote-server-not-found`.
+
+mod disco;
+mod iq;
+mod message;
+mod ping;
+pub mod presence;
+mod roster;
+mod version;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use jid::{BareJid, Jid};
+use roost_common::config::Config;
+use roost_common::jid::DomainName;
+
+use super::router::{Router, SessionHandle};
+use super::stanza::{self, StanzaError};
+use super::xml::{Element, ns};
+use crate::services::Services;
+
+pub use iq::IqRegistry;
+
+/// What every connection shares.
+pub struct XmppContext {
+    pub services: Services,
+    pub router: Router,
+    pub config: Arc<Config>,
+    pub iq_handlers: IqRegistry,
+}
+
+impl XmppContext {
+    pub fn new(services: Services, config: Arc<Config>) -> XmppContext {
+        XmppContext {
+            services,
+            router: Router::default(),
+            config,
+            iq_handlers: IqRegistry::with_core_handlers(),
+        }
+    }
+
+    /// Whether `domain` is one of our hosts.
+    pub fn is_local(&self, domain: &str) -> bool {
+        DomainName::parse(domain).is_ok_and(|d| self.config.serves(&d))
+    }
+}
+
+/// Processes one stanza from a bound session. `from` has already been
+/// stamped with the session's full JID.
+pub async fn process(ctx: &XmppContext, session: &Arc<SessionHandle>, stanza: Element) {
+    let result = match stanza.name() {
+        "message" => message::outbound(ctx, session, stanza).await,
+        "presence" => presence::outbound(ctx, session, stanza).await,
+        "iq" => iq::outbound(ctx, session, stanza).await,
+        _ => Ok(()),
+    };
+    if let Err((stanza, error)) = result {
+        bounce(session, &stanza, &error);
+    }
+}
+
+/// Sends the error reply for `stanza` back to `session`.
+pub fn bounce(session: &SessionHandle, stanza: &Element, error: &StanzaError) {
+    if let Some(reply) = stanza::error_reply(stanza, error) {
+        session.send(serialise(&reply));
+    }
+}
+
+/// A stanza as bytes for a c2s stream (default namespace jabber:client).
+pub fn serialise(el: &Element) -> Bytes {
+    Bytes::from(el.to_bytes(ns::CLIENT))
+}
+
+/// The bare JID of an account as its own type, if `jid` names one.
+pub fn account_of(jid: &Jid) -> Option<BareJid> {
+    jid.node().is_some().then(|| jid.to_bare())
+}
+
+/// What went wrong with a stanza: the stanza (to bounce) and the error.
+pub type Bounce = (Element, StanzaError);

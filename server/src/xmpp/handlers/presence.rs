@@ -1,0 +1,284 @@
+//! Presence (RFC 6121 §4) and subscriptions (§3): broadcast to
+//! subscribers, probes answered from the session table, directed presence,
+//! and the subscription state machine (applied by the rosters service).
+
+use std::sync::Arc;
+
+use jid::{BareJid, Jid};
+
+use super::roster::push;
+use super::{Bounce, XmppContext, serialise};
+use crate::services::rosters::{InboundSubscribe, OutboundSubscribed, RosterPush};
+use crate::xmpp::router::{Presence, SessionHandle};
+use crate::xmpp::stanza::{self, StanzaError};
+use crate::xmpp::xml::{Element, ns};
+
+pub async fn outbound(ctx: &XmppContext, session: &Arc<SessionHandle>, presence: Element) -> Result<(), Bounce> {
+    let to = match stanza::to_jid(&presence) {
+        Ok(to) => to,
+        Err(e) => return Err((presence, e)),
+    };
+    match (presence.attr("type"), to) {
+        (None | Some("unavailable"), None) => {
+            broadcast(ctx, session, presence).await;
+            Ok(())
+        }
+        (None | Some("unavailable"), Some(to)) => {
+            directed(ctx, session, presence, to);
+            Ok(())
+        }
+        (Some(kind @ ("subscribe" | "subscribed" | "unsubscribe" | "unsubscribed")), Some(to)) => {
+            subscription(ctx, session, presence.clone(), kind, to)
+                .await
+                .map_err(|e| (presence, e))
+        }
+        (Some("error"), Some(to)) => {
+            deliver_to(ctx, &to, &presence);
+            Ok(())
+        }
+        // Probes are the server's business; anything else is malformed.
+        (Some("probe"), _) => Ok(()),
+        _ => Err((presence, StanzaError::bad_request())),
+    }
+}
+
+/// Broadcast presence: to the user's subscribers and other resources; the
+/// first available presence also probes the user's contacts and delivers
+/// what waited offline.
+async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence: Element) {
+    let user = session.jid.to_bare();
+    let available = presence.attr("type").is_none();
+    let before = session.presence();
+    let priority = presence
+        .child("priority", ns::CLIENT)
+        .and_then(|p| p.text().trim().parse::<i8>().ok())
+        .unwrap_or(0);
+    presence.remove_attr("to");
+    let directed_targets = if available { before.directed.clone() } else { Vec::new() };
+    session.set_presence(Presence {
+        available,
+        priority,
+        last: available.then(|| presence.clone()),
+        directed: directed_targets,
+    });
+    if !available && !before.available {
+        return;
+    }
+    let roster = match ctx.services.rosters.get(&user).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!("{user}: cannot read roster for presence: {e}");
+            return;
+        }
+    };
+    for item in roster.items.iter().filter(|i| i.subscription.has_from()) {
+        if let Ok(contact) = BareJid::new(&item.contact) {
+            send_to_available(ctx, &contact, &presence);
+        }
+    }
+    // The user's own other resources see it too, and it sees theirs.
+    for other in ctx.router.sessions_of(&user) {
+        if other.id == session.id {
+            continue;
+        }
+        let mut copy = presence.clone();
+        copy.set_attr("to", other.jid.to_string());
+        other.send(serialise(&copy));
+        if available && !before.available {
+            if let Some(mut theirs) = other.presence().last {
+                theirs.set_attr("to", session.jid.to_string());
+                session.send(serialise(&theirs));
+            }
+        }
+    }
+    if !available {
+        for target in before.directed {
+            let mut copy = presence.clone();
+            copy.set_attr("to", target.to_string());
+            deliver_to(ctx, &target, &copy);
+        }
+        return;
+    }
+    if before.available {
+        return;
+    }
+    // Initial presence: probe contacts (answered from the session table),
+    // then hand over what waited.
+    for item in roster.items.iter().filter(|i| i.subscription.has_to()) {
+        let Ok(contact) = BareJid::new(&item.contact) else { continue };
+        for theirs in ctx.router.sessions_of(&contact) {
+            if let Some(mut last) = theirs.presence().last {
+                last.set_attr("to", session.jid.to_string());
+                session.send(serialise(&last));
+            }
+        }
+    }
+    match ctx.services.rosters.pending_requests(&user).await {
+        Ok(requests) => requests.into_iter().for_each(|r| {
+            session.send(r.into());
+        }),
+        Err(e) => tracing::warn!("{user}: cannot read subscription requests: {e}"),
+    }
+    match ctx.services.offline.take_all(&user).await {
+        Ok(messages) => messages.into_iter().for_each(|m| {
+            session.send(m.into());
+        }),
+        Err(e) => tracing::warn!("{user}: cannot read offline messages: {e}"),
+    }
+}
+
+/// Presence sent to one entity; remembered so it gets unavailable later.
+fn directed(ctx: &XmppContext, session: &Arc<SessionHandle>, presence: Element, to: Jid) {
+    let mut state = session.presence();
+    if presence.attr("type").is_none() {
+        if !state.directed.contains(&to) {
+            state.directed.push(to.clone());
+        }
+    } else {
+        state.directed.retain(|j| *j != to);
+    }
+    session.set_presence(state);
+    deliver_to(ctx, &to, &presence);
+}
+
+/// Sends `presence` to a local entity: a full JID's session, or every
+/// available resource of a bare JID.
+fn deliver_to(ctx: &XmppContext, to: &Jid, presence: &Element) {
+    if !ctx.is_local(to.domain().as_str()) {
+        return;
+    }
+    match to {
+        Jid::Full(full) => {
+            if let Some(s) = ctx.router.session(full) {
+                s.send(serialise(presence));
+            }
+        }
+        Jid::Bare(bare) => send_to_available(ctx, bare, presence),
+    }
+}
+
+fn send_to_available(ctx: &XmppContext, account: &BareJid, presence: &Element) {
+    let mut copy = presence.clone();
+    copy.set_attr("to", account.to_string());
+    let bytes = serialise(&copy);
+    for s in ctx.router.sessions_of(account) {
+        if s.presence().available {
+            s.send(bytes.clone());
+        }
+    }
+}
+
+/// The subscription stanzas, applied on both sides (both accounts are local).
+async fn subscription(
+    ctx: &XmppContext,
+    session: &Arc<SessionHandle>,
+    mut presence: Element,
+    kind: &str,
+    to: Jid,
+) -> Result<(), StanzaError> {
+    let user = session.jid.to_bare();
+    let contact = to.to_bare();
+    // Subscription stanzas are between accounts: bare JIDs on both ends.
+    presence.set_attr("from", user.to_string());
+    presence.set_attr("to", contact.to_string());
+    let rosters = &ctx.services.rosters;
+    let local_contact = ctx.is_local(contact.domain().as_str()) && contact.node().is_some();
+    if !local_contact {
+        return Err(StanzaError::remote_server_not_found());
+    }
+    match kind {
+        "subscribe" => {
+            push_opt(ctx, &user, rosters.outbound_subscribe(&user, &contact).await?);
+            let text = String::from_utf8(presence.to_bytes(ns::CLIENT)).expect("UTF-8");
+            match rosters.inbound_subscribe(&contact, &user, text).await {
+                Ok(InboundSubscribe::AlreadySubscribed) => answer_subscribed(ctx, &contact, &user).await,
+                Ok(InboundSubscribe::PreApproved(change)) => {
+                    push(ctx, &contact, &change);
+                    answer_subscribed(ctx, &contact, &user).await;
+                }
+                Ok(InboundSubscribe::Pending) => send_to_available(ctx, &contact, &presence),
+                // No such account: the request just goes nowhere.
+                Err(crate::services::ServiceError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        "subscribed" => match rosters.outbound_subscribed(&user, &contact).await? {
+            OutboundSubscribed::Approved(change) => {
+                push(ctx, &user, &change);
+                if let Some(theirs) = rosters.inbound_subscribed(&contact, &user).await.ok().flatten() {
+                    push(ctx, &contact, &theirs);
+                    send_to_available(ctx, &contact, &presence);
+                }
+                send_current_presence(ctx, &user, &contact);
+            }
+            OutboundSubscribed::PreApproved(change) => push(ctx, &user, &change),
+            OutboundSubscribed::Nothing => {}
+        },
+        "unsubscribe" => {
+            push_opt(ctx, &user, rosters.outbound_unsubscribe(&user, &contact).await?);
+            if let Some(change) = rosters.inbound_unsubscribe(&contact, &user).await.ok().flatten() {
+                push(ctx, &contact, &change);
+                send_to_available(ctx, &contact, &presence);
+                send_unavailable(ctx, &contact, &user);
+            }
+        }
+        "unsubscribed" => {
+            push_opt(ctx, &user, rosters.outbound_unsubscribed(&user, &contact).await?);
+            if let Some(change) = rosters.inbound_unsubscribed(&contact, &user).await.ok().flatten() {
+                push(ctx, &contact, &change);
+                send_to_available(ctx, &contact, &presence);
+                send_unavailable(ctx, &user, &contact);
+            }
+        }
+        _ => unreachable!("caller matched the four subscription types"),
+    }
+    Ok(())
+}
+
+/// `owner` (who already allows `subscriber`) answers `subscribed` on its own.
+async fn answer_subscribed(ctx: &XmppContext, owner: &BareJid, subscriber: &BareJid) {
+    if let Some(change) = ctx.services.rosters.inbound_subscribed(subscriber, owner).await.ok().flatten() {
+        push(ctx, subscriber, &change);
+    }
+    let reply = Element::new("presence", ns::CLIENT)
+        .with_attr("from", owner.to_string())
+        .with_attr("type", "subscribed");
+    send_to_available(ctx, subscriber, &reply);
+    send_current_presence(ctx, owner, subscriber);
+}
+
+/// Sends every available resource's presence of `from` to `to`'s resources.
+fn send_current_presence(ctx: &XmppContext, from: &BareJid, to: &BareJid) {
+    for session in ctx.router.sessions_of(from) {
+        if let Some(last) = session.presence().last {
+            send_to_available(ctx, to, &last);
+        }
+    }
+}
+
+/// Tells `to` that every resource of `from` is now unavailable to it.
+fn send_unavailable(ctx: &XmppContext, from: &BareJid, to: &BareJid) {
+    for session in ctx.router.sessions_of(from) {
+        let unavailable = Element::new("presence", ns::CLIENT)
+            .with_attr("from", session.jid.to_string())
+            .with_attr("type", "unavailable");
+        send_to_available(ctx, to, &unavailable);
+    }
+}
+
+fn push_opt(ctx: &XmppContext, user: &BareJid, change: Option<RosterPush>) {
+    if let Some(change) = change {
+        push(ctx, user, &change);
+    }
+}
+
+/// On disconnect: the session goes unavailable to everyone who saw it.
+pub async fn disconnected(ctx: &XmppContext, session: &Arc<SessionHandle>) {
+    if !session.presence().available {
+        return;
+    }
+    let unavailable = Element::new("presence", ns::CLIENT)
+        .with_attr("from", session.jid.to_string())
+        .with_attr("type", "unavailable");
+    broadcast(ctx, session, unavailable).await;
+}
