@@ -44,6 +44,71 @@ pub enum Request {
         host: String,
         id: String,
     },
+    /// Creates an account; `role` defaults to [`Role::User`].
+    UserCreate {
+        jid: String,
+        password: Password,
+        role: Option<Role>,
+    },
+    /// Sets a new password for an account.
+    UserPassword {
+        jid: String,
+        password: Password,
+    },
+    /// Deletes an account with everything it owns (roster, offline messages).
+    UserDelete {
+        jid: String,
+    },
+    /// Lists the accounts of a host.
+    UserList {
+        host: String,
+    },
+    UserSetRole {
+        jid: String,
+        role: Role,
+    },
+}
+
+/// A password on its way to roostd. On the wire it is a plain JSON string;
+/// in `Debug` output (logs, test failures) it is never shown.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<hidden>)")
+    }
+}
+
+/// What an account may do. Admins get the admin commands over XMPP (issue 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 2] = [Role::User, Role::Admin];
+
+    /// The role's name: on the wire, in the database, on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +141,24 @@ pub enum Reply {
         keys: Vec<ApiKeyInfo>,
     },
     Deleted,
+    /// The command was carried out and has nothing to report.
+    Done,
+    UserCreated {
+        /// The account's JID as stored: normalised (nodeprep, lower-case host).
+        jid: String,
+    },
+    Users {
+        users: Vec<UserInfo>,
+    },
+}
+
+/// What an admin may know of an account: everything but its credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub jid: String,
+    pub role: Role,
+    /// Unix seconds.
+    pub created_at: i64,
 }
 
 /// What an admin may know of an API key: everything but its secret.
@@ -183,5 +266,111 @@ mod tests {
             serde_json::to_string(&ok).unwrap(),
             r#"{"v":1,"id":2,"outcome":{"ok":"deleted"}}"#
         );
+    }
+
+    /// Serialises `request` in frame 5, checks the JSON and that it reads back.
+    fn assert_request(request: Request, expected: &str) {
+        let frame = RequestFrame {
+            v: 1,
+            id: 5,
+            request,
+        };
+        let json = serde_json::to_string(&frame).unwrap();
+        assert_eq!(json, format!(r#"{{"v":1,"id":5,"request":{expected}}}"#));
+        assert_eq!(serde_json::from_str::<RequestFrame>(&json).unwrap(), frame);
+    }
+
+    #[test]
+    fn user_request_wire_shapes_are_stable() {
+        assert_request(
+            Request::UserCreate {
+                jid: "alice@example.com".into(),
+                password: Password("s3cret".into()),
+                role: Some(Role::Admin),
+            },
+            r#"{"user_create":{"jid":"alice@example.com","password":"s3cret","role":"admin"}}"#,
+        );
+        assert_request(
+            Request::UserCreate {
+                jid: "alice@example.com".into(),
+                password: Password("s3cret".into()),
+                role: None,
+            },
+            r#"{"user_create":{"jid":"alice@example.com","password":"s3cret","role":null}}"#,
+        );
+        assert_request(
+            Request::UserPassword {
+                jid: "alice@example.com".into(),
+                password: Password("n3w".into()),
+            },
+            r#"{"user_password":{"jid":"alice@example.com","password":"n3w"}}"#,
+        );
+        assert_request(
+            Request::UserDelete {
+                jid: "alice@example.com".into(),
+            },
+            r#"{"user_delete":{"jid":"alice@example.com"}}"#,
+        );
+        assert_request(
+            Request::UserList {
+                host: "example.com".into(),
+            },
+            r#"{"user_list":{"host":"example.com"}}"#,
+        );
+        assert_request(
+            Request::UserSetRole {
+                jid: "alice@example.com".into(),
+                role: Role::User,
+            },
+            r#"{"user_set_role":{"jid":"alice@example.com","role":"user"}}"#,
+        );
+    }
+
+    #[test]
+    fn user_reply_wire_shapes_are_stable() {
+        let shapes = [
+            (Reply::Done, r#""done""#),
+            (
+                Reply::UserCreated {
+                    jid: "alice@example.com".into(),
+                },
+                r#"{"user_created":{"jid":"alice@example.com"}}"#,
+            ),
+            (
+                Reply::Users {
+                    users: vec![UserInfo {
+                        jid: "alice@example.com".into(),
+                        role: Role::Admin,
+                        created_at: 1_700_000_000,
+                    }],
+                },
+                r#"{"users":{"users":[{"jid":"alice@example.com","role":"admin","created_at":1700000000}]}}"#,
+            ),
+        ];
+        for (reply, expected) in shapes {
+            let frame = ResponseFrame::ok(4, reply);
+            let json = serde_json::to_string(&frame).unwrap();
+            assert_eq!(
+                json,
+                format!(r#"{{"v":1,"id":4,"outcome":{{"ok":{expected}}}}}"#)
+            );
+            assert_eq!(serde_json::from_str::<ResponseFrame>(&json).unwrap(), frame);
+        }
+    }
+
+    #[test]
+    fn roles_and_passwords() {
+        for role in Role::ALL {
+            assert_eq!(Role::from_name(role.as_str()), Some(role));
+            assert_eq!(role.to_string(), role.as_str());
+        }
+        assert_eq!(Role::from_name("root"), None);
+        let bad = r#"{"v":1,"id":1,"request":{"user_set_role":{"jid":"a@b","role":"root"}}}"#;
+        assert!(serde_json::from_str::<RequestFrame>(bad).is_err());
+        let request = Request::UserPassword {
+            jid: "a@b".into(),
+            password: Password("hunter2".into()),
+        };
+        assert!(!format!("{request:?}").contains("hunter2"));
     }
 }

@@ -65,6 +65,9 @@ pub struct AuthConfig {
     pub scram_iterations: u32,
     /// Failed authentications allowed per source address and minute.
     pub max_failures_per_minute: u32,
+    /// SASL mechanisms that may be offered (a subset of SCRAM-SHA-256-PLUS,
+    /// SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-1, PLAIN); empty for all.
+    pub mechanisms: Vec<String>,
 }
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -171,6 +174,7 @@ impl Default for AuthConfig {
         AuthConfig {
             scram_iterations: 10_000,
             max_failures_per_minute: 10,
+            mechanisms: Vec::new(),
         }
     }
 }
@@ -262,8 +266,32 @@ impl Config {
                 "auth.scram_iterations: at least 4096 (RFC 7677)".into(),
             ));
         }
+        const MECHANISMS: [&str; 5] = [
+            "SCRAM-SHA-256-PLUS",
+            "SCRAM-SHA-256",
+            "SCRAM-SHA-1-PLUS",
+            "SCRAM-SHA-1",
+            "PLAIN",
+        ];
+        if let Some(bad) = config
+            .auth
+            .mechanisms
+            .iter()
+            .find(|m| !MECHANISMS.contains(&m.as_str()))
+        {
+            return Err((
+                line_of_key(text, "mechanisms"),
+                format!(
+                    "auth.mechanisms: unknown mechanism '{bad}' (known: {})",
+                    MECHANISMS.join(", ")
+                ),
+            ));
+        }
         config.data_dir = base.join(&config.data_dir);
-        for path in [&mut config.tls.certificate, &mut config.tls.key].into_iter().flatten() {
+        for path in [&mut config.tls.certificate, &mut config.tls.key]
+            .into_iter()
+            .flatten()
+        {
             *path = base.join(&*path);
         }
         if let Some(socket) = &config.admin.socket {
@@ -281,7 +309,10 @@ impl Config {
 
     /// Where the self-signed certificate and its key go when none is configured.
     pub fn generated_tls_paths(&self) -> (PathBuf, PathBuf) {
-        (self.data_dir.join("tls-cert.pem"), self.data_dir.join("tls-key.pem"))
+        (
+            self.data_dir.join("tls-cert.pem"),
+            self.data_dir.join("tls-key.pem"),
+        )
     }
 
     pub fn database_path(&self) -> PathBuf {
@@ -374,6 +405,7 @@ mod tests {
             ("[http]\nbind = \"nowhere\"", "socket address"),
             ("[tls]\ncertificate = \"c.pem\"", "both"),
             ("[auth]\nscram_iterations = 10", "4096"),
+            ("[auth]\nmechanisms = [\"DIGEST-MD5\"]", "DIGEST-MD5"),
             ("[c2s]\nbind = \"127.0.0.1:5222\"", "sequence"),
         ] {
             let (_, msg) = Config::parse(text, Path::new(".")).unwrap_err();
