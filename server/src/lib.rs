@@ -6,8 +6,8 @@
 pub mod admin;
 pub mod cli;
 pub mod http;
-pub mod sasl;
 mod lock;
+pub mod sasl;
 pub mod services;
 pub mod storage;
 pub mod tls;

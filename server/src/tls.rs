@@ -95,9 +95,16 @@ mod tests {
         let (cert, key) = config.generated_tls_paths();
         let first = std::fs::read(&cert).unwrap();
         use std::os::unix::fs::PermissionsExt as _;
-        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         server_config(&config).unwrap();
-        assert_eq!(std::fs::read(&cert).unwrap(), first, "certificate regenerated");
+        assert_eq!(
+            std::fs::read(&cert).unwrap(),
+            first,
+            "certificate regenerated"
+        );
     }
 
     #[test]

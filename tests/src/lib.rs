@@ -2,6 +2,8 @@
 //! loopback ports with a temporary data directory, run the real `roostctl`
 //! against its admin socket, and stop or kill it.
 
+pub mod raw;
+
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpListener;
 use std::os::unix::net::UnixStream;
@@ -61,7 +63,51 @@ pub fn free_port() -> u16 {
 pub struct Server {
     pub dir: tempfile::TempDir,
     pub http_port: u16,
+    pub c2s_port: u16,
     child: Option<Child>,
+}
+
+/// The certificate authority of this test run. Its certificate is what
+/// `SSL_CERT_FILE` points at, so TLS clients (tokio-xmpp through
+/// rustls-native-certs) trust the servers' certificates.
+pub struct TestCa {
+    issuer: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+    pub pem_path: PathBuf,
+}
+
+pub fn test_ca() -> &'static TestCa {
+    static CA: OnceLock<TestCa> = OnceLock::new();
+    CA.get_or_init(|| {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "Roost test CA");
+        let key = rcgen::KeyPair::generate().expect("CA key");
+        let issuer = rcgen::CertifiedIssuer::self_signed(params, key).expect("CA certificate");
+        let dir = tempfile::tempdir().expect("CA dir").keep();
+        let pem_path = dir.join("ca.pem");
+        std::fs::write(&pem_path, issuer.pem()).expect("write CA");
+        // SAFETY: set once, before any test in this process starts a TLS
+        // client; nothing else in the tests writes the environment.
+        unsafe { std::env::set_var("SSL_CERT_FILE", &pem_path) };
+        TestCa { issuer, pem_path }
+    })
+}
+
+impl TestCa {
+    /// Writes a certificate for the test hosts, signed by this CA, and its
+    /// key into `dir`; returns their paths.
+    fn server_certificate(&self, dir: &Path) -> (PathBuf, PathBuf) {
+        let key = rcgen::KeyPair::generate().expect("server key");
+        let params =
+            rcgen::CertificateParams::new(vec![HOST.to_owned(), OTHER_HOST.to_owned()]).expect("params");
+        let cert = params.signed_by(&key, &self.issuer).expect("server certificate");
+        let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert_path, cert.pem()).expect("write cert");
+        std::fs::write(&key_path, key.serialize_pem()).expect("write key");
+        (cert_path, key_path)
+    }
 }
 
 /// The hosts every test server serves.
@@ -75,16 +121,38 @@ impl Server {
 
     /// Starts with the default test config plus `extra` TOML (tables) after it.
     pub fn start_with(extra: &str) -> Server {
+        Server::start_c2s("", extra)
+    }
+
+    /// Starts with `c2s` lines added to the `[c2s]` table and `extra` tables.
+    pub fn start_c2s(c2s: &str, extra: &str) -> Server {
+        Server::start_full(c2s, "", extra)
+    }
+
+    /// Starts with `auth` lines added to the `[auth]` table.
+    pub fn start_auth(auth: &str) -> Server {
+        Server::start_full("", auth, "")
+    }
+
+    fn start_full(c2s: &str, auth: &str, extra: &str) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let http_port = free_port();
+        let c2s_port = free_port();
+        let (cert, key) = test_ca().server_certificate(dir.path());
         let config = format!(
             "hosts = [\"{HOST}\", \"{OTHER_HOST}\"]\ndata_dir = \"data\"\nlog_level = \"warn\"\n\
-             [http]\nbind = \"127.0.0.1:{http_port}\"\n{extra}\n"
+             [http]\nbind = \"127.0.0.1:{http_port}\"\n\
+             [c2s]\nbind = [\"127.0.0.1:{c2s_port}\"]\n{c2s}\n\
+             [tls]\ncertificate = \"{}\"\nkey = \"{}\"\n\
+             [auth]\nscram_iterations = 4096\n{auth}\n{extra}\n",
+            cert.display(),
+            key.display()
         );
         std::fs::write(dir.path().join("roost.toml"), config).expect("write config");
         let mut server = Server {
             dir,
             http_port,
+            c2s_port,
             child: None,
         };
         server.launch();
@@ -101,6 +169,36 @@ impl Server {
 
     pub fn database_path(&self) -> PathBuf {
         self.dir.path().join("data").join("roost.sqlite3")
+    }
+
+    pub fn c2s_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.c2s_port)
+    }
+
+    /// Creates an account with roostctl.
+    pub fn create_user(&self, jid: &str, password: &str) {
+        let out = self.ctl_with_stdin(&["user", "create", jid, "--password-stdin"], &format!("{password}\n"));
+        assert!(out.status.success(), "user create {jid}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Runs roostctl with `input` on its standard input.
+    pub fn ctl_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        let mut child = Command::new(roostctl_bin())
+            .arg("--socket")
+            .arg(self.socket_path())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run roostctl");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("roostctl output")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,148 @@
+//! A deliberately dumb XMPP client for protocol-level tests: it writes the
+//! exact bytes a test gives it and reads raw text back, so tests can send
+//! malformed XML, cut connections mid-stanza and look at stream errors.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tokio_rustls::rustls;
+
+use crate::{HOST, Server, test_ca};
+
+trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+pub struct RawClient {
+    io: Pin<Box<dyn Io>>,
+    /// Received and not yet consumed by a `read_until`.
+    pending: String,
+}
+
+const STEP: Duration = Duration::from_secs(10);
+
+impl RawClient {
+    pub async fn connect(server: &Server) -> RawClient {
+        let tcp = TcpStream::connect(server.c2s_addr()).await.expect("connect c2s");
+        RawClient {
+            io: Box::pin(tcp),
+            pending: String::new(),
+        }
+    }
+
+    pub async fn send(&mut self, text: &str) {
+        self.io.write_all(text.as_bytes()).await.expect("write");
+        self.io.flush().await.expect("flush");
+    }
+
+    /// Sends a stream header to `to` and returns everything up to the end of
+    /// the features (or of whatever the server sent instead, if it closed).
+    pub async fn open(&mut self, to: &str) -> String {
+        self.send(&format!(
+            "<?xml version='1.0'?><stream:stream to='{to}' version='1.0' xmlns='jabber:client' \
+             xmlns:stream='http://etherx.jabber.org/streams'>"
+        ))
+        .await;
+        self.read_until_any(&["</stream:features>", "</stream:stream>"]).await
+    }
+
+    /// Reads until `needle` has arrived; returns the text up to and including it.
+    pub async fn read_until(&mut self, needle: &str) -> String {
+        self.read_until_any(&[needle]).await
+    }
+
+    pub async fn read_until_any(&mut self, needles: &[&str]) -> String {
+        let deadline = tokio::time::Instant::now() + STEP;
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(end) = needles
+                .iter()
+                .filter_map(|n| self.pending.find(n).map(|i| i + n.len()))
+                .min()
+            {
+                return self.pending.drain(..end).collect();
+            }
+            let read = tokio::time::timeout_at(deadline, self.io.read(&mut buf))
+                .await
+                .unwrap_or_else(|_| panic!("timed out waiting for {needles:?}; got {:?}", self.pending));
+            match read {
+                Ok(0) | Err(_) => panic!("connection closed waiting for {needles:?}; got {:?}", self.pending),
+                Ok(n) => self.pending.push_str(&String::from_utf8_lossy(&buf[..n])),
+            }
+        }
+    }
+
+    /// Reads until the server closes the connection; returns all it sent.
+    pub async fn read_to_end(&mut self) -> String {
+        let mut rest = Vec::new();
+        tokio::time::timeout(STEP, self.io.read_to_end(&mut rest))
+            .await
+            .expect("server did not close the connection")
+            .ok();
+        let mut all = std::mem::take(&mut self.pending);
+        all.push_str(&String::from_utf8_lossy(&rest));
+        all
+    }
+
+    /// STARTTLS on an opened stream, then a new stream over TLS; returns
+    /// the new features.
+    pub async fn starttls(mut self) -> (RawClient, String) {
+        self.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").await;
+        self.read_until("<proceed").await;
+        self.read_until(">").await;
+        let mut roots = rustls::RootCertStore::empty();
+        let ca = std::fs::read(&test_ca().pem_path).expect("CA file");
+        for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&ca) {
+            roots.add(cert.expect("CA pem")).expect("add CA");
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let name = rustls_pki_types::ServerName::try_from(HOST).expect("name");
+        let tls = connector.connect(name, self.io).await.expect("TLS handshake");
+        let mut client = RawClient {
+            io: Box::pin(tls),
+            pending: String::new(),
+        };
+        let features = client.open(HOST).await;
+        (client, features)
+    }
+
+    /// Connects, starts TLS and authenticates with PLAIN; returns the client
+    /// at the post-authentication stream features.
+    pub async fn authenticated(server: &Server, user: &str, password: &str) -> RawClient {
+        let mut client = RawClient::connect(server).await;
+        client.open(HOST).await;
+        let (mut client, _) = client.starttls().await;
+        let creds = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        client
+            .send(&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{creds}</auth>"))
+            .await;
+        let answer = client.read_until_any(&["<success", "</failure>"]).await;
+        assert!(answer.contains("<success"), "PLAIN login failed: {answer}");
+        client.read_until(">").await;
+        client.open(HOST).await;
+        client
+    }
+
+    /// Authenticates and binds `resource`; returns the client ready for stanzas.
+    pub async fn bound(server: &Server, user: &str, password: &str, resource: &str) -> RawClient {
+        let mut client = RawClient::authenticated(server, user, password).await;
+        client
+            .send(&format!(
+                "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
+                 <resource>{resource}</resource></bind></iq>"
+            ))
+            .await;
+        let answer = client.read_until("</iq>").await;
+        assert!(answer.contains("type='result'") || answer.contains("type=\"result\""), "bind failed: {answer}");
+        client
+    }
+}
