@@ -10,7 +10,7 @@ use roost_tests::{HOST, Server};
 use tokio_xmpp::connect::DnsConfig;
 use tokio_xmpp::jid::{BareJid, FullJid, Jid};
 use tokio_xmpp::minidom::Element;
-use tokio_xmpp::parsers::message::{Message, MessageType};
+use tokio_xmpp::parsers::message::{Lang, Message};
 use tokio_xmpp::parsers::presence::{Presence, Type as PresenceType};
 use tokio_xmpp::xmlstream::Timeouts;
 use tokio_xmpp::{Client, Event, Stanza};
@@ -77,12 +77,10 @@ impl Session {
         }
     }
 
-    async fn iq(&mut self, id: &str, kind: &str, payload: Element) -> Element {
-        let iq = Element::builder("iq", "jabber:client")
-            .attr("type", kind)
-            .attr("id", id)
-            .append(payload)
-            .build();
+    /// Sends `<iq type=KIND id=ID>PAYLOAD</iq>` (payload as XML text) and
+    /// returns the answer.
+    async fn iq(&mut self, id: &str, kind: &str, payload: &str) -> Element {
+        let iq = xml(&format!("<iq xmlns='jabber:client' type='{kind}' id='{id}'>{payload}</iq>"));
         self.send(Stanza::try_from(iq).expect("iq stanza")).await;
         let id = id.to_owned();
         self.expect(&format!("answer to {id}"), move |el| {
@@ -92,7 +90,7 @@ impl Session {
     }
 
     async fn roster(&mut self) -> Vec<Element> {
-        let answer = self.iq("r-get", "get", Element::builder("query", ROSTER).build()).await;
+        let answer = self.iq("r-get", "get", "<query xmlns='jabber:iq:roster'/>").await;
         assert_eq!(answer.attr("type"), Some("result"), "{answer:?}");
         answer
             .get_child("query", ROSTER)
@@ -103,6 +101,14 @@ impl Session {
     async fn available(&mut self) {
         self.send(Presence::new(PresenceType::None)).await;
     }
+}
+
+fn xml(text: &str) -> Element {
+    text.parse().unwrap_or_else(|e| panic!("bad test XML {text}: {e}"))
+}
+
+fn chat(to: &str, body: &str) -> Message {
+    Message::chat(Jid::from_str(to).unwrap()).with_body(Lang::default(), body.to_owned())
 }
 
 fn is_presence_from(el: &Element, from: &str, kind: Option<&str>) -> bool {
@@ -156,12 +162,13 @@ async fn roster_subscriptions_presence_and_messages() {
     bob.available().await;
 
     // Alice adds Bob with a name and a group: a push, then the roster shows it.
-    let item = Element::builder("item", ROSTER)
-        .attr("jid", bob_jid.as_str())
-        .attr("name", "Bobby")
-        .append(Element::builder("group", ROSTER).append("Friends").build())
-        .build();
-    let answer = alice.iq("set1", "set", Element::builder("query", ROSTER).append(item).build()).await;
+    let answer = alice
+        .iq(
+            "set1",
+            "set",
+            &format!("<query xmlns='{ROSTER}'><item jid='{bob_jid}' name='Bobby'><group>Friends</group></item></query>"),
+        )
+        .await;
     assert_eq!(answer.attr("type"), Some("result"));
     let roster = alice.roster().await;
     assert_eq!(roster.len(), 1);
@@ -191,18 +198,12 @@ async fn roster_subscriptions_presence_and_messages() {
     assert_eq!(roster[0].attr("subscription"), Some("both"));
 
     // Messages to a full JID and to a bare JID.
-    let mut hello = Message::new(Some(Jid::from(bob.jid.clone())));
-    hello.type_ = MessageType::Chat;
-    hello.bodies.insert(String::new(), "hello Bob".into());
-    alice.send(hello).await;
+    alice.send(chat(&bob.jid.to_string(), "hello Bob")).await;
     let got = bob.expect("message", |el| el.name() == "message").await;
     assert_eq!(body_of(&got).as_deref(), Some("hello Bob"));
     assert_eq!(got.attr("from"), Some(alice.jid.to_string().as_str()), "from stamped with the full JID");
 
-    let mut bare = Message::new(Some(Jid::from_str(&alice_jid).unwrap()));
-    bare.type_ = MessageType::Chat;
-    bare.bodies.insert(String::new(), "hi Alice".into());
-    bob.send(bare).await;
+    bob.send(chat(&alice_jid, "hi Alice")).await;
     let got = alice.expect("message", |el| el.name() == "message").await;
     assert_eq!(body_of(&got).as_deref(), Some("hi Alice"));
 
@@ -213,12 +214,9 @@ async fn roster_subscriptions_presence_and_messages() {
         .await;
 
     // A message to Bob while he is away waits for him.
-    let mut later = Message::new(Some(Jid::from_str(&bob_jid).unwrap()));
-    later.type_ = MessageType::Chat;
-    later.bodies.insert(String::new(), "read this later".into());
-    alice.send(later).await;
+    alice.send(chat(&bob_jid, "read this later")).await;
     // A ping round trip proves the message was processed before Bob returns.
-    let pong = alice.iq("p1", "get", Element::builder("ping", "urn:xmpp:ping").build()).await;
+    let pong = alice.iq("p1", "get", "<ping xmlns='urn:xmpp:ping'/>").await;
     assert_eq!(pong.attr("type"), Some("result"));
     let mut bob = login(&server, &bob_jid, "bob pass").await.unwrap();
     bob.available().await;
@@ -229,11 +227,9 @@ async fn roster_subscriptions_presence_and_messages() {
     bob.expect("Alice's presence", |el| is_presence_from(el, &alice_jid, None)).await;
 
     // Removing Bob cancels both subscriptions.
-    let item = Element::builder("item", ROSTER)
-        .attr("jid", bob_jid.as_str())
-        .attr("subscription", "remove")
-        .build();
-    let answer = alice.iq("rm", "set", Element::builder("query", ROSTER).append(item).build()).await;
+    let answer = alice
+        .iq("rm", "set", &format!("<query xmlns='{ROSTER}'><item jid='{bob_jid}' subscription='remove'/></query>"))
+        .await;
     assert_eq!(answer.attr("type"), Some("result"));
     assert!(alice.roster().await.is_empty());
     bob.expect("push: none", |el| is_push_for(el, &alice_jid, "none")).await;
@@ -244,11 +240,12 @@ async fn roster_versioning_skips_an_unchanged_roster() {
     let server = Server::start();
     server.create_user(&format!("carol@{HOST}"), "carol pass");
     let mut carol = login(&server, &format!("carol@{HOST}"), "carol pass").await.unwrap();
-    let item = Element::builder("item", ROSTER).attr("jid", format!("dave@{HOST}")).build();
-    carol.iq("s", "set", Element::builder("query", ROSTER).append(item).build()).await;
-    let full = carol.iq("g1", "get", Element::builder("query", ROSTER).attr("ver", "").build()).await;
+    carol
+        .iq("s", "set", &format!("<query xmlns='{ROSTER}'><item jid='dave@{HOST}'/></query>"))
+        .await;
+    let full = carol.iq("g1", "get", &format!("<query xmlns='{ROSTER}' ver=''/>")).await;
     let ver = full.get_child("query", ROSTER).and_then(|q| q.attr("ver")).expect("ver").to_owned();
-    let same = carol.iq("g2", "get", Element::builder("query", ROSTER).attr("ver", ver.as_str()).build()).await;
+    let same = carol.iq("g2", "get", &format!("<query xmlns='{ROSTER}' ver='{ver}'/>")).await;
     assert_eq!(same.attr("type"), Some("result"));
     assert!(same.get_child("query", ROSTER).is_none(), "unchanged roster sent again: {same:?}");
 }
