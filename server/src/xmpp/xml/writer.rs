@@ -1,0 +1,146 @@
+//! Serialisation: elements as they appear inside a stream, and the server's
+//! own stream header, stream errors and stream end.
+
+use super::element::{Element, Node};
+use super::ns;
+
+/// Closes the server's side of a stream.
+pub const STREAM_END: &[u8] = b"</stream:stream>";
+
+impl Element {
+    /// Serialises as it would appear inside a stream whose default
+    /// namespace is `parent_ns` (for a stanza: `jabber:client`, so
+    /// `<message xmlns='jabber:client'>` is written `<message>`). `xmlns` is
+    /// declared only where an element's namespace differs from the default
+    /// in scope; text and attribute values are escaped.
+    ///
+    /// Elements in the streams namespace are written with the `stream:`
+    /// prefix that every stream header declares (`<stream:features>`,
+    /// `<stream:error>`), as clients that match on that name expect.
+    pub fn write_to(&self, out: &mut Vec<u8>, parent_ns: &str) {
+        out.push(b'<');
+        let default_ns = if self.ns == ns::STREAMS {
+            out.extend_from_slice(b"stream:");
+            parent_ns
+        } else {
+            &self.ns
+        };
+        out.extend_from_slice(self.name.as_bytes());
+        if default_ns != parent_ns {
+            write_attr(out, "xmlns", default_ns);
+        }
+        for (prefix, uri) in &self.prefixes {
+            out.extend_from_slice(b" xmlns:");
+            out.extend_from_slice(prefix.as_bytes());
+            out.extend_from_slice(b"='");
+            escape_into(out, uri, true);
+            out.push(b'\'');
+        }
+        for (name, value) in &self.attrs {
+            // The namespace comes from `ns` alone; a stray declaration set as
+            // an attribute would contradict it.
+            if !is_xmlns_attr(name) {
+                write_attr(out, name, value);
+            }
+        }
+        if self.nodes.is_empty() {
+            out.extend_from_slice(b"/>");
+            return;
+        }
+        out.push(b'>');
+        for node in &self.nodes {
+            match node {
+                Node::Element(child) => child.write_to(out, default_ns),
+                Node::Text(text) => escape_into(out, text, false),
+            }
+        }
+        out.extend_from_slice(b"</");
+        if self.ns == ns::STREAMS {
+            out.extend_from_slice(b"stream:");
+        }
+        out.extend_from_slice(self.name.as_bytes());
+        out.push(b'>');
+    }
+
+    /// [`Element::write_to`] into a new buffer.
+    pub fn to_bytes(&self, parent_ns: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        self.write_to(&mut out, parent_ns);
+        out
+    }
+}
+
+/// The server's stream header (RFC 6120 §4.7), with the XML declaration.
+/// `to` is the client's JID when it gave one in its `from`.
+pub fn stream_header(from: &str, id: &str, lang: &str, to: Option<&str>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"<?xml version='1.0'?><stream:stream");
+    write_attr(&mut out, "xmlns", ns::CLIENT);
+    write_attr(&mut out, "xmlns:stream", ns::STREAMS);
+    write_attr(&mut out, "from", from);
+    write_attr(&mut out, "id", id);
+    if let Some(to) = to {
+        write_attr(&mut out, "to", to);
+    }
+    write_attr(&mut out, "version", "1.0");
+    write_attr(&mut out, "xml:lang", lang);
+    out.push(b'>');
+    out
+}
+
+/// A stream error (RFC 6120 §4.9) followed by the end of the stream.
+/// `condition` is a defined condition such as [`super::StreamError::condition`].
+pub fn stream_error(condition: &str, text: Option<&str>) -> Vec<u8> {
+    let mut error =
+        Element::new("error", ns::STREAMS).with_child(Element::new(condition, ns::STREAM_ERRORS));
+    if let Some(text) = text {
+        error.push_child(
+            Element::new("text", ns::STREAM_ERRORS)
+                .with_attr("xml:lang", "en")
+                .with_text(text),
+        );
+    }
+    let mut out = error.to_bytes(ns::CLIENT);
+    out.extend_from_slice(STREAM_END);
+    out
+}
+
+/// Whether an attribute name is a namespace declaration.
+pub(super) fn is_xmlns_attr(name: &str) -> bool {
+    name == "xmlns" || name.starts_with("xmlns:")
+}
+
+fn write_attr(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.push(b' ');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"='");
+    escape_into(out, value, true);
+    out.push(b'\'');
+}
+
+/// Appends `text` escaped. All five predefined entities are used (RFC 6120
+/// §11.1 asks for it) and `\r` is written as a reference, otherwise the
+/// reader's line-end normalisation would turn it into `\n`. In attribute
+/// values `\t` and `\n` are references too, since attribute-value
+/// normalisation would turn them into spaces.
+fn escape_into(out: &mut Vec<u8>, text: &str, attribute: bool) {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let replacement: &[u8] = match b {
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            b'&' => b"&amp;",
+            b'\'' => b"&apos;",
+            b'"' => b"&quot;",
+            b'\r' => b"&#13;",
+            b'\n' if attribute => b"&#10;",
+            b'\t' if attribute => b"&#9;",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(replacement);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
