@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use roost_common::admin::{AdminError, ErrorKind, Reply, Request};
+use roost_common::admin::{AdminError, ErrorKind, Reply, Request, Role, UserInfo};
 
 use crate::services::{ServiceError, Services};
 
@@ -32,6 +32,44 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
         Request::ApiKeyDelete { host, id } => {
             services.api_keys.delete(&host, &id).await?;
             Reply::Deleted
+        }
+        Request::UserCreate {
+            jid,
+            password,
+            role,
+        } => {
+            let jid = services
+                .accounts
+                .create(&jid, &password.0, role.unwrap_or(Role::User))
+                .await?;
+            Reply::UserCreated {
+                jid: jid.to_string(),
+            }
+        }
+        Request::UserPassword { jid, password } => {
+            services.accounts.set_password(&jid, &password.0).await?;
+            Reply::Done
+        }
+        Request::UserDelete { jid } => {
+            services.accounts.delete(&jid).await?;
+            Reply::Deleted
+        }
+        Request::UserList { host } => Reply::Users {
+            users: services
+                .accounts
+                .list(&host)
+                .await?
+                .into_iter()
+                .map(|account| UserInfo {
+                    jid: account.jid.to_string(),
+                    role: account.role,
+                    created_at: account.created_at,
+                })
+                .collect(),
+        },
+        Request::UserSetRole { jid, role } => {
+            services.accounts.set_role(&jid, role).await?;
+            Reply::Done
         }
     })
 }

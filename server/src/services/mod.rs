@@ -5,7 +5,9 @@
 //! never re-implement a rule. Errors are [`ServiceError`]s, which each front
 //! door maps to its wire form in one place.
 
+pub mod accounts;
 pub mod api_keys;
+pub mod auth_limits;
 pub mod invites;
 pub mod offline;
 pub mod rosters;
@@ -18,7 +20,9 @@ use roost_common::jid::DomainName;
 
 use crate::storage::{Db, StorageError};
 
+pub use accounts::Accounts;
 pub use api_keys::ApiKeys;
+pub use auth_limits::AuthLimiter;
 pub use invites::Invites;
 pub use offline::Offline;
 pub use rosters::Rosters;
@@ -48,6 +52,8 @@ pub enum ServiceError {
 #[derive(Clone)]
 pub struct Services {
     pub hosts: Hosts,
+    pub accounts: Accounts,
+    pub auth_limits: AuthLimiter,
     pub api_keys: ApiKeys,
     pub invites: Invites,
     pub rosters: Rosters,
@@ -57,8 +63,12 @@ pub struct Services {
 impl Services {
     pub fn new(db: Db, config: Arc<Config>) -> Services {
         let hosts = Hosts(config.clone());
+        let accounts = Accounts::new(db.clone(), hosts.clone(), config.clone());
+        let auth_limits = AuthLimiter::new(config.auth.max_failures_per_minute);
         let invites = Invites::new(db.clone(), config);
         Services {
+            accounts,
+            auth_limits,
             rosters: Rosters::new(db.clone()),
             offline: Offline::new(db.clone()),
             api_keys: ApiKeys::new(db, hosts.clone(), invites.clone()),
