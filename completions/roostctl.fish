@@ -31,6 +31,7 @@ complete -c roostctl -n "__fish_roostctl_needs_command" -s h -l help -d 'Print h
 complete -c roostctl -n "__fish_roostctl_needs_command" -s V -l version -d 'Print version'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "invites-api" -d 'Manage the keys of the HTTP invite API'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "mod_invites_api" -d 'Manage the keys of the HTTP invite API'
+complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "user" -d 'Manage user accounts'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "shell" -d 'Open the interactive admin shell, or run one shell command'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invites-api; and not __fish_seen_subcommand_from create list delete help" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
@@ -83,13 +84,59 @@ complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and _
 complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the API keys of a host'
 complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete an API key; it stops working at once'
 complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -f -a "create" -d 'Create an account'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -f -a "password" -d 'Set a new password for an account'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -f -a "delete" -d 'Delete an account with its roster and offline messages'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -f -a "list" -d 'List the accounts of a host'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -f -a "set-role" -d 'Make an account an admin or a plain user'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from create" -l role -d 'What the account may do [default: user]' -r -f -a "user\t''
+admin\t''"
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from create" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from create" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from create" -l password-stdin -d 'Read the password from standard input, one line without its line ending, instead of asking for it'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from create" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from password" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from password" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from password" -l password-stdin -d 'Read the password from standard input, one line without its line ending, instead of asking for it'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from password" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from password" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from delete" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from delete" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from delete" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from list" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from list" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from list" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from set-role" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from set-role" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from set-role" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from set-role" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create an account'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "password" -d 'Set a new password for an account'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete an account with its roster and offline messages'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the accounts of a host'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "set-role" -d 'Make an account an admin or a plain user'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -l json -d 'Print JSON instead of text'
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api shell help" -f -a "invites-api" -d 'Manage the keys of the HTTP invite API'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api shell help" -f -a "shell" -d 'Open the interactive admin shell, or run one shell command'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api shell help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user shell help" -f -a "invites-api" -d 'Manage the keys of the HTTP invite API'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user shell help" -f -a "user" -d 'Manage user accounts'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user shell help" -f -a "shell" -d 'Open the interactive admin shell, or run one shell command'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user shell help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invites-api" -f -a "create" -d 'Create an API key and print it as ID/SECRET'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invites-api" -f -a "list" -d 'List the API keys of a host'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invites-api" -f -a "delete" -d 'Delete an API key; it stops working at once'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "create" -d 'Create an account'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "password" -d 'Set a new password for an account'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "delete" -d 'Delete an account with its roster and offline messages'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "list" -d 'List the accounts of a host'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "set-role" -d 'Make an account an admin or a plain user'

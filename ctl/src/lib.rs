@@ -17,6 +17,7 @@ use roost_shell::grammar::{
     AdminCommand, CliCommand, ConnectionArgs, ReplCommand, ReplLine, ShellArgs,
 };
 use roost_shell::output::Style;
+use roost_shell::password::Console;
 use roost_shell::repl::Shell;
 
 pub use roost_shell::grammar::Cli;
@@ -70,7 +71,13 @@ fn one_shot(connection: &ConnectionArgs, command: &AdminCommand, json: bool) -> 
         Err(status) => return status,
     };
     let style = Style::choose(json, io::stdout().is_terminal());
-    match exec::execute(&mut client, command, style, &mut io::stdout().lock()) {
+    match exec::execute(
+        &mut client,
+        command,
+        style,
+        &mut io::stdout().lock(),
+        &mut Console,
+    ) {
         Ok(()) => 0,
         Err(e) => {
             if !e.is_broken_pipe() {

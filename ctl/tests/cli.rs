@@ -6,8 +6,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use roost_common::admin::{ErrorKind, Outcome, Reply, Request};
-use roost_shell::fake_roostd::{Action, FakeRoostd, refusal, sample_keys};
+use roost_common::admin::{ErrorKind, Outcome, Password, Reply, Request};
+use roost_shell::fake_roostd::{Action, FakeRoostd, refusal, sample_keys, sample_users};
 
 fn roostctl(cwd: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_roostctl"));
@@ -20,16 +20,7 @@ fn roostctl(cwd: &Path) -> Command {
 }
 
 fn run(command: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = command.output().unwrap();
-    (
-        status.code().expect("roostctl was killed by a signal"),
-        String::from_utf8(stdout).unwrap(),
-        String::from_utf8(stderr).unwrap(),
-    )
+    run_output(command.output().unwrap())
 }
 
 /// A fake roostd that lists the sample keys, creates one, deletes anything,
@@ -57,6 +48,19 @@ fn fake() -> FakeRoostd {
         Request::Hello => Action::Answer(Outcome::Ok(Reply::Hello {
             server_version: "test".into(),
         })),
+        Request::UserCreate { jid, .. } => Action::Answer(Outcome::Ok(Reply::UserCreated {
+            jid: jid.to_lowercase(),
+        })),
+        Request::UserList { host } if host != "example.com" => {
+            refusal(ErrorKind::UnknownHost, &format!("unknown host '{host}'"))
+        }
+        Request::UserList { .. } => Action::Answer(Outcome::Ok(Reply::Users {
+            users: sample_users(),
+        })),
+        Request::UserDelete { .. } => Action::Answer(Outcome::Ok(Reply::Deleted)),
+        Request::UserPassword { .. } | Request::UserSetRole { .. } => {
+            Action::Answer(Outcome::Ok(Reply::Done))
+        }
     })
 }
 
@@ -241,6 +245,126 @@ fn shell_reads_a_script_from_stdin() {
         vec![1, 1],
         "one connection for the script"
     );
+}
+
+/// Runs roostctl with `input` on its standard input.
+fn run_with_stdin(command: &mut Command, input: &str) -> (i32, String, String) {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    run_output(child.wait_with_output().unwrap())
+}
+
+fn run_output(output: Output) -> (i32, String, String) {
+    (
+        output
+            .status
+            .code()
+            .expect("roostctl was killed by a signal"),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn user_create_reads_the_password_from_stdin() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run_with_stdin(
+        roostctl(dir.path()).args(socket_arg(&fake)).args([
+            "user",
+            "create",
+            "alice@example.com",
+            "--password-stdin",
+        ]),
+        "s3cret word\r\nnot this\n",
+    );
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
+    assert_eq!(
+        fake.requests(),
+        vec![Request::UserCreate {
+            jid: "alice@example.com".into(),
+            password: Password("s3cret word".into()),
+            role: None,
+        }]
+    );
+
+    let (code, out, _) = run_with_stdin(
+        roostctl(dir.path()).args(socket_arg(&fake)).args([
+            "--json",
+            "user",
+            "create",
+            "Bob@example.com",
+            "--password-stdin",
+            "--role",
+            "admin",
+        ]),
+        "pw\n",
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap(),
+        serde_json::json!({"jid": "bob@example.com"})
+    );
+}
+
+#[test]
+fn a_password_needs_a_terminal_or_password_stdin() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["user", "create", "alice@example.com"][..],
+        &["user", "password", "alice@example.com"],
+    ] {
+        let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args(args));
+        assert_eq!(code, 2, "{args:?}");
+        assert_eq!(out, "");
+        assert_eq!(
+            err,
+            "roostctl: standard input is not a terminal to ask for the password on; \
+             give it with --password-stdin\n"
+        );
+    }
+    let (code, _, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "user",
+        "password",
+        "alice@example.com",
+        "--password-stdin",
+    ]));
+    assert_eq!(code, 2);
+    assert_eq!(err, "roostctl: no password on standard input\n");
+    assert!(
+        fake.requests().is_empty(),
+        "nothing is sent without a password"
+    );
+}
+
+#[test]
+fn user_list_prints_one_jid_per_line_when_piped() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) =
+        run(roostctl(dir.path())
+            .args(socket_arg(&fake))
+            .args(["user", "list", "example.com"]));
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out, "alice@example.com\nroot@example.com\n");
+
+    let (code, out, err) =
+        run(roostctl(dir.path())
+            .args(socket_arg(&fake))
+            .args(["user", "list", "example.org"]));
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(err, "roostctl: unknown host 'example.org'\n");
 }
 
 fn write_config(dir: &Path, name: &str, socket: &Path) -> std::path::PathBuf {

@@ -91,7 +91,8 @@ mod tests {
                     "help".into(),
                     "invites-api".into(),
                     "mod_invites_api".into(),
-                    "quit".into()
+                    "quit".into(),
+                    "user".into()
                 ]
             )
         );
@@ -138,6 +139,28 @@ mod tests {
         assert_eq!(complete("invites-api list example.com "), (29, vec![]));
         assert_eq!(complete("frobnicate "), (11, vec![]));
         assert_eq!(complete("zzz"), (0, vec![]));
+    }
+
+    #[test]
+    fn user_subcommands_and_options() {
+        assert_eq!(
+            complete("user "),
+            (
+                5,
+                vec![
+                    "create".into(),
+                    "delete".into(),
+                    "help".into(),
+                    "list".into(),
+                    "password".into(),
+                    "set-role".into()
+                ]
+            )
+        );
+        assert_eq!(
+            complete("user create a@example.com --").1,
+            vec!["--help", "--json", "--password-stdin", "--role"]
+        );
     }
 
     #[test]

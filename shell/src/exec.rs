@@ -7,8 +7,9 @@ use std::io::{self, Write};
 use roost_common::admin::Reply;
 
 use crate::client::{AdminClient, ClientError};
-use crate::grammar::{AdminCommand, InvitesApiCommand};
-use crate::output::{self, Style};
+use crate::grammar::{AdminCommand, InvitesApiCommand, UserCommand};
+use crate::output::{self, Style, users};
+use crate::password::{PasswordError, PasswordReader};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -23,6 +24,8 @@ pub enum Error {
     },
     #[error("cannot write the output: {0}")]
     Output(#[source] io::Error),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
 }
 
 impl Error {
@@ -32,6 +35,8 @@ impl Error {
             Error::Client(e) => e.exit_code(),
             Error::UnexpectedReply { .. } => 3,
             Error::Output(_) => 1,
+            // Nothing was sent: like a missing argument.
+            Error::Password(_) => 2,
         }
     }
 
@@ -42,13 +47,19 @@ impl Error {
 }
 
 /// Sends `command` to roostd and writes the answer to `out` in `style`.
+/// A command that sets a password gets it from `passwords` first.
 pub fn execute(
     client: &mut AdminClient,
     command: &AdminCommand,
     style: Style,
     out: &mut dyn Write,
+    passwords: &mut dyn PasswordReader,
 ) -> Result<(), Error> {
-    let reply = client.call(command.request())?;
+    let password = command
+        .password_input()
+        .map(|input| passwords.read(&input))
+        .transpose()?;
+    let reply = client.call(command.request(password))?;
     let text = match (command, reply) {
         (
             AdminCommand::InvitesApi(InvitesApiCommand::Create { .. }),
@@ -59,6 +70,21 @@ pub fn execute(
         }
         (AdminCommand::InvitesApi(InvitesApiCommand::Delete { host, id }), Reply::Deleted) => {
             output::deleted(&host.host, id, style)
+        }
+        (AdminCommand::User(UserCommand::Create { .. }), Reply::UserCreated { jid }) => {
+            users::created(&jid, style)
+        }
+        (AdminCommand::User(UserCommand::Password { jid, .. }), Reply::Done) => {
+            users::password_set(&jid.jid, style)
+        }
+        (AdminCommand::User(UserCommand::Delete { jid }), Reply::Deleted) => {
+            users::deleted(&jid.jid, style)
+        }
+        (AdminCommand::User(UserCommand::List { host }), Reply::Users { users }) => {
+            users::list(&host.host, &users, style)
+        }
+        (AdminCommand::User(UserCommand::SetRole { jid, role }), Reply::Done) => {
+            users::role_set(&jid.jid, *role, style)
         }
         (command, reply) => {
             return Err(Error::UnexpectedReply {
@@ -79,6 +105,9 @@ fn reply_kind(reply: &Reply) -> &'static str {
         Reply::ApiKeyCreated { .. } => "key created",
         Reply::ApiKeys { .. } => "key list",
         Reply::Deleted => "deleted",
+        Reply::Done => "done",
+        Reply::UserCreated { .. } => "user created",
+        Reply::Users { .. } => "user list",
     }
 }
 

@@ -11,7 +11,7 @@ use std::thread;
 
 use roost_common::admin::{
     AdminError, ApiKeyInfo, ErrorKind, Outcome, PROTOCOL_VERSION, Reply, Request, RequestFrame,
-    ResponseFrame,
+    ResponseFrame, Role, UserInfo,
 };
 use roost_common::frame;
 
@@ -120,6 +120,22 @@ pub fn sample_keys() -> Vec<ApiKeyInfo> {
             expires_at: None,
             last_used_at: None,
             invites_created: 0,
+        },
+    ]
+}
+
+/// Two accounts, a user and an admin, in JID order as roostd lists them.
+pub fn sample_users() -> Vec<UserInfo> {
+    vec![
+        UserInfo {
+            jid: "alice@example.com".into(),
+            role: Role::User,
+            created_at: 1_700_000_000,
+        },
+        UserInfo {
+            jid: "root@example.com".into(),
+            role: Role::Admin,
+            created_at: 1_600_000_000,
         },
     ]
 }

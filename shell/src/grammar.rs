@@ -11,8 +11,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use clap::{Args, Parser, Subcommand, ValueHint};
-use roost_common::admin::Request;
+use roost_common::admin::{Password, Request, Role};
 use roost_common::config::parse_duration;
 
 /// roostctl's exit statuses, for `--help` and the EXIT STATUS section of
@@ -120,10 +121,11 @@ pub struct ConnectionArgs {
 pub struct OutputArgs {
     /// Print JSON instead of text
     ///
-    /// create prints {"key", "id", "host", "name", "created_at", "expires_at",
-    /// "last_used_at", "invites_created"}; list prints an array of such
-    /// objects without "key"; delete prints {"deleted": ID, "host": HOST}.
-    /// Times are Unix seconds, or null when there is none.
+    /// invites-api create prints {"key", "id", "host", "name", "created_at",
+    /// "expires_at", "last_used_at", "invites_created"}; invites-api list an
+    /// array of such objects without "key"; invites-api delete
+    /// {"deleted": ID, "host": HOST}. Each user command's help gives its
+    /// shape. Times are Unix seconds, or null when there is none.
     #[arg(long, global = true)]
     pub json: bool,
 }
@@ -204,6 +206,14 @@ pub enum AdminCommand {
     /// well.
     #[command(subcommand, visible_alias = "mod_invites_api")]
     InvitesApi(InvitesApiCommand),
+
+    /// Manage user accounts
+    ///
+    /// An account is a JID such as alice@example.com on one of roostd's
+    /// virtual hosts. roostd never stores a password, only SCRAM
+    /// credentials derived from it.
+    #[command(subcommand)]
+    User(UserCommand),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -247,6 +257,103 @@ pub enum InvitesApiCommand {
     },
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum UserCommand {
+    /// Create an account
+    ///
+    /// On a terminal the password is asked for twice and not shown. Scripts
+    /// give it with --password-stdin, as one line on standard input (in a
+    /// script piped to roostctl shell: the script's next line). Prints
+    /// nothing; --json prints {"jid": JID}.
+    Create {
+        #[command(flatten)]
+        jid: JidArg,
+
+        /// What the account may do [default: user]
+        #[arg(long, value_name = "ROLE", value_parser = role_parser())]
+        role: Option<Role>,
+
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+
+    /// Set a new password for an account
+    ///
+    /// Asked for as by user create. Prints nothing; --json prints
+    /// {"jid": JID}.
+    Password {
+        #[command(flatten)]
+        jid: JidArg,
+
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+
+    /// Delete an account with its roster and offline messages
+    ///
+    /// Prints nothing; --json prints {"deleted": JID}.
+    Delete {
+        #[command(flatten)]
+        jid: JidArg,
+    },
+
+    /// List the accounts of a host
+    ///
+    /// On a terminal, a table. Otherwise one JID per line; --json gives an
+    /// array of {"jid", "role", "created_at"}, the time in Unix seconds.
+    List {
+        #[command(flatten)]
+        host: HostArg,
+    },
+
+    /// Make an account an admin or a plain user
+    ///
+    /// Prints nothing; --json prints {"jid": JID, "role": ROLE}.
+    SetRole {
+        #[command(flatten)]
+        jid: JidArg,
+
+        /// The new role
+        #[arg(value_name = "ROLE", value_parser = role_parser())]
+        role: Role,
+    },
+}
+
+/// An account's JID, passed to roostd as typed: roostd normalises it and
+/// refuses one that is invalid or not on a host it serves (exit status 1).
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct JidArg {
+    /// The account, such as alice@example.com
+    #[arg(value_name = "JID")]
+    pub jid: String,
+}
+
+/// How a command that sets a password gets it.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct PasswordArgs {
+    /// Read the password from standard input, one line without its line
+    /// ending, instead of asking for it
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// Where a command's new password is to come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordInput<'a> {
+    /// The account it is for, as typed.
+    pub jid: &'a str,
+    /// `--password-stdin`: read a line instead of asking.
+    pub from_stdin: bool,
+    /// Whether the account is being created (rather than changed).
+    pub new_account: bool,
+}
+
+/// `admin` or `user`, as roostd names roles.
+fn role_parser() -> impl clap::builder::TypedValueParser<Value = Role> {
+    PossibleValuesParser::new(Role::ALL.map(Role::as_str))
+        .try_map(|name| Role::from_name(&name).ok_or("unknown role"))
+}
+
 /// A virtual host, passed to roostd as typed: roostd is the one that knows
 /// which hosts it serves, and refuses the others (exit status 1).
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
@@ -257,8 +364,26 @@ pub struct HostArg {
 }
 
 impl AdminCommand {
-    /// The admin-protocol request that carries out this command.
-    pub fn request(&self) -> Request {
+    /// Where the command's password comes from, for the commands that set one.
+    pub fn password_input(&self) -> Option<PasswordInput<'_>> {
+        let (jid, password, new_account) = match self {
+            AdminCommand::User(UserCommand::Create { jid, password, .. }) => (jid, password, true),
+            AdminCommand::User(UserCommand::Password { jid, password }) => (jid, password, false),
+            _ => return None,
+        };
+        Some(PasswordInput {
+            jid: &jid.jid,
+            from_stdin: password.password_stdin,
+            new_account,
+        })
+    }
+
+    /// The admin-protocol request that carries out this command. `password`
+    /// is the one obtained as [`password_input`](Self::password_input)
+    /// says; a command that needs one sends an empty password without it,
+    /// which roostd refuses.
+    pub fn request(&self, password: Option<Password>) -> Request {
+        let password = password.unwrap_or_default();
         match self {
             AdminCommand::InvitesApi(cmd) => match cmd {
                 InvitesApiCommand::Create {
@@ -278,6 +403,27 @@ impl AdminCommand {
                     id: id.clone(),
                 },
             },
+            AdminCommand::User(cmd) => match cmd {
+                UserCommand::Create { jid, role, .. } => Request::UserCreate {
+                    jid: jid.jid.clone(),
+                    password,
+                    role: *role,
+                },
+                UserCommand::Password { jid, .. } => Request::UserPassword {
+                    jid: jid.jid.clone(),
+                    password,
+                },
+                UserCommand::Delete { jid } => Request::UserDelete {
+                    jid: jid.jid.clone(),
+                },
+                UserCommand::List { host } => Request::UserList {
+                    host: host.host.clone(),
+                },
+                UserCommand::SetRole { jid, role } => Request::UserSetRole {
+                    jid: jid.jid.clone(),
+                    role: *role,
+                },
+            },
         }
     }
 
@@ -287,6 +433,11 @@ impl AdminCommand {
             AdminCommand::InvitesApi(InvitesApiCommand::Create { .. }) => "invites-api create",
             AdminCommand::InvitesApi(InvitesApiCommand::List { .. }) => "invites-api list",
             AdminCommand::InvitesApi(InvitesApiCommand::Delete { .. }) => "invites-api delete",
+            AdminCommand::User(UserCommand::Create { .. }) => "user create",
+            AdminCommand::User(UserCommand::Password { .. }) => "user password",
+            AdminCommand::User(UserCommand::Delete { .. }) => "user delete",
+            AdminCommand::User(UserCommand::List { .. }) => "user list",
+            AdminCommand::User(UserCommand::SetRole { .. }) => "user set-role",
         }
     }
 }

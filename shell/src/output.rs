@@ -17,6 +17,8 @@
 //! Times in JSON are Unix seconds, `null` when absent; in the table they are
 //! `YYYY-MM-DD HH:MM UTC`. Control characters in names are shown as spaces
 //! in text output, so a name can never break a line-oriented script.
+//!
+//! The `user` commands' shapes are in [`users`].
 
 use std::borrow::Cow;
 
@@ -24,6 +26,8 @@ use comfy_table::{CellAlignment, ContentArrangement, Table, modifiers, presets};
 use roost_common::admin::ApiKeyInfo;
 use roost_common::time::utc_minutes;
 use serde::Serialize;
+
+pub mod users;
 
 /// How to print a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

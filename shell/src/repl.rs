@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use clap::error::ErrorKind as ClapErrorKind;
+use roost_common::admin::Password;
 use rustyline::completion::Pair;
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
@@ -21,8 +22,9 @@ use rustyline::{Context, Editor, Helper};
 use crate::client::AdminClient;
 use crate::complete::Completer;
 use crate::exec;
-use crate::grammar::{ReplCommand, ReplLine};
+use crate::grammar::{PasswordInput, ReplCommand, ReplLine};
 use crate::output::Style;
+use crate::password::{Console, PasswordError, PasswordReader, next_line};
 
 const PROMPT: &str = "roost> ";
 
@@ -66,13 +68,15 @@ impl Shell {
 
     /// Runs one line. Output goes to `out`; a failure is reported on one
     /// line of `err` (prefixed with `context`, such as a line number) and
-    /// its exit code is returned in [`Step::Continue`].
+    /// its exit code is returned in [`Step::Continue`]. A command that sets
+    /// a password gets it from `passwords`.
     pub fn run_line(
         &mut self,
         line: &str,
         context: &str,
         out: &mut dyn Write,
         err: &mut dyn Write,
+        passwords: &mut dyn PasswordReader,
     ) -> Step {
         let report = |err: &mut dyn Write, message: &str, status: u8| {
             // stderr failing leaves nowhere to report it; the status says it.
@@ -104,7 +108,7 @@ impl Shell {
             ReplCommand::Admin(command) => command,
         };
         let style = Style::choose(self.json || parsed.output.json, self.stdout_is_terminal);
-        match exec::execute(&mut self.client, &command, style, out) {
+        match exec::execute(&mut self.client, &command, style, out, passwords) {
             Ok(()) => Step::Continue(0),
             Err(e) if e.is_broken_pipe() => Step::Continue(e.exit_code()),
             Err(e) => report(err, &e.to_string(), e.exit_code()),
@@ -113,10 +117,15 @@ impl Shell {
 
     /// Runs every line of `input`, numbering errors by line. The status is
     /// that of the last line that failed, or 0, so a script's caller learns
-    /// that something went wrong.
+    /// that something went wrong. A `--password-stdin` command takes the
+    /// script's next line as its password: that line is the standard input
+    /// it reads.
     pub fn script(&mut self, input: impl BufRead, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         let mut status = 0;
-        for (number, line) in (1..).zip(input.lines()) {
+        let mut lines = input.lines();
+        let mut number = 0;
+        while let Some(line) = lines.next() {
+            number += 1;
             let line = match line {
                 Ok(line) => line,
                 Err(e) => {
@@ -124,7 +133,13 @@ impl Shell {
                     return USAGE_ERROR;
                 }
             };
-            match self.run_line(&line, &format!("line {number}: "), out, err) {
+            let mut passwords = ScriptLines {
+                lines: &mut lines,
+                taken: 0,
+            };
+            let step = self.run_line(&line, &format!("line {number}: "), out, err, &mut passwords);
+            number += passwords.taken;
+            match step {
                 Step::Quit => break,
                 Step::Continue(0) => {}
                 Step::Continue(failed) => status = failed,
@@ -154,7 +169,13 @@ impl Shell {
                     if !line.trim().is_empty() {
                         let _ = editor.add_history_entry(line.as_str());
                     }
-                    let step = self.run_line(&line, "", &mut io::stdout(), &mut io::stderr());
+                    let step = self.run_line(
+                        &line,
+                        "",
+                        &mut io::stdout(),
+                        &mut io::stderr(),
+                        &mut Console,
+                    );
                     if step == Step::Quit {
                         break;
                     }
@@ -184,6 +205,24 @@ impl Shell {
             ),
             Err(e) => eprintln!("error: {e}"),
         }
+    }
+}
+
+/// Passwords in a piped script: `--password-stdin` reads the next line.
+/// There is no terminal to ask on otherwise.
+struct ScriptLines<'a, I> {
+    lines: &'a mut I,
+    /// How many lines were taken, to keep line numbers right.
+    taken: usize,
+}
+
+impl<I: Iterator<Item = io::Result<String>>> PasswordReader for ScriptLines<'_, I> {
+    fn read(&mut self, input: &PasswordInput<'_>) -> Result<Password, PasswordError> {
+        if !input.from_stdin {
+            return Err(PasswordError::NoTerminal);
+        }
+        self.taken += 1;
+        next_line(self.lines)
     }
 }
 

@@ -3,11 +3,12 @@
 use std::io;
 
 use clap::Parser;
-use roost_common::admin::{ErrorKind, Reply, Request};
+use roost_common::admin::{ErrorKind, Password, Reply, Request, Role};
 
 use super::*;
-use crate::fake_roostd::{FakeRoostd, refusal, sample_keys};
-use crate::grammar::ReplLine;
+use crate::fake_roostd::{FakeRoostd, refusal, sample_keys, sample_users};
+use crate::grammar::{PasswordInput, ReplLine};
+use crate::password::{PasswordError, PasswordReader};
 
 fn command(line: &str) -> AdminCommand {
     let parsed = ReplLine::try_parse_from(shell_words::split(line).unwrap()).unwrap();
@@ -17,13 +18,40 @@ fn command(line: &str) -> AdminCommand {
     }
 }
 
+/// Hands out a fixed password and records what it was asked for.
+#[derive(Default)]
+struct Given {
+    password: Option<&'static str>,
+    asked: Vec<(String, bool, bool)>,
+}
+
+impl PasswordReader for Given {
+    fn read(&mut self, input: &PasswordInput<'_>) -> Result<Password, PasswordError> {
+        self.asked
+            .push((input.jid.to_owned(), input.from_stdin, input.new_account));
+        self.password
+            .map(|p| Password(p.into()))
+            .ok_or(PasswordError::Mismatch)
+    }
+}
+
 fn run(fake: &FakeRoostd, line: &str, style: Style) -> (Result<(), Error>, String) {
+    run_with(fake, line, style, &mut Given::default())
+}
+
+fn run_with(
+    fake: &FakeRoostd,
+    line: &str,
+    style: Style,
+    passwords: &mut Given,
+) -> (Result<(), Error>, String) {
     let mut out = Vec::new();
     let result = execute(
         &mut AdminClient::new(&fake.path),
         &command(line),
         style,
         &mut out,
+        passwords,
     );
     (result, String::from_utf8(out).unwrap())
 }
@@ -120,8 +148,148 @@ fn an_output_failure_is_exit_code_1() {
         &command("invites-api list example.com"),
         Style::Lines,
         &mut ClosedPipe,
+        &mut Given::default(),
     )
     .unwrap_err();
     assert_eq!(err.exit_code(), 1);
     assert!(err.is_broken_pipe());
+}
+
+#[test]
+fn user_create_sends_the_password_it_was_given() {
+    let fake = FakeRoostd::replying(Reply::UserCreated {
+        jid: "alice@example.com".into(),
+    });
+    let mut passwords = Given {
+        password: Some("s3cret"),
+        ..Given::default()
+    };
+    let (result, out) = run_with(
+        &fake,
+        "user create Alice@example.com --role admin --password-stdin",
+        Style::Lines,
+        &mut passwords,
+    );
+    result.unwrap();
+    assert_eq!(out, "");
+    assert_eq!(
+        passwords.asked,
+        vec![("Alice@example.com".to_owned(), true, true)]
+    );
+    assert_eq!(
+        fake.requests(),
+        vec![Request::UserCreate {
+            jid: "Alice@example.com".into(),
+            password: Password("s3cret".into()),
+            role: Some(Role::Admin),
+        }]
+    );
+    let (result, out) = run_with(
+        &fake,
+        "user create Alice@example.com",
+        Style::Json,
+        &mut passwords,
+    );
+    result.unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap(),
+        serde_json::json!({"jid": "alice@example.com"})
+    );
+    assert_eq!(
+        passwords.asked[1],
+        ("Alice@example.com".to_owned(), false, true)
+    );
+}
+
+#[test]
+fn no_password_means_nothing_is_sent_and_a_usage_error() {
+    let fake = FakeRoostd::replying(Reply::Done);
+    let (result, _) = run(&fake, "user password alice@example.com", Style::Lines);
+    let err = result.unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert_eq!(err.to_string(), "the passwords do not match");
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn user_password_asks_for_a_new_password() {
+    let fake = FakeRoostd::replying(Reply::Done);
+    let mut passwords = Given {
+        password: Some("n3w"),
+        ..Given::default()
+    };
+    let (result, out) = run_with(
+        &fake,
+        "user password alice@example.com",
+        Style::Lines,
+        &mut passwords,
+    );
+    result.unwrap();
+    assert_eq!(out, "");
+    assert_eq!(
+        passwords.asked,
+        vec![("alice@example.com".to_owned(), false, false)]
+    );
+    assert_eq!(
+        fake.requests(),
+        vec![Request::UserPassword {
+            jid: "alice@example.com".into(),
+            password: Password("n3w".into()),
+        }]
+    );
+}
+
+#[test]
+fn user_commands_without_passwords_ask_for_none() {
+    let cases = [
+        (
+            "user delete alice@example.com",
+            Reply::Deleted,
+            Request::UserDelete {
+                jid: "alice@example.com".into(),
+            },
+            serde_json::json!({"deleted": "alice@example.com"}),
+        ),
+        (
+            "user set-role alice@example.com admin",
+            Reply::Done,
+            Request::UserSetRole {
+                jid: "alice@example.com".into(),
+                role: Role::Admin,
+            },
+            serde_json::json!({"jid": "alice@example.com", "role": "admin"}),
+        ),
+    ];
+    for (line, reply, request, json) in cases {
+        let fake = FakeRoostd::replying(reply);
+        let mut passwords = Given::default();
+        let (result, out) = run_with(&fake, line, Style::Lines, &mut passwords);
+        result.unwrap();
+        assert_eq!(out, "", "{line}");
+        let (result, out) = run_with(&fake, line, Style::Json, &mut passwords);
+        result.unwrap();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&out).unwrap(),
+            json,
+            "{line}"
+        );
+        assert!(passwords.asked.is_empty(), "{line}");
+        assert_eq!(fake.requests(), vec![request.clone(), request], "{line}");
+    }
+}
+
+#[test]
+fn user_list_prints_one_jid_per_line() {
+    let fake = FakeRoostd::replying(Reply::Users {
+        users: sample_users(),
+    });
+    let (result, out) = run(&fake, "user list example.com", Style::Lines);
+    result.unwrap();
+    assert_eq!(out, "alice@example.com\nroot@example.com\n");
+    assert_eq!(
+        fake.requests(),
+        vec![Request::UserList {
+            host: "example.com".into()
+        }]
+    );
 }

@@ -2,6 +2,7 @@
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
+use roost_common::admin::{Password, Role};
 
 use super::*;
 
@@ -72,14 +73,14 @@ fn one_shot_and_shell_line_parse_to_the_same_request() {
     for (argv, line, request) in cases {
         let from_argv = admin_argv(argv);
         assert_eq!(from_argv, admin_line(line), "{line}");
-        assert_eq!(from_argv.request(), request, "{line}");
+        assert_eq!(from_argv.request(None), request, "{line}");
     }
 }
 
 #[test]
 fn create_without_name_or_expiry() {
     assert_eq!(
-        admin_line("invites-api create example.com").request(),
+        admin_line("invites-api create example.com").request(None),
         Request::ApiKeyCreate {
             host: "example.com".into(),
             name: None,
@@ -87,7 +88,7 @@ fn create_without_name_or_expiry() {
         }
     );
     assert_eq!(
-        admin_line("invites-api create example.com --expires-in 3600").request(),
+        admin_line("invites-api create example.com --expires-in 3600").request(None),
         Request::ApiKeyCreate {
             host: "example.com".into(),
             name: None,
@@ -176,7 +177,7 @@ fn ids_and_names_may_start_with_a_dash() {
         "invites-api delete --json example.com --9zuKyJiH0k",
     ] {
         assert_eq!(
-            admin_line(line).request(),
+            admin_line(line).request(None),
             Request::ApiKeyDelete {
                 host: "example.com".into(),
                 id: "--9zuKyJiH0k".into()
@@ -185,14 +186,14 @@ fn ids_and_names_may_start_with_a_dash() {
         );
     }
     assert_eq!(
-        admin_line("invites-api delete example.com -x").request(),
+        admin_line("invites-api delete example.com -x").request(None),
         Request::ApiKeyDelete {
             host: "example.com".into(),
             id: "-x".into()
         }
     );
     assert_eq!(
-        admin_line("invites-api create example.com -app --expires-in 1h").request(),
+        admin_line("invites-api create example.com -app --expires-in 1h").request(None),
         Request::ApiKeyCreate {
             host: "example.com".into(),
             name: Some("-app".into()),
@@ -201,7 +202,7 @@ fn ids_and_names_may_start_with_a_dash() {
     );
     // A known option is still an option, not a name.
     assert_eq!(
-        admin_line("invites-api create example.com --expires-in 1h").request(),
+        admin_line("invites-api create example.com --expires-in 1h").request(None),
         Request::ApiKeyCreate {
             host: "example.com".into(),
             name: None,
@@ -221,7 +222,7 @@ fn hosts_go_to_roostd_as_typed() {
     // roostd decides which hosts exist and refuses the others with exit
     // status 1; a client-side check would turn that into a usage error.
     assert_eq!(
-        admin_line("invites-api list 'not a host'").request(),
+        admin_line("invites-api list 'not a host'").request(None),
         Request::ApiKeyList {
             host: "not a host".into()
         }
@@ -325,6 +326,154 @@ fn command_names_match_the_grammar() {
         "invites-api create x",
         "invites-api list x",
         "invites-api delete x y",
+    ] {
+        let command = admin_line(line);
+        assert!(
+            line.starts_with(command.name()),
+            "{line} is named {}",
+            command.name()
+        );
+    }
+}
+
+#[test]
+fn user_commands_parse_alike_from_argv_and_shell_line() {
+    let cases: [(&[&str], &str, Request); 5] = [
+        (
+            &["user", "create", "alice@example.com", "--role", "admin"],
+            "user create alice@example.com --role admin",
+            Request::UserCreate {
+                jid: "alice@example.com".into(),
+                password: Password::default(),
+                role: Some(Role::Admin),
+            },
+        ),
+        (
+            &["user", "password", "alice@example.com", "--password-stdin"],
+            "user password alice@example.com --password-stdin",
+            Request::UserPassword {
+                jid: "alice@example.com".into(),
+                password: Password::default(),
+            },
+        ),
+        (
+            &["user", "delete", "alice@example.com"],
+            "user delete alice@example.com",
+            Request::UserDelete {
+                jid: "alice@example.com".into(),
+            },
+        ),
+        (
+            &["user", "list", "example.com"],
+            "user list example.com",
+            Request::UserList {
+                host: "example.com".into(),
+            },
+        ),
+        (
+            &["user", "set-role", "alice@example.com", "user"],
+            "user set-role alice@example.com user",
+            Request::UserSetRole {
+                jid: "alice@example.com".into(),
+                role: Role::User,
+            },
+        ),
+    ];
+    for (argv, line, request) in cases {
+        let from_argv = admin_argv(argv);
+        assert_eq!(from_argv, admin_line(line), "{line}");
+        assert_eq!(from_argv.request(None), request, "{line}");
+    }
+}
+
+#[test]
+fn passwords_are_never_arguments() {
+    let create = admin_line("user create alice@example.com");
+    assert_eq!(
+        create.password_input(),
+        Some(PasswordInput {
+            jid: "alice@example.com",
+            from_stdin: false,
+            new_account: true
+        })
+    );
+    assert_eq!(
+        create.request(Some(Password("s3cret".into()))),
+        Request::UserCreate {
+            jid: "alice@example.com".into(),
+            password: Password("s3cret".into()),
+            role: None,
+        }
+    );
+    assert_eq!(
+        admin_line("user password alice@example.com --password-stdin").password_input(),
+        Some(PasswordInput {
+            jid: "alice@example.com",
+            from_stdin: true,
+            new_account: false
+        })
+    );
+    for line in [
+        "user delete a@example.com",
+        "user list example.com",
+        "user set-role a@example.com admin",
+        "invites-api list example.com",
+    ] {
+        assert_eq!(admin_line(line).password_input(), None, "{line}");
+    }
+    // A password typed on the command line would end up in shell history.
+    for line in [
+        "user create a@example.com s3cret",
+        "user create a@example.com --password s3cret",
+    ] {
+        assert!(repl(line).is_err(), "{line}");
+    }
+}
+
+#[test]
+fn user_usage_errors() {
+    let cases: [(&str, ErrorKind, &str); 6] = [
+        ("user create", ErrorKind::MissingRequiredArgument, "<JID>"),
+        (
+            "user create a@example.com --role root",
+            ErrorKind::InvalidValue,
+            "[possible values: user, admin]",
+        ),
+        (
+            "user set-role a@example.com",
+            ErrorKind::MissingRequiredArgument,
+            "<ROLE>",
+        ),
+        (
+            "user set-role a@example.com superuser",
+            ErrorKind::InvalidValue,
+            "superuser",
+        ),
+        ("user list", ErrorKind::MissingRequiredArgument, "<HOST>"),
+        (
+            "user remove a@example.com",
+            ErrorKind::InvalidSubcommand,
+            "'remove'",
+        ),
+    ];
+    for (line, kind, needle) in cases {
+        let err = repl(line).unwrap_err();
+        assert_eq!(err.kind(), kind, "{line}");
+        assert!(err.to_string().contains(needle), "{line}: {err}");
+        let argv: Vec<String> = shell_words::split(line).unwrap();
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        assert_eq!(one_shot(&argv).unwrap_err().exit_code(), 2, "{line}");
+    }
+}
+
+#[test]
+fn user_command_names_match_the_grammar() {
+    for line in [
+        "user create a@x",
+        "user password a@x",
+        "user delete a@x",
+        "user list x",
+        "user set-role a@x admin",
     ] {
         let command = admin_line(line);
         assert!(

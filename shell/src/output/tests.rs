@@ -2,8 +2,10 @@
 
 use std::path::PathBuf;
 
+use roost_common::admin::Role;
+
 use super::*;
-use crate::fake_roostd::sample_keys;
+use crate::fake_roostd::{sample_keys, sample_users};
 
 /// Compares with a checked-in file under `shell/tests/snapshots/`. These
 /// files are the `--json` and line-output contracts: change them only on
@@ -127,4 +129,70 @@ fn style_choice() {
     assert_eq!(Style::choose(true, false), Style::Json);
     assert_eq!(Style::choose(false, true), Style::Table);
     assert_eq!(Style::choose(false, false), Style::Lines);
+}
+
+#[test]
+fn user_list_lines_are_jids() {
+    assert_snapshot(
+        "user-list.txt",
+        &users::list("example.com", &sample_users(), Style::Lines),
+    );
+    assert_eq!(users::list("example.com", &[], Style::Lines), "");
+}
+
+#[test]
+fn user_json_contracts() {
+    assert_snapshot(
+        "user-list.json",
+        &users::list("example.com", &sample_users(), Style::Json),
+    );
+    assert_snapshot(
+        "user-list-empty.json",
+        &users::list("example.com", &[], Style::Json),
+    );
+    assert_snapshot(
+        "user-create.json",
+        &users::created("alice@example.com", Style::Json),
+    );
+    assert_snapshot(
+        "user-password.json",
+        &users::password_set("alice@example.com", Style::Json),
+    );
+    assert_snapshot(
+        "user-delete.json",
+        &users::deleted("alice@example.com", Style::Json),
+    );
+    assert_snapshot(
+        "user-set-role.json",
+        &users::role_set("alice@example.com", Role::Admin, Style::Json),
+    );
+}
+
+#[test]
+fn user_changes_print_nothing_outside_json() {
+    for style in [Style::Lines, Style::Table] {
+        assert_eq!(users::created("a@example.com", style), "");
+        assert_eq!(users::password_set("a@example.com", style), "");
+        assert_eq!(users::deleted("a@example.com", style), "");
+        assert_eq!(users::role_set("a@example.com", Role::User, style), "");
+    }
+}
+
+#[test]
+fn user_table() {
+    let table = users::list("example.com", &sample_users(), Style::Table);
+    let lines: Vec<&str> = table.lines().collect();
+    for header in ["jid", "role", "created"] {
+        assert!(lines[1].contains(header), "no {header:?} in {:?}", lines[1]);
+    }
+    let root = lines
+        .iter()
+        .find(|l| l.contains("root@example.com"))
+        .unwrap();
+    assert!(root.contains("admin"), "{root}");
+    assert!(root.contains("2020-09-13 12:26 UTC"), "{root}");
+    assert_eq!(
+        users::list("example.com", &[], Style::Table),
+        "No users on example.com.\n"
+    );
 }

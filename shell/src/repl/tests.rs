@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use roost_common::admin::{ErrorKind, Outcome, Reply, Request};
+use roost_common::admin::{ErrorKind, Outcome, Password, Reply, Request};
 
 use super::*;
 use crate::fake_roostd::{Action, FakeRoostd, refusal, sample_keys};
@@ -207,4 +207,49 @@ fn history_location() {
         Some(Path::new("/home/ann/.local/state/roost/shell_history"))
     );
     assert_eq!(history_path(None, None), None);
+}
+
+#[test]
+fn in_a_script_password_stdin_takes_the_next_line() {
+    let fake = FakeRoostd::start(|request| match request {
+        Request::UserCreate { .. } => Action::Answer(Outcome::Ok(Reply::UserCreated {
+            jid: "alice@example.com".into(),
+        })),
+        _ => refusal(ErrorKind::UnknownHost, "example.org is not served here"),
+    });
+    let (status, out, err) = script(
+        &mut shell(&fake),
+        "user create alice@example.com --password-stdin\n\
+         s3cret\n\
+         user list example.org\n",
+    );
+    assert_eq!(out, "");
+    assert_eq!(err, "error: line 3: example.org is not served here\n");
+    assert_eq!(status, 1);
+    assert_eq!(
+        fake.requests()[0],
+        Request::UserCreate {
+            jid: "alice@example.com".into(),
+            password: Password("s3cret".into()),
+            role: None,
+        }
+    );
+    assert_eq!(fake.requests().len(), 2, "the password line is no command");
+}
+
+#[test]
+fn in_a_script_a_password_must_come_from_the_script() {
+    let fake = fake();
+    let (status, _, err) = script(
+        &mut shell(&fake),
+        "user create alice@example.com\nuser password alice@example.com --password-stdin\n",
+    );
+    assert_eq!(status, 2);
+    assert_eq!(
+        err,
+        "error: line 1: standard input is not a terminal to ask for the password on; \
+         give it with --password-stdin\n\
+         error: line 2: no password on standard input\n"
+    );
+    assert!(fake.requests().is_empty());
 }
