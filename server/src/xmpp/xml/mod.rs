@@ -33,6 +33,10 @@
 //!   and `syntax.rs` say why).
 //! - The parser stays in step with arbitrary splits by handing out only
 //!   complete tokens and never rescanning: cost is linear in the input.
+//!
+//! Tests are in `tests/` (a timing run is `#[ignore]`d there); the
+//! cargo-fuzz target `xml_stream` in the repository's `fuzz/` directory
+//! checks the same properties on arbitrary input.
 
 mod builder;
 mod element;

@@ -14,17 +14,24 @@ impl Element {
     /// declared only where an element's namespace differs from the default
     /// in scope; text and attribute values are escaped.
     ///
-    /// Elements in the streams namespace are written with the `stream:`
-    /// prefix that every stream header declares (`<stream:features>`,
+    /// An element of the streams namespace is written with the `stream:`
+    /// prefix that our stream header declares (`<stream:features>`,
     /// `<stream:error>`), as clients that match on that name expect.
     pub fn write_to(&self, out: &mut Vec<u8>, parent_ns: &str) {
+        self.write(out, parent_ns, true);
+    }
+
+    fn write(&self, out: &mut Vec<u8>, parent_ns: &str, top: bool) {
+        // Only at the top is `stream:` sure to mean the streams namespace:
+        // deeper, or with its own attributes rebinding `stream`, the element
+        // declares its namespace like any other.
+        let prefixed =
+            top && self.ns == ns::STREAMS && !self.prefixes.iter().any(|(p, _)| p == "stream");
+        let default_ns = if prefixed { parent_ns } else { &self.ns };
         out.push(b'<');
-        let default_ns = if self.ns == ns::STREAMS {
+        if prefixed {
             out.extend_from_slice(b"stream:");
-            parent_ns
-        } else {
-            &self.ns
-        };
+        }
         out.extend_from_slice(self.name.as_bytes());
         if default_ns != parent_ns {
             write_attr(out, "xmlns", default_ns);
@@ -50,12 +57,12 @@ impl Element {
         out.push(b'>');
         for node in &self.nodes {
             match node {
-                Node::Element(child) => child.write_to(out, default_ns),
+                Node::Element(child) => child.write(out, default_ns, false),
                 Node::Text(text) => escape_into(out, text, false),
             }
         }
         out.extend_from_slice(b"</");
-        if self.ns == ns::STREAMS {
+        if prefixed {
             out.extend_from_slice(b"stream:");
         }
         out.extend_from_slice(self.name.as_bytes());

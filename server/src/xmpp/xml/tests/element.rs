@@ -84,11 +84,28 @@ fn xmlns_is_written_only_where_the_namespace_changes() {
     // the default namespace alone.
     let features = Element::new("features", ns::STREAMS)
         .with_child(Element::new("bind", ns::BIND))
-        .with_child(Element::new("x", ns::CLIENT));
+        .with_child(Element::new("x", ns::CLIENT))
+        .with_child(Element::new("y", ns::STREAMS));
     assert_eq!(
         written(&features, ns::CLIENT),
-        "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><x/></stream:features>"
+        "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><x/>\
+         <y xmlns='http://etherx.jabber.org/streams'/></stream:features>"
     );
+    // Unless the element's own attributes rebind `stream`.
+    let [odd] = &stanzas("<stream:odd xmlns:s='urn:s' xmlns:stream='urn:s' s:a='1'/>")[..] else {
+        panic!("one stanza expected");
+    };
+    assert!(odd.is("odd", "urn:s"));
+    let [odd] = &stanzas(
+        "<x:odd xmlns:x='http://etherx.jabber.org/streams' xmlns:stream='urn:s' stream:a='1'/>",
+    )[..] else {
+        panic!("one stanza expected");
+    };
+    assert_eq!(
+        written(odd, ns::CLIENT),
+        "<odd xmlns='http://etherx.jabber.org/streams' xmlns:stream='urn:s' stream:a='1'/>"
+    );
+    assert_eq!(&reparsed(odd), odd);
 }
 
 #[test]

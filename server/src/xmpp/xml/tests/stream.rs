@@ -250,8 +250,10 @@ fn prefixed_attributes_keep_their_qualified_name() {
 #[test]
 fn reset_starts_a_new_stream() {
     let mut parser = StreamParser::new(Limits::default());
+    let first = HEADER.replace("xml:lang=", "xmlns:p='urn:p' xml:lang=");
     parser.push(
-        format!("{HEADER}<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/><partial").as_bytes(),
+        format!("{first}<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/><message><body>hi<partial")
+            .as_bytes(),
     );
     assert!(matches!(
         parser.next_event(),
@@ -264,8 +266,8 @@ fn reset_starts_a_new_stream() {
     assert_eq!(parser.next_event(), Ok(None));
 
     parser.reset();
-    // The half-read `<partial` is forgotten, a declaration is allowed again,
-    // and the old header's bindings are gone.
+    // The half-read stanza and `<partial` are forgotten, and a declaration
+    // is allowed again.
     parser.push(HEADER.replace("xml:lang='en'", "xml:lang='fr'").as_bytes());
     assert!(
         matches!(parser.next_event(), Ok(Some(StreamEvent::Header(h))) if h.lang.as_deref() == Some("fr"))
@@ -277,6 +279,12 @@ fn reset_starts_a_new_stream() {
             "presence",
             ns::CLIENT
         ))))
+    );
+    // The old header's bindings are gone.
+    parser.push(b"<p:x/>");
+    assert_eq!(
+        parser.next_event().unwrap_err().condition(),
+        "bad-namespace-prefix"
     );
 
     // A restart also clears a failure.
