@@ -35,14 +35,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let (db, db_thread) = Db::open(&config.database_path(), config.storage.synchronous)?;
     let services = Services::new(db, config.clone());
 
+    let tls = tokio_rustls::TlsAcceptor::from(tls::server_config(&config)?);
     let http_listener = tokio::net::TcpListener::bind(config.http.bind)
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", config.http.bind))?;
+    let c2s_listeners = xmpp::c2s::bind(&config.c2s).await?;
+    let c2s_addrs = xmpp::c2s::local_addrs(&c2s_listeners);
     // The admin socket comes last: once it exists, roostd is ready.
     let admin = admin::AdminSocket::bind(&config.socket_path())?;
     tracing::info!(
         hosts = ?config.hosts.iter().map(|h| h.as_str()).collect::<Vec<_>>(),
         http = %config.http.bind,
+        c2s = ?c2s_addrs,
         admin_socket = %config.socket_path().display(),
         "roostd {} ready",
         env!("CARGO_PKG_VERSION")
@@ -59,6 +63,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tokio::spawn(async move { admin.serve(services, stop).await })
     };
     let purge = tokio::spawn(purge_invites(services.clone()));
+    let xmpp = Arc::new(xmpp::handlers::XmppContext::new(
+        services.clone(),
+        config.clone(),
+    ));
+    let c2s = Arc::new(xmpp::c2s::C2sShared {
+        xmpp: xmpp.clone(),
+        tls,
+    });
+    let c2s_tasks: Vec<_> = c2s_listeners
+        .into_iter()
+        .map(|(listener, direct_tls)| {
+            tokio::spawn(xmpp::c2s::serve(
+                listener,
+                direct_tls,
+                c2s.clone(),
+                stop_rx.clone(),
+            ))
+        })
+        .collect();
 
     shutdown_signal().await;
     tracing::info!("shutting down");
@@ -72,6 +95,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let _ = admin_task.await;
     let _ = purge.await;
+    for task in c2s_tasks {
+        let _ = task.await;
+    }
+    // Connections close their streams on the stop signal; give them a moment.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while xmpp.router.session_count() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(c2s);
+    drop(xmpp);
     drop(services);
     tokio::task::spawn_blocking(move || db_thread.stop())
         .await

@@ -100,9 +100,11 @@ impl TestCa {
     /// key into `dir`; returns their paths.
     fn server_certificate(&self, dir: &Path) -> (PathBuf, PathBuf) {
         let key = rcgen::KeyPair::generate().expect("server key");
-        let params =
-            rcgen::CertificateParams::new(vec![HOST.to_owned(), OTHER_HOST.to_owned()]).expect("params");
-        let cert = params.signed_by(&key, &self.issuer).expect("server certificate");
+        let params = rcgen::CertificateParams::new(vec![HOST.to_owned(), OTHER_HOST.to_owned()])
+            .expect("params");
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("server certificate");
         let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
         std::fs::write(&cert_path, cert.pem()).expect("write cert");
         std::fs::write(&key_path, key.serialize_pem()).expect("write key");
@@ -177,8 +179,15 @@ impl Server {
 
     /// Creates an account with roostctl.
     pub fn create_user(&self, jid: &str, password: &str) {
-        let out = self.ctl_with_stdin(&["user", "create", jid, "--password-stdin"], &format!("{password}\n"));
-        assert!(out.status.success(), "user create {jid}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = self.ctl_with_stdin(
+            &["user", "create", jid, "--password-stdin"],
+            &format!("{password}\n"),
+        );
+        assert!(
+            out.status.success(),
+            "user create {jid}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Runs roostctl with `input` on its standard input.

@@ -26,7 +26,9 @@ const STEP: Duration = Duration::from_secs(10);
 
 impl RawClient {
     pub async fn connect(server: &Server) -> RawClient {
-        let tcp = TcpStream::connect(server.c2s_addr()).await.expect("connect c2s");
+        let tcp = TcpStream::connect(server.c2s_addr())
+            .await
+            .expect("connect c2s");
         RawClient {
             io: Box::pin(tcp),
             pending: String::new(),
@@ -46,7 +48,8 @@ impl RawClient {
              xmlns:stream='http://etherx.jabber.org/streams'>"
         ))
         .await;
-        self.read_until_any(&["</stream:features>", "</stream:stream>"]).await
+        self.read_until_any(&["</stream:features>", "</stream:stream>"])
+            .await
     }
 
     /// Reads until `needle` has arrived; returns the text up to and including it.
@@ -67,30 +70,54 @@ impl RawClient {
             }
             let read = tokio::time::timeout_at(deadline, self.io.read(&mut buf))
                 .await
-                .unwrap_or_else(|_| panic!("timed out waiting for {needles:?}; got {:?}", self.pending));
+                .unwrap_or_else(|_| {
+                    panic!("timed out waiting for {needles:?}; got {:?}", self.pending)
+                });
             match read {
-                Ok(0) | Err(_) => panic!("connection closed waiting for {needles:?}; got {:?}", self.pending),
+                Ok(0) | Err(_) => panic!(
+                    "connection closed waiting for {needles:?}; got {:?}",
+                    self.pending
+                ),
                 Ok(n) => self.pending.push_str(&String::from_utf8_lossy(&buf[..n])),
             }
         }
     }
 
-    /// Reads until the server closes the connection; returns all it sent.
+    /// Reads until the server closes the connection; returns all it sent
+    /// (ending in "[not closed]" if it kept the connection open).
     pub async fn read_to_end(&mut self) -> String {
         let mut rest = Vec::new();
-        tokio::time::timeout(STEP, self.io.read_to_end(&mut rest))
+        let closed = tokio::time::timeout(STEP, self.io.read_to_end(&mut rest))
             .await
-            .expect("server did not close the connection")
-            .ok();
+            .is_ok();
         let mut all = std::mem::take(&mut self.pending);
         all.push_str(&String::from_utf8_lossy(&rest));
+        if !closed {
+            all.push_str("[not closed]");
+        }
         all
+    }
+
+    /// Reads up to the end of the iq with `id` (self-closing or not) and
+    /// returns the text up to there.
+    pub async fn read_iq(&mut self, id: &str) -> String {
+        let marker = format!("id='{id}'");
+        let mut text = self.read_until(&marker).await;
+        let start = text.rfind("<iq").expect("an iq carries the id");
+        let head_rest = self.read_until(">").await;
+        text.push_str(&head_rest);
+        if text[start..].ends_with("/>") {
+            return text;
+        }
+        text.push_str(&self.read_until("</iq>").await);
+        text
     }
 
     /// STARTTLS on an opened stream, then a new stream over TLS; returns
     /// the new features.
     pub async fn starttls(mut self) -> (RawClient, String) {
-        self.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").await;
+        self.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+            .await;
         self.read_until("<proceed").await;
         self.read_until(">").await;
         let mut roots = rustls::RootCertStore::empty();
@@ -106,7 +133,10 @@ impl RawClient {
             .with_no_client_auth();
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
         let name = rustls_pki_types::ServerName::try_from(HOST).expect("name");
-        let tls = connector.connect(name, self.io).await.expect("TLS handshake");
+        let tls = connector
+            .connect(name, self.io)
+            .await
+            .expect("TLS handshake");
         let mut client = RawClient {
             io: Box::pin(tls),
             pending: String::new(),
@@ -121,9 +151,12 @@ impl RawClient {
         let mut client = RawClient::connect(server).await;
         client.open(HOST).await;
         let (mut client, _) = client.starttls().await;
-        let creds = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        let creds =
+            base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
         client
-            .send(&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{creds}</auth>"))
+            .send(&format!(
+                "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{creds}</auth>"
+            ))
             .await;
         let answer = client.read_until_any(&["<success", "</failure>"]).await;
         assert!(answer.contains("<success"), "PLAIN login failed: {answer}");
@@ -142,7 +175,10 @@ impl RawClient {
             ))
             .await;
         let answer = client.read_until("</iq>").await;
-        assert!(answer.contains("type='result'") || answer.contains("type=\"result\""), "bind failed: {answer}");
+        assert!(
+            answer.contains("type='result'") || answer.contains("type=\"result\""),
+            "bind failed: {answer}"
+        );
         client
     }
 }

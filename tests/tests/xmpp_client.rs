@@ -42,7 +42,9 @@ async fn login(server: &Server, jid: &str, password: &str) -> Result<Session, St
             Err(_) => return Err("timed out logging in".into()),
             Ok(None) => return Err("stream ended".into()),
             Ok(Some(Event::Online { bound_jid, .. })) => {
-                let jid = bound_jid.try_into_full().map_err(|j| format!("bare JID bound: {j}"))?;
+                let jid = bound_jid
+                    .try_into_full()
+                    .map_err(|j| format!("bare JID bound: {j}"))?;
                 return Ok(Session { client, jid });
             }
             Ok(Some(Event::Disconnected(e))) => return Err(e.to_string()),
@@ -53,7 +55,10 @@ async fn login(server: &Server, jid: &str, password: &str) -> Result<Session, St
 
 impl Session {
     async fn send(&mut self, stanza: impl Into<Stanza>) {
-        self.client.send_stanza(stanza.into()).await.expect("send stanza");
+        self.client
+            .send_stanza(stanza.into())
+            .await
+            .expect("send stanza");
     }
 
     /// The next stanza that `want` accepts; others are skipped.
@@ -70,7 +75,9 @@ impl Session {
                         return el;
                     }
                 }
-                Some(Event::Disconnected(e)) => panic!("{}: disconnected waiting for {what}: {e}", self.jid),
+                Some(Event::Disconnected(e)) => {
+                    panic!("{}: disconnected waiting for {what}: {e}", self.jid)
+                }
                 Some(Event::Online { .. }) => {}
                 None => panic!("{}: stream ended waiting for {what}", self.jid),
             }
@@ -80,17 +87,23 @@ impl Session {
     /// Sends `<iq type=KIND id=ID>PAYLOAD</iq>` (payload as XML text) and
     /// returns the answer.
     async fn iq(&mut self, id: &str, kind: &str, payload: &str) -> Element {
-        let iq = xml(&format!("<iq xmlns='jabber:client' type='{kind}' id='{id}'>{payload}</iq>"));
+        let iq = xml(&format!(
+            "<iq xmlns='jabber:client' type='{kind}' id='{id}'>{payload}</iq>"
+        ));
         self.send(Stanza::try_from(iq).expect("iq stanza")).await;
         let id = id.to_owned();
         self.expect(&format!("answer to {id}"), move |el| {
-            el.name() == "iq" && el.attr("id") == Some(id.as_str()) && matches!(el.attr("type"), Some("result" | "error"))
+            el.name() == "iq"
+                && el.attr("id") == Some(id.as_str())
+                && matches!(el.attr("type"), Some("result" | "error"))
         })
         .await
     }
 
     async fn roster(&mut self) -> Vec<Element> {
-        let answer = self.iq("r-get", "get", "<query xmlns='jabber:iq:roster'/>").await;
+        let answer = self
+            .iq("r-get", "get", "<query xmlns='jabber:iq:roster'/>")
+            .await;
         assert_eq!(answer.attr("type"), Some("result"), "{answer:?}");
         answer
             .get_child("query", ROSTER)
@@ -104,7 +117,8 @@ impl Session {
 }
 
 fn xml(text: &str) -> Element {
-    text.parse().unwrap_or_else(|e| panic!("bad test XML {text}: {e}"))
+    text.parse()
+        .unwrap_or_else(|e| panic!("bad test XML {text}: {e}"))
 }
 
 fn chat(to: &str, body: &str) -> Message {
@@ -123,7 +137,9 @@ fn is_push_for(el: &Element, contact: &str, subscription: &str) -> bool {
         && el
             .get_child("query", ROSTER)
             .and_then(|q| q.get_child("item", ROSTER))
-            .is_some_and(|i| i.attr("jid") == Some(contact) && i.attr("subscription") == Some(subscription))
+            .is_some_and(|i| {
+                i.attr("jid") == Some(contact) && i.attr("subscription") == Some(subscription)
+            })
 }
 
 fn body_of(el: &Element) -> Option<String> {
@@ -134,16 +150,35 @@ fn body_of(el: &Element) -> Option<String> {
 async fn logs_in_with_scram_sha_256_plus_and_with_scram_sha_1() {
     let server = Server::start();
     server.create_user(&format!("alice@{HOST}"), "s3cret pass");
-    let session = login(&server, &format!("alice@{HOST}"), "s3cret pass").await.unwrap();
-    assert_eq!(session.jid.to_bare(), BareJid::from_str(&format!("alice@{HOST}")).unwrap());
-    assert!(!session.jid.resource().as_str().is_empty(), "server-chosen resource");
-    assert!(login(&server, &format!("alice@{HOST}"), "wrong").await.is_err(), "wrong password accepted");
-    assert!(login(&server, &format!("nobody@{HOST}"), "s3cret pass").await.is_err());
+    let session = login(&server, &format!("alice@{HOST}"), "s3cret pass")
+        .await
+        .unwrap();
+    assert_eq!(
+        session.jid.to_bare(),
+        BareJid::from_str(&format!("alice@{HOST}")).unwrap()
+    );
+    assert!(
+        !session.jid.resource().as_str().is_empty(),
+        "server-chosen resource"
+    );
+    assert!(
+        login(&server, &format!("alice@{HOST}"), "wrong")
+            .await
+            .is_err(),
+        "wrong password accepted"
+    );
+    assert!(
+        login(&server, &format!("nobody@{HOST}"), "s3cret pass")
+            .await
+            .is_err()
+    );
 
     // Only SCRAM-SHA-1 on offer: the client must use it (with channel binding).
     let server = Server::start_auth("mechanisms = [\"SCRAM-SHA-1-PLUS\", \"SCRAM-SHA-1\"]\n");
     server.create_user(&format!("bob@{HOST}"), "another pass");
-    let session = login(&server, &format!("bob@{HOST}/desk"), "another pass").await.unwrap();
+    let session = login(&server, &format!("bob@{HOST}/desk"), "another pass")
+        .await
+        .unwrap();
     assert_eq!(session.jid.to_string(), format!("bob@{HOST}/desk"));
 }
 
@@ -176,24 +211,47 @@ async fn roster_subscriptions_presence_and_messages() {
     assert_eq!(roster[0].attr("subscription"), Some("none"));
 
     // Alice asks to see Bob's presence; Bob approves.
-    alice.send(Presence::new(PresenceType::Subscribe).with_to(Jid::from_str(&bob_jid).unwrap())).await;
-    let request = bob
-        .expect("subscription request", |el| is_presence_from(el, &alice_jid, Some("subscribe")))
+    alice
+        .send(Presence::new(PresenceType::Subscribe).with_to(Jid::from_str(&bob_jid).unwrap()))
         .await;
-    assert_eq!(request.attr("from"), Some(alice_jid.as_str()), "subscription stanzas carry bare JIDs");
-    bob.send(Presence::new(PresenceType::Subscribed).with_to(Jid::from_str(&alice_jid).unwrap())).await;
-    alice.expect("push: to", |el| is_push_for(el, &bob_jid, "to")).await;
-    alice.expect("Bob's presence", |el| is_presence_from(el, &bob_jid, None)).await;
-    bob.expect("push: from", |el| is_push_for(el, &alice_jid, "from")).await;
+    let request = bob
+        .expect("subscription request", |el| {
+            is_presence_from(el, &alice_jid, Some("subscribe"))
+        })
+        .await;
+    assert_eq!(
+        request.attr("from"),
+        Some(alice_jid.as_str()),
+        "subscription stanzas carry bare JIDs"
+    );
+    bob.send(Presence::new(PresenceType::Subscribed).with_to(Jid::from_str(&alice_jid).unwrap()))
+        .await;
+    alice
+        .expect("push: to", |el| is_push_for(el, &bob_jid, "to"))
+        .await;
+    alice
+        .expect("Bob's presence", |el| is_presence_from(el, &bob_jid, None))
+        .await;
+    bob.expect("push: from", |el| is_push_for(el, &alice_jid, "from"))
+        .await;
 
     // And the other way round: mutual.
-    bob.send(Presence::new(PresenceType::Subscribe).with_to(Jid::from_str(&alice_jid).unwrap())).await;
-    alice
-        .expect("Bob's request", |el| is_presence_from(el, &bob_jid, Some("subscribe")))
+    bob.send(Presence::new(PresenceType::Subscribe).with_to(Jid::from_str(&alice_jid).unwrap()))
         .await;
-    alice.send(Presence::new(PresenceType::Subscribed).with_to(Jid::from_str(&bob_jid).unwrap())).await;
-    bob.expect("push: both", |el| is_push_for(el, &alice_jid, "both")).await;
-    bob.expect("Alice's presence", |el| is_presence_from(el, &alice_jid, None)).await;
+    alice
+        .expect("Bob's request", |el| {
+            is_presence_from(el, &bob_jid, Some("subscribe"))
+        })
+        .await;
+    alice
+        .send(Presence::new(PresenceType::Subscribed).with_to(Jid::from_str(&bob_jid).unwrap()))
+        .await;
+    bob.expect("push: both", |el| is_push_for(el, &alice_jid, "both"))
+        .await;
+    bob.expect("Alice's presence", |el| {
+        is_presence_from(el, &alice_jid, None)
+    })
+    .await;
     let roster = alice.roster().await;
     assert_eq!(roster[0].attr("subscription"), Some("both"));
 
@@ -201,7 +259,11 @@ async fn roster_subscriptions_presence_and_messages() {
     alice.send(chat(&bob.jid.to_string(), "hello Bob")).await;
     let got = bob.expect("message", |el| el.name() == "message").await;
     assert_eq!(body_of(&got).as_deref(), Some("hello Bob"));
-    assert_eq!(got.attr("from"), Some(alice.jid.to_string().as_str()), "from stamped with the full JID");
+    assert_eq!(
+        got.attr("from"),
+        Some(alice.jid.to_string().as_str()),
+        "from stamped with the full JID"
+    );
 
     bob.send(chat(&alice_jid, "hi Alice")).await;
     let got = alice.expect("message", |el| el.name() == "message").await;
@@ -210,7 +272,9 @@ async fn roster_subscriptions_presence_and_messages() {
     // Bob leaves: Alice sees him go.
     bob.client.send_end().await.unwrap();
     alice
-        .expect("Bob unavailable", |el| is_presence_from(el, &bob_jid, Some("unavailable")))
+        .expect("Bob unavailable", |el| {
+            is_presence_from(el, &bob_jid, Some("unavailable"))
+        })
         .await;
 
     // A message to Bob while he is away waits for him.
@@ -220,32 +284,78 @@ async fn roster_subscriptions_presence_and_messages() {
     assert_eq!(pong.attr("type"), Some("result"));
     let mut bob = login(&server, &bob_jid, "bob pass").await.unwrap();
     bob.available().await;
-    let got = bob.expect("offline message", |el| el.name() == "message").await;
+    // Coming online, Bob gets the waiting message and Alice's presence (his
+    // server probes his contacts), in either order.
+    let (mut message, mut presence) = (None, false);
+    while message.is_none() || !presence {
+        let el = bob
+            .expect("offline message and Alice's presence on login", |el| {
+                el.name() == "message" || is_presence_from(el, &alice_jid, None)
+            })
+            .await;
+        if el.name() == "message" {
+            message = Some(el);
+        } else {
+            presence = true;
+        }
+    }
+    let got = message.unwrap();
     assert_eq!(body_of(&got).as_deref(), Some("read this later"));
-    assert!(got.get_child("delay", "urn:xmpp:delay").is_some(), "offline message without delay: {got:?}");
-    // Bob also gets Alice's presence on coming online (probe answered).
-    bob.expect("Alice's presence", |el| is_presence_from(el, &alice_jid, None)).await;
+    assert!(
+        got.get_child("delay", "urn:xmpp:delay").is_some(),
+        "offline message without delay: {got:?}"
+    );
 
-    // Removing Bob cancels both subscriptions.
+    // Removing Bob cancels both subscriptions (Bob's new session asks for
+    // the roster, so it gets pushes).
+    assert_eq!(bob.roster().await[0].attr("subscription"), Some("both"));
     let answer = alice
-        .iq("rm", "set", &format!("<query xmlns='{ROSTER}'><item jid='{bob_jid}' subscription='remove'/></query>"))
+        .iq(
+            "rm",
+            "set",
+            &format!(
+                "<query xmlns='{ROSTER}'><item jid='{bob_jid}' subscription='remove'/></query>"
+            ),
+        )
         .await;
     assert_eq!(answer.attr("type"), Some("result"));
     assert!(alice.roster().await.is_empty());
-    bob.expect("push: none", |el| is_push_for(el, &alice_jid, "none")).await;
+    bob.expect("push: none", |el| is_push_for(el, &alice_jid, "none"))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roster_versioning_skips_an_unchanged_roster() {
     let server = Server::start();
     server.create_user(&format!("carol@{HOST}"), "carol pass");
-    let mut carol = login(&server, &format!("carol@{HOST}"), "carol pass").await.unwrap();
+    let mut carol = login(&server, &format!("carol@{HOST}"), "carol pass")
+        .await
+        .unwrap();
     carol
-        .iq("s", "set", &format!("<query xmlns='{ROSTER}'><item jid='dave@{HOST}'/></query>"))
+        .iq(
+            "s",
+            "set",
+            &format!("<query xmlns='{ROSTER}'><item jid='dave@{HOST}'/></query>"),
+        )
         .await;
-    let full = carol.iq("g1", "get", &format!("<query xmlns='{ROSTER}' ver=''/>")).await;
-    let ver = full.get_child("query", ROSTER).and_then(|q| q.attr("ver")).expect("ver").to_owned();
-    let same = carol.iq("g2", "get", &format!("<query xmlns='{ROSTER}' ver='{ver}'/>")).await;
+    let full = carol
+        .iq("g1", "get", &format!("<query xmlns='{ROSTER}' ver=''/>"))
+        .await;
+    let ver = full
+        .get_child("query", ROSTER)
+        .and_then(|q| q.attr("ver"))
+        .expect("ver")
+        .to_owned();
+    let same = carol
+        .iq(
+            "g2",
+            "get",
+            &format!("<query xmlns='{ROSTER}' ver='{ver}'/>"),
+        )
+        .await;
     assert_eq!(same.attr("type"), Some("result"));
-    assert!(same.get_child("query", ROSTER).is_none(), "unchanged roster sent again: {same:?}");
+    assert!(
+        same.get_child("query", ROSTER).is_none(),
+        "unchanged roster sent again: {same:?}"
+    );
 }

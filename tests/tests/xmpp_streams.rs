@@ -16,10 +16,16 @@ fn server_with_alice() -> Server {
 
 fn assert_stream_error(text: &str, condition: &str) {
     assert!(
-        text.contains("<stream:error>") && text.contains(&format!("<{condition} xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>")),
+        text.contains("<stream:error>")
+            && text.contains(&format!(
+                "<{condition} xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+            )),
         "expected stream error {condition}, got {text:?}"
     );
-    assert!(text.trim_end().ends_with("</stream:stream>"), "stream not closed: {text:?}");
+    assert!(
+        text.trim_end().ends_with("</stream:stream>"),
+        "stream not closed: {text:?}"
+    );
 }
 
 #[tokio::test]
@@ -27,17 +33,35 @@ async fn features_require_tls_before_authentication() {
     let server = Server::start();
     let mut client = RawClient::connect(&server).await;
     let features = client.open(HOST).await;
-    assert!(features.contains("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>"), "{features}");
-    assert!(!features.contains("mechanisms"), "SASL offered before TLS: {features}");
+    assert!(
+        features
+            .contains("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>"),
+        "{features}"
+    );
+    assert!(
+        !features.contains("mechanisms"),
+        "SASL offered before TLS: {features}"
+    );
     // Authenticating anyway is refused without ending the stream.
-    client.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGEAYg==</auth>").await;
+    client
+        .send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGEAYg==</auth>")
+        .await;
     let answer = client.read_until("</failure>").await;
     assert!(answer.contains("<encryption-required/>"), "{answer}");
 
     let (_client, features) = client.starttls().await;
     assert!(!features.contains("starttls"), "{features}");
-    for mechanism in ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1", "PLAIN"] {
-        assert!(features.contains(&format!("<mechanism>{mechanism}</mechanism>")), "{mechanism} missing: {features}");
+    for mechanism in [
+        "SCRAM-SHA-256-PLUS",
+        "SCRAM-SHA-256",
+        "SCRAM-SHA-1-PLUS",
+        "SCRAM-SHA-1",
+        "PLAIN",
+    ] {
+        assert!(
+            features.contains(&format!("<mechanism>{mechanism}</mechanism>")),
+            "{mechanism} missing: {features}"
+        );
     }
 }
 
@@ -58,7 +82,10 @@ async fn stream_errors() {
             "invalid-namespace",
         ),
         ("<<<this is not xml", "not-well-formed"),
-        ("<?xml version='1.0'?><!DOCTYPE stream [<!ENTITY x 'y'>]>", "restricted-xml"),
+        (
+            "<?xml version='1.0'?><!DOCTYPE stream [<!ENTITY x 'y'>]>",
+            "restricted-xml",
+        ),
         (
             "<stream:stream to='example.test' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><message to='bob@example.test'><body>hi</body></message>",
             "not-authorized",
@@ -72,6 +99,10 @@ async fn stream_errors() {
         let mut client = RawClient::connect(&server).await;
         client.send(input).await;
         let text = client.read_to_end().await;
+        assert!(
+            text.contains(&format!("<{condition} ")),
+            "{input}: expected {condition}, got {text}"
+        );
         assert_stream_error(&text, condition);
     }
 }
@@ -92,12 +123,22 @@ async fn oversized_stanza_after_authentication_is_a_policy_violation() {
     let mut client = RawClient::bound(&server, USER, PASSWORD, "r1").await;
     // 20 kB is fine once authenticated…
     client
-        .send(&format!("<message to='{USER}@{HOST}'><body>{}</body></message>", "y".repeat(20_000)))
+        .send(&format!(
+            "<message to='{USER}@{HOST}'><body>{}</body></message>",
+            "y".repeat(20_000)
+        ))
         .await;
-    client.send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>").await;
-    client.read_until("id='p1'").await;
+    client
+        .send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>")
+        .await;
+    client.read_iq("p1").await;
     // …300 kB is not.
-    client.send(&format!("<message><body>{}</body></message>", "z".repeat(300_000))).await;
+    client
+        .send(&format!(
+            "<message><body>{}</body></message>",
+            "z".repeat(300_000)
+        ))
+        .await;
     assert_stream_error(&client.read_to_end().await, "policy-violation");
 }
 
@@ -108,20 +149,40 @@ async fn sasl_failures() {
     client.open(HOST).await;
     let (mut client, _) = client.starttls().await;
     for (auth, condition) in [
-        ("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>!!!not base64</auth>", "incorrect-encoding"),
-        ("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='DIGEST-MD5'/>", "invalid-mechanism"),
-        ("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHdyb25n</auth>", "not-authorized"),
-        ("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>bm9uc2Vuc2U=</auth>", "malformed-request"),
-        ("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>AAAA</response>", "malformed-request"),
+        (
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>!!!not base64</auth>",
+            "incorrect-encoding",
+        ),
+        (
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='DIGEST-MD5'/>",
+            "invalid-mechanism",
+        ),
+        (
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHdyb25n</auth>",
+            "not-authorized",
+        ),
+        (
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>bm9uc2Vuc2U=</auth>",
+            "malformed-request",
+        ),
+        (
+            "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>AAAA</response>",
+            "malformed-request",
+        ),
     ] {
         client.send(auth).await;
         let answer = client.read_until("</failure>").await;
-        assert!(answer.contains(&format!("<{condition}/>")), "{auth}: {answer}");
+        assert!(
+            answer.contains(&format!("<{condition}/>")),
+            "{auth}: {answer}"
+        );
     }
     // The stream survives failures: a correct login still works.
     let creds = base64_plain(USER, PASSWORD);
     client
-        .send(&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{creds}</auth>"))
+        .send(&format!(
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{creds}</auth>"
+        ))
         .await;
     let answer = client.read_until_any(&["<success", "</failure>"]).await;
     assert!(answer.contains("<success"), "{answer}");
@@ -160,7 +221,12 @@ async fn failed_logins_are_rate_limited_per_address() {
             base64_plain(USER, PASSWORD)
         ))
         .await;
-    assert!(client.read_until("</failure>").await.contains("temporary-auth-failure"));
+    assert!(
+        client
+            .read_until("</failure>")
+            .await
+            .contains("temporary-auth-failure")
+    );
 }
 
 #[tokio::test]
@@ -169,13 +235,23 @@ async fn a_client_vanishing_mid_stanza_harms_nobody() {
     let mut watcher = RawClient::bound(&server, USER, PASSWORD, "watcher").await;
     for _ in 0..5 {
         let mut client = RawClient::bound(&server, USER, PASSWORD, "flaky").await;
-        client.send("<message to='alice@example.test/watcher'><body>half a stan").await;
+        client
+            .send("<message to='alice@example.test/watcher'><body>half a stan")
+            .await;
         drop(client);
     }
-    watcher.send("<iq type='get' id='alive'><ping xmlns='urn:xmpp:ping'/></iq>").await;
-    let answer = watcher.read_until("</iq>").await;
-    assert!(answer.contains("id='alive'") && answer.contains("result"), "{answer}");
-    assert!(!answer.contains("half a stan"), "a partial stanza was delivered: {answer}");
+    watcher
+        .send("<iq type='get' id='alive'><ping xmlns='urn:xmpp:ping'/></iq>")
+        .await;
+    let answer = watcher.read_iq("alive").await;
+    assert!(
+        answer.contains("id='alive'") && answer.contains("result"),
+        "{answer}"
+    );
+    assert!(
+        !answer.contains("half a stan"),
+        "a partial stanza was delivered: {answer}"
+    );
 }
 
 #[tokio::test]
@@ -191,25 +267,51 @@ async fn every_iq_gets_exactly_one_answer() {
     let server = server_with_alice();
     let mut client = RawClient::bound(&server, USER, PASSWORD, "r").await;
     for (iq, expect) in [
-        ("<iq type='get' id='a1' to='example.test'><ping xmlns='urn:xmpp:ping'/></iq>", "type='result'"),
-        ("<iq type='get' id='a2' to='example.test'><query xmlns='urn:example:unknown'/></iq>", "service-unavailable"),
+        (
+            "<iq type='get' id='a1' to='example.test'><ping xmlns='urn:xmpp:ping'/></iq>",
+            "type='result'",
+        ),
+        (
+            "<iq type='get' id='a2' to='example.test'><query xmlns='urn:example:unknown'/></iq>",
+            "service-unavailable",
+        ),
         ("<iq type='get' id='a3'/>", "bad-request"),
-        ("<iq type='set' id='a4'><query xmlns='jabber:iq:roster'/><ping xmlns='urn:xmpp:ping'/></iq>", "bad-request"),
-        ("<iq type='get' id='a5' to='example.test'><query xmlns='jabber:iq:version'/></iq>", "<name>Roost</name>"),
-        ("<iq type='get' id='a6' to='example.test'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>", "urn:xmpp:ping"),
-        ("<iq type='get' id='a7' to='elsewhere.example'><ping xmlns='urn:xmpp:ping'/></iq>", "remote-server-not-found"),
-        ("<iq type='frob' id='a8'><ping xmlns='urn:xmpp:ping'/></iq>", "bad-request"),
+        (
+            "<iq type='set' id='a4'><query xmlns='jabber:iq:roster'/><ping xmlns='urn:xmpp:ping'/></iq>",
+            "bad-request",
+        ),
+        (
+            "<iq type='get' id='a5' to='example.test'><query xmlns='jabber:iq:version'/></iq>",
+            "<name>Roost</name>",
+        ),
+        (
+            "<iq type='get' id='a6' to='example.test'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>",
+            "urn:xmpp:ping",
+        ),
+        (
+            "<iq type='get' id='a7' to='elsewhere.example'><ping xmlns='urn:xmpp:ping'/></iq>",
+            "remote-server-not-found",
+        ),
+        (
+            "<iq type='frob' id='a8'><ping xmlns='urn:xmpp:ping'/></iq>",
+            "bad-request",
+        ),
     ] {
         client.send(iq).await;
-        let answer = client.read_until("</iq>").await;
         let id = iq.split("id='").nth(1).unwrap().split('\'').next().unwrap();
-        assert!(answer.contains(&format!("id='{id}'")), "{iq}: {answer}");
+        let answer = client.read_iq(id).await;
         assert!(answer.contains(expect), "{iq}: expected {expect}: {answer}");
     }
     // Nothing else is pending: a ping comes back next.
-    client.send("<iq type='get' id='last'><ping xmlns='urn:xmpp:ping'/></iq>").await;
-    let answer = client.read_until("</iq>").await;
-    assert!(answer.contains("id='last'"), "an extra answer arrived: {answer}");
+    client
+        .send("<iq type='get' id='last'><ping xmlns='urn:xmpp:ping'/></iq>")
+        .await;
+    let answer = client.read_iq("last").await;
+    assert_eq!(
+        answer.matches("<iq").count(),
+        1,
+        "an extra answer arrived: {answer}"
+    );
 }
 
 fn base64_plain(user: &str, password: &str) -> String {

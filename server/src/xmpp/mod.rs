@@ -5,4 +5,8 @@
 //! negotiation over TCP and TLS; a registry of handlers processes stanzas by
 //! calling services.
 
+pub mod c2s;
+pub mod handlers;
+pub mod router;
+pub mod stanza;
 pub mod xml;

@@ -171,7 +171,11 @@ mod tests {
         assert!(matches!(rx1.recv().await, Some(Outbound::Replaced)));
         assert_eq!(router.session(&jid).unwrap().id, second.id);
         router.unbind(&first);
-        assert_eq!(router.session_count(), 1, "unbinding the replaced one changes nothing");
+        assert_eq!(
+            router.session_count(),
+            1,
+            "unbinding the replaced one changes nothing"
+        );
         router.unbind(&second);
         assert_eq!(router.session_count(), 0);
     }

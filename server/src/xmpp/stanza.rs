@@ -119,7 +119,9 @@ pub fn is_stanza(el: &Element) -> bool {
 pub fn to_jid(el: &Element) -> Result<Option<Jid>, StanzaError> {
     match el.attr("to") {
         None => Ok(None),
-        Some(to) => Jid::new(to).map(Some).map_err(|_| StanzaError::jid_malformed()),
+        Some(to) => Jid::new(to)
+            .map(Some)
+            .map_err(|_| StanzaError::jid_malformed()),
     }
 }
 

@@ -93,9 +93,12 @@ impl Connection {
         let negotiation_deadline = tokio::time::Instant::now() + NEGOTIATION_TIMEOUT;
         let mut buf = vec![0u8; READ_BUFFER];
         loop {
-            let transport = self.transport.as_mut().expect("transport present while running");
+            let transport = self
+                .transport
+                .as_mut()
+                .expect("transport present while running");
             let bound = self.stage == Stage::Bound;
-            let next = tokio::select! {
+            let mut next = tokio::select! {
                 read = transport.read(&mut buf) => match read {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
@@ -108,17 +111,16 @@ impl Connection {
                     self.stream_error("connection-timeout", Some("negotiation took too long"));
                     Next::Close
                 }
-                _ = stop.wait_for(|s| *s) => {
+                _ = stopped(&mut stop) => {
                     self.stream_error("system-shutdown", None);
                     Next::Close
                 }
             };
             // Write what queued up meanwhile in the same flush.
-            if let Some(rx) = self.rx.as_mut() {
-                while let Ok(outbound) = rx.try_recv() {
-                    if let Next::Close = self.outbound(outbound) {
-                        break;
-                    }
+            while let Some(outbound) = self.rx.as_mut().and_then(|rx| rx.try_recv().ok()) {
+                if let Next::Close = self.outbound(outbound) {
+                    next = Next::Close;
+                    break;
                 }
             }
             if !self.flush().await {
@@ -151,7 +153,9 @@ impl Connection {
         if self.out.is_empty() {
             return true;
         }
-        let Some(transport) = self.transport.as_mut() else { return false };
+        let Some(transport) = self.transport.as_mut() else {
+            return false;
+        };
         let ok = transport.write_all(&self.out).await.is_ok() && transport.flush().await.is_ok();
         self.out.clear();
         if self.out.capacity() > 64 * 1024 {
@@ -186,7 +190,10 @@ impl Connection {
             }
             Outbound::Replaced => {
                 self.session = None;
-                self.stream_error("conflict", Some("replaced by a new connection for this resource"));
+                self.stream_error(
+                    "conflict",
+                    Some("replaced by a new connection for this resource"),
+                );
                 Next::Close
             }
         }
@@ -226,11 +233,13 @@ impl Connection {
             self.host.clone()
         };
         let id = secrets::random_id(secrets::SHORT_ID_BYTES);
-        self.out.extend_from_slice(&xml::stream_header(&host, &id, "en", None));
+        self.out
+            .extend_from_slice(&xml::stream_header(&host, &id, "en", None));
     }
 
     fn stream_error(&mut self, condition: &str, text: Option<&str>) {
-        self.out.extend_from_slice(&xml::stream_error(condition, text));
+        self.out
+            .extend_from_slice(&xml::stream_error(condition, text));
     }
 
     fn on_header(&mut self, header: xml::StreamHeader) -> Next {
@@ -242,18 +251,28 @@ impl Connection {
             return Next::Close;
         }
         if known {
-            self.host = roost_common::jid::DomainName::parse(to).map(|d| d.to_string()).unwrap_or_default();
+            self.host = roost_common::jid::DomainName::parse(to)
+                .map(|d| d.to_string())
+                .unwrap_or_default();
         }
         self.write_header();
         if !known {
             self.stream_error("host-unknown", None);
             return Next::Close;
         }
-        if !header.version.as_deref().is_some_and(|v| v.starts_with("1.")) {
+        if !header
+            .version
+            .as_deref()
+            .is_some_and(|v| v.starts_with("1."))
+        {
             self.stream_error("unsupported-version", None);
             return Next::Close;
         }
-        self.stage = if self.user.is_some() { Stage::Authenticated } else { Stage::Unauthenticated };
+        self.stage = if self.user.is_some() {
+            Stage::Authenticated
+        } else {
+            Stage::Unauthenticated
+        };
         self.write_features();
         Next::Continue
     }
@@ -264,7 +283,10 @@ impl Connection {
         let mut features = Element::new("features", ns::STREAMS);
         if self.user.is_some() {
             features.push_child(Element::new("bind", ns::BIND));
-            features.push_child(Element::new("session", ns::SESSION).with_child(Element::new("optional", ns::SESSION)));
+            features.push_child(
+                Element::new("session", ns::SESSION)
+                    .with_child(Element::new("optional", ns::SESSION)),
+            );
         } else {
             let require_tls = self.shared.xmpp.config.c2s.require_encryption;
             if !secure {
@@ -276,8 +298,13 @@ impl Connection {
             }
             if secure || !require_tls {
                 let mut mechanisms = Element::new("mechanisms", ns::SASL);
-                for name in super::auth::offered(secure, transport.tls_exporter().is_some()) {
-                    mechanisms.push_child(Element::new("mechanism", ns::SASL).with_text(name));
+                let config = &self.shared.xmpp.config;
+                for mechanism in
+                    super::auth::offered(config, secure, transport.tls_exporter().is_some())
+                {
+                    mechanisms.push_child(
+                        Element::new("mechanism", ns::SASL).with_text(mechanism.name()),
+                    );
                 }
                 features.push_child(mechanisms);
             }
@@ -298,7 +325,8 @@ impl Connection {
     async fn negotiate(&mut self, el: Element) -> Next {
         let secure = self.transport.as_ref().is_some_and(Transport::is_tls);
         if el.is("starttls", ns::TLS) && !secure {
-            self.out.extend_from_slice(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+            self.out
+                .extend_from_slice(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
             return Next::StartTls;
         }
         if el.ns() != ns::SASL {
@@ -314,7 +342,10 @@ impl Connection {
                 if let Err(retry) = self.shared.xmpp.services.auth_limits.check(self.peer.ip()) {
                     self.sasl_failure(
                         "temporary-auth-failure",
-                        Some(&format!("too many failed attempts; retry in {} s", retry.as_secs().max(1))),
+                        Some(&format!(
+                            "too many failed attempts; retry in {} s",
+                            retry.as_secs().max(1)
+                        )),
                     );
                     return Next::Continue;
                 }
@@ -330,18 +361,31 @@ impl Connection {
                     }
                 };
                 let channel_binding = self.transport.as_ref().and_then(Transport::tls_exporter);
-                let (exchange, step) =
-                    SaslExchange::start(&self.shared, &self.host, mechanism, initial, secure, channel_binding).await;
+                let (exchange, step) = SaslExchange::start(
+                    &self.shared,
+                    &self.host,
+                    mechanism,
+                    initial,
+                    secure,
+                    channel_binding,
+                )
+                .await;
                 self.sasl = exchange;
                 step
             }
             "response" => {
-                let Some(exchange) = self.sasl.as_mut() else {
+                let Some(exchange) = self.sasl.take() else {
                     self.sasl_failure("malformed-request", Some("no authentication in progress"));
                     return Next::Continue;
                 };
                 match decode_sasl(&el.text()) {
-                    Ok(data) => exchange.step(&self.shared, data.unwrap_or_default()).await,
+                    Ok(data) => {
+                        let (exchange, step) = exchange
+                            .step(&self.shared, &self.host, data.unwrap_or_default())
+                            .await;
+                        self.sasl = exchange;
+                        step
+                    }
                     Err(()) => SaslStep::Failure("incorrect-encoding", None),
                 }
             }
@@ -359,7 +403,11 @@ impl Connection {
             }
             SaslStep::Success { user, additional } => {
                 self.sasl = None;
-                self.shared.xmpp.services.auth_limits.record_success(self.peer.ip());
+                self.shared
+                    .xmpp
+                    .services
+                    .auth_limits
+                    .record_success(self.peer.ip());
                 let mut success = Element::new("success", ns::SASL);
                 if let Some(data) = additional {
                     success.push_text(BASE64.encode(data));
@@ -377,7 +425,11 @@ impl Connection {
             SaslStep::Failure(condition, text) => {
                 self.sasl = None;
                 if condition == "not-authorized" {
-                    self.shared.xmpp.services.auth_limits.record_failure(self.peer.ip());
+                    self.shared
+                        .xmpp
+                        .services
+                        .auth_limits
+                        .record_failure(self.peer.ip());
                 }
                 self.sasl_failure(condition, text.as_deref());
                 Next::Continue
@@ -389,7 +441,11 @@ impl Connection {
         let mut failure = Element::new("failure", ns::SASL);
         failure.push_child(Element::new(condition, ns::SASL));
         if let Some(text) = text {
-            failure.push_child(Element::new("text", ns::SASL).with_attr("xml:lang", "en").with_text(text));
+            failure.push_child(
+                Element::new("text", ns::SASL)
+                    .with_attr("xml:lang", "en")
+                    .with_text(text),
+            );
         }
         failure.write_to(&mut self.out, ns::STREAMS);
     }
@@ -414,7 +470,10 @@ impl Connection {
             Some(resource) => match user.with_resource_str(&resource) {
                 Ok(jid) => jid,
                 Err(_) => {
-                    self.reply_error(&el, StanzaError::bad_request().with_text("invalid resource"));
+                    self.reply_error(
+                        &el,
+                        StanzaError::bad_request().with_text("invalid resource"),
+                    );
                     return Next::Continue;
                 }
             },
@@ -429,7 +488,8 @@ impl Connection {
         self.session = Some(session);
         self.rx = Some(rx);
         self.stage = Stage::Bound;
-        let payload = Element::new("bind", ns::BIND).with_child(Element::new("jid", ns::BIND).with_text(jid.to_string()));
+        let payload = Element::new("bind", ns::BIND)
+            .with_child(Element::new("jid", ns::BIND).with_text(jid.to_string()));
         let mut reply = stanza::iq_result(&el, Some(payload));
         reply.remove_attr("from");
         reply.remove_attr("to");
@@ -460,6 +520,11 @@ impl Connection {
     }
 }
 
+/// Completes once the server is stopping.
+pub(super) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
 /// Waits on an optional queue; never ready when there is none.
 async fn recv(rx: &mut Option<mpsc::Receiver<Outbound>>) -> Option<Outbound> {
     match rx {
@@ -480,5 +545,6 @@ fn decode_sasl(text: &str) -> Result<Option<Vec<u8>>, ()> {
 
 fn generated_resource(user: &BareJid) -> FullJid {
     let resource = format!("roost-{}", secrets::random_id(secrets::SHORT_ID_BYTES));
-    user.with_resource_str(&resource).expect("generated resources are valid")
+    user.with_resource_str(&resource)
+        .expect("generated resources are valid")
 }

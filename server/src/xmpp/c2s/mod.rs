@@ -22,7 +22,12 @@ pub struct C2sShared {
 
 /// Accepts connections on `listener` until `stop` turns true; each
 /// connection then closes its stream itself.
-pub async fn serve(listener: TcpListener, direct_tls: bool, shared: Arc<C2sShared>, stop: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    direct_tls: bool,
+    shared: Arc<C2sShared>,
+    stop: watch::Receiver<bool>,
+) {
     let mut stopping = stop.clone();
     loop {
         tokio::select! {
@@ -37,13 +42,15 @@ pub async fn serve(listener: TcpListener, direct_tls: bool, shared: Arc<C2sShare
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
             },
-            _ = stopping.wait_for(|s| *s) => break,
+            _ = connection::stopped(&mut stopping) => break,
         }
     }
 }
 
 /// Binds every configured c2s address; returns (listener, direct TLS?) pairs.
-pub async fn bind(config: &roost_common::config::C2sConfig) -> anyhow::Result<Vec<(TcpListener, bool)>> {
+pub async fn bind(
+    config: &roost_common::config::C2sConfig,
+) -> anyhow::Result<Vec<(TcpListener, bool)>> {
     use anyhow::Context as _;
     let mut listeners = Vec::new();
     let plain = config.bind.iter().map(|a| (a, false));
@@ -59,5 +66,8 @@ pub async fn bind(config: &roost_common::config::C2sConfig) -> anyhow::Result<Ve
 
 /// The addresses actually bound (useful when a port was 0).
 pub fn local_addrs(listeners: &[(TcpListener, bool)]) -> Vec<SocketAddr> {
-    listeners.iter().filter_map(|(l, _)| l.local_addr().ok()).collect()
+    listeners
+        .iter()
+        .filter_map(|(l, _)| l.local_addr().ok())
+        .collect()
 }

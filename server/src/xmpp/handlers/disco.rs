@@ -36,7 +36,8 @@ impl IqHandler for DiscoInfoHandler {
                 IqTarget::Account(account) => {
                     // Only the owner, or someone the owner shares presence
                     // with, may learn that an account exists (XEP-0030 §8).
-                    let allowed = request.to_self() || shares_presence(ctx, account, request).await;
+                    let allowed =
+                        request.to_self() || shares_presence(ctx, account, &request).await;
                     if !allowed {
                         return Err(StanzaError::service_unavailable());
                     }
@@ -61,20 +62,26 @@ impl IqHandler for DiscoItemsHandler {
             }
             match &request.target {
                 IqTarget::Server(_) => Ok(Some(Element::new("query", ns::DISCO_ITEMS))),
-                IqTarget::Account(_) if request.to_self() => Ok(Some(Element::new("query", ns::DISCO_ITEMS))),
+                IqTarget::Account(_) if request.to_self() => {
+                    Ok(Some(Element::new("query", ns::DISCO_ITEMS)))
+                }
                 IqTarget::Account(_) => Err(StanzaError::service_unavailable()),
             }
         })
     }
 }
 
-async fn shares_presence(ctx: &XmppContext, account: &jid::BareJid, request: &IqRequest<'_>) -> bool {
+async fn shares_presence(
+    ctx: &XmppContext,
+    account: &jid::BareJid,
+    request: &IqRequest<'_>,
+) -> bool {
     let asker = request.session.jid.to_bare().to_string();
-    ctx.services
-        .rosters
-        .get(account)
-        .await
-        .is_ok_and(|r| r.items.iter().any(|i| i.contact == asker && i.subscription.has_from()))
+    ctx.services.rosters.get(account).await.is_ok_and(|r| {
+        r.items
+            .iter()
+            .any(|i| i.contact == asker && i.subscription.has_from())
+    })
 }
 
 fn identity(category: &str, kind: &str, name: &str) -> Element {

@@ -5,12 +5,11 @@
 //! gets exactly one answer, `service-unavailable` when nobody handles it.
 //! Iqs to a full JID are routed to that session.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use jid::{BareJid, Jid};
+use jid::BareJid;
 
 use super::{Bounce, XmppContext, serialise};
 use crate::xmpp::router::SessionHandle;
@@ -60,9 +59,11 @@ pub trait IqHandler: Send + Sync {
     fn handle<'a>(&'a self, ctx: &'a XmppContext, request: IqRequest<'a>) -> IqFuture<'a>;
 }
 
+/// Handlers by payload. A short list: a linear scan of a few entries beats
+/// hashing two strings per iq.
 #[derive(Default)]
 pub struct IqRegistry {
-    handlers: HashMap<(&'static str, &'static str), Box<dyn IqHandler>>,
+    handlers: Vec<Box<dyn IqHandler>>,
 }
 
 impl IqRegistry {
@@ -77,15 +78,17 @@ impl IqRegistry {
         registry
     }
 
+    /// Adds a handler; one registered later for the same payload replaces it.
     pub fn register(&mut self, handler: Box<dyn IqHandler>) {
-        self.handlers.insert(handler.payload(), handler);
+        self.handlers.retain(|h| h.payload() != handler.payload());
+        self.handlers.push(handler);
     }
 
     /// Every feature of every handler, sorted, for disco#info.
     pub fn features(&self) -> Vec<&'static str> {
         let mut features: Vec<&'static str> = self
             .handlers
-            .values()
+            .iter()
             .flat_map(|h| h.features().iter().copied())
             .collect();
         features.sort_unstable();
@@ -95,7 +98,8 @@ impl IqRegistry {
 
     fn get(&self, payload: &Element) -> Option<&dyn IqHandler> {
         self.handlers
-            .get(&(payload.name(), payload.ns()))
+            .iter()
+            .find(|h| h.payload() == (payload.name(), payload.ns()))
             .map(|h| h.as_ref())
     }
 }
@@ -113,12 +117,21 @@ impl IqHandler for SessionHandler {
     }
 }
 
-pub async fn outbound(ctx: &XmppContext, session: &Arc<SessionHandle>, iq: Element) -> Result<(), Bounce> {
+pub async fn outbound(
+    ctx: &XmppContext,
+    session: &Arc<SessionHandle>,
+    iq: Element,
+) -> Result<(), Bounce> {
     let kind = match iq.attr("type") {
         Some("get") => IqKind::Get,
         Some("set") => IqKind::Set,
         Some("result") | Some("error") => return route_response(ctx, iq),
-        _ => return Err((iq, StanzaError::bad_request().with_text("iq type must be get, set, result or error"))),
+        _ => {
+            return Err((
+                iq,
+                StanzaError::bad_request().with_text("iq type must be get, set, result or error"),
+            ));
+        }
     };
     if iq.attr("id").is_none() {
         return Err((iq, StanzaError::bad_request().with_text("iq without id")));
@@ -129,26 +142,44 @@ pub async fn outbound(ctx: &XmppContext, session: &Arc<SessionHandle>, iq: Eleme
     };
     let target = match to {
         None => IqTarget::Account(session.jid.to_bare()),
-        Some(Jid::Full(full)) if ctx.is_local(full.domain().as_str()) && full.node().is_some() => {
-            return route_to_full(ctx, iq, &full);
-        }
         Some(jid) if !ctx.is_local(jid.domain().as_str()) => {
             return Err((iq, StanzaError::remote_server_not_found()));
+        }
+        Some(jid) if jid.is_full() && jid.node().is_some() => {
+            let full = jid.try_into_full().expect("checked to be full");
+            return route_to_full(ctx, iq, &full);
         }
         Some(jid) => match super::account_of(&jid) {
             Some(account) => IqTarget::Account(account),
             None => IqTarget::Server(jid.domain().as_str().to_owned()),
         },
     };
-    let mut payloads = iq.children();
-    let (Some(payload), None) = (payloads.next(), payloads.next()) else {
-        return Err((iq, StanzaError::bad_request().with_text("an iq get/set carries exactly one payload")));
+    let payload = {
+        let mut payloads = iq.children();
+        match (payloads.next(), payloads.next()) {
+            (Some(payload), None) => Some(payload.clone()),
+            _ => None,
+        }
     };
-    let Some(handler) = ctx.iq_handlers.get(payload) else {
+    let Some(payload) = payload else {
+        return Err((
+            iq,
+            StanzaError::bad_request().with_text("an iq get/set carries exactly one payload"),
+        ));
+    };
+    let Some(handler) = ctx.iq_handlers.get(&payload) else {
         return Err((iq, StanzaError::service_unavailable()));
     };
     let answer = handler
-        .handle(ctx, IqRequest { session, kind, target, payload })
+        .handle(
+            ctx,
+            IqRequest {
+                session,
+                kind,
+                target,
+                payload: &payload,
+            },
+        )
         .await;
     match answer {
         Ok(payload) => {
@@ -176,8 +207,12 @@ fn route_to_full(ctx: &XmppContext, iq: Element, to: &jid::FullJid) -> Result<()
 
 /// Results and errors go to the full JID they name; others are dropped.
 fn route_response(ctx: &XmppContext, iq: Element) -> Result<(), Bounce> {
-    if let Ok(Some(Jid::Full(full))) = stanza::to_jid(&iq) {
-        if let Some(target) = ctx.router.session(&full) {
+    if let Ok(Some(to)) = stanza::to_jid(&iq) {
+        if let Some(target) = to
+            .try_as_full()
+            .ok()
+            .and_then(|full| ctx.router.session(full))
+        {
             target.send(serialise(&iq));
         }
     }

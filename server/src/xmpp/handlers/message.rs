@@ -11,6 +11,9 @@ use crate::xmpp::router::SessionHandle;
 use crate::xmpp::stanza::{self, StanzaError};
 use crate::xmpp::xml::{Element, ns};
 
+/// XEP-0203 Delayed Delivery, stamped on stored messages.
+const DELAY: &str = "urn:xmpp:delay";
+
 /// RFC 6121 §5.2.2 message types; anything unknown is `normal`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MessageType {
@@ -33,7 +36,11 @@ impl MessageType {
     }
 }
 
-pub async fn outbound(ctx: &XmppContext, _session: &Arc<SessionHandle>, message: Element) -> Result<(), Bounce> {
+pub async fn outbound(
+    ctx: &XmppContext,
+    _session: &Arc<SessionHandle>,
+    message: Element,
+) -> Result<(), Bounce> {
     let to = match stanza::to_jid(&message) {
         Ok(Some(to)) => to,
         // A message to nobody is for the sender's own account: nothing to do.
@@ -51,9 +58,14 @@ pub async fn outbound(ctx: &XmppContext, _session: &Arc<SessionHandle>, message:
 }
 
 /// Delivers a message to a local account (RFC 6121 §8.5.2, §8.5.3).
-async fn deliver(ctx: &XmppContext, to: &Jid, account: &BareJid, message: Element) -> Result<(), Bounce> {
+async fn deliver(
+    ctx: &XmppContext,
+    to: &Jid,
+    account: &BareJid,
+    message: Element,
+) -> Result<(), Bounce> {
     let kind = MessageType::of(&message);
-    if let Jid::Full(full) = to {
+    if let Ok(full) = to.try_as_full() {
         if let Some(session) = ctx.router.session(full) {
             session.send(serialise(&message));
             return Ok(());
@@ -85,9 +97,12 @@ async fn deliver(ctx: &XmppContext, to: &Jid, account: &BareJid, message: Elemen
             MessageType::Headline => available.iter().for_each(|(s, _)| {
                 s.send(bytes.clone());
             }),
-            _ => available.iter().filter(|(_, p)| *p == top).for_each(|(s, _)| {
-                s.send(bytes.clone());
-            }),
+            _ => available
+                .iter()
+                .filter(|(_, p)| *p == top)
+                .for_each(|(s, _)| {
+                    s.send(bytes.clone());
+                }),
         }
         return Ok(());
     }
@@ -97,13 +112,17 @@ async fn deliver(ctx: &XmppContext, to: &Jid, account: &BareJid, message: Elemen
     }
 }
 
-async fn store_offline(ctx: &XmppContext, account: &BareJid, mut message: Element) -> Result<(), Bounce> {
+async fn store_offline(
+    ctx: &XmppContext,
+    account: &BareJid,
+    mut message: Element,
+) -> Result<(), Bounce> {
     // Only messages with content are worth keeping (not bare chat states).
     if message.child("body", ns::CLIENT).is_none() {
         return Ok(());
     }
     message.push_child(
-        Element::new("delay", ns::DELAY)
+        Element::new("delay", DELAY)
             .with_attr("from", account.domain().as_str())
             .with_attr("stamp", timestamp_now()),
     );

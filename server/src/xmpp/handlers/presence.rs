@@ -13,7 +13,11 @@ use crate::xmpp::router::{Presence, SessionHandle};
 use crate::xmpp::stanza::{self, StanzaError};
 use crate::xmpp::xml::{Element, ns};
 
-pub async fn outbound(ctx: &XmppContext, session: &Arc<SessionHandle>, presence: Element) -> Result<(), Bounce> {
+pub async fn outbound(
+    ctx: &XmppContext,
+    session: &Arc<SessionHandle>,
+    presence: Element,
+) -> Result<(), Bounce> {
     let to = match stanza::to_jid(&presence) {
         Ok(to) => to,
         Err(e) => return Err((presence, e)),
@@ -54,7 +58,11 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
         .and_then(|p| p.text().trim().parse::<i8>().ok())
         .unwrap_or(0);
     presence.remove_attr("to");
-    let directed_targets = if available { before.directed.clone() } else { Vec::new() };
+    let directed_targets = if available {
+        before.directed.clone()
+    } else {
+        Vec::new()
+    };
     session.set_presence(Presence {
         available,
         priority,
@@ -105,7 +113,9 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
     // Initial presence: probe contacts (answered from the session table),
     // then hand over what waited.
     for item in roster.items.iter().filter(|i| i.subscription.has_to()) {
-        let Ok(contact) = BareJid::new(&item.contact) else { continue };
+        let Ok(contact) = BareJid::new(&item.contact) else {
+            continue;
+        };
         for theirs in ctx.router.sessions_of(&contact) {
             if let Some(mut last) = theirs.presence().last {
                 last.set_attr("to", session.jid.to_string());
@@ -147,13 +157,13 @@ fn deliver_to(ctx: &XmppContext, to: &Jid, presence: &Element) {
     if !ctx.is_local(to.domain().as_str()) {
         return;
     }
-    match to {
-        Jid::Full(full) => {
+    match to.try_as_full() {
+        Ok(full) => {
             if let Some(s) = ctx.router.session(full) {
                 s.send(serialise(presence));
             }
         }
-        Jid::Bare(bare) => send_to_available(ctx, bare, presence),
+        Err(bare) => send_to_available(ctx, bare, presence),
     }
 }
 
@@ -188,10 +198,16 @@ async fn subscription(
     }
     match kind {
         "subscribe" => {
-            push_opt(ctx, &user, rosters.outbound_subscribe(&user, &contact).await?);
+            push_opt(
+                ctx,
+                &user,
+                rosters.outbound_subscribe(&user, &contact).await?,
+            );
             let text = String::from_utf8(presence.to_bytes(ns::CLIENT)).expect("UTF-8");
             match rosters.inbound_subscribe(&contact, &user, text).await {
-                Ok(InboundSubscribe::AlreadySubscribed) => answer_subscribed(ctx, &contact, &user).await,
+                Ok(InboundSubscribe::AlreadySubscribed) => {
+                    answer_subscribed(ctx, &contact, &user).await
+                }
                 Ok(InboundSubscribe::PreApproved(change)) => {
                     push(ctx, &contact, &change);
                     answer_subscribed(ctx, &contact, &user).await;
@@ -205,7 +221,12 @@ async fn subscription(
         "subscribed" => match rosters.outbound_subscribed(&user, &contact).await? {
             OutboundSubscribed::Approved(change) => {
                 push(ctx, &user, &change);
-                if let Some(theirs) = rosters.inbound_subscribed(&contact, &user).await.ok().flatten() {
+                if let Some(theirs) = rosters
+                    .inbound_subscribed(&contact, &user)
+                    .await
+                    .ok()
+                    .flatten()
+                {
                     push(ctx, &contact, &theirs);
                     send_to_available(ctx, &contact, &presence);
                 }
@@ -215,16 +236,34 @@ async fn subscription(
             OutboundSubscribed::Nothing => {}
         },
         "unsubscribe" => {
-            push_opt(ctx, &user, rosters.outbound_unsubscribe(&user, &contact).await?);
-            if let Some(change) = rosters.inbound_unsubscribe(&contact, &user).await.ok().flatten() {
+            push_opt(
+                ctx,
+                &user,
+                rosters.outbound_unsubscribe(&user, &contact).await?,
+            );
+            if let Some(change) = rosters
+                .inbound_unsubscribe(&contact, &user)
+                .await
+                .ok()
+                .flatten()
+            {
                 push(ctx, &contact, &change);
                 send_to_available(ctx, &contact, &presence);
                 send_unavailable(ctx, &contact, &user);
             }
         }
         "unsubscribed" => {
-            push_opt(ctx, &user, rosters.outbound_unsubscribed(&user, &contact).await?);
-            if let Some(change) = rosters.inbound_unsubscribed(&contact, &user).await.ok().flatten() {
+            push_opt(
+                ctx,
+                &user,
+                rosters.outbound_unsubscribed(&user, &contact).await?,
+            );
+            if let Some(change) = rosters
+                .inbound_unsubscribed(&contact, &user)
+                .await
+                .ok()
+                .flatten()
+            {
                 push(ctx, &contact, &change);
                 send_to_available(ctx, &contact, &presence);
                 send_unavailable(ctx, &user, &contact);
@@ -237,7 +276,14 @@ async fn subscription(
 
 /// `owner` (who already allows `subscriber`) answers `subscribed` on its own.
 async fn answer_subscribed(ctx: &XmppContext, owner: &BareJid, subscriber: &BareJid) {
-    if let Some(change) = ctx.services.rosters.inbound_subscribed(subscriber, owner).await.ok().flatten() {
+    if let Some(change) = ctx
+        .services
+        .rosters
+        .inbound_subscribed(subscriber, owner)
+        .await
+        .ok()
+        .flatten()
+    {
         push(ctx, subscriber, &change);
     }
     let reply = Element::new("presence", ns::CLIENT)

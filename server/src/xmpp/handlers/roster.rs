@@ -39,7 +39,11 @@ impl IqHandler for RosterHandler {
     }
 }
 
-async fn get(ctx: &XmppContext, request: &IqRequest<'_>, user: &BareJid) -> Result<Option<Element>, StanzaError> {
+async fn get(
+    ctx: &XmppContext,
+    request: &IqRequest<'_>,
+    user: &BareJid,
+) -> Result<Option<Element>, StanzaError> {
     request.session.set_wants_roster_pushes();
     let roster = ctx.services.rosters.get(user).await?;
     let version = roster.version.to_string();
@@ -79,7 +83,10 @@ async fn set(ctx: &XmppContext, query: &Element, user: &BareJid) -> Result<(), S
         push(ctx, user, &change);
         return Ok(());
     }
-    let name = item.attr("name").filter(|n| !n.is_empty()).map(str::to_owned);
+    let name = item
+        .attr("name")
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned);
     let mut groups: Vec<String> = item
         .children()
         .filter(|g| g.is("group", ns::ROSTER))
@@ -88,15 +95,19 @@ async fn set(ctx: &XmppContext, query: &Element, user: &BareJid) -> Result<(), S
     groups.sort();
     groups.dedup();
     if groups.iter().any(|g| g.is_empty()) {
-        return Err(StanzaError::new(crate::xmpp::stanza::ErrorType::Modify, "not-acceptable")
-            .with_text("empty group name"));
+        return Err(
+            StanzaError::new(crate::xmpp::stanza::ErrorType::Modify, "not-acceptable")
+                .with_text("empty group name"),
+        );
     }
     if groups.len() > MAX_GROUPS
         || name.as_ref().is_some_and(|n| n.len() > MAX_NAME_BYTES)
         || groups.iter().any(|g| g.len() > MAX_NAME_BYTES)
     {
-        return Err(StanzaError::new(crate::xmpp::stanza::ErrorType::Modify, "not-acceptable")
-            .with_text("name or groups too long"));
+        return Err(
+            StanzaError::new(crate::xmpp::stanza::ErrorType::Modify, "not-acceptable")
+                .with_text("name or groups too long"),
+        );
     }
     let change = rosters.set(user, &contact, name, groups).await?;
     push(ctx, user, &change);
@@ -104,18 +115,33 @@ async fn set(ctx: &XmppContext, query: &Element, user: &BareJid) -> Result<(), S
 }
 
 /// Removing an item cancels both directions of subscription (RFC 6121 §2.5.2).
-async fn cancel_subscriptions(ctx: &XmppContext, user: &BareJid, contact: &BareJid, item: &RosterItem) {
+async fn cancel_subscriptions(
+    ctx: &XmppContext,
+    user: &BareJid,
+    contact: &BareJid,
+    item: &RosterItem,
+) {
     if !ctx.is_local(contact.domain().as_str()) {
         return;
     }
     let rosters = &ctx.services.rosters;
     if item.subscription.has_to() || item.ask {
-        if let Some(change) = rosters.inbound_unsubscribe(contact, user).await.ok().flatten() {
+        if let Some(change) = rosters
+            .inbound_unsubscribe(contact, user)
+            .await
+            .ok()
+            .flatten()
+        {
             push(ctx, contact, &change);
         }
     }
     if item.subscription.has_from() {
-        if let Some(change) = rosters.inbound_unsubscribed(contact, user).await.ok().flatten() {
+        if let Some(change) = rosters
+            .inbound_unsubscribed(contact, user)
+            .await
+            .ok()
+            .flatten()
+        {
             push(ctx, contact, &change);
         }
         for session in ctx.router.sessions_of(user) {

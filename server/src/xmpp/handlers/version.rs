@@ -27,7 +27,9 @@ impl IqHandler for VersionHandler {
             Ok(Some(
                 Element::new("query", ns::VERSION)
                     .with_child(Element::new("name", ns::VERSION).with_text("Roost"))
-                    .with_child(Element::new("version", ns::VERSION).with_text(env!("CARGO_PKG_VERSION"))),
+                    .with_child(
+                        Element::new("version", ns::VERSION).with_text(env!("CARGO_PKG_VERSION")),
+                    ),
             ))
         })
     }

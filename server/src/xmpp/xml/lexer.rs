@@ -250,7 +250,12 @@ impl Lexer {
                 }
                 (Scan::Cdata, CDATA_OPEN.len())
             }
-            _ => (Scan::Tag(ElementParser::default()), 1),
+            // Refuse what cannot start a name at once, rather than wait for
+            // a `>` that a confused peer may never send.
+            b if b.is_ascii_alphabetic() || b == b'_' || b == b':' || b >= 0x80 => {
+                (Scan::Tag(ElementParser::default()), 1)
+            }
+            _ => return Err(StreamError::malformed("a tag must start with a name")),
         }))
     }
 
