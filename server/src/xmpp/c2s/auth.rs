@@ -129,10 +129,10 @@ async fn scram_first(
     let user = accounts
         .parse_jid(&format!("{}@{host}", first.username))
         .ok();
-    if let (Some(authzid), Some(user)) = (&first.authzid, &user) {
-        if accounts.parse_jid(authzid).ok().as_ref() != Some(user) {
-            return (None, SaslFailure::InvalidAuthzid.into());
-        }
+    if let (Some(authzid), Some(user)) = (&first.authzid, &user)
+        && accounts.parse_jid(authzid).ok().as_ref() != Some(user)
+    {
+        return (None, SaslFailure::InvalidAuthzid.into());
     }
     let credentials = match &user {
         Some(user) => match accounts.scram_credentials(user, hash).await {
@@ -161,10 +161,10 @@ async fn plain(shared: &C2sShared, host: &str, message: &[u8]) -> SaslStep {
     let Ok(user) = accounts.parse_jid(&format!("{authcid}@{host}")) else {
         return SaslFailure::NotAuthorized.into();
     };
-    if let Some(authzid) = authzid {
-        if accounts.parse_jid(&authzid).ok() != Some(user.clone()) {
-            return SaslFailure::InvalidAuthzid.into();
-        }
+    if let Some(authzid) = authzid
+        && accounts.parse_jid(&authzid).ok() != Some(user.clone())
+    {
+        return SaslFailure::InvalidAuthzid.into();
     }
     match accounts.verify_plain(&user, &password).await {
         Ok(true) => SaslStep::Success {

@@ -125,7 +125,10 @@ pub async fn outbound(
     let kind = match iq.attr("type") {
         Some("get") => IqKind::Get,
         Some("set") => IqKind::Set,
-        Some("result") | Some("error") => return route_response(ctx, iq),
+        Some("result") | Some("error") => {
+            route_response(ctx, &iq);
+            return Ok(());
+        }
         _ => {
             return Err((
                 iq,
@@ -147,7 +150,13 @@ pub async fn outbound(
         }
         Some(jid) if jid.is_full() && jid.node().is_some() => {
             let full = jid.try_into_full().expect("checked to be full");
-            return route_to_full(ctx, iq, &full);
+            return match ctx.router.session(&full) {
+                Some(target) => {
+                    target.send(serialise(&iq));
+                    Ok(())
+                }
+                None => Err((iq, StanzaError::service_unavailable())),
+            };
         }
         Some(jid) => match super::account_of(&jid) {
             Some(account) => IqTarget::Account(account),
@@ -195,26 +204,14 @@ pub async fn outbound(
     }
 }
 
-fn route_to_full(ctx: &XmppContext, iq: Element, to: &jid::FullJid) -> Result<(), Bounce> {
-    match ctx.router.session(to) {
-        Some(target) => {
-            target.send(serialise(&iq));
-            Ok(())
-        }
-        None => Err((iq, StanzaError::service_unavailable())),
-    }
-}
-
 /// Results and errors go to the full JID they name; others are dropped.
-fn route_response(ctx: &XmppContext, iq: Element) -> Result<(), Bounce> {
-    if let Ok(Some(to)) = stanza::to_jid(&iq) {
-        if let Some(target) = to
+fn route_response(ctx: &XmppContext, iq: &Element) {
+    if let Ok(Some(to)) = stanza::to_jid(iq)
+        && let Some(target) = to
             .try_as_full()
             .ok()
             .and_then(|full| ctx.router.session(full))
-        {
-            target.send(serialise(&iq));
-        }
+    {
+        target.send(serialise(iq));
     }
-    Ok(())
 }

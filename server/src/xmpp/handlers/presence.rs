@@ -92,11 +92,12 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
         let mut copy = presence.clone();
         copy.set_attr("to", other.jid.to_string());
         other.send(serialise(&copy));
-        if available && !before.available {
-            if let Some(mut theirs) = other.presence().last {
-                theirs.set_attr("to", session.jid.to_string());
-                session.send(serialise(&theirs));
-            }
+        if available
+            && !before.available
+            && let Some(mut theirs) = other.presence().last
+        {
+            theirs.set_attr("to", session.jid.to_string());
+            session.send(serialise(&theirs));
         }
     }
     if !available {

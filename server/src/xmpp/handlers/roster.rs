@@ -125,15 +125,14 @@ async fn cancel_subscriptions(
         return;
     }
     let rosters = &ctx.services.rosters;
-    if item.subscription.has_to() || item.ask {
-        if let Some(change) = rosters
+    if (item.subscription.has_to() || item.ask)
+        && let Some(change) = rosters
             .inbound_unsubscribe(contact, user)
             .await
             .ok()
             .flatten()
-        {
-            push(ctx, contact, &change);
-        }
+    {
+        push(ctx, contact, &change);
     }
     if item.subscription.has_from() {
         if let Some(change) = rosters
