@@ -71,6 +71,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         xmpp: xmpp.clone(),
         tls,
     });
+    let account_watch = tokio::spawn(xmpp::handlers::close_deleted_accounts(xmpp.clone()));
     let c2s_tasks: Vec<_> = c2s_listeners
         .into_iter()
         .map(|(listener, direct_tls)| {
@@ -88,6 +89,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     admin_task.abort();
     purge.abort();
+    account_watch.abort();
     match tokio::time::timeout(Duration::from_secs(10), http).await {
         Ok(Ok(Err(e))) => tracing::warn!("HTTP listener ended with an error: {e}"),
         Err(_) => tracing::warn!("HTTP requests still running after 10 s; closing them"),

@@ -145,6 +145,21 @@ impl RawClient {
         (client, features)
     }
 
+    /// Connects with TLS from the first byte (XEP-0368) to `port`.
+    pub async fn connect_direct_tls(port: u16) -> RawClient {
+        let tcp = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        let tls = tls_connector()
+            .connect(server_name(), tcp)
+            .await
+            .expect("TLS handshake");
+        RawClient {
+            io: Box::pin(tls),
+            pending: String::new(),
+        }
+    }
+
     /// Connects, starts TLS and authenticates with PLAIN; returns the client
     /// at the post-authentication stream features.
     pub async fn authenticated(server: &Server, user: &str, password: &str) -> RawClient {
@@ -181,4 +196,24 @@ impl RawClient {
         );
         client
     }
+}
+
+/// A TLS client that trusts the test CA only.
+fn tls_connector() -> tokio_rustls::TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = std::fs::read(&test_ca().pem_path).expect("CA file");
+    for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&ca) {
+        roots.add(cert.expect("CA pem")).expect("add CA");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+fn server_name() -> rustls_pki_types::ServerName<'static> {
+    rustls_pki_types::ServerName::try_from(HOST).expect("name")
 }

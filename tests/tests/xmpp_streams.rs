@@ -314,6 +314,39 @@ async fn every_iq_gets_exactly_one_answer() {
     );
 }
 
+#[tokio::test]
+async fn deleting_an_account_ends_its_sessions() {
+    let server = server_with_alice();
+    let mut client = RawClient::bound(&server, USER, PASSWORD, "r").await;
+    let out = server.ctl(&["user", "delete", &format!("{USER}@{HOST}")]);
+    assert!(out.status.success(), "{}", roost_tests::stderr(&out));
+    assert_stream_error(&client.read_to_end().await, "not-authorized");
+}
+
+#[tokio::test]
+async fn sigterm_closes_every_stream_then_exits_0() {
+    let mut server = server_with_alice();
+    let mut client = RawClient::bound(&server, USER, PASSWORD, "r").await;
+    let stopping = tokio::task::spawn_blocking(move || server.terminate());
+    assert_stream_error(&client.read_to_end().await, "system-shutdown");
+    let (status, stderr) = stopping.await.unwrap();
+    assert!(status.success(), "exit {status}: {stderr}");
+}
+
+#[tokio::test]
+async fn direct_tls_when_configured() {
+    let port = roost_tests::free_port();
+    let server = Server::start_c2s(&format!("direct_tls_bind = [\"127.0.0.1:{port}\"]"), "");
+    server.create_user(&format!("{USER}@{HOST}"), PASSWORD);
+    let mut client = RawClient::connect_direct_tls(port).await;
+    let features = client.open(HOST).await;
+    assert!(!features.contains("starttls"), "{features}");
+    assert!(
+        features.contains("<mechanism>PLAIN</mechanism>"),
+        "{features}"
+    );
+}
+
 fn base64_plain(user: &str, password: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"))

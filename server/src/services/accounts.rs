@@ -38,11 +38,22 @@ pub struct Accounts {
     db: Db,
     hosts: Hosts,
     config: Arc<Config>,
+    events: super::events::Events,
 }
 
 impl Accounts {
-    pub fn new(db: Db, hosts: Hosts, config: Arc<Config>) -> Accounts {
-        Accounts { db, hosts, config }
+    pub fn new(
+        db: Db,
+        hosts: Hosts,
+        config: Arc<Config>,
+        events: super::events::Events,
+    ) -> Accounts {
+        Accounts {
+            db,
+            hosts,
+            config,
+            events,
+        }
     }
 
     /// Reads an account's JID as typed: `user@host` with a host we serve,
@@ -113,8 +124,11 @@ impl Accounts {
 
     /// Deletes the account; its credentials, roster, pending subscription
     /// requests and offline messages go with it (foreign keys cascade).
+    /// Deletes an account with everything it owns; its sessions are ended
+    /// by the front doors listening to [`super::events`].
     pub async fn delete(&self, jid: &str) -> Result<(), ServiceError> {
-        let (host, username) = key(&self.parse_jid(jid)?);
+        let jid = self.parse_jid(jid)?;
+        let (host, username) = key(&jid);
         let deleted = self
             .db
             .call(move |conn| -> Result<usize, ServiceError> {
@@ -127,6 +141,7 @@ impl Accounts {
         if deleted == 0 {
             return Err(ServiceError::NotFound("account"));
         }
+        self.events.emit(super::events::AccountEvent::Deleted(jid));
         Ok(())
     }
 

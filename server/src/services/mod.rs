@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod auth_limits;
+pub mod events;
 pub mod invites;
 pub mod offline;
 pub mod rosters;
@@ -58,12 +59,14 @@ pub struct Services {
     pub invites: Invites,
     pub rosters: Rosters,
     pub offline: Offline,
+    pub events: events::Events,
 }
 
 impl Services {
     pub fn new(db: Db, config: Arc<Config>) -> Services {
         let hosts = Hosts(config.clone());
-        let accounts = Accounts::new(db.clone(), hosts.clone(), config.clone());
+        let events = events::Events::default();
+        let accounts = Accounts::new(db.clone(), hosts.clone(), config.clone(), events.clone());
         let auth_limits = AuthLimiter::new(config.auth.max_failures_per_minute);
         let invites = Invites::new(db.clone(), config);
         Services {
@@ -74,6 +77,7 @@ impl Services {
             api_keys: ApiKeys::new(db, hosts.clone(), invites.clone()),
             hosts,
             invites,
+            events,
         }
     }
 }

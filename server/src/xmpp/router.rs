@@ -22,6 +22,8 @@ pub enum Outbound {
     Stanza(Bytes),
     /// Another session bound the same full JID: close with `conflict`.
     Replaced,
+    /// Close the stream with this stream error (condition, text).
+    Close(&'static str, &'static str),
 }
 
 /// Presence facts about a session that routing needs.
@@ -142,6 +144,13 @@ impl Router {
             .iter()
             .find(|s| s.jid == *full)
             .cloned()
+    }
+
+    /// Tells every session of `bare` to close with a stream error.
+    pub fn close_all(&self, bare: &BareJid, condition: &'static str, text: &'static str) {
+        for session in self.sessions_of(bare) {
+            let _ = session.tx.try_send(Outbound::Close(condition, text));
+        }
     }
 
     pub fn session_count(&self) -> usize {

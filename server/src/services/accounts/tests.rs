@@ -21,7 +21,10 @@ fn accounts() -> (tempfile::TempDir, Accounts) {
         },
         ..Config::default()
     });
-    (dir, Accounts::new(db, Hosts(config.clone()), config))
+    (
+        dir,
+        Accounts::new(db, Hosts(config.clone()), config, Default::default()),
+    )
 }
 
 fn jid(s: &str) -> BareJid {

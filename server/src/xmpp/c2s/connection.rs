@@ -188,6 +188,10 @@ impl Connection {
                 self.out.extend_from_slice(&bytes);
                 Next::Continue
             }
+            Outbound::Close(condition, text) => {
+                self.stream_error(condition, Some(text));
+                Next::Close
+            }
             Outbound::Replaced => {
                 self.session = None;
                 self.stream_error(

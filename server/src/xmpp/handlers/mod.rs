@@ -51,6 +51,24 @@ impl XmppContext {
     }
 }
 
+/// Ends the sessions of accounts that stop existing, for as long as the
+/// services send events.
+pub async fn close_deleted_accounts(ctx: Arc<XmppContext>) {
+    use crate::services::events::AccountEvent;
+    use tokio::sync::broadcast::error::RecvError;
+    let mut events = ctx.services.events.subscribe();
+    loop {
+        match events.recv().await {
+            Ok(AccountEvent::Deleted(jid)) => {
+                ctx.router
+                    .close_all(&jid, "not-authorized", "account deleted")
+            }
+            Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
 /// Processes one stanza from a bound session. `from` has already been
 /// stamped with the session's full JID.
 pub async fn process(ctx: &XmppContext, session: &Arc<SessionHandle>, stanza: Element) {
