@@ -66,6 +66,18 @@ impl SessionHandle {
         self.presence.lock().expect("presence lock").clone()
     }
 
+    /// Whether the session is available, and its priority: what routing
+    /// needs, without copying the stored presence stanza.
+    pub fn availability(&self) -> (bool, i8) {
+        let p = self.presence.lock().expect("presence lock");
+        (p.available, p.priority)
+    }
+
+    /// The last broadcast presence stanza, if available.
+    pub fn last_presence(&self) -> Option<crate::xmpp::xml::Element> {
+        self.presence.lock().expect("presence lock").last.clone()
+    }
+
     pub fn set_presence(&self, presence: Presence) {
         *self.presence.lock().expect("presence lock") = presence;
     }

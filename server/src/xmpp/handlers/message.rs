@@ -82,8 +82,8 @@ async fn deliver(
     let available: Vec<_> = sessions
         .iter()
         .filter_map(|s| {
-            let p = s.presence();
-            (p.available && p.priority >= 0).then_some((s, p.priority))
+            let (available, priority) = s.availability();
+            (available && priority >= 0).then_some((s, priority))
         })
         .collect();
     if kind == MessageType::Groupchat {

@@ -94,7 +94,7 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
         other.send(serialise(&copy));
         if available
             && !before.available
-            && let Some(mut theirs) = other.presence().last
+            && let Some(mut theirs) = other.last_presence()
         {
             theirs.set_attr("to", session.jid.to_string());
             session.send(serialise(&theirs));
@@ -118,7 +118,7 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
             continue;
         };
         for theirs in ctx.router.sessions_of(&contact) {
-            if let Some(mut last) = theirs.presence().last {
+            if let Some(mut last) = theirs.last_presence() {
                 last.set_attr("to", session.jid.to_string());
                 session.send(serialise(&last));
             }
@@ -173,7 +173,7 @@ fn send_to_available(ctx: &XmppContext, account: &BareJid, presence: &Element) {
     copy.set_attr("to", account.to_string());
     let bytes = serialise(&copy);
     for s in ctx.router.sessions_of(account) {
-        if s.presence().available {
+        if s.availability().0 {
             s.send(bytes.clone());
         }
     }
@@ -297,7 +297,7 @@ async fn answer_subscribed(ctx: &XmppContext, owner: &BareJid, subscriber: &Bare
 /// Sends every available resource's presence of `from` to `to`'s resources.
 fn send_current_presence(ctx: &XmppContext, from: &BareJid, to: &BareJid) {
     for session in ctx.router.sessions_of(from) {
-        if let Some(last) = session.presence().last {
+        if let Some(last) = session.last_presence() {
             send_to_available(ctx, to, &last);
         }
     }
@@ -321,7 +321,7 @@ fn push_opt(ctx: &XmppContext, user: &BareJid, change: Option<RosterPush>) {
 
 /// On disconnect: the session goes unavailable to everyone who saw it.
 pub async fn disconnected(ctx: &XmppContext, session: &Arc<SessionHandle>) {
-    if !session.presence().available {
+    if !session.availability().0 {
         return;
     }
     let unavailable = Element::new("presence", ns::CLIENT)
