@@ -27,7 +27,11 @@ use crate::xmpp::xml::{self, Element, Limits, StreamEvent, StreamParser, ns};
 
 /// Time allowed from connect to a bound resource.
 const NEGOTIATION_TIMEOUT: Duration = Duration::from_secs(60);
-const READ_BUFFER: usize = 4096;
+/// Bytes read per call. Small, because every connection holds one for its
+/// whole life; bursts simply take a few more reads.
+const READ_BUFFER: usize = 2048;
+/// A write buffer that grew past this is given back after the flush.
+const KEEP_WRITE_BUFFER: usize = 8192;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -74,7 +78,7 @@ impl Connection {
             peer,
             transport: Some(Transport::Plain(tcp)),
             parser: StreamParser::new(limits),
-            out: Vec::with_capacity(1024),
+            out: Vec::new(),
             stage: Stage::Header,
             host: String::new(),
             sasl: None,
@@ -158,8 +162,8 @@ impl Connection {
         };
         let ok = transport.write_all(&self.out).await.is_ok() && transport.flush().await.is_ok();
         self.out.clear();
-        if self.out.capacity() > 64 * 1024 {
-            self.out.shrink_to(1024);
+        if self.out.capacity() > KEEP_WRITE_BUFFER {
+            self.out = Vec::new();
         }
         ok
     }
@@ -207,7 +211,10 @@ impl Connection {
         loop {
             let event = match self.parser.next_event() {
                 Ok(Some(event)) => event,
-                Ok(None) => return Next::Continue,
+                Ok(None) => {
+                    self.parser.release_idle_buffer();
+                    return Next::Continue;
+                }
                 Err(e) => {
                     if self.stage == Stage::Header {
                         self.write_header();

@@ -71,7 +71,7 @@ pub(super) struct Lexer {
 impl Lexer {
     pub(super) fn new() -> Lexer {
         Lexer {
-            buf: Vec::with_capacity(4096),
+            buf: Vec::new(),
             pos: 0,
             scan: Scan::Fresh,
             scanned: 0,
@@ -90,6 +90,15 @@ impl Lexer {
             self.pos = 0;
         }
         self.buf.extend_from_slice(bytes);
+    }
+
+    /// Frees the buffer when every byte in it is consumed, so an idle
+    /// stream holds no input memory at all.
+    pub(super) fn release_if_consumed(&mut self) {
+        if self.pos == self.buf.len() && self.buf.capacity() > 0 {
+            self.buf = Vec::new();
+            self.pos = 0;
+        }
     }
 
     /// Forgets all input, keeping the allocation.

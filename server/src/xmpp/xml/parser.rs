@@ -158,6 +158,13 @@ impl StreamParser {
         }
     }
 
+    /// Releases the input buffer if nothing in it is waiting to be parsed;
+    /// call it when `next_event` returned `Ok(None)` and the stream may now
+    /// sit idle for a long time.
+    pub fn release_idle_buffer(&mut self) {
+        self.lexer.release_if_consumed();
+    }
+
     /// Forgets everything, input included, and expects a new stream header:
     /// the stream restart after STARTTLS and after SASL success.
     pub fn reset(&mut self) {

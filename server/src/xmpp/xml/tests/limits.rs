@@ -209,3 +209,35 @@ fn buffered_input_stays_bounded() {
         assert!(parser.buffered() <= 2 * 10_000);
     }
 }
+
+#[test]
+fn an_idle_stream_gives_its_input_buffer_back() {
+    let mut parser = StreamParser::new(Limits::default());
+    parser.push(HEADER.as_bytes());
+    parser.push(b"<message><body>hi</body></message><presence><show>aw");
+    assert!(matches!(
+        parser.next_event(),
+        Ok(Some(StreamEvent::Header(_)))
+    ));
+    assert!(matches!(
+        parser.next_event(),
+        Ok(Some(StreamEvent::Stanza(_)))
+    ));
+    assert_eq!(parser.next_event(), Ok(None));
+    // Half a presence is waiting: the buffer must stay.
+    parser.release_idle_buffer();
+    assert!(parser.buffered() > 0);
+    parser.push(b"ay</show></presence>");
+    let Ok(Some(StreamEvent::Stanza(presence))) = parser.next_event() else {
+        panic!("presence lost across a release attempt");
+    };
+    assert_eq!(presence.name(), "presence");
+    assert_eq!(parser.next_event(), Ok(None));
+    parser.release_idle_buffer();
+    assert_eq!(parser.buffered(), 0);
+    parser.push(b"<iq type='get' id='1'/>");
+    assert!(matches!(
+        parser.next_event(),
+        Ok(Some(StreamEvent::Stanza(_)))
+    ));
+}
