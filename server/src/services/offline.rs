@@ -50,26 +50,23 @@ impl Offline {
             })
             .await
     }
+}
 
-    /// Removes and returns every stored message for `user`, oldest first.
-    pub async fn take_all(&self, user: &BareJid) -> Result<Vec<String>, ServiceError> {
-        let host = user.domain().as_str().to_owned();
-        let username = user
-            .node()
-            .map(|n| n.as_str().to_owned())
-            .unwrap_or_default();
-        self.db
-            .call(move |c| -> Result<Vec<String>, ServiceError> {
-                let messages = c
-                    .prepare_cached(
-                        "DELETE FROM offline_messages WHERE host = ?1 AND username = ?2 RETURNING id, stanza",
-                    )?
-                    .query_map(params![host, username], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
-                    .collect::<Result<Vec<_>, _>>()?;
-                let mut messages = messages;
-                messages.sort_by_key(|(id, _)| *id);
-                Ok(messages.into_iter().map(|(_, s)| s).collect())
-            })
-            .await
-    }
+/// Removes and returns every stored message for an account, oldest first,
+/// inside a storage job (see [`super::rosters::Rosters::arrival`]).
+pub(super) fn take_all_in(
+    c: &rusqlite::Connection,
+    host: &str,
+    username: &str,
+) -> Result<Vec<String>, ServiceError> {
+    let mut messages = c
+        .prepare_cached(
+            "DELETE FROM offline_messages WHERE host = ?1 AND username = ?2 RETURNING id, stanza",
+        )?
+        .query_map(params![host, username], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    messages.sort_by_key(|(id, _)| *id);
+    Ok(messages.into_iter().map(|(_, s)| s).collect())
 }

@@ -131,6 +131,16 @@ pub enum OutboundSubscribed {
 /// Most offline messages kept for one account.
 const MAX_PENDING_REQUESTS: i64 = 1000;
 
+/// What a session needs when it first becomes available.
+#[derive(Debug)]
+pub struct Arrival {
+    pub roster: Roster,
+    /// Stored inbound subscription requests, to deliver again.
+    pub requests: Vec<String>,
+    /// Offline messages, now taken out of storage.
+    pub offline: Vec<String>,
+}
+
 #[derive(Clone)]
 pub struct Rosters {
     db: Db,
@@ -152,23 +162,20 @@ impl Rosters {
 
     pub async fn get(&self, user: &BareJid) -> Result<Roster, ServiceError> {
         let (host, name) = parts(user);
+        self.db.call(move |c| roster_in(c, &host, &name)).await
+    }
+
+    /// The roster, pending subscription requests and offline messages in one
+    /// storage round trip: what initial presence needs, on every login.
+    pub async fn arrival(&self, user: &BareJid) -> Result<Arrival, ServiceError> {
+        let (host, name) = parts(user);
         self.db
-            .call(move |c| -> Result<Roster, ServiceError> {
-                let version = c
-                    .prepare_cached(
-                        "SELECT roster_version FROM accounts WHERE host = ?1 AND username = ?2",
-                    )?
-                    .query_row(params![host, name], |r| r.get(0))
-                    .optional()?
-                    .ok_or(ServiceError::NotFound("account"))?;
-                let mut st = c.prepare_cached(
-                    "SELECT contact, name, subscription, ask_subscribe, approved, groups
-                     FROM roster_items WHERE host = ?1 AND username = ?2 ORDER BY contact",
-                )?;
-                let items = st
-                    .query_map(params![host, name], item_from_row)?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(Roster { version, items })
+            .call(move |c| -> Result<Arrival, ServiceError> {
+                Ok(Arrival {
+                    roster: roster_in(c, &host, &name)?,
+                    requests: requests_in(c, &host, &name)?,
+                    offline: super::offline::take_all_in(c, &host, &name)?,
+                })
             })
             .await
     }
@@ -390,20 +397,6 @@ impl Rosters {
         .await
     }
 
-    /// Stored subscription requests, to redeliver when the user comes online.
-    pub async fn pending_requests(&self, user: &BareJid) -> Result<Vec<String>, ServiceError> {
-        let (host, username) = parts(user);
-        self.db
-            .call(move |c| -> Result<Vec<String>, ServiceError> {
-                let mut st = c.prepare_cached(
-                    "SELECT stanza FROM subscription_requests WHERE host = ?1 AND username = ?2 ORDER BY received_at",
-                )?;
-                let rows = st.query_map(params![host, username], |r| r.get(0))?;
-                Ok(rows.collect::<Result<Vec<_>, _>>()?)
-            })
-            .await
-    }
-
     /// Applies `rule` to the item for `contact` (created when `create` and
     /// missing). The rule gets whether a pending inbound request existed
     /// (it is removed) and returns whether anything changed.
@@ -431,6 +424,30 @@ impl Rosters {
             })
             .await
     }
+}
+
+fn roster_in(c: &Connection, host: &str, name: &str) -> Result<Roster, ServiceError> {
+    let version = c
+        .prepare_cached("SELECT roster_version FROM accounts WHERE host = ?1 AND username = ?2")?
+        .query_row(params![host, name], |r| r.get(0))
+        .optional()?
+        .ok_or(ServiceError::NotFound("account"))?;
+    let mut st = c.prepare_cached(
+        "SELECT contact, name, subscription, ask_subscribe, approved, groups
+         FROM roster_items WHERE host = ?1 AND username = ?2 ORDER BY contact",
+    )?;
+    let items = st
+        .query_map(params![host, name], item_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Roster { version, items })
+}
+
+fn requests_in(c: &Connection, host: &str, username: &str) -> Result<Vec<String>, ServiceError> {
+    let mut st = c.prepare_cached(
+        "SELECT stanza FROM subscription_requests WHERE host = ?1 AND username = ?2 ORDER BY received_at",
+    )?;
+    let rows = st.query_map(params![host, username], |r| r.get(0))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RosterItem> {
@@ -561,7 +578,7 @@ mod tests {
             InboundSubscribe::Pending
         ));
         assert_eq!(
-            r.pending_requests(&bob).await.unwrap(),
+            r.arrival(&bob).await.unwrap().requests,
             vec!["<presence/>".to_owned()]
         );
         let OutboundSubscribed::Approved(push) = r.outbound_subscribed(&bob, &alice).await.unwrap()
@@ -569,7 +586,7 @@ mod tests {
             panic!("pending request not approved")
         };
         assert_eq!(push.item.subscription, Subscription::From);
-        assert!(r.pending_requests(&bob).await.unwrap().is_empty());
+        assert!(r.arrival(&bob).await.unwrap().requests.is_empty());
         r.inbound_subscribed(&alice, &bob).await.unwrap().unwrap();
         assert_eq!(
             sub(&r.get(&alice).await.unwrap(), &bob),
@@ -622,6 +639,32 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[tokio::test]
+    async fn arrival_hands_offline_messages_over_once() {
+        let (_dir, r, alice, _bob) = setup().await;
+        let offline = super::super::Offline::new(r.db.clone());
+        assert!(
+            offline
+                .store(&alice, "<message>1</message>".into())
+                .await
+                .unwrap()
+        );
+        assert!(
+            offline
+                .store(&alice, "<message>2</message>".into())
+                .await
+                .unwrap()
+        );
+        let nobody = BareJid::new("nobody@x.test").unwrap();
+        assert!(!offline.store(&nobody, "<message/>".into()).await.unwrap());
+        let first = r.arrival(&alice).await.unwrap();
+        assert_eq!(
+            first.offline,
+            vec!["<message>1</message>", "<message>2</message>"]
+        );
+        assert!(r.arrival(&alice).await.unwrap().offline.is_empty());
     }
 
     #[tokio::test]

@@ -72,11 +72,22 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
     if !available && !before.available {
         return;
     }
-    let roster = match ctx.services.rosters.get(&user).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!("{user}: cannot read roster for presence: {e}");
-            return;
+    let initial = available && !before.available;
+    let (roster, waiting) = if initial {
+        match ctx.services.rosters.arrival(&user).await {
+            Ok(a) => (a.roster, Some((a.requests, a.offline))),
+            Err(e) => {
+                tracing::warn!("{user}: cannot read roster for presence: {e}");
+                return;
+            }
+        }
+    } else {
+        match ctx.services.rosters.get(&user).await {
+            Ok(r) => (r, None),
+            Err(e) => {
+                tracing::warn!("{user}: cannot read roster for presence: {e}");
+                return;
+            }
         }
     };
     for item in roster.items.iter().filter(|i| i.subscription.has_from()) {
@@ -92,10 +103,7 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
         let mut copy = presence.clone();
         copy.set_attr("to", other.jid.to_string());
         other.send(serialise(&copy));
-        if available
-            && !before.available
-            && let Some(mut theirs) = other.last_presence()
-        {
+        if initial && let Some(mut theirs) = other.last_presence() {
             theirs.set_attr("to", session.jid.to_string());
             session.send(serialise(&theirs));
         }
@@ -108,9 +116,9 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
         }
         return;
     }
-    if before.available {
+    let Some((requests, offline)) = waiting else {
         return;
-    }
+    };
     // Initial presence: probe contacts (answered from the session table),
     // then hand over what waited.
     for item in roster.items.iter().filter(|i| i.subscription.has_to()) {
@@ -124,17 +132,8 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
             }
         }
     }
-    match ctx.services.rosters.pending_requests(&user).await {
-        Ok(requests) => requests.into_iter().for_each(|r| {
-            session.send(r.into());
-        }),
-        Err(e) => tracing::warn!("{user}: cannot read subscription requests: {e}"),
-    }
-    match ctx.services.offline.take_all(&user).await {
-        Ok(messages) => messages.into_iter().for_each(|m| {
-            session.send(m.into());
-        }),
-        Err(e) => tracing::warn!("{user}: cannot read offline messages: {e}"),
+    for stanza in requests.into_iter().chain(offline) {
+        session.send(stanza.into());
     }
 }
 
