@@ -68,7 +68,11 @@ async fn features_require_tls_before_authentication() {
 #[tokio::test]
 async fn stream_errors() {
     let server = Server::start();
-    let cases: [(&str, &str); 7] = [
+    let cases: [(&str, &str); 8] = [
+        (
+            "<stream:stream to='example.test' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
+            "unsupported-version",
+        ),
         (
             "<stream:stream to='nowhere.test' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
             "host-unknown",
@@ -302,6 +306,15 @@ async fn every_iq_gets_exactly_one_answer() {
         let answer = client.read_iq(id).await;
         assert!(answer.contains(expect), "{iq}: expected {expect}: {answer}");
     }
+    // Legacy session establishment is answered for old clients.
+    client
+        .send(
+            "<iq type='set' id='sess'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>",
+        )
+        .await;
+    assert!(client.read_iq("sess").await.contains("type='result'"));
+    // Whitespace keepalives between stanzas are fine.
+    client.send(" \n \t ").await;
     // Nothing else is pending: a ping comes back next.
     client
         .send("<iq type='get' id='last'><ping xmlns='urn:xmpp:ping'/></iq>")
