@@ -3,35 +3,14 @@
 //! codes; passwords piped on standard input; the same commands as shell
 //! lines. Logging in with these accounts is tested with c2s.
 
-use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use roost_tests::{HOST, OTHER_HOST, Server, roostctl_bin, stderr, stdout};
-
-/// Runs `roostctl --socket SOCKET ARGS…` with `input` on its standard input.
-fn ctl_with_stdin(server: &Server, args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(roostctl_bin())
-        .arg("--socket")
-        .arg(server.socket_path())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run roostctl");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write roostctl's stdin");
-    child.wait_with_output().expect("wait for roostctl")
-}
+use roost_tests::{HOST, OTHER_HOST, Server, stderr, stdout};
 
 fn create(server: &Server, jid: &str, password: &str, extra: &[&str]) -> Output {
     let mut args = vec!["user", "create", jid, "--password-stdin"];
     args.extend(extra);
-    ctl_with_stdin(server, &args, &format!("{password}\n"))
+    server.ctl_with_stdin(&args, &format!("{password}\n"))
 }
 
 /// Asserts success with nothing on stderr; returns stdout.
@@ -89,8 +68,7 @@ fn accounts_from_creation_to_deletion() {
         ["created_at", "jid", "role"]
     );
 
-    ok(ctl_with_stdin(
-        &server,
+    ok(server.ctl_with_stdin(
         &["user", "password", &alice, "--password-stdin"],
         "crayon\n",
     ));
@@ -111,8 +89,7 @@ fn accounts_from_creation_to_deletion() {
 #[test]
 fn json_answers() {
     let server = Server::start();
-    let created = ok(ctl_with_stdin(
-        &server,
+    let created = ok(server.ctl_with_stdin(
         &[
             "--json",
             "user",
@@ -167,8 +144,7 @@ fn refusals_are_one_line_and_exit_status_1() {
     ] {
         assert_eq!(refused(server.ctl(args)), "roostctl: account not found\n");
     }
-    let err = refused(ctl_with_stdin(
-        &server,
+    let err = refused(server.ctl_with_stdin(
         &[
             "user",
             "password",
@@ -221,8 +197,7 @@ fn passwords_are_not_stored() {
 #[test]
 fn shell_lines() {
     let server = Server::start();
-    let out = ctl_with_stdin(
-        &server,
+    let out = server.ctl_with_stdin(
         &["shell"],
         &format!(
             "user create dave@{HOST} --password-stdin\n\
