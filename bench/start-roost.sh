@@ -70,6 +70,6 @@ ACCOUNT_CMD='printf %s {password} | $ROOSTCTL --socket $ROOST_SOCKET user create
 ACCOUNT_CMD_PARALLEL=2
 HTTP_URL=$ROOST_URL
 ADMIN_SOCKET=$ROOST_SOCKET
-ROOSTCTL="$ROOSTCTL --socket $ROOST_SOCKET"
+ROOSTCTL_CMD="$ROOSTCTL --socket $ROOST_SOCKET"
 EOT
 echo "roostd started: pid $PID, c2s 127.0.0.1:$ROOST_C2S_PORT, http 127.0.0.1:$ROOST_HTTP_PORT, socket $ROOST_SOCKET, cpu $SERVER_CPU, nice $NICE, data $ROOST_DATA_DIR$([ "$ROOST_FRESH_DATA" = 1 ] && echo " (fresh)" || echo " (kept)")"
