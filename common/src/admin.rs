@@ -15,8 +15,13 @@ use serde::{Deserialize, Serialize};
 /// The version of this protocol spoken by this build.
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// Largest request or response frame either side accepts, in bytes.
-pub const MAX_FRAME_LEN: usize = 64 * 1024;
+/// Largest request frame roostd accepts, in bytes: requests are small.
+pub const MAX_REQUEST_LEN: usize = 64 * 1024;
+
+/// Largest response frame a client accepts, in bytes. Responses carry
+/// lists (every account of a host), so they may be large; the bound only
+/// protects a client from a runaway peer.
+pub const MAX_RESPONSE_LEN: usize = 256 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestFrame {

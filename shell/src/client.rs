@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use roost_common::admin::{
-    AdminError, MAX_FRAME_LEN, Outcome, PROTOCOL_VERSION, Reply, Request, RequestFrame,
+    AdminError, MAX_RESPONSE_LEN, Outcome, PROTOCOL_VERSION, Reply, Request, RequestFrame,
     ResponseFrame,
 };
 use roost_common::frame::{self, FrameDecoder};
@@ -160,7 +160,7 @@ impl AdminClient {
             .map_err(ClientError::Io)?;
         Ok(Connection {
             stream,
-            decoder: FrameDecoder::new(MAX_FRAME_LEN),
+            decoder: FrameDecoder::new(MAX_RESPONSE_LEN),
         })
     }
 

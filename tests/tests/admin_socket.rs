@@ -194,3 +194,23 @@ fn shell_one_shot_and_piped_repl_share_the_grammar() {
     );
     assert_eq!(stdout(&server.ctl(&["invites-api", "list", HOST])), "");
 }
+
+#[test]
+fn long_lists_fit_in_one_answer() {
+    let server = Server::start();
+    // 600 keys make a list answer of about 100 KB, past the request limit.
+    let script: String = (0..600)
+        .map(|i| format!("invites-api create {HOST} key{i}\n"))
+        .collect();
+    let out = server.ctl_with_stdin(&["shell"], &script);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = server.ctl(&["--json", "invites-api", "list", HOST]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        out.stdout.len() > 64 * 1024,
+        "only {} bytes",
+        out.stdout.len()
+    );
+    let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(keys.as_array().unwrap().len(), 600);
+}

@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use roost_common::admin::{AdminError, ErrorKind, MAX_FRAME_LEN, RequestFrame, ResponseFrame};
+use roost_common::admin::{AdminError, ErrorKind, MAX_REQUEST_LEN, RequestFrame, ResponseFrame};
 use roost_common::frame::{self, FrameDecoder};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{UnixListener, UnixStream};
@@ -94,7 +94,7 @@ async fn handle(mut stream: UnixStream, services: Services) {
         let _ = stream.write_all(&frame::encode(&answer)).await;
         return;
     }
-    let mut decoder = FrameDecoder::new(MAX_FRAME_LEN);
+    let mut decoder = FrameDecoder::new(MAX_REQUEST_LEN);
     let mut buf = vec![0u8; 8192];
     loop {
         while let Some(next) = decoder.next_frame() {

@@ -167,7 +167,13 @@ fn run_batch(
     batch: &mut Vec<Job>,
     answers: &mut Vec<Box<dyn FnOnce(Option<StorageError>) + Send>>,
 ) -> Result<(), StorageError> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
+    // Cached statements: these run several times per batch, and parsing
+    // them each time showed up in profiles of the login path.
+    let exec = |sql: &str| -> Result<(), StorageError> {
+        conn.prepare_cached(sql)?.execute([])?;
+        Ok(())
+    };
+    exec("BEGIN IMMEDIATE")?;
     let mut failed = None;
     for job in batch.drain(..) {
         if failed.is_some() {
@@ -175,25 +181,25 @@ fn run_batch(
             drop(job);
             continue;
         }
-        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
-            failed = Some(StorageError::from(e));
+        if let Err(e) = exec("SAVEPOINT job") {
+            failed = Some(e);
             continue;
         }
         let ran = job(conn);
         let end = if ran.keep {
-            "RELEASE job"
+            exec("RELEASE job")
         } else {
-            "ROLLBACK TO job; RELEASE job"
+            exec("ROLLBACK TO job").and_then(|()| exec("RELEASE job"))
         };
-        if let Err(e) = conn.execute_batch(end) {
-            failed = Some(StorageError::from(e));
+        if let Err(e) = end {
+            failed = Some(e);
         }
         answers.push(ran.answer);
     }
     match failed {
-        None => conn.execute_batch("COMMIT").map_err(StorageError::from),
+        None => exec("COMMIT"),
         Some(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = exec("ROLLBACK");
             Err(e)
         }
     }
