@@ -72,6 +72,67 @@ pub enum Request {
         jid: String,
         role: Role,
     },
+    /// Creates an invite for `host`, recorded as made by an admin.
+    InviteCreate {
+        host: String,
+        kind: InviteType,
+        /// The local account whose contact the holder becomes; required
+        /// for [`InviteType::Contact`] and [`InviteType::Both`].
+        inviter: Option<String>,
+        /// Lifetime in seconds; `None` for the configured expiry.
+        ttl_secs: Option<u64>,
+        /// How many times it may be used; at least 1.
+        uses: u32,
+    },
+    /// Lists the pending invites of a host: not expired, with uses left.
+    InviteList {
+        host: String,
+    },
+    /// Deletes an invite by its numeric id or by its token.
+    InviteRevoke {
+        host: String,
+        invite: String,
+    },
+}
+
+/// What an invite lets its holder do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InviteType {
+    /// Register one account.
+    Account,
+    /// Become a contact of the inviter.
+    Contact,
+    /// Register, then become a contact of the inviter.
+    Both,
+}
+
+impl InviteType {
+    pub const ALL: [InviteType; 3] = [InviteType::Account, InviteType::Contact, InviteType::Both];
+
+    /// The type's name: on the wire and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InviteType::Account => "account",
+            InviteType::Contact => "contact",
+            InviteType::Both => "both",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<InviteType> {
+        InviteType::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+
+    /// Whether an inviter must be named.
+    pub fn needs_inviter(self) -> bool {
+        self != InviteType::Account
+    }
+}
+
+impl std::fmt::Display for InviteType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A password on its way to roostd. On the wire it is a plain JSON string;
@@ -155,6 +216,42 @@ pub enum Reply {
     Users {
         users: Vec<UserInfo>,
     },
+    InviteCreated {
+        invite: CreatedInviteInfo,
+    },
+    Invites {
+        invites: Vec<InviteInfo>,
+    },
+}
+
+/// A new invite with its links. The token is in the links only: roostd
+/// keeps its hash, so this is the one time it can be shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedInviteInfo {
+    /// The landing page.
+    pub url: String,
+    /// The `xmpp:` URI.
+    pub uri: String,
+    pub id: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub kind: InviteType,
+    pub uses: u32,
+}
+
+/// What an admin may know of a pending invite: everything but its token,
+/// which roostd does not have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteInfo {
+    pub id: i64,
+    pub kind: InviteType,
+    /// `admin`, or `api/token/ID` for one made with an API key.
+    pub creator: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// `None` for any number of uses until it expires.
+    pub uses_left: Option<u32>,
 }
 
 /// What an admin may know of an account: everything but its credentials.
@@ -361,6 +458,88 @@ mod tests {
             );
             assert_eq!(serde_json::from_str::<ResponseFrame>(&json).unwrap(), frame);
         }
+    }
+
+    #[test]
+    fn invite_request_wire_shapes_are_stable() {
+        assert_request(
+            Request::InviteCreate {
+                host: "example.com".into(),
+                kind: InviteType::Both,
+                inviter: Some("bob@example.com".into()),
+                ttl_secs: Some(3600),
+                uses: 2,
+            },
+            r#"{"invite_create":{"host":"example.com","kind":"both","inviter":"bob@example.com","ttl_secs":3600,"uses":2}}"#,
+        );
+        assert_request(
+            Request::InviteCreate {
+                host: "example.com".into(),
+                kind: InviteType::Account,
+                inviter: None,
+                ttl_secs: None,
+                uses: 1,
+            },
+            r#"{"invite_create":{"host":"example.com","kind":"account","inviter":null,"ttl_secs":null,"uses":1}}"#,
+        );
+        assert_request(
+            Request::InviteList {
+                host: "example.com".into(),
+            },
+            r#"{"invite_list":{"host":"example.com"}}"#,
+        );
+        assert_request(
+            Request::InviteRevoke {
+                host: "example.com".into(),
+                invite: "12".into(),
+            },
+            r#"{"invite_revoke":{"host":"example.com","invite":"12"}}"#,
+        );
+    }
+
+    #[test]
+    fn invite_reply_wire_shapes_are_stable() {
+        let shapes = [
+            (
+                Reply::InviteCreated {
+                    invite: CreatedInviteInfo {
+                        url: "https://example.com/invite/T".into(),
+                        uri: "xmpp:example.com?register;preauth=T".into(),
+                        id: 7,
+                        expires_at: 1_700_000_000,
+                        kind: InviteType::Account,
+                        uses: 1,
+                    },
+                },
+                r#"{"invite_created":{"invite":{"url":"https://example.com/invite/T","uri":"xmpp:example.com?register;preauth=T","id":7,"expires_at":1700000000,"kind":"account","uses":1}}}"#,
+            ),
+            (
+                Reply::Invites {
+                    invites: vec![InviteInfo {
+                        id: 7,
+                        kind: InviteType::Contact,
+                        creator: "admin".into(),
+                        created_at: 1_600_000_000,
+                        expires_at: 1_700_000_000,
+                        uses_left: None,
+                    }],
+                },
+                r#"{"invites":{"invites":[{"id":7,"kind":"contact","creator":"admin","created_at":1600000000,"expires_at":1700000000,"uses_left":null}]}}"#,
+            ),
+        ];
+        for (reply, expected) in shapes {
+            let frame = ResponseFrame::ok(4, reply);
+            let json = serde_json::to_string(&frame).unwrap();
+            assert_eq!(
+                json,
+                format!(r#"{{"v":1,"id":4,"outcome":{{"ok":{expected}}}}}"#)
+            );
+            assert_eq!(serde_json::from_str::<ResponseFrame>(&json).unwrap(), frame);
+        }
+        for kind in InviteType::ALL {
+            assert_eq!(InviteType::from_name(kind.as_str()), Some(kind));
+        }
+        assert_eq!(InviteType::from_name("account_and_contact"), None);
     }
 
     #[test]

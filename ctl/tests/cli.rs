@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use roost_common::admin::{ErrorKind, Outcome, Password, Reply, Request};
-use roost_shell::fake_roostd::{Action, FakeRoostd, refusal, sample_keys, sample_users};
+use roost_shell::fake_roostd::{
+    Action, FakeRoostd, refusal, sample_invites, sample_keys, sample_users,
+};
 
 fn roostctl(cwd: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_roostctl"));
@@ -61,7 +63,35 @@ fn fake() -> FakeRoostd {
         Request::UserPassword { .. } | Request::UserSetRole { .. } => {
             Action::Answer(Outcome::Ok(Reply::Done))
         }
+        Request::InviteList { .. } => Action::Answer(Outcome::Ok(Reply::Invites {
+            invites: sample_invites(),
+        })),
+        Request::InviteCreate { .. } => refusal(ErrorKind::BadRequest, "not in this test"),
+        Request::InviteRevoke { .. } => refusal(ErrorKind::NotFound, "invite not found"),
     })
+}
+
+#[test]
+fn invite_list_and_revoke() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) =
+        run(roostctl(dir.path())
+            .args(socket_arg(&fake))
+            .args(["invite", "list", "example.com"]));
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(
+        out,
+        "3\taccount\t1600604800\tadmin\n12\tcontact\t1700086400\tapi/token/k1a2b3\n"
+    );
+    let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "invite",
+        "revoke",
+        "example.com",
+        "99",
+    ]));
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert!(err.contains("invite not found"), "{err}");
 }
 
 fn socket_arg(fake: &FakeRoostd) -> [&std::ffi::OsStr; 2] {

@@ -89,6 +89,7 @@ mod tests {
                 0,
                 vec![
                     "help".into(),
+                    "invite".into(),
                     "invites-api".into(),
                     "mod_invites_api".into(),
                     "quit".into(),
@@ -97,7 +98,11 @@ mod tests {
             )
         );
         assert_eq!(complete("mod"), (0, vec!["mod_invites_api".into()]));
-        assert_eq!(complete("inv"), (0, vec!["invites-api".into()]));
+        assert_eq!(
+            complete("inv"),
+            (0, vec!["invite".into(), "invites-api".into()])
+        );
+        assert_eq!(complete("invites"), (0, vec!["invites-api".into()]));
         assert_eq!(complete("  q"), (2, vec!["quit".into()]));
     }
 
@@ -165,6 +170,10 @@ mod tests {
 
     #[test]
     fn help_completes_command_names() {
-        assert_eq!(complete("help inv"), (5, vec!["invites-api".into()]));
+        assert_eq!(
+            complete("help inv"),
+            (5, vec!["invite".into(), "invites-api".into()])
+        );
+        assert_eq!(complete("help invites"), (5, vec!["invites-api".into()]));
     }
 }

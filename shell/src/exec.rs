@@ -7,8 +7,8 @@ use std::io::{self, Write};
 use roost_common::admin::Reply;
 
 use crate::client::{AdminClient, ClientError};
-use crate::grammar::{AdminCommand, InvitesApiCommand, UserCommand};
-use crate::output::{self, Style, users};
+use crate::grammar::{AdminCommand, InviteCommand, InvitesApiCommand, UserCommand};
+use crate::output::{self, Style, invites, users};
 use crate::password::{PasswordError, PasswordReader};
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +86,15 @@ pub fn execute(
         (AdminCommand::User(UserCommand::SetRole { jid, role }), Reply::Done) => {
             users::role_set(&jid.jid, *role, style)
         }
+        (AdminCommand::Invite(InviteCommand::Create { .. }), Reply::InviteCreated { invite }) => {
+            invites::created(&invite, style)
+        }
+        (AdminCommand::Invite(InviteCommand::List { host }), Reply::Invites { invites: list }) => {
+            invites::list(&host.host, &list, style)
+        }
+        (AdminCommand::Invite(InviteCommand::Revoke { host, invite }), Reply::Deleted) => {
+            invites::revoked(&host.host, invite, style)
+        }
         (command, reply) => {
             return Err(Error::UnexpectedReply {
                 command: command.name(),
@@ -108,6 +117,8 @@ fn reply_kind(reply: &Reply) -> &'static str {
         Reply::Done => "done",
         Reply::UserCreated { .. } => "user created",
         Reply::Users { .. } => "user list",
+        Reply::InviteCreated { .. } => "invite created",
+        Reply::Invites { .. } => "invite list",
     }
 }
 

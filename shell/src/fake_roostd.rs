@@ -124,6 +124,30 @@ pub fn sample_keys() -> Vec<ApiKeyInfo> {
     ]
 }
 
+/// Two pending invites, oldest first as roostd lists them: an admin's
+/// single-use account invite and an API key's unlimited contact invite.
+pub fn sample_invites() -> Vec<roost_common::admin::InviteInfo> {
+    use roost_common::admin::{InviteInfo, InviteType};
+    vec![
+        InviteInfo {
+            id: 3,
+            kind: InviteType::Account,
+            creator: "admin".into(),
+            created_at: 1_600_000_000,
+            expires_at: 1_600_604_800,
+            uses_left: Some(1),
+        },
+        InviteInfo {
+            id: 12,
+            kind: InviteType::Contact,
+            creator: "api/token/k1a2b3".into(),
+            created_at: 1_700_000_000,
+            expires_at: 1_700_086_400,
+            uses_left: None,
+        },
+    ]
+}
+
 /// Two accounts, a user and an admin, in JID order as roostd lists them.
 pub fn sample_users() -> Vec<UserInfo> {
     vec![

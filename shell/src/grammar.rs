@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use clap::{Args, Parser, Subcommand, ValueHint};
-use roost_common::admin::{Password, Request, Role};
+use roost_common::admin::{InviteType, Password, Request, Role};
 use roost_common::config::parse_duration;
 
 /// roostctl's exit statuses, for `--help` and the EXIT STATUS section of
@@ -214,6 +214,94 @@ pub enum AdminCommand {
     /// credentials derived from it.
     #[command(subcommand)]
     User(UserCommand),
+
+    /// Create, list and revoke invites
+    ///
+    /// An invite is a link that lets its holder register an account, become
+    /// a contact of an existing account, or both. roostd keeps only a hash
+    /// of each invite's token, so the link is shown once, at creation.
+    #[command(subcommand)]
+    Invite(InviteCommand),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum InviteCommand {
+    /// Create an invite and print its landing page URL
+    ///
+    /// An account invite (the default) lets its holder register one account
+    /// on HOST. A contact invite makes its holder a contact of the inviter,
+    /// a local account named with --inviter; both does the two. The link is
+    /// shown only this once. --json prints {"url", "uri", "id",
+    /// "expires_at", "kind", "uses"}, the time in Unix seconds.
+    Create {
+        #[command(flatten)]
+        host: HostArg,
+
+        /// What the invite lets its holder do
+        #[arg(
+            long = "type",
+            value_name = "TYPE",
+            value_parser = invite_type_parser(),
+            default_value = "account"
+        )]
+        kind: InviteType,
+
+        /// The account whose contact the invited person becomes, such as
+        /// alice@HOST (required for --type contact and both)
+        #[arg(
+            long,
+            value_name = "JID",
+            required_if_eq_any = [("kind", "contact"), ("kind", "both")]
+        )]
+        inviter: Option<String>,
+
+        /// How long the invite works: seconds, or 30m, 12h, 7d, 1w
+        /// [default: invites.expiry of the config]
+        #[arg(long, value_name = "DURATION", value_parser = parse_lifetime)]
+        ttl: Option<Duration>,
+
+        /// How many times the invite may be used
+        #[arg(
+            long,
+            value_name = "N",
+            default_value_t = 1,
+            value_parser = clap::value_parser!(u32).range(1..)
+        )]
+        uses: u32,
+    },
+
+    /// List the pending invites of a host, oldest first
+    ///
+    /// Pending: not expired, with uses left. Tokens are not shown: roostd
+    /// keeps only their hashes. On a terminal, a table. Otherwise one
+    /// ID<TAB>KIND<TAB>EXPIRES<TAB>CREATOR line per invite, EXPIRES in Unix
+    /// seconds; --json gives an array of {"id", "kind", "creator",
+    /// "created_at", "expires_at", "uses_left"} (uses_left null for
+    /// unlimited).
+    List {
+        #[command(flatten)]
+        host: HostArg,
+    },
+
+    /// Revoke an invite; its link stops working at once
+    ///
+    /// Prints nothing; --json prints {"revoked": ID_OR_TOKEN, "host": HOST}.
+    Revoke {
+        #[command(flatten)]
+        host: HostArg,
+
+        /// The invite's id, as invite list shows it, or its token: the last
+        /// part of its link
+        // Tokens are base64url and may start with '-'.
+        #[arg(value_name = "ID_OR_TOKEN", allow_hyphen_values = true)]
+        invite: String,
+    },
+}
+
+/// `account`, `contact` or `both`.
+fn invite_type_parser() -> impl clap::builder::TypedValueParser<Value = InviteType> {
+    PossibleValuesParser::new(InviteType::ALL.map(InviteType::as_str))
+        .try_map(|name| InviteType::from_name(&name).ok_or("unknown invite type"))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -424,6 +512,28 @@ impl AdminCommand {
                     role: *role,
                 },
             },
+            AdminCommand::Invite(cmd) => match cmd {
+                InviteCommand::Create {
+                    host,
+                    kind,
+                    inviter,
+                    ttl,
+                    uses,
+                } => Request::InviteCreate {
+                    host: host.host.clone(),
+                    kind: *kind,
+                    inviter: inviter.clone(),
+                    ttl_secs: ttl.map(|d| d.as_secs()),
+                    uses: *uses,
+                },
+                InviteCommand::List { host } => Request::InviteList {
+                    host: host.host.clone(),
+                },
+                InviteCommand::Revoke { host, invite } => Request::InviteRevoke {
+                    host: host.host.clone(),
+                    invite: invite.clone(),
+                },
+            },
         }
     }
 
@@ -438,6 +548,9 @@ impl AdminCommand {
             AdminCommand::User(UserCommand::Delete { .. }) => "user delete",
             AdminCommand::User(UserCommand::List { .. }) => "user list",
             AdminCommand::User(UserCommand::SetRole { .. }) => "user set-role",
+            AdminCommand::Invite(InviteCommand::Create { .. }) => "invite create",
+            AdminCommand::Invite(InviteCommand::List { .. }) => "invite list",
+            AdminCommand::Invite(InviteCommand::Revoke { .. }) => "invite revoke",
         }
     }
 }

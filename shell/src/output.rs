@@ -18,7 +18,8 @@
 //! `YYYY-MM-DD HH:MM UTC`. Control characters in names are shown as spaces
 //! in text output, so a name can never break a line-oriented script.
 //!
-//! The `user` commands' shapes are in [`users`].
+//! The `user` commands' shapes are in [`users`], the `invite` commands' in
+//! [`invites`].
 
 use std::borrow::Cow;
 
@@ -27,6 +28,7 @@ use roost_common::admin::ApiKeyInfo;
 use roost_common::time::utc_minutes;
 use serde::Serialize;
 
+pub mod invites;
 pub mod users;
 
 /// How to print a reply.

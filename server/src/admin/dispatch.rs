@@ -3,8 +3,11 @@
 
 use std::time::Duration;
 
-use roost_common::admin::{AdminError, ErrorKind, Reply, Request, Role, UserInfo};
+use roost_common::admin::{
+    AdminError, CreatedInviteInfo, ErrorKind, Reply, Request, Role, UserInfo,
+};
 
+use crate::services::invites::AdminInvite;
 use crate::services::{ServiceError, Services};
 
 pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminError> {
@@ -70,6 +73,41 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
         Request::UserSetRole { jid, role } => {
             services.accounts.set_role(&jid, role).await?;
             Reply::Done
+        }
+        Request::InviteCreate {
+            host,
+            kind,
+            inviter,
+            ttl_secs,
+            uses,
+        } => {
+            let (id, created) = services
+                .invites
+                .create_by_admin(AdminInvite {
+                    host: &host,
+                    kind,
+                    inviter: inviter.as_deref(),
+                    ttl: ttl_secs.map(Duration::from_secs),
+                    uses,
+                })
+                .await?;
+            Reply::InviteCreated {
+                invite: CreatedInviteInfo {
+                    url: created.landing_url,
+                    uri: created.uri,
+                    id,
+                    expires_at: created.expires_at,
+                    kind,
+                    uses,
+                },
+            }
+        }
+        Request::InviteList { host } => Reply::Invites {
+            invites: services.invites.list(&host).await?,
+        },
+        Request::InviteRevoke { host, invite } => {
+            services.invites.revoke(&host, &invite).await?;
+            Reply::Deleted
         }
     })
 }

@@ -8,12 +8,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use roost_common::admin::{InviteInfo, InviteType};
 use roost_common::config::Config;
 use roost_common::jid::DomainName;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
 use super::secrets::{self, TOKEN_BYTES};
-use super::{ServiceError, now};
+use super::{Accounts, Hosts, ServiceError, now};
 use crate::storage::Db;
 
 /// What an invite lets its holder do.
@@ -46,6 +47,23 @@ impl InviteKind {
 
     pub fn allows_registration(self) -> bool {
         self != InviteKind::Contact
+    }
+
+    /// The admin protocol's name for this kind.
+    pub fn admin_type(self) -> InviteType {
+        match self {
+            InviteKind::Account => InviteType::Account,
+            InviteKind::Contact => InviteType::Contact,
+            InviteKind::AccountAndContact => InviteType::Both,
+        }
+    }
+
+    pub fn from_admin_type(kind: InviteType) -> InviteKind {
+        match kind {
+            InviteType::Account => InviteKind::Account,
+            InviteType::Contact => InviteKind::Contact,
+            InviteType::Both => InviteKind::AccountAndContact,
+        }
     }
 }
 
@@ -116,9 +134,22 @@ pub struct ValidInvite {
     pub uri: String,
 }
 
+/// An invite an admin asks for at the command line.
+#[derive(Debug, Clone)]
+pub struct AdminInvite<'a> {
+    pub host: &'a str,
+    pub kind: InviteType,
+    /// The local account whose contact the holder becomes, as typed.
+    pub inviter: Option<&'a str>,
+    pub ttl: Option<Duration>,
+    pub uses: u32,
+}
+
 #[derive(Clone)]
 pub struct Invites {
     db: Db,
+    hosts: Hosts,
+    accounts: Accounts,
     config: Arc<Config>,
 }
 
@@ -131,8 +162,121 @@ pub(crate) struct InviteRow {
 }
 
 impl Invites {
-    pub fn new(db: Db, config: Arc<Config>) -> Invites {
-        Invites { db, config }
+    pub fn new(db: Db, hosts: Hosts, accounts: Accounts, config: Arc<Config>) -> Invites {
+        Invites {
+            db,
+            hosts,
+            accounts,
+            config,
+        }
+    }
+
+    /// Creates an invite for an admin; returns its id with it. Contact
+    /// invites need an inviter with an account on the invite's host.
+    pub async fn create_by_admin(
+        &self,
+        request: AdminInvite<'_>,
+    ) -> Result<(i64, CreatedInvite), ServiceError> {
+        let host = self.hosts.resolve(request.host)?;
+        if request.uses == 0 {
+            return Err(ServiceError::Invalid(
+                "an invite must be usable at least once".into(),
+            ));
+        }
+        let jid = match (request.kind.needs_inviter(), request.inviter) {
+            (false, None) => host.to_string(),
+            (false, Some(_)) => {
+                return Err(ServiceError::Invalid(
+                    "an account invite has no inviter; use --type contact or both".into(),
+                ));
+            }
+            (true, None) => {
+                return Err(ServiceError::Invalid(format!(
+                    "a {} invite needs an inviter: the local account whose contact \
+                     the invited person becomes",
+                    request.kind
+                )));
+            }
+            (true, Some(inviter)) => {
+                let inviter_jid = self.accounts.parse_jid(inviter)?;
+                if inviter_jid.domain().as_str() != host.as_str() {
+                    return Err(ServiceError::Invalid(format!(
+                        "the inviter {inviter_jid} is not on {host}"
+                    )));
+                }
+                if !self.accounts.exists(&inviter_jid).await? {
+                    return Err(ServiceError::NotFound("inviter account"));
+                }
+                inviter_jid.to_string()
+            }
+        };
+        let row = self.prepare(NewInvite {
+            host,
+            kind: InviteKind::from_admin_type(request.kind),
+            jid,
+            creator: Creator::Admin,
+            ttl: request.ttl,
+            uses: Some(request.uses),
+        });
+        let (id, row) = self
+            .db
+            .call(move |conn| -> Result<(i64, InviteRow), ServiceError> {
+                insert(conn, &row, None)?;
+                Ok((conn.last_insert_rowid(), row))
+            })
+            .await?;
+        Ok((id, self.created(row)))
+    }
+
+    /// The pending invites of `host` (not expired, uses left), oldest first.
+    pub async fn list(&self, host: &str) -> Result<Vec<InviteInfo>, ServiceError> {
+        let host = self.hosts.resolve(host)?;
+        self.db
+            .call(move |conn| -> Result<Vec<InviteInfo>, ServiceError> {
+                let mut st = conn.prepare_cached(
+                    "SELECT id, kind, creator, created_at, expires_at, uses_left FROM invites
+                     WHERE host = ?1 AND expires_at >= ?2
+                       AND (uses_left IS NULL OR uses_left > 0)
+                     ORDER BY created_at, id",
+                )?;
+                let rows = st.query_map(params![host.as_str(), now()], |r| {
+                    Ok(InviteInfo {
+                        id: r.get(0)?,
+                        kind: InviteKind::from_db(&r.get::<_, String>(1)?).admin_type(),
+                        creator: r.get(2)?,
+                        created_at: r.get(3)?,
+                        expires_at: r.get(4)?,
+                        uses_left: r.get(5)?,
+                    })
+                })?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+    }
+
+    /// Deletes an invite of `host` by its numeric id or by its token.
+    pub async fn revoke(&self, host: &str, id_or_token: &str) -> Result<(), ServiceError> {
+        let host = self.hosts.resolve(host)?;
+        let id_or_token = id_or_token.to_owned();
+        let deleted = self
+            .db
+            .call(move |conn| -> Result<usize, ServiceError> {
+                Ok(match id_or_token.parse::<i64>() {
+                    Ok(id) if id_or_token.bytes().all(|b| b.is_ascii_digit()) => conn.execute(
+                        "DELETE FROM invites WHERE host = ?1 AND id = ?2",
+                        params![host.as_str(), id],
+                    )?,
+                    _ => conn.execute(
+                        "DELETE FROM invites WHERE host = ?1 AND token_hash = ?2",
+                        params![host.as_str(), secrets::hash(&id_or_token)],
+                    )?,
+                })
+            })
+            .await?;
+        if deleted == 0 {
+            return Err(ServiceError::NotFound("invite"));
+        }
+        Ok(())
     }
 
     /// Decides token and expiry for `new`; the row is written by [`insert`].
@@ -268,7 +412,148 @@ mod tests {
     fn services() -> (tempfile::TempDir, Invites) {
         let dir = tempfile::tempdir().unwrap();
         let (db, _thread) = Db::open(&dir.path().join("t.sqlite3"), Synchronous::Normal).unwrap();
-        (dir, Invites::new(db, Arc::new(Config::default())))
+        let config = Arc::new(Config::default());
+        let hosts = Hosts(config.clone());
+        let accounts = Accounts::new(
+            db.clone(),
+            hosts.clone(),
+            config.clone(),
+            Default::default(),
+        );
+        (dir, Invites::new(db, hosts, accounts, config))
+    }
+
+    fn admin(kind: InviteType, inviter: Option<&str>) -> AdminInvite<'_> {
+        AdminInvite {
+            host: "localhost",
+            kind,
+            inviter,
+            ttl: None,
+            uses: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn admin_invites_are_created_listed_and_revoked() {
+        let (_dir, invites) = services();
+        invites
+            .accounts
+            .create("bob@localhost", "pw", roost_common::admin::Role::User)
+            .await
+            .unwrap();
+
+        let (account_id, account) = invites
+            .create_by_admin(admin(InviteType::Account, None))
+            .await
+            .unwrap();
+        assert_eq!(account.kind, InviteKind::Account);
+        let (contact_id, contact) = invites
+            .create_by_admin(admin(InviteType::Contact, Some("Bob@localhost")))
+            .await
+            .unwrap();
+        assert_eq!(
+            contact.uri,
+            format!(
+                "xmpp:bob@localhost?roster;preauth={}",
+                contact.token.as_str()
+            )
+        );
+        let (_, both) = invites
+            .create_by_admin(AdminInvite {
+                ttl: Some(Duration::from_secs(60)),
+                uses: 3,
+                ..admin(InviteType::Both, Some("bob@localhost"))
+            })
+            .await
+            .unwrap();
+        assert!(both.uri.ends_with(";ibr=y"));
+        assert!(both.expires_at <= now() + 60);
+
+        let listed = invites.list("localhost").await.unwrap();
+        assert_eq!(listed.len(), 3);
+        assert_eq!(listed[0].id, account_id);
+        assert_eq!(listed[0].kind, InviteType::Account);
+        assert_eq!(listed[0].creator, "admin");
+        assert_eq!(listed[0].uses_left, Some(1));
+        assert_eq!(listed[2].kind, InviteType::Both);
+        assert_eq!(listed[2].uses_left, Some(3));
+
+        invites
+            .revoke("localhost", &account_id.to_string())
+            .await
+            .unwrap();
+        invites
+            .revoke("localhost", contact.token.as_str())
+            .await
+            .unwrap();
+        assert!(
+            invites
+                .find_valid(contact.token.as_str())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(invites.list("localhost").await.unwrap().len(), 1);
+        assert!(matches!(
+            invites.revoke("localhost", &contact_id.to_string()).await,
+            Err(ServiceError::NotFound("invite"))
+        ));
+        assert!(matches!(
+            invites.revoke("localhost", "nonsense").await,
+            Err(ServiceError::NotFound("invite"))
+        ));
+        assert!(matches!(
+            invites.list("elsewhere.example").await,
+            Err(ServiceError::UnknownHost(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn admin_invite_rules() {
+        let (_dir, invites) = services();
+        let refused = |r: Result<(i64, CreatedInvite), ServiceError>| match r {
+            Err(e) => e,
+            Ok(_) => panic!("accepted"),
+        };
+        assert!(matches!(
+            refused(
+                invites
+                    .create_by_admin(admin(InviteType::Contact, None))
+                    .await
+            ),
+            ServiceError::Invalid(m) if m.contains("needs an inviter")
+        ));
+        assert!(matches!(
+            refused(
+                invites
+                    .create_by_admin(admin(InviteType::Both, Some("nobody@localhost")))
+                    .await
+            ),
+            ServiceError::NotFound(_)
+        ));
+        assert!(matches!(
+            refused(
+                invites
+                    .create_by_admin(AdminInvite {
+                        uses: 0,
+                        ..admin(InviteType::Account, None)
+                    })
+                    .await
+            ),
+            ServiceError::Invalid(_)
+        ));
+        assert!(matches!(
+            refused(
+                invites
+                    .create_by_admin(AdminInvite {
+                        host: "elsewhere.example",
+                        ..admin(InviteType::Account, None)
+                    })
+                    .await
+            ),
+            ServiceError::UnknownHost(_)
+        ));
+        assert!(invites.list("localhost").await.unwrap().is_empty());
     }
 
     fn account(uses: Option<u32>) -> NewInvite {

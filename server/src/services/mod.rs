@@ -68,7 +68,7 @@ impl Services {
         let events = events::Events::default();
         let accounts = Accounts::new(db.clone(), hosts.clone(), config.clone(), events.clone());
         let auth_limits = AuthLimiter::new(config.auth.max_failures_per_minute);
-        let invites = Invites::new(db.clone(), config);
+        let invites = Invites::new(db.clone(), hosts.clone(), accounts.clone(), config);
         Services {
             accounts,
             auth_limits,

@@ -2,7 +2,7 @@
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
-use roost_common::admin::{Password, Role};
+use roost_common::admin::{InviteType, Password, Role};
 
 use super::*;
 
@@ -482,4 +482,147 @@ fn user_command_names_match_the_grammar() {
             command.name()
         );
     }
+}
+
+#[test]
+fn invite_commands_parse_alike_from_argv_and_shell_line() {
+    let cases: [(&[&str], Request); 5] = [
+        (
+            &["invite", "create", "example.com"],
+            Request::InviteCreate {
+                host: "example.com".into(),
+                kind: InviteType::Account,
+                inviter: None,
+                ttl_secs: None,
+                uses: 1,
+            },
+        ),
+        (
+            &[
+                "invite",
+                "create",
+                "example.com",
+                "--type",
+                "both",
+                "--inviter",
+                "bob@example.com",
+                "--ttl",
+                "2h",
+                "--uses",
+                "5",
+            ],
+            Request::InviteCreate {
+                host: "example.com".into(),
+                kind: InviteType::Both,
+                inviter: Some("bob@example.com".into()),
+                ttl_secs: Some(7200),
+                uses: 5,
+            },
+        ),
+        (
+            &[
+                "invite",
+                "create",
+                "example.com",
+                "--type",
+                "contact",
+                "--inviter",
+                "bob@example.com",
+            ],
+            Request::InviteCreate {
+                host: "example.com".into(),
+                kind: InviteType::Contact,
+                inviter: Some("bob@example.com".into()),
+                ttl_secs: None,
+                uses: 1,
+            },
+        ),
+        (
+            &["invite", "list", "example.com"],
+            Request::InviteList {
+                host: "example.com".into(),
+            },
+        ),
+        (
+            &[
+                "invite",
+                "revoke",
+                "example.com",
+                "-AbCdEfGhIjKlMnOpQrStUvW",
+            ],
+            Request::InviteRevoke {
+                host: "example.com".into(),
+                invite: "-AbCdEfGhIjKlMnOpQrStUvW".into(),
+            },
+        ),
+    ];
+    for (argv, expected) in cases {
+        let line = shell_words::join(argv);
+        assert_eq!(admin_argv(argv).request(None), expected, "{argv:?}");
+        assert_eq!(admin_line(&line).request(None), expected, "{line}");
+        let command = admin_line(&line);
+        assert!(line.starts_with(command.name()), "{line}");
+    }
+}
+
+#[test]
+fn invite_usage_errors() {
+    let cases: [(&str, ErrorKind, &str); 7] = [
+        (
+            "invite create",
+            ErrorKind::MissingRequiredArgument,
+            "<HOST>",
+        ),
+        (
+            "invite create example.com --uses 0",
+            ErrorKind::ValueValidation,
+            "--uses",
+        ),
+        (
+            "invite create example.com --uses -1",
+            ErrorKind::UnknownArgument,
+            "-1",
+        ),
+        (
+            "invite create example.com --ttl soon",
+            ErrorKind::ValueValidation,
+            "--ttl",
+        ),
+        (
+            "invite create example.com --type friend",
+            ErrorKind::InvalidValue,
+            "[possible values: account, contact, both]",
+        ),
+        (
+            "invite create example.com --type contact",
+            ErrorKind::MissingRequiredArgument,
+            "--inviter",
+        ),
+        (
+            "invite revoke example.com",
+            ErrorKind::MissingRequiredArgument,
+            "<ID_OR_TOKEN>",
+        ),
+    ];
+    for (line, kind, needle) in cases {
+        let err = repl(line).unwrap_err();
+        assert_eq!(err.kind(), kind, "{line}: {err}");
+        assert!(err.to_string().contains(needle), "{line}: {err}");
+        let argv: Vec<String> = shell_words::split(line).unwrap();
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        assert_eq!(one_shot(&argv).unwrap_err().exit_code(), 2, "{line}");
+    }
+}
+
+#[test]
+fn invite_list_help_says_tokens_are_not_kept() {
+    let mut command = Cli::command();
+    let help = command
+        .find_subcommand_mut("invite")
+        .unwrap()
+        .find_subcommand_mut("list")
+        .unwrap()
+        .render_long_help()
+        .to_string();
+    assert!(help.contains("Tokens are not shown"), "{help}");
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use roost_common::admin::Role;
 
 use super::*;
-use crate::fake_roostd::{sample_keys, sample_users};
+use crate::fake_roostd::{sample_invites, sample_keys, sample_users};
 
 /// Compares with a checked-in file under `shell/tests/snapshots/`. These
 /// files are the `--json` and line-output contracts: change them only on
@@ -194,5 +194,76 @@ fn user_table() {
     assert_eq!(
         users::list("example.com", &[], Style::Table),
         "No users on example.com.\n"
+    );
+}
+
+fn sample_created_invite() -> roost_common::admin::CreatedInviteInfo {
+    roost_common::admin::CreatedInviteInfo {
+        url: "https://example.com/invite/AbCdEfGhIjKlMnOpQrStUvWx".into(),
+        uri: "xmpp:example.com?register;preauth=AbCdEfGhIjKlMnOpQrStUvWx".into(),
+        id: 3,
+        expires_at: 1_600_604_800,
+        kind: roost_common::admin::InviteType::Account,
+        uses: 1,
+    }
+}
+
+#[test]
+fn invite_list_lines_contract() {
+    assert_snapshot(
+        "invite-list.tsv",
+        &invites::list("example.com", &sample_invites(), Style::Lines),
+    );
+    assert_eq!(invites::list("example.com", &[], Style::Lines), "");
+}
+
+#[test]
+fn invite_json_contracts() {
+    assert_snapshot(
+        "invite-list.json",
+        &invites::list("example.com", &sample_invites(), Style::Json),
+    );
+    assert_snapshot(
+        "invite-list-empty.json",
+        &invites::list("example.com", &[], Style::Json),
+    );
+    assert_snapshot(
+        "invite-create.json",
+        &invites::created(&sample_created_invite(), Style::Json),
+    );
+    assert_snapshot(
+        "invite-revoke.json",
+        &invites::revoked("example.com", "3", Style::Json),
+    );
+}
+
+#[test]
+fn invite_create_prints_only_the_url_outside_json() {
+    for style in [Style::Lines, Style::Table] {
+        assert_eq!(
+            invites::created(&sample_created_invite(), style),
+            "https://example.com/invite/AbCdEfGhIjKlMnOpQrStUvWx\n"
+        );
+        assert_eq!(invites::revoked("example.com", "3", style), "");
+    }
+}
+
+#[test]
+fn invite_table() {
+    let table = invites::list("example.com", &sample_invites(), Style::Table);
+    let lines: Vec<&str> = table.lines().collect();
+    for header in ["id", "kind", "creator", "created", "expires", "uses left"] {
+        assert!(lines[1].contains(header), "no {header:?} in {:?}", lines[1]);
+    }
+    let api = lines
+        .iter()
+        .find(|l| l.contains("api/token/k1a2b3"))
+        .unwrap();
+    assert!(api.contains("contact"), "{api}");
+    assert!(api.contains("unlimited"), "{api}");
+    assert!(!table.contains("AbCdEf"), "tokens are never shown");
+    assert_eq!(
+        invites::list("example.com", &[], Style::Table),
+        "No pending invites for example.com.\n"
     );
 }
