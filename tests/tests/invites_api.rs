@@ -20,6 +20,16 @@ fn token_of(location: &str) -> &str {
     location.rsplit('/').next().unwrap()
 }
 
+/// `GET /invites_api` with the key in the Authorization header.
+async fn bearer_request(client: &reqwest::Client, server: &Server, key: &str) -> reqwest::Response {
+    client
+        .get(server.url("/invites_api"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn assert_cors(h: &reqwest::header::HeaderMap) {
     assert_eq!(h["access-control-allow-origin"], "*");
     assert_eq!(h["access-control-allow-methods"], "OPTIONS, GET");
@@ -76,12 +86,7 @@ async fn the_whole_story() {
     );
 
     // Bearer with no query string at all (Prosody answers 500 here).
-    let r = client
-        .get(server.url("/invites_api"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let r = bearer_request(&client, &server, &key).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let second = r.headers()["location"].to_str().unwrap().to_owned();
     assert_ne!(second, location, "each request makes a new invite");
@@ -123,12 +128,7 @@ async fn the_whole_story() {
     let out = server.ctl(&["invites-api", "delete", HOST, &id]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "");
-    let r = client
-        .get(server.url("/invites_api"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let r = bearer_request(&client, &server, &key).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(
         r.headers()["www-authenticate"]
@@ -277,12 +277,7 @@ async fn bad_keys_are_refused_with_4xx_and_json() {
     }
 
     // The same key of the other host works when the request does not name a host of ours.
-    let r = client
-        .get(server.url("/invites_api"))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
+    let r = bearer_request(&client, &server, &other).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let body: serde_json::Value = r.json().await.unwrap();
     assert!(
@@ -321,23 +316,13 @@ async fn expired_key_is_refused() {
     assert!(out.status.success(), "{}", stderr(&out));
     let key = stdout(&out).trim().to_owned();
     let client = http();
-    let r = client
-        .get(server.url("/invites_api"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let r = bearer_request(&client, &server, &key).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let out = server.ctl(&["--json", "invites-api", "list", HOST]);
     let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(keys[0]["expires_at"].as_i64().is_some());
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let r = client
-        .get(server.url("/invites_api"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let r = bearer_request(&client, &server, &key).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let body: serde_json::Value = r.json().await.unwrap();
     assert!(
@@ -360,12 +345,7 @@ async fn invalid_and_expired_invites_get_the_invalid_page() {
         assert!(r.text().await.unwrap().contains("Invite invalid"), "{path}");
     }
     let key = server.create_key(HOST, "k");
-    let r = client
-        .get(server.url("/invites_api"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let r = bearer_request(&client, &server, &key).await;
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(
         client.get(&location).send().await.unwrap().status(),
