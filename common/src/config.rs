@@ -23,6 +23,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The virtual hosts this server serves.
     pub hosts: Vec<DomainName>,
+    /// Accounts (`user@host`) with admin rights on their own host, besides
+    /// those given the admin role with `roostctl user set-role`.
+    pub admins: Vec<String>,
     pub log_level: LogLevel,
     pub http: HttpConfig,
     pub c2s: C2sConfig,
@@ -30,6 +33,8 @@ pub struct Config {
     pub auth: AuthConfig,
     pub admin: AdminConfig,
     pub invites: InvitesConfig,
+    pub registration: RegistrationConfig,
+    pub invite_page: InvitePageConfig,
     pub storage: StorageConfig,
 }
 
@@ -90,6 +95,55 @@ pub struct AdminConfig {
 pub struct InvitesConfig {
     #[serde(deserialize_with = "duration")]
     pub expiry: Duration,
+    /// Non-admin users' contact invites also let the invited person register
+    /// an account here (Prosody's `allow_user_invites`).
+    pub allow_user_invites: bool,
+    /// Non-admin users may create contact invites at all (Prosody's
+    /// `allow_contact_invites`).
+    pub allow_contact_invites: bool,
+    /// The inviter gets a chat message from the server when their invite is used.
+    pub notify_inviter: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrationConfig {
+    /// In-band registration needs a valid invite (Prosody's
+    /// `registration_invite_only`); `false` opens registration to anyone.
+    pub invite_only: bool,
+    /// Shortest password accepted at registration, in characters.
+    pub min_password_length: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InvitePageConfig {
+    /// The service name shown on invite and registration pages; defaults to
+    /// the host name.
+    pub site_name: Option<String>,
+    /// Recommended client apps, in the order shown.
+    pub apps: Vec<AppConfig>,
+}
+
+/// A client app recommended on the invite page (mod_register_apps).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    pub name: String,
+    /// Platforms it runs on, e.g. `["Android"]`, `["Windows", "Linux"]`.
+    pub platforms: Vec<String>,
+    /// One sentence about it.
+    #[serde(default)]
+    pub text: String,
+    /// Where to get it.
+    pub download_url: String,
+    /// It can open an `xmpp:…;preauth=` link and register with the token.
+    #[serde(default)]
+    pub supports_preauth_uri: bool,
+    /// A download link that hands the invite to the app once installed;
+    /// `{uri}` is replaced by the URL-encoded invite URI.
+    #[serde(default)]
+    pub magic_link: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -141,8 +195,11 @@ impl Default for Config {
             c2s: C2sConfig::default(),
             tls: TlsConfig::default(),
             auth: AuthConfig::default(),
+            admins: Vec::new(),
             admin: AdminConfig::default(),
             invites: InvitesConfig::default(),
+            registration: RegistrationConfig::default(),
+            invite_page: InvitePageConfig::default(),
             storage: StorageConfig::default(),
         }
     }
@@ -183,8 +240,85 @@ impl Default for InvitesConfig {
     fn default() -> Self {
         InvitesConfig {
             expiry: Duration::from_secs(7 * 24 * 3600),
+            allow_user_invites: false,
+            allow_contact_invites: true,
+            notify_inviter: true,
         }
     }
+}
+
+impl Default for RegistrationConfig {
+    fn default() -> Self {
+        RegistrationConfig {
+            invite_only: true,
+            min_password_length: 8,
+        }
+    }
+}
+
+impl Default for InvitePageConfig {
+    fn default() -> Self {
+        InvitePageConfig {
+            site_name: None,
+            apps: default_apps(),
+        }
+    }
+}
+
+/// The apps recommended when the config names none: well-kept clients with
+/// invite support, one or more per platform.
+fn default_apps() -> Vec<AppConfig> {
+    let app = |name: &str, platforms: &[&str], text: &str, url: &str, preauth: bool| AppConfig {
+        name: name.to_owned(),
+        platforms: platforms.iter().map(|p| (*p).to_owned()).collect(),
+        text: text.to_owned(),
+        download_url: url.to_owned(),
+        supports_preauth_uri: preauth,
+        magic_link: None,
+    };
+    vec![
+        AppConfig {
+            magic_link: Some(
+                "https://play.google.com/store/apps/details?id=eu.siacs.conversations&referrer={uri}"
+                    .to_owned(),
+            ),
+            ..app(
+                "Conversations",
+                &["Android"],
+                "Conversations is a Jabber/XMPP client for Android 6.0+ smartphones.",
+                "https://play.google.com/store/apps/details?id=eu.siacs.conversations",
+                true,
+            )
+        },
+        app(
+            "Monal",
+            &["iOS", "macOS"],
+            "A modern open-source chat client for iPhone, iPad and Mac.",
+            "https://apps.apple.com/app/monal-free-xmpp-chat/id317711500",
+            true,
+        ),
+        app(
+            "Siskin IM",
+            &["iOS"],
+            "A lightweight and powerful XMPP client for iPhone and iPad.",
+            "https://apps.apple.com/app/siskin-im/id1153516838",
+            true,
+        ),
+        app(
+            "Dino",
+            &["Linux"],
+            "A modern open-source chat client for the desktop.",
+            "https://dino.im/#download",
+            false,
+        ),
+        app(
+            "Gajim",
+            &["Windows", "Linux"],
+            "A fully-featured XMPP chat client for the desktop.",
+            "https://gajim.org/download/",
+            false,
+        ),
+    ]
 }
 
 impl Default for StorageConfig {
@@ -287,6 +421,47 @@ impl Config {
                 ),
             ));
         }
+        for admin in &mut config.admins {
+            let host = admin
+                .split_once('@')
+                .filter(|(user, _)| !user.is_empty() && !user.contains('/'))
+                .and_then(|(_, host)| DomainName::parse(host).ok());
+            match host {
+                Some(host) if config.hosts.contains(&host) => {}
+                Some(host) => {
+                    return Err((
+                        line_of_key(text, "admins"),
+                        format!("admins: '{admin}' is not on a configured host ({host})"),
+                    ));
+                }
+                None => {
+                    return Err((
+                        line_of_key(text, "admins"),
+                        format!("admins: '{admin}' is not an account JID (user@host)"),
+                    ));
+                }
+            }
+        }
+        if config.registration.min_password_length > 1024 {
+            return Err((
+                line_of_key(text, "min_password_length"),
+                "registration.min_password_length: at most 1024".into(),
+            ));
+        }
+        if let Some(app) = config
+            .invite_page
+            .apps
+            .iter()
+            .find(|a| a.name.trim().is_empty() || !a.download_url.starts_with("http"))
+        {
+            return Err((
+                line_of_key(text, "[[invite_page.apps]]"),
+                format!(
+                    "invite_page.apps: '{}' needs a name and an http(s) download_url",
+                    app.name
+                ),
+            ));
+        }
         config.data_dir = base.join(&config.data_dir);
         for path in [&mut config.tls.certificate, &mut config.tls.key]
             .into_iter()
@@ -384,6 +559,23 @@ mod tests {
         assert_eq!(c.socket_path(), Path::new("/etc/roost/./data/roostd.sock"));
         assert_eq!(c.public_url(), "http://127.0.0.1:5280");
         assert_eq!(c.invites.expiry, Duration::from_secs(604800));
+        assert!(!c.invites.allow_user_invites);
+        assert!(c.invites.allow_contact_invites);
+        assert!(c.invites.notify_inviter);
+        assert!(c.registration.invite_only);
+        assert_eq!(c.registration.min_password_length, 8);
+        assert!(c.admins.is_empty());
+        assert!(c.invite_page.apps.iter().any(|a| a.name == "Conversations"));
+    }
+
+    #[test]
+    fn configured_apps_replace_the_defaults() {
+        let text = "[[invite_page.apps]]\nname = \"Cheogram\"\nplatforms = [\"Android\"]\n\
+                    download_url = \"https://cheogram.com\"\n";
+        let c = Config::parse(text, Path::new(".")).unwrap();
+        assert_eq!(c.invite_page.apps.len(), 1);
+        assert_eq!(c.invite_page.apps[0].name, "Cheogram");
+        assert!(!c.invite_page.apps[0].supports_preauth_uri);
     }
 
     #[test]
@@ -407,6 +599,14 @@ mod tests {
             ("[auth]\nscram_iterations = 10", "4096"),
             ("[auth]\nmechanisms = [\"DIGEST-MD5\"]", "DIGEST-MD5"),
             ("[c2s]\nbind = \"127.0.0.1:5222\"", "sequence"),
+            ("admins = [\"nobody\"]", "user@host"),
+            ("admins = [\"a@elsewhere.test\"]", "configured host"),
+            ("[registration]\nmin_password_length = 5000", "1024"),
+            ("[invites]\nallow_user_invites = \"yes\"", "bool"),
+            (
+                "[[invite_page.apps]]\nname = \"X\"\nplatforms = []\ndownload_url = \"ftp://x\"",
+                "download_url",
+            ),
         ] {
             let (_, msg) = Config::parse(text, Path::new(".")).unwrap_err();
             assert!(msg.contains(needle), "{text:?} gave {msg:?}");

@@ -71,7 +71,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         xmpp: xmpp.clone(),
         tls,
     });
-    let account_watch = tokio::spawn(xmpp::handlers::close_deleted_accounts(xmpp.clone()));
+    let account_watch = tokio::spawn(xmpp::handlers::follow_account_events(xmpp.clone()));
     let c2s_tasks: Vec<_> = c2s_listeners
         .into_iter()
         .map(|(listener, direct_tls)| {

@@ -85,20 +85,14 @@ impl Accounts {
             return Err(conflict(&jid));
         }
         let credentials = self.derive(password).await?;
-        let (host, username) = key(&jid);
         let created = jid.clone();
         self.db
             .call(move |conn| -> Result<(), ServiceError> {
-                let inserted = conn
-                    .prepare_cached(
-                        "INSERT INTO accounts (host, username, role, created_at)
-                         VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-                    )?
-                    .execute(params![host, username, role.as_str(), now()])?;
-                if inserted == 0 {
-                    return Err(conflict(&created));
+                if insert(conn, &created, role, &credentials)? {
+                    Ok(())
+                } else {
+                    Err(conflict(&created))
                 }
-                store_credentials(conn, &host, &username, &credentials)
             })
             .await?;
         Ok(jid)
@@ -273,10 +267,7 @@ impl Accounts {
     }
 
     /// Credentials for every stored hash, each with its own random salt.
-    async fn derive(
-        &self,
-        password: &str,
-    ) -> Result<Vec<(ScramHash, ScramCredentials)>, ServiceError> {
+    pub(crate) async fn derive(&self, password: &str) -> Result<Credentials, ServiceError> {
         let password = password.to_owned();
         let iterations = self.config.auth.scram_iterations;
         off_runtime(move || {
@@ -320,6 +311,32 @@ fn key(jid: &BareJid) -> (String, String) {
 
 fn conflict(jid: &BareJid) -> ServiceError {
     ServiceError::Conflict(format!("account {jid}"))
+}
+
+/// Credentials for every stored hash, as [`Accounts::derive`] makes them.
+pub(crate) type Credentials = Vec<(ScramHash, ScramCredentials)>;
+
+/// Creates the account `jid` with `credentials`; `false` when it exists
+/// already. On the storage thread, so that other writes can join the same
+/// transaction (an invite's use, roster items).
+pub(crate) fn insert(
+    conn: &Connection,
+    jid: &BareJid,
+    role: Role,
+    credentials: &Credentials,
+) -> Result<bool, ServiceError> {
+    let (host, username) = key(jid);
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO accounts (host, username, role, created_at)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![host, username, role.as_str(), now()])?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    store_credentials(conn, &host, &username, credentials)?;
+    Ok(true)
 }
 
 fn account_exists(conn: &Connection, host: &str, username: &str) -> rusqlite::Result<bool> {

@@ -164,6 +164,7 @@ impl ApiKeys {
                     host,
                     kind: InviteKind::Account,
                     creator: Creator::ApiKey(id.clone()),
+                    inviter: None,
                     ttl: None,
                     uses: Some(1),
                 });

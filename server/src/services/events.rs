@@ -5,9 +5,28 @@
 use jid::BareJid;
 use tokio::sync::broadcast;
 
+use super::rosters::RosterPush;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountEvent {
     Deleted(BareJid),
+    /// An invite was redeemed: roster changes to push, and perhaps a
+    /// message for the inviter.
+    InviteUsed(InviteUsed),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InviteUsed {
+    /// The local account that made the invite, when there is one.
+    pub inviter: Option<BareJid>,
+    /// Who used it.
+    pub invitee: BareJid,
+    /// The invitee registered with it (rather than adding a contact).
+    pub registered: bool,
+    /// Roster changes, per account.
+    pub pushes: Vec<(BareJid, RosterPush)>,
+    /// Tell the inviter (`invites.notify_inviter`).
+    pub notify: bool,
 }
 
 #[derive(Clone)]

@@ -37,14 +37,6 @@ impl InviteKind {
         }
     }
 
-    fn from_db(s: &str) -> InviteKind {
-        match s {
-            "contact" => InviteKind::Contact,
-            "account_and_contact" => InviteKind::AccountAndContact,
-            _ => InviteKind::Account,
-        }
-    }
-
     pub fn allows_registration(self) -> bool {
         self != InviteKind::Contact
     }
@@ -88,6 +80,8 @@ pub enum Creator {
     Admin,
     /// The HTTP API, with the id of the key used.
     ApiKey(String),
+    /// A user over XMPP (ad-hoc command), with the full JID they used.
+    User(String),
 }
 
 impl Creator {
@@ -95,6 +89,7 @@ impl Creator {
         match self {
             Creator::Admin => "admin".to_owned(),
             Creator::ApiKey(id) => format!("api/token/{id}"),
+            Creator::User(jid) => jid.clone(),
         }
     }
 }
@@ -107,6 +102,9 @@ pub struct NewInvite {
     /// The host, `user@host`, or the inviter's bare JID for contact invites.
     pub jid: String,
     pub creator: Creator,
+    /// The local account told when the invite is used (the inviter of a
+    /// contact invite, or the user who made an account invite).
+    pub inviter: Option<jid::BareJid>,
     /// Overrides the configured expiry.
     pub ttl: Option<Duration>,
     /// How many times it may be used; `None` for any number until it expires.
@@ -215,6 +213,7 @@ impl Invites {
             kind: InviteKind::from_admin_type(request.kind),
             jid,
             creator: Creator::Admin,
+            inviter: None,
             ttl: request.ttl,
             uses: Some(request.uses),
         });
@@ -242,7 +241,7 @@ impl Invites {
                 let rows = st.query_map(params![host.as_str(), now()], |r| {
                     Ok(InviteInfo {
                         id: r.get(0)?,
-                        kind: InviteKind::from_db(&r.get::<_, String>(1)?).admin_type(),
+                        kind: kind_from_db(&r.get::<_, String>(1)?).admin_type(),
                         creator: r.get(2)?,
                         created_at: r.get(3)?,
                         expires_at: r.get(4)?,
@@ -341,7 +340,7 @@ impl Invites {
                     .optional()?;
                 Ok(found.map(
                     |(host, kind, jid, expires_at): (String, String, String, i64)| {
-                        let kind = InviteKind::from_db(&kind);
+                        let kind = kind_from_db(&kind);
                         ValidInvite {
                             uri: uri(kind, &jid, &token),
                             host,
@@ -368,6 +367,15 @@ impl Invites {
     }
 }
 
+/// Reads a stored kind.
+pub(crate) fn kind_from_db(s: &str) -> InviteKind {
+    match s {
+        "contact" => InviteKind::Contact,
+        "account_and_contact" => InviteKind::AccountAndContact,
+        _ => InviteKind::Account,
+    }
+}
+
 /// Writes an invite row; runs on the storage thread.
 pub(crate) fn insert(
     conn: &Connection,
@@ -376,8 +384,8 @@ pub(crate) fn insert(
 ) -> Result<(), ServiceError> {
     conn.prepare_cached(
         "INSERT INTO invites (host, token_hash, kind, jid, creator, api_key_id,
-                              created_at, expires_at, uses_left)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                              created_at, expires_at, uses_left, inviter)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )
     .and_then(|mut st| {
         st.execute(params![
@@ -390,6 +398,7 @@ pub(crate) fn insert(
             row.created_at,
             row.expires_at,
             row.new.uses,
+            row.new.inviter.as_ref().map(ToString::to_string),
         ])
     })?;
     Ok(())
@@ -562,6 +571,7 @@ mod tests {
             kind: InviteKind::Account,
             jid: "localhost".into(),
             creator: Creator::Admin,
+            inviter: None,
             ttl: None,
             uses,
         }

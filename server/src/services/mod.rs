@@ -11,6 +11,7 @@ pub mod auth_limits;
 pub mod events;
 pub mod invites;
 pub mod offline;
+pub mod onboarding;
 pub mod rosters;
 pub mod secrets;
 
@@ -26,6 +27,7 @@ pub use api_keys::ApiKeys;
 pub use auth_limits::AuthLimiter;
 pub use invites::Invites;
 pub use offline::Offline;
+pub use onboarding::Onboarding;
 pub use rosters::Rosters;
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +61,7 @@ pub struct Services {
     pub invites: Invites,
     pub rosters: Rosters,
     pub offline: Offline,
+    pub onboarding: Onboarding,
     pub events: events::Events,
 }
 
@@ -68,8 +71,17 @@ impl Services {
         let events = events::Events::default();
         let accounts = Accounts::new(db.clone(), hosts.clone(), config.clone(), events.clone());
         let auth_limits = AuthLimiter::new(config.auth.max_failures_per_minute);
-        let invites = Invites::new(db.clone(), hosts.clone(), accounts.clone(), config);
+        let invites = Invites::new(db.clone(), hosts.clone(), accounts.clone(), config.clone());
+        let onboarding = Onboarding::new(
+            db.clone(),
+            hosts.clone(),
+            accounts.clone(),
+            invites.clone(),
+            config,
+            events.clone(),
+        );
         Services {
+            onboarding,
             accounts,
             auth_limits,
             rosters: Rosters::new(db.clone()),

@@ -99,7 +99,7 @@ pub struct Roster {
 }
 
 /// A roster change to push to the user's interested resources.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RosterPush {
     pub version: i64,
     pub item: RosterItem,
@@ -505,6 +505,31 @@ fn save(
         item: item.clone(),
         removed: false,
     })
+}
+
+/// Sets `user`'s subscription with `contact` (both local accounts) outright,
+/// as redeeming a contact invite does, clearing pending requests between
+/// them; the change to push, if anything changed. On the storage thread.
+pub(crate) fn set_subscription(
+    c: &Connection,
+    user: &BareJid,
+    contact: &BareJid,
+    subscription: Subscription,
+) -> Result<Option<RosterPush>, ServiceError> {
+    let (host, username) = parts(user);
+    let contact = contact.to_string();
+    let had_request = take_request(c, &host, &username, &contact)?;
+    let existing = load(c, &host, &username, &contact)?;
+    let mut item = existing
+        .clone()
+        .unwrap_or_else(|| RosterItem::new(&contact));
+    item.subscription = subscription;
+    item.ask = false;
+    item.approved = false;
+    if existing.as_ref() == Some(&item) && !had_request {
+        return Ok(None);
+    }
+    save(c, &host, &username, &item).map(Some)
 }
 
 /// Increments and returns the account's roster version.

@@ -92,6 +92,19 @@ const MIGRATIONS: &[M<'static>] = &[
     ) STRICT;
     CREATE INDEX offline_by_user ON offline_messages (host, username, id);",
     ),
+    // Who redeemed each invite and when; the local account to notify when an
+    // invite is used (issue 4). Used-up invites are kept until they expire so
+    // that `invite list --all` can show who used them.
+    M::up(
+        "ALTER TABLE invites ADD COLUMN inviter TEXT;
+    CREATE TABLE invite_redemptions (
+        id INTEGER PRIMARY KEY,
+        invite_id INTEGER NOT NULL REFERENCES invites (id) ON DELETE CASCADE,
+        jid TEXT NOT NULL,
+        redeemed_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX invite_redemptions_by_invite ON invite_redemptions (invite_id);",
+    ),
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {

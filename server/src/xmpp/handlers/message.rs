@@ -57,6 +57,20 @@ pub async fn outbound(
     deliver(ctx, &to, &account, message).await
 }
 
+/// A chat message from the server itself (the host's JID) to a local
+/// account: delivered now, or kept offline.
+pub async fn from_server(ctx: &XmppContext, account: &BareJid, body: &str) {
+    let message = Element::new("message", ns::CLIENT)
+        .with_attr("from", account.domain().as_str())
+        .with_attr("to", account.to_string())
+        .with_attr("type", "chat")
+        .with_attr("id", crate::services::secrets::random_id(9))
+        .with_child(Element::new("body", ns::CLIENT).with_text(body));
+    if let Err((_, e)) = deliver(ctx, &Jid::from(account.clone()), account, message).await {
+        tracing::info!("{account}: server message not delivered: {e:?}");
+    }
+}
+
 /// Delivers a message to a local account (RFC 6121 §8.5.2, §8.5.3).
 async fn deliver(
     ctx: &XmppContext,

@@ -5,9 +5,10 @@
 //! There is no server-to-server link yet: stanzas to other domains are
 //! answered with `remote-server-not-found`.
 
+mod account_events;
 mod disco;
 mod iq;
-mod message;
+pub mod message;
 mod ping;
 pub mod presence;
 mod roster;
@@ -25,6 +26,7 @@ use super::stanza::{self, StanzaError};
 use super::xml::{Element, ns};
 use crate::services::Services;
 
+pub use account_events::follow_account_events;
 pub use iq::IqRegistry;
 
 /// What every connection shares.
@@ -48,24 +50,6 @@ impl XmppContext {
     /// Whether `domain` is one of our hosts.
     pub fn is_local(&self, domain: &str) -> bool {
         DomainName::parse(domain).is_ok_and(|d| self.config.serves(&d))
-    }
-}
-
-/// Ends the sessions of accounts that stop existing, for as long as the
-/// services send events.
-pub async fn close_deleted_accounts(ctx: Arc<XmppContext>) {
-    use crate::services::events::AccountEvent;
-    use tokio::sync::broadcast::error::RecvError;
-    let mut events = ctx.services.events.subscribe();
-    loop {
-        match events.recv().await {
-            Ok(AccountEvent::Deleted(jid)) => {
-                ctx.router
-                    .close_all(&jid, "not-authorized", "account deleted")
-            }
-            Err(RecvError::Lagged(_)) => continue,
-            Err(RecvError::Closed) => return,
-        }
     }
 }
 

@@ -1,0 +1,436 @@
+//! Onboarding: who may create which invite, and redeeming invites, whatever
+//! the door (in-band registration, the web form, a pre-authenticated
+//! subscription).
+//!
+//! Redeeming is one storage job: the invite is checked (not expired, uses
+//! left, the right kind), the account created, one use taken, the
+//! redemption recorded and, for contact invites, the mutual subscription
+//! written, all or nothing. Two clients racing with one single-use token
+//! therefore get exactly one account, and a refused registration (taken or
+//! invalid username, weak password) never consumes the token.
+
+use std::sync::Arc;
+
+use jid::{BareJid, FullJid};
+use roost_common::config::Config;
+use rusqlite::{Connection, OptionalExtension as _, params};
+
+use super::accounts::{self, Role};
+use super::events::{AccountEvent, Events, InviteUsed};
+use super::invites::{self, CreatedInvite, Creator, InviteKind, NewInvite};
+use super::rosters::{self, RosterPush, Subscription};
+use super::{Accounts, Hosts, Invites, ServiceError, now, secrets};
+use crate::storage::Db;
+
+/// Why a registration was refused. Each door words these its own way
+/// (XMPP error conditions, messages on the web form).
+#[derive(Debug, thiserror::Error)]
+pub enum RegistrationError {
+    #[error("registration on this server is through invitation only")]
+    InviteOnly,
+    #[error("the invite is invalid, used or expired")]
+    InviteInvalid,
+    #[error("the username is invalid")]
+    UsernameInvalid,
+    #[error("the username is already taken")]
+    UsernameTaken,
+    #[error("{0}")]
+    WeakPassword(String),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl From<crate::storage::StorageError> for RegistrationError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        RegistrationError::Service(e.into())
+    }
+}
+
+impl From<rusqlite::Error> for RegistrationError {
+    fn from(e: rusqlite::Error) -> Self {
+        RegistrationError::Service(e.into())
+    }
+}
+
+/// What an XMPP user asks for with an ad-hoc command (XEP-0401).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserInviteRequest {
+    /// `urn:xmpp:invite#invite`: become my contact (and register here, when
+    /// the user may invite new users).
+    Contact,
+    /// `urn:xmpp:invite#create-account`: an account invite; admins only.
+    Account,
+}
+
+/// A valid invite that lets its holder register.
+#[derive(Debug, Clone)]
+pub struct RegistrationInvite {
+    pub host: String,
+    pub kind: InviteKind,
+    /// The account whose contact the new user becomes, for contact kinds.
+    pub inviter: Option<BareJid>,
+    pub uri: String,
+    pub expires_at: i64,
+}
+
+#[derive(Clone)]
+pub struct Onboarding {
+    db: Db,
+    hosts: Hosts,
+    accounts: Accounts,
+    invites: Invites,
+    config: Arc<Config>,
+    events: Events,
+}
+
+impl Onboarding {
+    pub fn new(
+        db: Db,
+        hosts: Hosts,
+        accounts: Accounts,
+        invites: Invites,
+        config: Arc<Config>,
+        events: Events,
+    ) -> Onboarding {
+        Onboarding {
+            db,
+            hosts,
+            accounts,
+            invites,
+            config,
+            events,
+        }
+    }
+
+    /// Whether `jid` administers its host: named in `admins`, or given the
+    /// admin role.
+    pub async fn is_admin(&self, jid: &BareJid) -> Result<bool, ServiceError> {
+        let named = self
+            .config
+            .admins
+            .iter()
+            .filter_map(|a| self.accounts.parse_jid(a).ok())
+            .any(|a| a == *jid);
+        Ok(named || self.accounts.role(jid).await? == Some(Role::Admin))
+    }
+
+    /// Whether `requester` may run the ad-hoc command for `request` on
+    /// `host`: the commands are for the host's own users.
+    pub async fn may_create(
+        &self,
+        requester: &BareJid,
+        host: &str,
+        request: UserInviteRequest,
+    ) -> Result<bool, ServiceError> {
+        if requester.domain().as_str() != host || requester.node().is_none() {
+            return Ok(false);
+        }
+        Ok(match request {
+            UserInviteRequest::Account => self.is_admin(requester).await?,
+            UserInviteRequest::Contact => {
+                self.config.invites.allow_contact_invites || self.is_admin(requester).await?
+            }
+        })
+    }
+
+    /// Creates the invite an XMPP user asked for on `host`. A contact invite
+    /// also allows registration when the user is an admin or
+    /// `allow_user_invites` is on (Prosody's rule).
+    pub async fn create_for_user(
+        &self,
+        requester: &FullJid,
+        host: &str,
+        request: UserInviteRequest,
+    ) -> Result<CreatedInvite, ServiceError> {
+        let user = requester.to_bare();
+        let host = self.hosts.resolve(host)?;
+        if !self.may_create(&user, host.as_str(), request).await? {
+            return Err(ServiceError::Forbidden(match request {
+                UserInviteRequest::Account => "only admins may create account invites",
+                UserInviteRequest::Contact => "contact invites are for admins only here",
+            }));
+        }
+        let (kind, jid) = match request {
+            UserInviteRequest::Account => (InviteKind::Account, host.to_string()),
+            UserInviteRequest::Contact => {
+                let register =
+                    self.config.invites.allow_user_invites || self.is_admin(&user).await?;
+                let kind = if register {
+                    InviteKind::AccountAndContact
+                } else {
+                    InviteKind::Contact
+                };
+                (kind, user.to_string())
+            }
+        };
+        self.invites
+            .create(NewInvite {
+                host,
+                kind,
+                jid,
+                creator: Creator::User(requester.to_string()),
+                inviter: Some(user),
+                ttl: None,
+                uses: Some(1),
+            })
+            .await
+    }
+
+    /// The invite behind `token` if it lets its holder register now.
+    pub async fn registration_invite(
+        &self,
+        token: &str,
+    ) -> Result<RegistrationInvite, RegistrationError> {
+        let invite = self
+            .invites
+            .find_valid(token)
+            .await?
+            .filter(|i| i.kind.allows_registration())
+            .ok_or(RegistrationError::InviteInvalid)?;
+        let inviter = match invite.kind {
+            InviteKind::Account => None,
+            _ => BareJid::new(&invite.jid).ok(),
+        };
+        Ok(RegistrationInvite {
+            host: invite.host,
+            kind: invite.kind,
+            inviter,
+            uri: invite.uri,
+            expires_at: invite.expires_at,
+        })
+    }
+
+    /// The password rules (`registration.min_password_length`, and not
+    /// containing the username).
+    pub fn check_password(&self, username: &str, password: &str) -> Result<(), RegistrationError> {
+        let min = self.config.registration.min_password_length;
+        if password.chars().count() < min {
+            return Err(RegistrationError::WeakPassword(format!(
+                "Password is too short (minimum {min} characters)"
+            )));
+        }
+        if username.chars().count() >= 3
+            && password.to_lowercase().contains(&username.to_lowercase())
+        {
+            return Err(RegistrationError::WeakPassword(
+                "Password must not include your username".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The normalised username (nodeprep) for `username` on `host`.
+    pub fn normalise_username(
+        &self,
+        host: &str,
+        username: &str,
+    ) -> Result<BareJid, RegistrationError> {
+        if username.is_empty() || username.contains(['@', '/']) {
+            return Err(RegistrationError::UsernameInvalid);
+        }
+        self.accounts
+            .parse_jid(&format!("{username}@{host}"))
+            .map_err(|e| match e {
+                ServiceError::UnknownHost(h) => ServiceError::UnknownHost(h).into(),
+                _ => RegistrationError::UsernameInvalid,
+            })
+    }
+
+    /// Registers `username` on `host`. With a token, one use of that invite
+    /// is taken (it must be for `host`); without one, registration must be
+    /// open (`registration.invite_only = false`).
+    pub async fn register(
+        &self,
+        host: &str,
+        token: Option<&str>,
+        username: &str,
+        password: &str,
+    ) -> Result<BareJid, RegistrationError> {
+        let jid = self.normalise_username(host, username)?;
+        let node = jid.node().map_or("", |n| n.as_str()).to_owned();
+        self.check_password(&node, password)?;
+        let invite = match token {
+            Some(token) => {
+                let invite = self.registration_invite(token).await?;
+                if invite.host != jid.domain().as_str() {
+                    return Err(RegistrationError::InviteInvalid);
+                }
+                Some(token.to_owned())
+            }
+            None if self.config.registration.invite_only => {
+                return Err(RegistrationError::InviteOnly);
+            }
+            None => None,
+        };
+        // Answer a taken name before the deliberately slow key derivation;
+        // the job below checks again.
+        if self.accounts.exists(&jid).await? {
+            return Err(RegistrationError::UsernameTaken);
+        }
+        let credentials = self.accounts.derive(password).await?;
+        let new_user = jid.clone();
+        let outcome = self
+            .db
+            .call(move |conn| -> Result<Option<Redeemed>, RegistrationError> {
+                let redeemed = match &invite {
+                    Some(token) => Some(
+                        take_use(conn, token, new_user.domain().as_str(), true)?
+                            .ok_or(RegistrationError::InviteInvalid)?,
+                    ),
+                    None => None,
+                };
+                if !accounts::insert(conn, &new_user, Role::User, &credentials)? {
+                    return Err(RegistrationError::UsernameTaken);
+                }
+                let Some(mut redeemed) = redeemed else {
+                    return Ok(None);
+                };
+                record(conn, redeemed.invite_id, &new_user)?;
+                if redeemed.kind != InviteKind::Account
+                    && let Some(inviter) = &redeemed.inviter
+                {
+                    redeemed.pushes = mutual(conn, inviter, &new_user)?;
+                }
+                Ok(Some(redeemed))
+            })
+            .await?;
+        if let Some(redeemed) = outcome {
+            self.announce(redeemed, &jid, true);
+        }
+        Ok(jid)
+    }
+
+    /// XEP-0379: `invitee` (a local account) presents `token` in a
+    /// subscription request to `inviter`. A valid contact invite of
+    /// `inviter`'s makes the two mutual contacts and is used up; anything
+    /// else returns `false` and the request is an ordinary one.
+    pub async fn redeem_contact(
+        &self,
+        token: &str,
+        inviter: &BareJid,
+        invitee: &BareJid,
+    ) -> Result<bool, ServiceError> {
+        if inviter == invitee || !secrets::is_base64url(token) {
+            return Ok(false);
+        }
+        let (token, inviter, invitee) = (token.to_owned(), inviter.clone(), invitee.clone());
+        let new_contact = invitee.clone();
+        let outcome = self
+            .db
+            .call(move |conn| -> Result<Option<Redeemed>, ServiceError> {
+                let Some(mut redeemed) = take_use(conn, &token, inviter.domain().as_str(), false)?
+                else {
+                    return Ok(None);
+                };
+                if redeemed.kind == InviteKind::Account
+                    || redeemed.inviter.as_ref() != Some(&inviter)
+                {
+                    // Not this inviter's contact invite: undone by the error.
+                    return Err(ServiceError::NotFound("invite"));
+                }
+                record(conn, redeemed.invite_id, &invitee)?;
+                redeemed.pushes = mutual(conn, &inviter, &invitee)?;
+                Ok(Some(redeemed))
+            })
+            .await;
+        match outcome {
+            Ok(Some(redeemed)) => {
+                self.announce(redeemed, &new_contact, false);
+                Ok(true)
+            }
+            Ok(None) | Err(ServiceError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn announce(&self, redeemed: Redeemed, invitee: &BareJid, registered: bool) {
+        self.events.emit(AccountEvent::InviteUsed(InviteUsed {
+            inviter: redeemed.inviter,
+            invitee: invitee.clone(),
+            registered,
+            pushes: redeemed.pushes,
+            notify: self.config.invites.notify_inviter,
+        }));
+    }
+}
+
+/// One use taken of an invite, and what it changed.
+struct Redeemed {
+    invite_id: i64,
+    kind: InviteKind,
+    inviter: Option<BareJid>,
+    pushes: Vec<(BareJid, RosterPush)>,
+}
+
+/// Takes one use of the invite behind `token` on `host` if it is valid (and,
+/// with `register`, lets its holder register); on the storage thread.
+fn take_use(
+    conn: &Connection,
+    token: &str,
+    host: &str,
+    register: bool,
+) -> Result<Option<Redeemed>, ServiceError> {
+    let found = conn
+        .prepare_cached(
+            "UPDATE invites SET uses_left = uses_left - 1
+             WHERE token_hash = ?1 AND host = ?2 AND expires_at >= ?3
+               AND (uses_left IS NULL OR uses_left > 0)
+             RETURNING id, kind, jid, inviter",
+        )?
+        .query_row(params![secrets::hash(token), host, now()], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })
+        .optional()?;
+    let Some((invite_id, kind, jid, inviter)) = found else {
+        return Ok(None);
+    };
+    let kind = invites::kind_from_db(&kind);
+    if register && !kind.allows_registration() {
+        return Ok(None);
+    }
+    // Contact invites name their inviter in `jid`; account invites made by
+    // a user over XMPP remember who made them in `inviter`.
+    let inviter = match kind {
+        InviteKind::Account => inviter,
+        _ => Some(jid),
+    }
+    .and_then(|j| BareJid::new(&j).ok());
+    Ok(Some(Redeemed {
+        invite_id,
+        kind,
+        inviter,
+        pushes: Vec::new(),
+    }))
+}
+
+fn record(conn: &Connection, invite_id: i64, jid: &BareJid) -> Result<(), ServiceError> {
+    conn.prepare_cached(
+        "INSERT INTO invite_redemptions (invite_id, jid, redeemed_at) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![invite_id, jid.to_string(), now()])?;
+    Ok(())
+}
+
+/// Makes `a` and `b` (both local accounts) mutual contacts; the roster
+/// changes to push.
+fn mutual(
+    conn: &Connection,
+    a: &BareJid,
+    b: &BareJid,
+) -> Result<Vec<(BareJid, RosterPush)>, ServiceError> {
+    let mut pushes = Vec::new();
+    for (user, contact) in [(a, b), (b, a)] {
+        if let Some(push) = rosters::set_subscription(conn, user, contact, Subscription::Both)? {
+            pushes.push((user.clone(), push));
+        }
+    }
+    Ok(pushes)
+}
+
+#[cfg(test)]
+mod tests;
