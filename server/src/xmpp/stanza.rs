@@ -79,7 +79,7 @@ impl StanzaError {
         StanzaError::new(ErrorType::Modify, "jid-malformed")
     }
 
-    fn to_element(&self) -> Element {
+    pub fn to_element(&self) -> Element {
         let mut error = Element::new("error", ns::CLIENT).with_attr("type", self.kind.as_str());
         error.push_child(Element::new(self.condition, ns::STANZAS));
         if let Some(text) = &self.text {

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::C2sShared;
 use super::auth::{SaslExchange, SaslStep};
+use super::register::{self, StreamRegistration};
 use super::transport::Transport;
 use crate::services::secrets;
 use crate::xmpp::handlers::{self, presence};
@@ -62,6 +63,7 @@ pub struct Connection {
     stage: Stage,
     host: String,
     sasl: Option<SaslExchange>,
+    registration: StreamRegistration,
     user: Option<BareJid>,
     session: Option<Arc<SessionHandle>>,
     rx: Option<mpsc::Receiver<Outbound>>,
@@ -82,6 +84,7 @@ impl Connection {
             stage: Stage::Header,
             host: String::new(),
             sasl: None,
+            registration: StreamRegistration::default(),
             user: None,
             session: None,
             rx: None,
@@ -318,6 +321,13 @@ impl Connection {
                     );
                 }
                 features.push_child(mechanisms);
+                for feature in [
+                    register::FEATURE_IBR,
+                    register::FEATURE_INVITE,
+                    register::FEATURE_IBR_TOKEN,
+                ] {
+                    features.push_child(Element::new("register", feature));
+                }
             }
         }
         features.write_to(&mut self.out, ns::STREAMS);
@@ -332,13 +342,21 @@ impl Connection {
         }
     }
 
-    /// Before authentication: STARTTLS and SASL only.
+    /// Before authentication: STARTTLS, SASL and in-band registration only.
     async fn negotiate(&mut self, el: Element) -> Next {
         let secure = self.transport.as_ref().is_some_and(Transport::is_tls);
         if el.is("starttls", ns::TLS) && !secure {
             self.out
                 .extend_from_slice(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
             return Next::StartTls;
+        }
+        if register::is_registration_iq(&el) {
+            let reply = self
+                .registration
+                .handle(&self.shared, &self.host, secure, &el)
+                .await;
+            self.write_element(&reply);
+            return Next::Continue;
         }
         if el.ns() != ns::SASL {
             self.stream_error("not-authorized", None);

@@ -3,6 +3,7 @@
 
 mod auth;
 mod connection;
+mod register;
 mod transport;
 
 use std::net::SocketAddr;

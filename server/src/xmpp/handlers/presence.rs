@@ -13,6 +13,9 @@ use crate::xmpp::router::{Presence, SessionHandle};
 use crate::xmpp::stanza::{self, StanzaError};
 use crate::xmpp::xml::{Element, ns};
 
+/// XEP-0379 pre-authenticated subscription requests carry the invite token.
+const PREAUTH: &str = "urn:xmpp:pars:0";
+
 pub async fn outbound(
     ctx: &XmppContext,
     session: &Arc<SessionHandle>,
@@ -197,6 +200,7 @@ async fn subscription(
         return Err(StanzaError::remote_server_not_found());
     }
     match kind {
+        "subscribe" if redeemed_contact_invite(ctx, &presence, &user, &contact).await? => {}
         "subscribe" => {
             push_opt(
                 ctx,
@@ -272,6 +276,40 @@ async fn subscription(
         _ => unreachable!("caller matched the four subscription types"),
     }
     Ok(())
+}
+
+/// XEP-0379: a subscription request carrying a valid contact invite of
+/// `contact`'s makes the two mutual contacts at once (the roster pushes
+/// come from the service's event); both sides then see `subscribed` and
+/// each other's presence. `false`: no such invite, an ordinary request.
+async fn redeemed_contact_invite(
+    ctx: &XmppContext,
+    presence: &Element,
+    user: &BareJid,
+    contact: &BareJid,
+) -> Result<bool, StanzaError> {
+    let Some(token) = presence
+        .child("preauth", PREAUTH)
+        .and_then(|p| p.attr("token"))
+    else {
+        return Ok(false);
+    };
+    if !ctx
+        .services
+        .onboarding
+        .redeem_contact(token, contact, user)
+        .await?
+    {
+        return Ok(false);
+    }
+    for (from, to) in [(contact, user), (user, contact)] {
+        let subscribed = Element::new("presence", ns::CLIENT)
+            .with_attr("from", from.to_string())
+            .with_attr("type", "subscribed");
+        send_to_available(ctx, to, &subscribed);
+        send_current_presence(ctx, from, to);
+    }
+    Ok(true)
 }
 
 /// `owner` (who already allows `subscriber`) answers `subscribed` on its own.
