@@ -2,6 +2,7 @@
 //! loopback ports with a temporary data directory, run the real `roostctl`
 //! against its admin socket, and stop or kill it.
 
+pub mod client;
 pub mod raw;
 
 use std::io::{BufRead as _, BufReader, Write as _};
@@ -363,4 +364,21 @@ pub fn stdout(out: &Output) -> String {
 
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+impl Server {
+    /// Starts with `top` (options outside any table, such as `admins = [...]`)
+    /// at the top of the default test config, and `extra` tables after it.
+    /// The server starts twice: once as [`Server::start_with`] does, then
+    /// with `top` added.
+    pub fn start_with_top_level(top: &str, extra: &str) -> Server {
+        let mut server = Server::start_with(extra);
+        let (status, stderr) = server.terminate();
+        assert!(status.success(), "roostd failed to stop: {stderr}");
+        let path = server.config_path();
+        let config = std::fs::read_to_string(&path).expect("read config");
+        std::fs::write(&path, format!("{top}\n{config}")).expect("write config");
+        server.launch();
+        server
+    }
 }
