@@ -569,6 +569,13 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_states_the_defaults() {
+        let example = include_str!("../../roost.example.toml");
+        let parsed = Config::parse(example, Path::new("")).unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
     fn configured_apps_replace_the_defaults() {
         let text = "[[invite_page.apps]]\nname = \"Cheogram\"\nplatforms = [\"Android\"]\n\
                     download_url = \"https://cheogram.com\"\n";
