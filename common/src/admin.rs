@@ -85,8 +85,20 @@ pub enum Request {
         uses: u32,
     },
     /// Lists the pending invites of a host: not expired, with uses left.
+    /// With `all`, also those used up but not yet expired (roostd keeps
+    /// them until then so that their redemptions can be seen).
     InviteList {
         host: String,
+        /// Left out when false, so a plain list keeps the wire shape older
+        /// roostd builds read.
+        #[serde(default, skip_serializing_if = "is_false")]
+        all: bool,
+    },
+    /// One invite of a host in detail, by its numeric id or by its token,
+    /// whatever its status.
+    InviteShow {
+        host: String,
+        invite: String,
     },
     /// Deletes an invite by its numeric id or by its token.
     InviteRevoke {
@@ -222,6 +234,9 @@ pub enum Reply {
     Invites {
         invites: Vec<InviteInfo>,
     },
+    Invite {
+        invite: InviteInfo,
+    },
 }
 
 /// A new invite with its links. The token is in the links only: roostd
@@ -239,19 +254,75 @@ pub struct CreatedInviteInfo {
     pub uses: u32,
 }
 
-/// What an admin may know of a pending invite: everything but its token,
-/// which roostd does not have.
+/// What an admin may know of an invite: everything but its token, which
+/// roostd does not have.
+///
+/// The fields after `uses_left` came later; they default when missing so
+/// that answers of older roostd builds (which listed pending invites only
+/// and recorded no redemptions) still read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InviteInfo {
     pub id: i64,
     pub kind: InviteType,
-    /// `admin`, or `api/token/ID` for one made with an API key.
+    /// `admin`, `api/token/ID` for one made with an API key, or the full
+    /// JID of the user who made it over XMPP.
     pub creator: String,
     /// Unix seconds.
     pub created_at: i64,
     pub expires_at: i64,
     /// `None` for any number of uses until it expires.
     pub uses_left: Option<u32>,
+    #[serde(default)]
+    pub status: InviteStatus,
+    /// The local account whose contact the holder becomes (contact
+    /// invites), or the user who made an account invite over XMPP; told
+    /// when the invite is used. `None` for an admin's or API key's account
+    /// invite.
+    #[serde(default)]
+    pub inviter: Option<String>,
+    /// Every use so far, oldest first.
+    #[serde(default)]
+    pub redemptions: Vec<RedemptionInfo>,
+}
+
+/// Where an invite stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InviteStatus {
+    /// Not expired, with uses left: its link works.
+    #[default]
+    Pending,
+    /// No uses left. Kept until it expires, to show who used it.
+    Used,
+    /// Past its expiry with uses left; about to be purged.
+    Expired,
+}
+
+impl InviteStatus {
+    /// The status's name: on the wire and in text output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InviteStatus::Pending => "pending",
+            InviteStatus::Used => "used",
+            InviteStatus::Expired => "expired",
+        }
+    }
+}
+
+impl std::fmt::Display for InviteStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One use of an invite: the account that registered with it, or that
+/// became the inviter's contact through it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedemptionInfo {
+    /// A bare JID.
+    pub jid: String,
+    /// Unix seconds.
+    pub redeemed_at: i64,
 }
 
 /// What an admin may know of an account: everything but its credentials.
@@ -274,6 +345,10 @@ pub struct ApiKeyInfo {
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub invites_created: u64,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -485,8 +560,23 @@ mod tests {
         assert_request(
             Request::InviteList {
                 host: "example.com".into(),
+                all: false,
             },
             r#"{"invite_list":{"host":"example.com"}}"#,
+        );
+        assert_request(
+            Request::InviteList {
+                host: "example.com".into(),
+                all: true,
+            },
+            r#"{"invite_list":{"host":"example.com","all":true}}"#,
+        );
+        assert_request(
+            Request::InviteShow {
+                host: "example.com".into(),
+                invite: "12".into(),
+            },
+            r#"{"invite_show":{"host":"example.com","invite":"12"}}"#,
         );
         assert_request(
             Request::InviteRevoke {
@@ -522,9 +612,31 @@ mod tests {
                         created_at: 1_600_000_000,
                         expires_at: 1_700_000_000,
                         uses_left: None,
+                        status: InviteStatus::Pending,
+                        inviter: Some("bob@example.com".into()),
+                        redemptions: vec![RedemptionInfo {
+                            jid: "carol@example.com".into(),
+                            redeemed_at: 1_650_000_000,
+                        }],
                     }],
                 },
-                r#"{"invites":{"invites":[{"id":7,"kind":"contact","creator":"admin","created_at":1600000000,"expires_at":1700000000,"uses_left":null}]}}"#,
+                r#"{"invites":{"invites":[{"id":7,"kind":"contact","creator":"admin","created_at":1600000000,"expires_at":1700000000,"uses_left":null,"status":"pending","inviter":"bob@example.com","redemptions":[{"jid":"carol@example.com","redeemed_at":1650000000}]}]}}"#,
+            ),
+            (
+                Reply::Invite {
+                    invite: InviteInfo {
+                        id: 8,
+                        kind: InviteType::Account,
+                        creator: "api/token/k1".into(),
+                        created_at: 1_600_000_000,
+                        expires_at: 1_700_000_000,
+                        uses_left: Some(0),
+                        status: InviteStatus::Used,
+                        inviter: None,
+                        redemptions: Vec::new(),
+                    },
+                },
+                r#"{"invite":{"invite":{"id":8,"kind":"account","creator":"api/token/k1","created_at":1600000000,"expires_at":1700000000,"uses_left":0,"status":"used","inviter":null,"redemptions":[]}}}"#,
             ),
         ];
         for (reply, expected) in shapes {
@@ -539,7 +651,32 @@ mod tests {
         for kind in InviteType::ALL {
             assert_eq!(InviteType::from_name(kind.as_str()), Some(kind));
         }
+        for status in [
+            InviteStatus::Pending,
+            InviteStatus::Used,
+            InviteStatus::Expired,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&status).unwrap(),
+                format!("\"{status}\"")
+            );
+        }
         assert_eq!(InviteType::from_name("account_and_contact"), None);
+    }
+
+    #[test]
+    fn older_invite_answers_still_read() {
+        // What roostd answered before invites recorded their redemptions:
+        // pending invites only, without status, inviter or redemptions.
+        let old = r#"{"v":1,"id":4,"outcome":{"ok":{"invites":{"invites":[{"id":7,"kind":"contact","creator":"admin","created_at":1600000000,"expires_at":1700000000,"uses_left":2}]}}}}"#;
+        let frame: ResponseFrame = serde_json::from_str(old).unwrap();
+        let Outcome::Ok(Reply::Invites { invites }) = frame.outcome else {
+            panic!("not an invite list: {frame:?}");
+        };
+        assert_eq!(invites[0].status, InviteStatus::Pending);
+        assert_eq!(invites[0].inviter, None);
+        assert!(invites[0].redemptions.is_empty());
+        assert_eq!(invites[0].uses_left, Some(2));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use roost_common::admin::{ErrorKind, Outcome, Password, Reply, Request};
 use roost_shell::fake_roostd::{
-    Action, FakeRoostd, refusal, sample_invites, sample_keys, sample_users,
+    Action, FakeRoostd, refusal, sample_invites, sample_keys, sample_used_invite, sample_users,
 };
 
 fn roostctl(cwd: &Path) -> Command {
@@ -68,6 +68,13 @@ fn fake() -> FakeRoostd {
         })),
         Request::InviteCreate { .. } => refusal(ErrorKind::BadRequest, "not in this test"),
         Request::InviteRevoke { .. } => refusal(ErrorKind::NotFound, "invite not found"),
+        Request::InviteShow { host, invite } if invite != "7" => refusal(
+            ErrorKind::NotFound,
+            &format!("no invite {invite} on {host}"),
+        ),
+        Request::InviteShow { .. } => Action::Answer(Outcome::Ok(Reply::Invite {
+            invite: sample_used_invite(),
+        })),
     })
 }
 
@@ -82,7 +89,9 @@ fn invite_list_and_revoke() {
     assert_eq!((code, err.as_str()), (0, ""));
     assert_eq!(
         out,
-        "3\taccount\t1600604800\tadmin\n12\tcontact\t1700086400\tapi/token/k1a2b3\n"
+        "3\taccount\t1600604800\tadmin\tpending\t\n\
+         12\tcontact\t1700086400\tapi/token/k1a2b3\tpending\t\
+         carol@example.com,1700003600 dave@example.com,1700007200\n"
     );
     let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
         "invite",
@@ -92,6 +101,61 @@ fn invite_list_and_revoke() {
     ]));
     assert_eq!((code, out.as_str()), (1, ""));
     assert!(err.contains("invite not found"), "{err}");
+}
+
+#[test]
+fn invite_show() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "invite",
+        "show",
+        "example.com",
+        "7",
+        "--json",
+    ]));
+    assert_eq!((code, err.as_str()), (0, ""));
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["status"], "used");
+    assert_eq!(json["redemptions"][0]["jid"], "frank@example.com");
+    // Piped: FIELD<TAB>VALUE lines; the same through `roostctl shell CMD`.
+    let (code, out, _) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "invite",
+        "show",
+        "example.com",
+        "7",
+    ]));
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("id\t7\nkind\tboth\nstatus\tused\n"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("\nredemption\tfrank@example.com\t1650001234\n"),
+        "{out}"
+    );
+    let (code, shell_out, _) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "shell",
+        "invite",
+        "show",
+        "example.com",
+        "7",
+    ]));
+    assert_eq!((code, shell_out.as_str()), (0, out.as_str()));
+
+    let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "invite",
+        "show",
+        "example.com",
+        "99",
+    ]));
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(err, "roostctl: no invite 99 on example.com\n");
+    let (code, _, err) =
+        run(roostctl(dir.path())
+            .args(socket_arg(&fake))
+            .args(["invite", "show", "example.com"]));
+    assert_eq!(code, 2, "{err}");
 }
 
 fn socket_arg(fake: &FakeRoostd) -> [&std::ffi::OsStr; 2] {

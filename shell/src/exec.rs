@@ -89,8 +89,12 @@ pub fn execute(
         (AdminCommand::Invite(InviteCommand::Create { .. }), Reply::InviteCreated { invite }) => {
             invites::created(&invite, style)
         }
-        (AdminCommand::Invite(InviteCommand::List { host }), Reply::Invites { invites: list }) => {
-            invites::list(&host.host, &list, style)
+        (
+            AdminCommand::Invite(InviteCommand::List { host, all }),
+            Reply::Invites { invites: list },
+        ) => invites::list(&host.host, &list, *all, style),
+        (AdminCommand::Invite(InviteCommand::Show { .. }), Reply::Invite { invite }) => {
+            invites::show(&invite, style)
         }
         (AdminCommand::Invite(InviteCommand::Revoke { host, invite }), Reply::Deleted) => {
             invites::revoked(&host.host, invite, style)
@@ -119,6 +123,7 @@ fn reply_kind(reply: &Reply) -> &'static str {
         Reply::Users { .. } => "user list",
         Reply::InviteCreated { .. } => "invite created",
         Reply::Invites { .. } => "invite list",
+        Reply::Invite { .. } => "invite",
     }
 }
 

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use roost_common::admin::{
-    AdminError, ApiKeyInfo, ErrorKind, Outcome, PROTOCOL_VERSION, Reply, Request, RequestFrame,
-    ResponseFrame, Role, UserInfo,
+    AdminError, ApiKeyInfo, ErrorKind, InviteInfo, InviteStatus, InviteType, Outcome,
+    PROTOCOL_VERSION, RedemptionInfo, Reply, Request, RequestFrame, ResponseFrame, Role, UserInfo,
 };
 use roost_common::frame;
 
@@ -125,9 +125,9 @@ pub fn sample_keys() -> Vec<ApiKeyInfo> {
 }
 
 /// Two pending invites, oldest first as roostd lists them: an admin's
-/// single-use account invite and an API key's unlimited contact invite.
-pub fn sample_invites() -> Vec<roost_common::admin::InviteInfo> {
-    use roost_common::admin::{InviteInfo, InviteType};
+/// single-use account invite, unused, and an API key's unlimited contact
+/// invite, used twice.
+pub fn sample_invites() -> Vec<InviteInfo> {
     vec![
         InviteInfo {
             id: 3,
@@ -136,6 +136,9 @@ pub fn sample_invites() -> Vec<roost_common::admin::InviteInfo> {
             created_at: 1_600_000_000,
             expires_at: 1_600_604_800,
             uses_left: Some(1),
+            status: InviteStatus::Pending,
+            inviter: None,
+            redemptions: Vec::new(),
         },
         InviteInfo {
             id: 12,
@@ -144,8 +147,39 @@ pub fn sample_invites() -> Vec<roost_common::admin::InviteInfo> {
             created_at: 1_700_000_000,
             expires_at: 1_700_086_400,
             uses_left: None,
+            status: InviteStatus::Pending,
+            inviter: Some("bob@example.com".into()),
+            redemptions: vec![
+                RedemptionInfo {
+                    jid: "carol@example.com".into(),
+                    redeemed_at: 1_700_003_600,
+                },
+                RedemptionInfo {
+                    jid: "dave@example.com".into(),
+                    redeemed_at: 1_700_007_200,
+                },
+            ],
         },
     ]
+}
+
+/// A used-up invite, as `invite list --all` and `invite show` add them:
+/// a user's account-and-contact invite, redeemed once.
+pub fn sample_used_invite() -> InviteInfo {
+    InviteInfo {
+        id: 7,
+        kind: InviteType::Both,
+        creator: "erin@example.com/phone".into(),
+        created_at: 1_650_000_000,
+        expires_at: 1_650_604_800,
+        uses_left: Some(0),
+        status: InviteStatus::Used,
+        inviter: Some("erin@example.com".into()),
+        redemptions: vec![RedemptionInfo {
+            jid: "frank@example.com".into(),
+            redeemed_at: 1_650_001_234,
+        }],
+    }
 }
 
 /// Two accounts, a user and an admin, in JID order as roostd lists them.

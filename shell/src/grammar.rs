@@ -215,7 +215,7 @@ pub enum AdminCommand {
     #[command(subcommand)]
     User(UserCommand),
 
-    /// Create, list and revoke invites
+    /// Create, list, show and revoke invites
     ///
     /// An invite is a link that lets its holder register an account, become
     /// a contact of an existing account, or both. roostd keeps only a hash
@@ -270,17 +270,43 @@ pub enum InviteCommand {
         uses: u32,
     },
 
-    /// List the pending invites of a host, oldest first
+    /// List the pending invites of a host, oldest first, with who used them
     ///
-    /// Pending: not expired, with uses left. Tokens are not shown: roostd
-    /// keeps only their hashes. On a terminal, a table. Otherwise one
-    /// ID<TAB>KIND<TAB>EXPIRES<TAB>CREATOR line per invite, EXPIRES in Unix
-    /// seconds; --json gives an array of {"id", "kind", "creator",
-    /// "created_at", "expires_at", "uses_left"} (uses_left null for
-    /// unlimited).
+    /// Pending: not expired, with uses left. Each invite shows who redeemed
+    /// it so far and when (a multi-use invite may have been used already).
+    /// Tokens are not shown: roostd keeps only their hashes. On a terminal,
+    /// a table. Otherwise one
+    /// ID<TAB>KIND<TAB>EXPIRES<TAB>CREATOR<TAB>STATUS<TAB>USED_BY line per
+    /// invite, EXPIRES in Unix seconds, USED_BY a space-separated list of
+    /// JID,SECONDS (empty when unused); --json gives an array of {"id",
+    /// "kind", "creator", "created_at", "expires_at", "uses_left", "status",
+    /// "inviter", "redemptions": [{"jid", "redeemed_at"}]} (uses_left null
+    /// for unlimited, inviter null for none).
     List {
         #[command(flatten)]
         host: HostArg,
+
+        /// Also list used-up invites; roostd keeps them until they expire
+        #[arg(long)]
+        all: bool,
+    },
+
+    /// Show one invite in detail, with who used it and when
+    ///
+    /// Any invite roostd still has: pending, used up (kept until it
+    /// expires) or expired (until roostd purges it, within minutes). On a
+    /// terminal, one field per line. Otherwise FIELD<TAB>VALUE lines, times
+    /// in Unix seconds, and one redemption<TAB>JID<TAB>SECONDS line per use;
+    /// --json gives one object as invite list --json does.
+    Show {
+        #[command(flatten)]
+        host: HostArg,
+
+        /// The invite's id, as invite list shows it, or its token: the last
+        /// part of its link
+        // Tokens are base64url and may start with '-'.
+        #[arg(value_name = "ID_OR_TOKEN", allow_hyphen_values = true)]
+        invite: String,
     },
 
     /// Revoke an invite; its link stops working at once
@@ -526,8 +552,13 @@ impl AdminCommand {
                     ttl_secs: ttl.map(|d| d.as_secs()),
                     uses: *uses,
                 },
-                InviteCommand::List { host } => Request::InviteList {
+                InviteCommand::List { host, all } => Request::InviteList {
                     host: host.host.clone(),
+                    all: *all,
+                },
+                InviteCommand::Show { host, invite } => Request::InviteShow {
+                    host: host.host.clone(),
+                    invite: invite.clone(),
                 },
                 InviteCommand::Revoke { host, invite } => Request::InviteRevoke {
                     host: host.host.clone(),
@@ -550,6 +581,7 @@ impl AdminCommand {
             AdminCommand::User(UserCommand::SetRole { .. }) => "user set-role",
             AdminCommand::Invite(InviteCommand::Create { .. }) => "invite create",
             AdminCommand::Invite(InviteCommand::List { .. }) => "invite list",
+            AdminCommand::Invite(InviteCommand::Show { .. }) => "invite show",
             AdminCommand::Invite(InviteCommand::Revoke { .. }) => "invite revoke",
         }
     }

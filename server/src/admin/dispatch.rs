@@ -102,8 +102,19 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
                 },
             }
         }
-        Request::InviteList { host } => Reply::Invites {
-            invites: services.invites.list(&host).await?,
+        Request::InviteList { host, all } => Reply::Invites {
+            invites: services.invites.list(&host, all).await?,
+        },
+        Request::InviteShow { host, invite } => Reply::Invite {
+            // The message names what was asked for, which the service's
+            // generic "invite not found" cannot.
+            invite: services
+                .invites
+                .show(&host, &invite)
+                .await?
+                .ok_or_else(|| {
+                    AdminError::new(ErrorKind::NotFound, format!("no invite {invite} on {host}"))
+                })?,
         },
         Request::InviteRevoke { host, invite } => {
             services.invites.revoke(&host, &invite).await?;

@@ -5,10 +5,11 @@
 //! are stored as hashes; the token itself exists only in the links handed
 //! out at creation.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use roost_common::admin::{InviteInfo, InviteType};
+use roost_common::admin::{InviteInfo, InviteStatus, InviteType, RedemptionInfo};
 use roost_common::config::Config;
 use roost_common::jid::DomainName;
 use rusqlite::{Connection, OptionalExtension as _, params};
@@ -227,28 +228,98 @@ impl Invites {
         Ok((id, self.created(row)))
     }
 
-    /// The pending invites of `host` (not expired, uses left), oldest first.
-    pub async fn list(&self, host: &str) -> Result<Vec<InviteInfo>, ServiceError> {
+    /// The pending invites of `host` (not expired, uses left), oldest first,
+    /// each with its redemptions so far (a multi-use invite may have some).
+    /// With `all`, also the used-up ones that have not expired yet: they are
+    /// kept until then so that an admin can see who used them.
+    pub async fn list(&self, host: &str, all: bool) -> Result<Vec<InviteInfo>, ServiceError> {
         let host = self.hosts.resolve(host)?;
         self.db
             .call(move |conn| -> Result<Vec<InviteInfo>, ServiceError> {
-                let mut st = conn.prepare_cached(
-                    "SELECT id, kind, creator, created_at, expires_at, uses_left FROM invites
+                let now = now();
+                let mut st = conn.prepare_cached(&format!(
+                    "SELECT {INFO_COLUMNS} FROM invites
                      WHERE host = ?1 AND expires_at >= ?2
-                       AND (uses_left IS NULL OR uses_left > 0)
-                     ORDER BY created_at, id",
+                       AND (?3 OR uses_left IS NULL OR uses_left > 0)
+                     ORDER BY created_at, id"
+                ))?;
+                let mut invites = st
+                    .query_map(params![host.as_str(), now, all], |r| info_from_row(r, now))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                // One query for all redemptions rather than one per invite.
+                let mut st = conn.prepare_cached(
+                    "SELECT r.invite_id, r.jid, r.redeemed_at
+                     FROM invite_redemptions r JOIN invites i ON i.id = r.invite_id
+                     WHERE i.host = ?1 AND i.expires_at >= ?2
+                       AND (?3 OR i.uses_left IS NULL OR i.uses_left > 0)
+                     ORDER BY r.redeemed_at, r.id",
                 )?;
-                let rows = st.query_map(params![host.as_str(), now()], |r| {
-                    Ok(InviteInfo {
-                        id: r.get(0)?,
-                        kind: kind_from_db(&r.get::<_, String>(1)?).admin_type(),
-                        creator: r.get(2)?,
-                        created_at: r.get(3)?,
-                        expires_at: r.get(4)?,
-                        uses_left: r.get(5)?,
-                    })
-                })?;
-                Ok(rows.collect::<Result<_, _>>()?)
+                let mut by_invite: HashMap<i64, Vec<RedemptionInfo>> = HashMap::new();
+                for row in st.query_map(params![host.as_str(), now, all], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        RedemptionInfo {
+                            jid: r.get(1)?,
+                            redeemed_at: r.get(2)?,
+                        },
+                    ))
+                })? {
+                    let (id, redemption) = row?;
+                    by_invite.entry(id).or_default().push(redemption);
+                }
+                for invite in &mut invites {
+                    invite.redemptions = by_invite.remove(&invite.id).unwrap_or_default();
+                }
+                Ok(invites)
+            })
+            .await
+    }
+
+    /// One invite of `host` by its numeric id or by its token, whatever its
+    /// status (an expired one shows until the next purge); `None` if there
+    /// is no such invite.
+    pub async fn show(
+        &self,
+        host: &str,
+        id_or_token: &str,
+    ) -> Result<Option<InviteInfo>, ServiceError> {
+        let host = self.hosts.resolve(host)?;
+        let key = InviteKey::parse(id_or_token);
+        self.db
+            .call(move |conn| -> Result<Option<InviteInfo>, ServiceError> {
+                let now = now();
+                let found = match &key {
+                    InviteKey::Id(id) => conn
+                        .prepare_cached(&format!(
+                            "SELECT {INFO_COLUMNS} FROM invites WHERE host = ?1 AND id = ?2"
+                        ))?
+                        .query_row(params![host.as_str(), id], |r| info_from_row(r, now)),
+                    InviteKey::Token(token) => conn
+                        .prepare_cached(&format!(
+                            "SELECT {INFO_COLUMNS} FROM invites
+                             WHERE host = ?1 AND token_hash = ?2"
+                        ))?
+                        .query_row(params![host.as_str(), secrets::hash(token)], |r| {
+                            info_from_row(r, now)
+                        }),
+                }
+                .optional()?;
+                let Some(mut invite) = found else {
+                    return Ok(None);
+                };
+                let mut st = conn.prepare_cached(
+                    "SELECT jid, redeemed_at FROM invite_redemptions
+                     WHERE invite_id = ?1 ORDER BY redeemed_at, id",
+                )?;
+                invite.redemptions = st
+                    .query_map([invite.id], |r| {
+                        Ok(RedemptionInfo {
+                            jid: r.get(0)?,
+                            redeemed_at: r.get(1)?,
+                        })
+                    })?
+                    .collect::<Result<_, _>>()?;
+                Ok(Some(invite))
             })
             .await
     }
@@ -256,18 +327,18 @@ impl Invites {
     /// Deletes an invite of `host` by its numeric id or by its token.
     pub async fn revoke(&self, host: &str, id_or_token: &str) -> Result<(), ServiceError> {
         let host = self.hosts.resolve(host)?;
-        let id_or_token = id_or_token.to_owned();
+        let key = InviteKey::parse(id_or_token);
         let deleted = self
             .db
             .call(move |conn| -> Result<usize, ServiceError> {
-                Ok(match id_or_token.parse::<i64>() {
-                    Ok(id) if id_or_token.bytes().all(|b| b.is_ascii_digit()) => conn.execute(
+                Ok(match &key {
+                    InviteKey::Id(id) => conn.execute(
                         "DELETE FROM invites WHERE host = ?1 AND id = ?2",
                         params![host.as_str(), id],
                     )?,
-                    _ => conn.execute(
+                    InviteKey::Token(token) => conn.execute(
                         "DELETE FROM invites WHERE host = ?1 AND token_hash = ?2",
-                        params![host.as_str(), secrets::hash(&id_or_token)],
+                        params![host.as_str(), secrets::hash(token)],
                     )?,
                 })
             })
@@ -354,17 +425,73 @@ impl Invites {
             .await
     }
 
-    /// Deletes invites that expired or have no uses left; returns how many.
+    /// Deletes the invites that expired, with their redemptions (by
+    /// cascade); returns how many. Used-up invites stay until they expire,
+    /// so `invite list --all` and `invite show` can tell who used them;
+    /// nothing redeems them meanwhile, as every door checks `uses_left`.
     pub async fn purge(&self) -> Result<usize, ServiceError> {
         self.db
             .call(|conn| -> Result<usize, ServiceError> {
-                Ok(conn.execute(
-                    "DELETE FROM invites WHERE expires_at < ?1 OR uses_left = 0",
-                    params![now()],
-                )?)
+                Ok(conn.execute("DELETE FROM invites WHERE expires_at < ?1", params![now()])?)
             })
             .await
     }
+}
+
+/// How an admin names an invite: by its number, or by its token.
+enum InviteKey {
+    Id(i64),
+    Token(String),
+}
+
+impl InviteKey {
+    /// All digits is an id. Tokens are 24 base64url characters, so one made
+    /// only of digits is vanishingly unlikely, and `+7` or `-7` (which
+    /// `i64` would accept) are taken as tokens, not ids.
+    fn parse(text: &str) -> InviteKey {
+        match text.parse::<i64>() {
+            Ok(id) if text.bytes().all(|b| b.is_ascii_digit()) => InviteKey::Id(id),
+            _ => InviteKey::Token(text.to_owned()),
+        }
+    }
+}
+
+/// The columns [`info_from_row`] reads, in its order.
+const INFO_COLUMNS: &str = "id, kind, creator, created_at, expires_at, uses_left, jid, inviter";
+
+/// An invite row as the admin protocol shows it, without its redemptions;
+/// `now` decides whether it has expired.
+fn info_from_row(r: &rusqlite::Row<'_>, now: i64) -> rusqlite::Result<InviteInfo> {
+    let kind = kind_from_db(&r.get::<_, String>(1)?);
+    let expires_at: i64 = r.get(4)?;
+    let uses_left: Option<u32> = r.get(5)?;
+    // A used-up invite reads "used" even once expired: that it did its job
+    // says more than that its time ran out.
+    let status = if uses_left == Some(0) {
+        InviteStatus::Used
+    } else if expires_at < now {
+        InviteStatus::Expired
+    } else {
+        InviteStatus::Pending
+    };
+    // As onboarding decides whom to tell: contact invites name their
+    // inviter in `jid`; account invites made by a user over XMPP remember
+    // who made them in `inviter`.
+    let inviter = match kind {
+        InviteKind::Account => r.get(7)?,
+        InviteKind::Contact | InviteKind::AccountAndContact => Some(r.get(6)?),
+    };
+    Ok(InviteInfo {
+        id: r.get(0)?,
+        kind: kind.admin_type(),
+        creator: r.get(2)?,
+        created_at: r.get(3)?,
+        expires_at,
+        uses_left,
+        status,
+        inviter,
+        redemptions: Vec::new(),
+    })
 }
 
 /// Reads a stored kind.
@@ -478,7 +605,7 @@ mod tests {
         assert!(both.uri.ends_with(";ibr=y"));
         assert!(both.expires_at <= now() + 60);
 
-        let listed = invites.list("localhost").await.unwrap();
+        let listed = invites.list("localhost", false).await.unwrap();
         assert_eq!(listed.len(), 3);
         assert_eq!(listed[0].id, account_id);
         assert_eq!(listed[0].kind, InviteType::Account);
@@ -502,7 +629,7 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        assert_eq!(invites.list("localhost").await.unwrap().len(), 1);
+        assert_eq!(invites.list("localhost", false).await.unwrap().len(), 1);
         assert!(matches!(
             invites.revoke("localhost", &contact_id.to_string()).await,
             Err(ServiceError::NotFound("invite"))
@@ -512,7 +639,7 @@ mod tests {
             Err(ServiceError::NotFound("invite"))
         ));
         assert!(matches!(
-            invites.list("elsewhere.example").await,
+            invites.list("elsewhere.example", false).await,
             Err(ServiceError::UnknownHost(_))
         ));
     }
@@ -562,7 +689,7 @@ mod tests {
             ),
             ServiceError::UnknownHost(_)
         ));
-        assert!(invites.list("localhost").await.unwrap().is_empty());
+        assert!(invites.list("localhost", false).await.unwrap().is_empty());
     }
 
     fn account(uses: Option<u32>) -> NewInvite {
@@ -578,7 +705,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn expired_and_used_up_invites_are_invalid_and_purged() {
+    async fn expired_and_used_up_invites_are_invalid_and_expired_ones_purged() {
         let (_dir, invites) = services();
         let live = invites.create(account(Some(1))).await.unwrap();
         assert_eq!(
@@ -624,7 +751,8 @@ mod tests {
         );
         assert!(invites.find_valid("not-a-token").await.unwrap().is_none());
 
-        assert_eq!(invites.purge().await.unwrap(), 2);
+        // Only the expired one goes: the used-up one stays until it expires.
+        assert_eq!(invites.purge().await.unwrap(), 1);
         assert!(
             invites
                 .find_valid(live.token.as_str())
@@ -632,7 +760,254 @@ mod tests {
                 .unwrap()
                 .is_some()
         );
+        assert!(
+            invites
+                .show("localhost", used_token.as_str())
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            invites
+                .show("localhost", expired_token.as_str())
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert_eq!(invites.purge().await.unwrap(), 0);
+    }
+
+    /// Takes one use of invite `id` for `jid` at `at`, as onboarding does
+    /// (which has its own tests); returns whether there was a use left.
+    async fn redeem(invites: &Invites, id: i64, jid: &str, at: i64) -> bool {
+        let jid = jid.to_owned();
+        invites
+            .db
+            .call(move |conn| -> Result<bool, ServiceError> {
+                let taken = conn.execute(
+                    "UPDATE invites SET uses_left = uses_left - 1
+                     WHERE id = ?1 AND (uses_left IS NULL OR uses_left > 0)",
+                    [id],
+                )?;
+                if taken == 1 {
+                    conn.execute(
+                        "INSERT INTO invite_redemptions (invite_id, jid, redeemed_at)
+                         VALUES (?1, ?2, ?3)",
+                        params![id, jid, at],
+                    )?;
+                }
+                Ok(taken == 1)
+            })
+            .await
+            .unwrap()
+    }
+
+    async fn redemption_rows(invites: &Invites) -> i64 {
+        invites
+            .db
+            .call(|conn| -> Result<i64, ServiceError> {
+                Ok(conn.query_row("SELECT count(*) FROM invite_redemptions", [], |r| r.get(0))?)
+            })
+            .await
+            .unwrap()
+    }
+
+    fn redemption(jid: &str, redeemed_at: i64) -> RedemptionInfo {
+        RedemptionInfo {
+            jid: jid.into(),
+            redeemed_at,
+        }
+    }
+
+    #[tokio::test]
+    async fn list_shows_redemptions_and_all_adds_used_up_invites() {
+        let (_dir, invites) = services();
+        invites
+            .accounts
+            .create("bob@localhost", "pw", roost_common::admin::Role::User)
+            .await
+            .unwrap();
+        let (single, _) = invites
+            .create_by_admin(admin(InviteType::Account, None))
+            .await
+            .unwrap();
+        let (multi, _) = invites
+            .create_by_admin(AdminInvite {
+                uses: 3,
+                ..admin(InviteType::Both, Some("bob@localhost"))
+            })
+            .await
+            .unwrap();
+        let (untouched, _) = invites
+            .create_by_admin(admin(InviteType::Account, None))
+            .await
+            .unwrap();
+
+        assert!(redeem(&invites, single, "carol@localhost", 1_000).await);
+        assert!(!redeem(&invites, single, "mallory@localhost", 1_001).await);
+        // Recorded out of order: listed by time.
+        assert!(redeem(&invites, multi, "erin@localhost", 2_000).await);
+        assert!(redeem(&invites, multi, "dave@localhost", 1_500).await);
+
+        let pending = invites.list("localhost", false).await.unwrap();
+        let ids: Vec<i64> = pending.iter().map(|i| i.id).collect();
+        assert_eq!(ids, [multi, untouched], "the used-up one is not pending");
+        assert_eq!(pending[0].status, InviteStatus::Pending);
+        assert_eq!(pending[0].uses_left, Some(1));
+        assert_eq!(pending[0].inviter.as_deref(), Some("bob@localhost"));
+        assert_eq!(
+            pending[0].redemptions,
+            [
+                redemption("dave@localhost", 1_500),
+                redemption("erin@localhost", 2_000)
+            ]
+        );
+        assert!(pending[1].redemptions.is_empty());
+        assert_eq!(pending[1].inviter, None);
+
+        let all = invites.list("localhost", true).await.unwrap();
+        let ids: Vec<i64> = all.iter().map(|i| i.id).collect();
+        assert_eq!(ids, [single, multi, untouched]);
+        assert_eq!(all[0].status, InviteStatus::Used);
+        assert_eq!(all[0].uses_left, Some(0));
+        assert_eq!(all[0].redemptions, [redemption("carol@localhost", 1_000)]);
+        assert_eq!(all[1], pending[0]);
+
+        // Expired invites are in neither list, whatever their uses.
+        let mut expired = invites.prepare(account(Some(1)));
+        expired.expires_at = now() - 1;
+        invites
+            .db
+            .call(move |conn| -> Result<(), ServiceError> { insert(conn, &expired, None) })
+            .await
+            .unwrap();
+        assert_eq!(invites.list("localhost", true).await.unwrap().len(), 3);
+        assert!(matches!(
+            invites.list("elsewhere.example", true).await,
+            Err(ServiceError::UnknownHost(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn show_finds_an_invite_by_id_or_token_whatever_its_status() {
+        let (_dir, invites) = services();
+        invites
+            .accounts
+            .create("bob@localhost", "pw", roost_common::admin::Role::User)
+            .await
+            .unwrap();
+        let (id, created) = invites
+            .create_by_admin(admin(InviteType::Contact, Some("bob@localhost")))
+            .await
+            .unwrap();
+        let shown = invites
+            .show("localhost", &id.to_string())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(shown.id, id);
+        assert_eq!(shown.kind, InviteType::Contact);
+        assert_eq!(shown.status, InviteStatus::Pending);
+        assert_eq!(shown.creator, "admin");
+        assert_eq!(shown.inviter.as_deref(), Some("bob@localhost"));
+        assert_eq!(shown.expires_at, created.expires_at);
+        assert!(shown.redemptions.is_empty());
+
+        assert!(redeem(&invites, id, "carol@localhost", 1_234).await);
+        let by_token = invites
+            .show("localhost", created.token.as_str())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_token.id, id);
+        assert_eq!(by_token.status, InviteStatus::Used);
+        assert_eq!(by_token.uses_left, Some(0));
+        assert_eq!(by_token.redemptions, [redemption("carol@localhost", 1_234)]);
+
+        // An expired invite with uses left, until it is purged.
+        let mut expired = invites.prepare(account(None));
+        expired.expires_at = now() - 1;
+        let expired_token = expired.token.clone();
+        invites
+            .db
+            .call(move |conn| -> Result<(), ServiceError> { insert(conn, &expired, None) })
+            .await
+            .unwrap();
+        let shown = invites
+            .show("localhost", expired_token.as_str())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(shown.status, InviteStatus::Expired);
+        assert_eq!(shown.uses_left, None);
+
+        for unknown in ["9999", "+1", "AbCdEfGhIjKlMnOpQrStUvWx", ""] {
+            assert!(
+                invites.show("localhost", unknown).await.unwrap().is_none(),
+                "{unknown:?}"
+            );
+        }
+        assert!(matches!(
+            invites.show("elsewhere.example", &id.to_string()).await,
+            Err(ServiceError::UnknownHost(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn purge_keeps_used_up_invites_until_they_expire() {
+        let (_dir, invites) = services();
+        let (used, _) = invites
+            .create_by_admin(admin(InviteType::Account, None))
+            .await
+            .unwrap();
+        assert!(redeem(&invites, used, "carol@localhost", 1_000).await);
+        let mut expired = invites.prepare(account(Some(2)));
+        expired.expires_at = now() - 1;
+        let expired_id = invites
+            .db
+            .call(move |conn| -> Result<i64, ServiceError> {
+                insert(conn, &expired, None)?;
+                Ok(conn.last_insert_rowid())
+            })
+            .await
+            .unwrap();
+        assert!(redeem(&invites, expired_id, "dave@localhost", 900).await);
+        assert_eq!(redemption_rows(&invites).await, 2);
+
+        assert_eq!(invites.purge().await.unwrap(), 1);
+        let kept = invites
+            .show("localhost", &used.to_string())
+            .await
+            .unwrap()
+            .expect("a used-up invite stays until it expires");
+        assert_eq!(kept.redemptions, [redemption("carol@localhost", 1_000)]);
+        assert!(
+            invites
+                .show("localhost", &expired_id.to_string())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            redemption_rows(&invites).await,
+            1,
+            "the expired invite's redemptions go with it"
+        );
+
+        // Once the used-up invite expires, it goes too.
+        invites
+            .db
+            .call(move |conn| -> Result<usize, ServiceError> {
+                Ok(conn.execute(
+                    "UPDATE invites SET expires_at = ?1 WHERE id = ?2",
+                    params![now() - 1, used],
+                )?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(invites.purge().await.unwrap(), 1);
+        assert_eq!(redemption_rows(&invites).await, 0);
+        assert!(invites.list("localhost", true).await.unwrap().is_empty());
     }
 
     #[test]

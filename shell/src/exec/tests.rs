@@ -6,7 +6,7 @@ use clap::Parser;
 use roost_common::admin::{ErrorKind, Password, Reply, Request, Role};
 
 use super::*;
-use crate::fake_roostd::{FakeRoostd, refusal, sample_keys, sample_users};
+use crate::fake_roostd::{FakeRoostd, refusal, sample_keys, sample_used_invite, sample_users};
 use crate::grammar::{PasswordInput, ReplLine};
 use crate::password::{PasswordError, PasswordReader};
 
@@ -292,4 +292,78 @@ fn user_list_prints_one_jid_per_line() {
             host: "example.com".into()
         }]
     );
+}
+
+#[test]
+fn invite_list_all_asks_for_used_ones_and_shows_their_status() {
+    let fake = FakeRoostd::replying(Reply::Invites {
+        invites: vec![sample_used_invite()],
+    });
+    let (result, out) = run(&fake, "invite list example.com --all", Style::Table);
+    result.unwrap();
+    assert!(out.contains("status"), "{out}");
+    assert!(out.contains(" used "), "{out}");
+    let (result, out) = run(&fake, "invite list example.com", Style::Table);
+    result.unwrap();
+    assert!(!out.contains("status"), "{out}");
+    assert_eq!(
+        fake.requests(),
+        vec![
+            Request::InviteList {
+                host: "example.com".into(),
+                all: true,
+            },
+            Request::InviteList {
+                host: "example.com".into(),
+                all: false,
+            }
+        ]
+    );
+}
+
+#[test]
+fn invite_show_prints_one_invite() {
+    let fake = FakeRoostd::replying(Reply::Invite {
+        invite: sample_used_invite(),
+    });
+    let (result, out) = run(&fake, "invite show example.com 7", Style::Json);
+    result.unwrap();
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["id"], 7);
+    assert_eq!(json["status"], "used");
+    assert_eq!(
+        json["redemptions"],
+        serde_json::json!([{"jid": "frank@example.com", "redeemed_at": 1_650_001_234}])
+    );
+    let (result, out) = run(&fake, "invite show example.com 7", Style::Table);
+    result.unwrap();
+    assert!(
+        out.contains("used by    frank@example.com  2022-04-15 05:40 UTC\n"),
+        "{out}"
+    );
+    assert_eq!(
+        fake.requests()[0],
+        Request::InviteShow {
+            host: "example.com".into(),
+            invite: "7".into(),
+        }
+    );
+}
+
+#[test]
+fn invite_show_of_an_unknown_invite_is_exit_code_1() {
+    let fake = FakeRoostd::start(|_| refusal(ErrorKind::NotFound, "no invite 99 on example.com"));
+    let (result, out) = run(&fake, "invite show example.com 99", Style::Table);
+    let err = result.unwrap_err();
+    assert_eq!(err.exit_code(), 1);
+    assert_eq!(err.to_string(), "no invite 99 on example.com");
+    assert_eq!(out, "");
+    // A list where one invite was asked for is a version mismatch.
+    let fake = FakeRoostd::replying(Reply::Invites {
+        invites: Vec::new(),
+    });
+    let (result, _) = run(&fake, "invite show example.com 99", Style::Table);
+    let err = result.unwrap_err();
+    assert_eq!(err.exit_code(), 3);
+    assert!(err.to_string().contains("invite show"), "{err}");
 }

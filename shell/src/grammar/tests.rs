@@ -486,7 +486,7 @@ fn user_command_names_match_the_grammar() {
 
 #[test]
 fn invite_commands_parse_alike_from_argv_and_shell_line() {
-    let cases: [(&[&str], Request); 5] = [
+    let cases: [(&[&str], Request); 8] = [
         (
             &["invite", "create", "example.com"],
             Request::InviteCreate {
@@ -541,6 +541,28 @@ fn invite_commands_parse_alike_from_argv_and_shell_line() {
             &["invite", "list", "example.com"],
             Request::InviteList {
                 host: "example.com".into(),
+                all: false,
+            },
+        ),
+        (
+            &["invite", "list", "example.com", "--all"],
+            Request::InviteList {
+                host: "example.com".into(),
+                all: true,
+            },
+        ),
+        (
+            &["invite", "show", "example.com", "12"],
+            Request::InviteShow {
+                host: "example.com".into(),
+                invite: "12".into(),
+            },
+        ),
+        (
+            &["invite", "show", "example.com", "-AbCdEfGhIjKlMnOpQrStUvW"],
+            Request::InviteShow {
+                host: "example.com".into(),
+                invite: "-AbCdEfGhIjKlMnOpQrStUvW".into(),
             },
         ),
         (
@@ -567,7 +589,7 @@ fn invite_commands_parse_alike_from_argv_and_shell_line() {
 
 #[test]
 fn invite_usage_errors() {
-    let cases: [(&str, ErrorKind, &str); 7] = [
+    let cases: [(&str, ErrorKind, &str); 10] = [
         (
             "invite create",
             ErrorKind::MissingRequiredArgument,
@@ -602,6 +624,21 @@ fn invite_usage_errors() {
             "invite revoke example.com",
             ErrorKind::MissingRequiredArgument,
             "<ID_OR_TOKEN>",
+        ),
+        (
+            "invite show example.com",
+            ErrorKind::MissingRequiredArgument,
+            "<ID_OR_TOKEN>",
+        ),
+        (
+            "invite show example.com 3 4",
+            ErrorKind::UnknownArgument,
+            "'4'",
+        ),
+        (
+            "invite list example.com --used",
+            ErrorKind::UnknownArgument,
+            "--used",
         ),
     ];
     for (line, kind, needle) in cases {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use roost_common::admin::Role;
 
 use super::*;
-use crate::fake_roostd::{sample_invites, sample_keys, sample_users};
+use crate::fake_roostd::{sample_invites, sample_keys, sample_used_invite, sample_users};
 
 /// Compares with a checked-in file under `shell/tests/snapshots/`. These
 /// files are the `--json` and line-output contracts: change them only on
@@ -208,24 +208,61 @@ fn sample_created_invite() -> roost_common::admin::CreatedInviteInfo {
     }
 }
 
+/// What `invite list --all` gets: the pending samples with the used one
+/// in its place, oldest first.
+fn all_invites() -> Vec<roost_common::admin::InviteInfo> {
+    let mut all = sample_invites();
+    all.insert(1, sample_used_invite());
+    all
+}
+
 #[test]
 fn invite_list_lines_contract() {
     assert_snapshot(
         "invite-list.tsv",
-        &invites::list("example.com", &sample_invites(), Style::Lines),
+        &invites::list("example.com", &sample_invites(), false, Style::Lines),
     );
-    assert_eq!(invites::list("example.com", &[], Style::Lines), "");
+    assert_snapshot(
+        "invite-list-all.tsv",
+        &invites::list("example.com", &all_invites(), true, Style::Lines),
+    );
+    assert_eq!(invites::list("example.com", &[], false, Style::Lines), "");
+}
+
+#[test]
+fn invite_list_lines_keep_the_first_columns() {
+    // Scripts written for the first release read four columns; new ones
+    // come after them.
+    let lines = invites::list("example.com", &sample_invites(), false, Style::Lines);
+    let first: Vec<&str> = lines.lines().next().unwrap().split('\t').collect();
+    assert_eq!(first[..4], ["3", "account", "1600604800", "admin"]);
+    let second: Vec<&str> = lines.lines().nth(1).unwrap().split('\t').collect();
+    assert_eq!(
+        second[4..],
+        [
+            "pending",
+            "carol@example.com,1700003600 dave@example.com,1700007200"
+        ]
+    );
 }
 
 #[test]
 fn invite_json_contracts() {
     assert_snapshot(
         "invite-list.json",
-        &invites::list("example.com", &sample_invites(), Style::Json),
+        &invites::list("example.com", &sample_invites(), false, Style::Json),
+    );
+    assert_snapshot(
+        "invite-list-all.json",
+        &invites::list("example.com", &all_invites(), true, Style::Json),
     );
     assert_snapshot(
         "invite-list-empty.json",
-        &invites::list("example.com", &[], Style::Json),
+        &invites::list("example.com", &[], false, Style::Json),
+    );
+    assert_snapshot(
+        "invite-show.json",
+        &invites::show(&sample_used_invite(), Style::Json),
     );
     assert_snapshot(
         "invite-create.json",
@@ -235,6 +272,22 @@ fn invite_json_contracts() {
         "invite-revoke.json",
         &invites::revoked("example.com", "3", Style::Json),
     );
+}
+
+#[test]
+fn invite_show_lines_contract() {
+    assert_snapshot(
+        "invite-show.tsv",
+        &invites::show(&sample_used_invite(), Style::Lines),
+    );
+    // No inviter, unlimited, never used: empty values, no redemption line.
+    let mut unused = sample_invites().remove(1);
+    unused.inviter = None;
+    unused.redemptions.clear();
+    let lines = invites::show(&unused, Style::Lines);
+    assert!(lines.contains("\ninviter\t\n"), "{lines}");
+    assert!(lines.ends_with("\nuses_left\t\n"), "{lines}");
+    assert!(!lines.contains("redemption"), "{lines}");
 }
 
 #[test]
@@ -250,20 +303,100 @@ fn invite_create_prints_only_the_url_outside_json() {
 
 #[test]
 fn invite_table() {
-    let table = invites::list("example.com", &sample_invites(), Style::Table);
+    let table = invites::list("example.com", &sample_invites(), false, Style::Table);
     let lines: Vec<&str> = table.lines().collect();
-    for header in ["id", "kind", "creator", "created", "expires", "uses left"] {
+    for header in [
+        "id",
+        "kind",
+        "creator",
+        "created",
+        "expires",
+        "uses left",
+        "used by",
+    ] {
         assert!(lines[1].contains(header), "no {header:?} in {:?}", lines[1]);
     }
-    let api = lines
-        .iter()
-        .find(|l| l.contains("api/token/k1a2b3"))
-        .unwrap();
-    assert!(api.contains("contact"), "{api}");
-    assert!(api.contains("unlimited"), "{api}");
+    assert!(
+        !lines[1].contains("status"),
+        "only --all has a status column: {:?}",
+        lines[1]
+    );
+    let admin = lines.iter().find(|l| l.contains(" admin ")).unwrap();
+    assert!(
+        admin.trim_end_matches(['│', ' ']).ends_with(" -"),
+        "{admin}"
+    );
     assert!(!table.contains("AbCdEf"), "tokens are never shown");
+    // The table may wrap the used-by cell; its words are all there, in order.
+    let words: Vec<&str> = table
+        .split(|c: char| c.is_whitespace() || c == '│')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let used_by = [
+        "carol@example.com",
+        "2023-11-14",
+        "23:13",
+        "UTC,",
+        "dave@example.com",
+        "2023-11-15",
+        "00:13",
+        "UTC",
+    ];
+    assert!(
+        words.windows(used_by.len()).any(|w| w == used_by),
+        "no used-by cell in\n{table}"
+    );
+    assert!(words.contains(&"unlimited"), "{table}");
+    assert!(words.contains(&"api/token/k1a2b3"), "{table}");
     assert_eq!(
-        invites::list("example.com", &[], Style::Table),
+        invites::list("example.com", &[], false, Style::Table),
         "No pending invites for example.com.\n"
     );
+    assert_eq!(
+        invites::list("example.com", &[], true, Style::Table),
+        "No invites for example.com.\n"
+    );
+}
+
+#[test]
+fn invite_table_with_all_has_a_status_column() {
+    let table = invites::list("example.com", &all_invites(), true, Style::Table);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[1].contains("status"), "{:?}", lines[1]);
+    let used = lines.iter().find(|l| l.contains("erin@")).unwrap();
+    assert!(used.contains(" used "), "{used}");
+    assert!(used.contains("frank@example.com"), "{used}");
+    let pending = lines.iter().find(|l| l.contains(" admin ")).unwrap();
+    assert!(pending.contains(" pending "), "{pending}");
+}
+
+#[test]
+fn invite_show_as_text() {
+    let text = invites::show(&sample_used_invite(), Style::Table);
+    assert_eq!(
+        text,
+        "id         7\n\
+         kind       both\n\
+         status     used\n\
+         creator    erin@example.com/phone\n\
+         inviter    erin@example.com\n\
+         created    2022-04-15 05:20 UTC\n\
+         expires    2022-04-22 05:20 UTC\n\
+         uses left  0\n\
+         used by    frank@example.com  2022-04-15 05:40 UTC\n"
+    );
+    let mut twice = sample_invites().remove(1);
+    twice.redemptions[0].jid = "c@example.com".into();
+    let text = invites::show(&twice, Style::Table);
+    assert!(
+        text.ends_with(
+            "used by    c@example.com     2023-11-14 23:13 UTC\n           \
+             dave@example.com  2023-11-15 00:13 UTC\n"
+        ),
+        "{text}"
+    );
+    let unused = &sample_invites()[0];
+    let text = invites::show(unused, Style::Table);
+    assert!(text.contains("\ninviter    -\n"), "{text}");
+    assert!(text.ends_with("\nused by    -\n"), "{text}");
 }
