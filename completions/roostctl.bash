@@ -58,6 +58,9 @@ _roostctl() {
             roostctl__subcmd__help__subcmd__invite,revoke)
                 cmd="roostctl__subcmd__help__subcmd__invite__subcmd__revoke"
                 ;;
+            roostctl__subcmd__help__subcmd__invite,show)
+                cmd="roostctl__subcmd__help__subcmd__invite__subcmd__show"
+                ;;
             roostctl__subcmd__help__subcmd__invites__subcmd__api,create)
                 cmd="roostctl__subcmd__help__subcmd__invites__subcmd__api__subcmd__create"
                 ;;
@@ -94,6 +97,9 @@ _roostctl() {
             roostctl__subcmd__invite,revoke)
                 cmd="roostctl__subcmd__invite__subcmd__revoke"
                 ;;
+            roostctl__subcmd__invite,show)
+                cmd="roostctl__subcmd__invite__subcmd__show"
+                ;;
             roostctl__subcmd__invite__subcmd__help,create)
                 cmd="roostctl__subcmd__invite__subcmd__help__subcmd__create"
                 ;;
@@ -105,6 +111,9 @@ _roostctl() {
                 ;;
             roostctl__subcmd__invite__subcmd__help,revoke)
                 cmd="roostctl__subcmd__invite__subcmd__help__subcmd__revoke"
+                ;;
+            roostctl__subcmd__invite__subcmd__help,show)
+                cmd="roostctl__subcmd__invite__subcmd__help__subcmd__show"
                 ;;
             roostctl__subcmd__invites__subcmd__api,create)
                 cmd="roostctl__subcmd__invites__subcmd__api__subcmd__create"
@@ -249,7 +258,7 @@ _roostctl() {
             return 0
             ;;
         roostctl__subcmd__help__subcmd__invite)
-            opts="create list revoke"
+            opts="create list show revoke"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -291,6 +300,20 @@ _roostctl() {
             return 0
             ;;
         roostctl__subcmd__help__subcmd__invite__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__help__subcmd__invite__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -459,7 +482,7 @@ _roostctl() {
             return 0
             ;;
         roostctl__subcmd__invite)
-            opts="-c -h --socket --config --json --help create list revoke help"
+            opts="-c -h --socket --config --json --help create list show revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -571,7 +594,7 @@ _roostctl() {
             return 0
             ;;
         roostctl__subcmd__invite__subcmd__help)
-            opts="create list revoke help"
+            opts="create list show revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -640,8 +663,22 @@ _roostctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        roostctl__subcmd__invite__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         roostctl__subcmd__invite__subcmd__list)
-            opts="-c -h --socket --config --json --help"
+            opts="-c -h --all --socket --config --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -689,6 +726,54 @@ _roostctl() {
             return 0
             ;;
         roostctl__subcmd__invite__subcmd__revoke)
+            opts="-c -h --socket --config --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -c)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__invite__subcmd__show)
             opts="-c -h --socket --config --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

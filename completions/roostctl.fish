@@ -32,7 +32,7 @@ complete -c roostctl -n "__fish_roostctl_needs_command" -s V -l version -d 'Prin
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "invites-api" -d 'Manage the keys of the HTTP invite API'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "mod_invites_api" -d 'Manage the keys of the HTTP invite API'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "user" -d 'Manage user accounts'
-complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "invite" -d 'Create, list and revoke invites'
+complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "invite" -d 'Create, list, show and revoke invites'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "shell" -d 'Open the interactive admin shell, or run one shell command'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invites-api; and not __fish_seen_subcommand_from create list delete help" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
@@ -125,14 +125,15 @@ complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_
 complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the accounts of a host'
 complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "set-role" -d 'Make an account an admin or a plain user'
 complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and not __fish_seen_subcommand_from create list revoke help" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
-complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and not __fish_seen_subcommand_from create list revoke help" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
-complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and not __fish_seen_subcommand_from create list revoke help" -l json -d 'Print JSON instead of text'
-complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and not __fish_seen_subcommand_from create list revoke help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and not __fish_seen_subcommand_from create list revoke help" -f -a "create" -d 'Create an invite and print its landing page URL'
-complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and not __fish_seen_subcommand_from create list revoke help" -f -a "list" -d 'List the pending invites of a host, oldest first'
-complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and not __fish_seen_subcommand_from create list revoke help" -f -a "revoke" -d 'Revoke an invite; its link stops working at once'
-complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and not __fish_seen_subcommand_from create list revoke help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and not __fish_seen_subcommand_from create list show revoke help" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and not __fish_seen_subcommand_from create list show revoke help" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and not __fish_seen_subcommand_from create list show revoke help" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and not __fish_seen_subcommand_from create list show revoke help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and not __fish_seen_subcommand_from create list show revoke help" -f -a "create" -d 'Create an invite and print its landing page URL'
+complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and not __fish_seen_subcommand_from create list show revoke help" -f -a "list" -d 'List the pending invites of a host, oldest first, with who used them'
+complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and not __fish_seen_subcommand_from create list show revoke help" -f -a "show" -d 'Show one invite in detail, with who used it and when'
+complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and not __fish_seen_subcommand_from create list show revoke help" -f -a "revoke" -d 'Revoke an invite; its link stops working at once'
+complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and not __fish_seen_subcommand_from create list show revoke help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from create" -l type -d 'What the invite lets its holder do' -r -f -a "account\t''
 contact\t''
 both\t''"
@@ -145,14 +146,20 @@ complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_see
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from list" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from list" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from list" -l all -d 'Also list used-up invites; roostd keeps them until they expire'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from list" -l json -d 'Print JSON instead of text'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from show" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from show" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from show" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from revoke" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from revoke" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from revoke" -l json -d 'Print JSON instead of text'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create an invite and print its landing page URL'
-complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the pending invites of a host, oldest first'
+complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the pending invites of a host, oldest first, with who used them'
+complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one invite in detail, with who used it and when'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Revoke an invite; its link stops working at once'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
@@ -161,7 +168,7 @@ complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -l json -d 'Pri
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite shell help" -f -a "invites-api" -d 'Manage the keys of the HTTP invite API'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite shell help" -f -a "user" -d 'Manage user accounts'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite shell help" -f -a "invite" -d 'Create, list and revoke invites'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite shell help" -f -a "invite" -d 'Create, list, show and revoke invites'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite shell help" -f -a "shell" -d 'Open the interactive admin shell, or run one shell command'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite shell help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invites-api" -f -a "create" -d 'Create an API key and print it as ID/SECRET'
@@ -173,5 +180,6 @@ complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "list" -d 'List the accounts of a host'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "set-role" -d 'Make an account an admin or a plain user'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invite" -f -a "create" -d 'Create an invite and print its landing page URL'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invite" -f -a "list" -d 'List the pending invites of a host, oldest first'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invite" -f -a "list" -d 'List the pending invites of a host, oldest first, with who used them'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invite" -f -a "show" -d 'Show one invite in detail, with who used it and when'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invite" -f -a "revoke" -d 'Revoke an invite; its link stops working at once'
