@@ -1,6 +1,7 @@
 //! Service Discovery (XEP-0030) for the server and for accounts.
 
 use super::XmppContext;
+use super::adhoc;
 use super::iq::{IqFuture, IqHandler, IqKind, IqRequest, IqTarget};
 use crate::xmpp::stanza::StanzaError;
 use crate::xmpp::xml::{Element, ns};
@@ -22,8 +23,14 @@ impl IqHandler for DiscoInfoHandler {
             if request.kind != IqKind::Get {
                 return Err(StanzaError::bad_request());
             }
-            if request.payload.attr("node").is_some() {
-                return Err(StanzaError::item_not_found());
+            if let Some(node) = request.payload.attr("node") {
+                // The server's nodes are its ad-hoc commands (XEP-0050 §2.3).
+                return match &request.target {
+                    IqTarget::Server(host) => {
+                        adhoc::disco_info(ctx, &request.session.jid.to_bare(), host, node).await
+                    }
+                    IqTarget::Account(_) => Err(StanzaError::item_not_found()),
+                };
             }
             let mut query = Element::new("query", ns::DISCO_INFO);
             match &request.target {
@@ -55,13 +62,18 @@ impl IqHandler for DiscoItemsHandler {
         ("query", ns::DISCO_ITEMS)
     }
 
-    fn handle<'a>(&'a self, _ctx: &'a XmppContext, request: IqRequest<'a>) -> IqFuture<'a> {
+    fn handle<'a>(&'a self, ctx: &'a XmppContext, request: IqRequest<'a>) -> IqFuture<'a> {
         Box::pin(async move {
             if request.kind != IqKind::Get {
                 return Err(StanzaError::bad_request());
             }
             match &request.target {
-                IqTarget::Server(_) => Ok(Some(Element::new("query", ns::DISCO_ITEMS))),
+                IqTarget::Server(host) => match request.payload.attr("node") {
+                    Some(node) => {
+                        adhoc::disco_items(ctx, &request.session.jid.to_bare(), host, node).await
+                    }
+                    None => Ok(Some(Element::new("query", ns::DISCO_ITEMS))),
+                },
                 IqTarget::Account(_) if request.to_self() => {
                     Ok(Some(Element::new("query", ns::DISCO_ITEMS)))
                 }
@@ -84,7 +96,7 @@ async fn shares_presence(
     })
 }
 
-fn identity(category: &str, kind: &str, name: &str) -> Element {
+pub(super) fn identity(category: &str, kind: &str, name: &str) -> Element {
     let mut el = Element::new("identity", ns::DISCO_INFO)
         .with_attr("category", category)
         .with_attr("type", kind);
@@ -94,6 +106,6 @@ fn identity(category: &str, kind: &str, name: &str) -> Element {
     el
 }
 
-fn feature_element(var: &str) -> Element {
+pub(super) fn feature_element(var: &str) -> Element {
     Element::new("feature", ns::DISCO_INFO).with_attr("var", var)
 }

@@ -14,7 +14,7 @@ use jid::BareJid;
 use super::{Bounce, XmppContext, serialise};
 use crate::xmpp::router::SessionHandle;
 use crate::xmpp::stanza::{self, StanzaError};
-use crate::xmpp::xml::Element;
+use crate::xmpp::xml::{Element, ns};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IqKind {
@@ -48,6 +48,31 @@ impl IqRequest<'_> {
 pub type IqAnswer = Result<Option<Element>, StanzaError>;
 pub type IqFuture<'a> = Pin<Box<dyn Future<Output = IqAnswer> + Send + 'a>>;
 
+/// An error answer that says more than RFC 6120's condition and text, for
+/// protocols that define their own error details (XEP-0050 §4.6 puts an
+/// application condition inside `<error/>` and the command's state beside it).
+#[derive(Debug)]
+pub struct IqError {
+    pub error: StanzaError,
+    /// An application-specific condition, sent inside `<error/>`.
+    pub condition: Option<Element>,
+    /// Sent back in place of the request's payload.
+    pub payload: Option<Element>,
+}
+
+impl From<StanzaError> for IqError {
+    fn from(error: StanzaError) -> Self {
+        IqError {
+            error,
+            condition: None,
+            payload: None,
+        }
+    }
+}
+
+pub type DetailedAnswer = Result<Option<Element>, IqError>;
+pub type DetailedFuture<'a> = Pin<Box<dyn Future<Output = DetailedAnswer> + Send + 'a>>;
+
 /// One protocol answered by the server.
 pub trait IqHandler: Send + Sync {
     /// The payload `(name, namespace)` this handler answers.
@@ -57,6 +82,16 @@ pub trait IqHandler: Send + Sync {
         &[]
     }
     fn handle<'a>(&'a self, ctx: &'a XmppContext, request: IqRequest<'a>) -> IqFuture<'a>;
+    /// What the router calls: [`handle`](Self::handle), unless the handler's
+    /// errors need more than a condition and a text.
+    fn handle_detailed<'a>(
+        &'a self,
+        ctx: &'a XmppContext,
+        request: IqRequest<'a>,
+    ) -> DetailedFuture<'a> {
+        let answer = self.handle(ctx, request);
+        Box::pin(async move { answer.await.map_err(IqError::from) })
+    }
 }
 
 /// Handlers by payload. A short list: a linear scan of a few entries beats
@@ -75,6 +110,7 @@ impl IqRegistry {
         registry.register(Box::new(super::disco::DiscoInfoHandler));
         registry.register(Box::new(super::disco::DiscoItemsHandler));
         registry.register(Box::new(SessionHandler));
+        registry.register(Box::new(super::adhoc::AdhocHandler));
         registry
     }
 
@@ -180,7 +216,7 @@ pub async fn outbound(
         return Err((iq, StanzaError::service_unavailable()));
     };
     let answer = handler
-        .handle(
+        .handle_detailed(
             ctx,
             IqRequest {
                 session,
@@ -200,8 +236,37 @@ pub async fn outbound(
             session.send(serialise(&reply));
             Ok(())
         }
-        Err(e) => Err((iq, e)),
+        Err(IqError {
+            error,
+            condition,
+            payload,
+        }) => {
+            let iq = match payload {
+                Some(payload) => with_payload(&iq, payload),
+                None => iq,
+            };
+            let Some(condition) = condition else {
+                return Err((iq, error));
+            };
+            if let Some(mut reply) = stanza::error_reply(&iq, &error) {
+                if let Some(el) = reply.child_mut("error", ns::CLIENT) {
+                    el.push_child(condition);
+                }
+                session.send(serialise(&reply));
+            }
+            Ok(())
+        }
     }
+}
+
+/// `iq` with `payload` as its only child, for an error reply that sends
+/// back something else than the request's payload.
+fn with_payload(iq: &Element, payload: Element) -> Element {
+    let mut copy = Element::new(iq.name(), iq.ns());
+    for (name, value) in iq.attrs() {
+        copy.set_attr(name, value);
+    }
+    copy.with_child(payload)
 }
 
 /// Results and errors go to the full JID they name; others are dropped.

@@ -6,6 +6,7 @@
 //! answered with `remote-server-not-found`.
 
 mod account_events;
+mod adhoc;
 mod disco;
 mod iq;
 pub mod message;
