@@ -217,3 +217,32 @@ fn tls_connector() -> tokio_rustls::TlsConnector {
 fn server_name() -> rustls_pki_types::ServerName<'static> {
     rustls_pki_types::ServerName::try_from(HOST).expect("name")
 }
+
+/// A raw unauthenticated stream over TLS, with the features offered after
+/// STARTTLS.
+pub async fn tls_stream(server: &Server) -> (RawClient, String) {
+    let mut client = RawClient::connect(server).await;
+    client.open(HOST).await;
+    client.starttls().await
+}
+
+/// Sends an invite token (XEP-0401 `<preauth/>`) as iq `id`; returns the answer.
+pub async fn preauth(client: &mut RawClient, id: &str, token: &str) -> String {
+    client
+        .send(&format!(
+            "<iq type='set' id='{id}'><preauth xmlns='urn:xmpp:pars:0' token='{token}'/></iq>"
+        ))
+        .await;
+    client.read_iq(id).await
+}
+
+/// Asks to register `user` (XEP-0077) as iq `id`; returns the answer.
+pub async fn register(client: &mut RawClient, id: &str, user: &str, password: &str) -> String {
+    client
+        .send(&format!(
+            "<iq type='set' id='{id}'><query xmlns='jabber:iq:register'>\
+             <username>{user}</username><password>{password}</password></query></iq>"
+        ))
+        .await;
+    client.read_iq(id).await
+}

@@ -8,7 +8,7 @@ use std::str::FromStr as _;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use roost_tests::client::{WAIT, install_crypto, is_push_for, login};
-use roost_tests::raw::RawClient;
+use roost_tests::raw::{RawClient, preauth, register, tls_stream};
 use roost_tests::{HOST, Server, stdout};
 use tokio_xmpp::connect::{DnsConfig, ServerConnector as _, StartTlsServerConnector};
 use tokio_xmpp::jid::Jid;
@@ -34,32 +34,6 @@ fn invite(server: &Server, args: &[&str]) -> String {
 
 fn accounts(server: &Server) -> String {
     stdout(&server.ctl(&["user", "list", HOST]))
-}
-
-/// A raw unauthenticated stream over TLS.
-async fn tls_stream(server: &Server) -> (RawClient, String) {
-    let mut client = RawClient::connect(server).await;
-    client.open(HOST).await;
-    client.starttls().await
-}
-
-async fn preauth(client: &mut RawClient, id: &str, token: &str) -> String {
-    client
-        .send(&format!(
-            "<iq type='set' id='{id}'><preauth xmlns='urn:xmpp:pars:0' token='{token}'/></iq>"
-        ))
-        .await;
-    client.read_iq(id).await
-}
-
-async fn register(client: &mut RawClient, id: &str, user: &str, password: &str) -> String {
-    client
-        .send(&format!(
-            "<iq type='set' id='{id}'><query xmlns='jabber:iq:register'>\
-             <username>{user}</username><password>{password}</password></query></iq>"
-        ))
-        .await;
-    client.read_iq(id).await
 }
 
 fn is_result(answer: &str) -> bool {
