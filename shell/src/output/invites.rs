@@ -245,7 +245,9 @@ fn uses_left(invite: &InviteInfo) -> String {
         .map_or_else(|| "unlimited".into(), |n| n.to_string())
 }
 
-/// The table's "used by" cell: `JID YYYY-MM-DD HH:MM UTC`, comma-separated.
+/// The table's "used by" cell: `JID YYYY-MM-DD HH:MM UTC`, comma-separated,
+/// one per line so that a narrow terminal wraps between uses rather than
+/// inside one.
 fn used_by(invite: &InviteInfo) -> String {
     if invite.redemptions.is_empty() {
         return "-".into();
@@ -255,7 +257,7 @@ fn used_by(invite: &InviteInfo) -> String {
         .iter()
         .map(|r| format!("{} {}", printable(&r.jid), utc_minutes(r.redeemed_at)))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(",\n")
 }
 
 /// A JID for the space-separated USED_BY column: a bare JID never holds a

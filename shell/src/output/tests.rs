@@ -327,9 +327,13 @@ fn invite_table() {
         "{admin}"
     );
     assert!(!table.contains("AbCdEf"), "tokens are never shown");
-    // The table may wrap the used-by cell; its words are all there, in order.
+    // One use per line in the used-by cell (which a narrow table may wrap
+    // further); its words are all there, in order.
+    let carol = lines.iter().position(|l| l.contains("carol@")).unwrap();
+    assert!(lines[carol].contains("UTC,"), "{table}");
+    assert!(lines[carol + 1].contains("dave@example.com"), "{table}");
     let words: Vec<&str> = table
-        .split(|c: char| c.is_whitespace() || c == '│')
+        .split(|c: char| c.is_whitespace() || c == '│' || c == '┆')
         .filter(|w| !w.is_empty())
         .collect();
     let used_by = [
