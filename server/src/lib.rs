@@ -121,7 +121,7 @@ async fn purge_invites(services: Services) {
         tick.tick().await;
         match services.invites.purge().await {
             Ok(0) => {}
-            Ok(n) => tracing::info!("deleted {n} expired or used-up invites"),
+            Ok(n) => tracing::info!("deleted {n} expired invites"),
             Err(e) => tracing::warn!("invite purge failed: {e}"),
         }
     }

@@ -12,11 +12,19 @@ use std::time::Duration;
 use roost_common::admin::{InviteInfo, InviteStatus, InviteType, RedemptionInfo};
 use roost_common::config::Config;
 use roost_common::jid::DomainName;
-use rusqlite::{Connection, OptionalExtension as _, params};
+use rusqlite::{Connection, OptionalExtension as _, named_params, params};
 
 use super::secrets::{self, TOKEN_BYTES};
 use super::{Accounts, Hosts, ServiceError, now};
 use crate::storage::Db;
+
+/// The one definition of a redeemable invite, for every lookup and every
+/// use, whatever the door: not expired (`:now`), uses left.
+macro_rules! redeemable {
+    () => {
+        "expires_at >= :now AND (uses_left IS NULL OR uses_left > 0)"
+    };
+}
 
 /// What an invite lets its holder do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -395,19 +403,22 @@ impl Invites {
         self.db
             .call(move |conn| -> Result<_, ServiceError> {
                 let found = conn
-                    .prepare_cached(
+                    .prepare_cached(concat!(
                         "SELECT host, kind, jid, expires_at FROM invites
-                         WHERE token_hash = ?1 AND expires_at >= ?2
-                           AND (uses_left IS NULL OR uses_left > 0)",
-                    )?
-                    .query_row(params![secrets::hash(&token), now()], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                        ))
-                    })
+                         WHERE token_hash = :hash AND ",
+                        redeemable!()
+                    ))?
+                    .query_row(
+                        named_params! {":hash": secrets::hash(&token), ":now": now()},
+                        |r| {
+                            Ok((
+                                r.get::<_, String>(0)?,
+                                r.get::<_, String>(1)?,
+                                r.get(2)?,
+                                r.get(3)?,
+                            ))
+                        },
+                    )
                     .optional()?;
                 Ok(found.map(
                     |(host, kind, jid, expires_at): (String, String, String, i64)| {
@@ -474,13 +485,7 @@ fn info_from_row(r: &rusqlite::Row<'_>, now: i64) -> rusqlite::Result<InviteInfo
     } else {
         InviteStatus::Pending
     };
-    // As onboarding decides whom to tell: contact invites name their
-    // inviter in `jid`; account invites made by a user over XMPP remember
-    // who made them in `inviter`.
-    let inviter = match kind {
-        InviteKind::Account => r.get(7)?,
-        InviteKind::Contact | InviteKind::AccountAndContact => Some(r.get(6)?),
-    };
+    let inviter = inviter_of(kind, r.get(6)?, r.get(7)?);
     Ok(InviteInfo {
         id: r.get(0)?,
         kind: kind.admin_type(),
@@ -492,6 +497,61 @@ fn info_from_row(r: &rusqlite::Row<'_>, now: i64) -> rusqlite::Result<InviteInfo
         inviter,
         redemptions: Vec::new(),
     })
+}
+
+/// Whom an invite makes a contact of, or who made it over XMPP: the local
+/// account told when it is used. Contact invites name their inviter in
+/// `jid`; account invites made by a user remember them in `inviter`.
+pub(crate) fn inviter_of(kind: InviteKind, jid: String, inviter: Option<String>) -> Option<String> {
+    match kind {
+        InviteKind::Account => inviter,
+        InviteKind::Contact | InviteKind::AccountAndContact => Some(jid),
+    }
+}
+
+/// One use taken of an invite.
+pub(crate) struct TakenUse {
+    pub invite_id: i64,
+    pub kind: InviteKind,
+    pub inviter: Option<String>,
+}
+
+/// Takes one use of the redeemable invite behind `token` on `host`; with
+/// `register`, only of a kind that lets its holder register. On the storage
+/// thread, inside the job that creates what the invite grants, so that a
+/// refusal later in that job gives the use back.
+pub(crate) fn take_use(
+    conn: &Connection,
+    token: &str,
+    host: &str,
+    register: bool,
+) -> Result<Option<TakenUse>, ServiceError> {
+    let found = conn
+        .prepare_cached(concat!(
+            "UPDATE invites SET uses_left = uses_left - 1
+             WHERE token_hash = :hash AND host = :host
+               AND (NOT :register OR kind != 'contact') AND ",
+            redeemable!(),
+            " RETURNING id, kind, jid, inviter"
+        ))?
+        .query_row(
+            named_params! {
+                ":hash": secrets::hash(token),
+                ":host": host,
+                ":register": register,
+                ":now": now(),
+            },
+            |r| {
+                let kind = kind_from_db(&r.get::<_, String>(1)?);
+                Ok(TakenUse {
+                    invite_id: r.get(0)?,
+                    kind,
+                    inviter: inviter_of(kind, r.get(2)?, r.get(3)?),
+                })
+            },
+        )
+        .optional()?;
+    Ok(found)
 }
 
 /// Reads a stored kind.

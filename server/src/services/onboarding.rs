@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use jid::{BareJid, FullJid};
 use roost_common::config::Config;
-use rusqlite::{Connection, OptionalExtension as _, params};
+use rusqlite::{Connection, params};
 
 use super::accounts::{self, Role};
 use super::events::{AccountEvent, Events, InviteUsed};
@@ -362,50 +362,22 @@ struct Redeemed {
     pushes: Vec<(BareJid, RosterPush)>,
 }
 
-/// Takes one use of the invite behind `token` on `host` if it is valid (and,
-/// with `register`, lets its holder register); on the storage thread.
+/// Takes one use of the invite (see [`invites::take_use`]) and reads whom
+/// it concerns.
 fn take_use(
     conn: &Connection,
     token: &str,
     host: &str,
     register: bool,
 ) -> Result<Option<Redeemed>, ServiceError> {
-    let found = conn
-        .prepare_cached(
-            "UPDATE invites SET uses_left = uses_left - 1
-             WHERE token_hash = ?1 AND host = ?2 AND expires_at >= ?3
-               AND (uses_left IS NULL OR uses_left > 0)
-             RETURNING id, kind, jid, inviter",
-        )?
-        .query_row(params![secrets::hash(token), host, now()], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
-            ))
-        })
-        .optional()?;
-    let Some((invite_id, kind, jid, inviter)) = found else {
-        return Ok(None);
-    };
-    let kind = invites::kind_from_db(&kind);
-    if register && !kind.allows_registration() {
-        return Ok(None);
-    }
-    // Contact invites name their inviter in `jid`; account invites made by
-    // a user over XMPP remember who made them in `inviter`.
-    let inviter = match kind {
-        InviteKind::Account => inviter,
-        _ => Some(jid),
-    }
-    .and_then(|j| BareJid::new(&j).ok());
-    Ok(Some(Redeemed {
-        invite_id,
-        kind,
-        inviter,
-        pushes: Vec::new(),
-    }))
+    Ok(
+        invites::take_use(conn, token, host, register)?.map(|taken| Redeemed {
+            invite_id: taken.invite_id,
+            kind: taken.kind,
+            inviter: taken.inviter.and_then(|j| BareJid::new(&j).ok()),
+            pushes: Vec::new(),
+        }),
+    )
 }
 
 fn record(conn: &Connection, invite_id: i64, jid: &BareJid) -> Result<(), ServiceError> {
