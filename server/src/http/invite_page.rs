@@ -1,73 +1,127 @@
-//! `GET /invite/TOKEN`: the page a person opens from an invite link. It
-//! names the service and offers the `xmpp:` link that XMPP apps open. An
-//! unknown, used or expired token gets the "invite invalid" page (404).
+//! `GET /invite/TOKEN`: the page a person opens from an invite link
+//! (Prosody's mod_invites_page with mod_register_apps).
+//!
+//! It names the service and the inviter, recommends client apps (each with
+//! the button that suits it, see [`super::apps`]), offers the `xmpp:` link
+//! and its QR code, and links to web registration. A contact-only invite
+//! gets its own page, "Add alice@host as a contact", without registration
+//! (Prosody shows such invites as expired). An unknown, used or expired
+//! token gets the "invite invalid" page (404).
 
 use askama::Template;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 
-use super::error::ApiError;
-use crate::services::Services;
+use super::HttpState;
+use super::apps::{self, AppCard, Offer};
+use super::pages::{self, Referrer};
+use super::qr;
+use crate::services::ServiceError;
+use crate::services::invites::{self, InviteKind};
+use crate::services::onboarding::RegistrationError;
 
 #[derive(Template)]
 #[template(path = "invite.html")]
 struct InvitePage<'a> {
-    service: &'a str,
+    site: String,
+    inviter: Option<String>,
+    /// A contact invite that does not let its holder register.
+    contact_only: bool,
     uri: &'a str,
+    qr: Option<String>,
+    /// The web registration page, relative to this one.
+    register: Option<String>,
+    apps: Vec<AppCard>,
     expires: String,
 }
 
-#[derive(Template)]
-#[template(path = "invite_invalid.html")]
-struct InvalidPage;
+/// What the page needs to know about the invite, whichever kind it is.
+struct Shown {
+    host: String,
+    inviter: Option<String>,
+    contact_only: bool,
+    uri: String,
+    expires_at: i64,
+}
 
 pub async fn show(
-    State(services): State<Services>,
+    State(state): State<HttpState>,
     token: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
+) -> Response {
     // A token that is not even valid UTF-8 is just another unknown invite.
-    let found = match token {
-        Ok(Path(token)) => services.invites.find_valid(&token).await?,
-        Err(_) => None,
+    let Ok(Path(token)) = token else {
+        return pages::invalid_invite();
     };
-    let (status, html) = match &found {
-        Some(invite) => (
-            StatusCode::OK,
-            InvitePage {
-                service: &invite.host,
-                uri: &invite.uri,
-                expires: roost_common::time::utc_minutes(invite.expires_at),
-            }
-            .render(),
-        ),
-        None => (StatusCode::NOT_FOUND, InvalidPage.render()),
+    let shown = match find(&state, &token).await {
+        Ok(Some(shown)) => shown,
+        Ok(None) => return pages::invalid_invite(),
+        Err(()) => return pages::unavailable(),
     };
-    let html = html.map_err(|e| {
-        tracing::error!("invite page template failed: {e}");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "page rendering failed",
-        )
-    })?;
-    let mut response = (status, Html(html)).into_response();
-    let h = response.headers_mut();
-    // The token is in the URL: never leak it to other sites, never let
-    // anything from elsewhere run on the page.
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    let site = pages::site_name(&state.config, &shown.host);
+    // Relative, so the link works under any prefix a reverse proxy adds;
+    // tokens are base64url, safe in a path.
+    let register = format!("{token}/register");
+    let offer = if shown.contact_only {
+        Offer::Contact { uri: &shown.uri }
+    } else {
+        Offer::Register {
+            uri: &shown.uri,
+            register: &register,
+        }
+    };
+    let page = InvitePage {
+        site,
+        inviter: shown.inviter,
+        contact_only: shown.contact_only,
+        uri: &shown.uri,
+        qr: qr::svg(&shown.uri),
+        register: (!shown.contact_only).then_some(register.clone()),
+        apps: apps::cards(&state.config.invite_page.apps, offer),
+        expires: roost_common::time::utc_minutes(shown.expires_at),
+    };
+    let mut response = pages::html(StatusCode::OK, page.render(), Referrer::None);
+    // As Prosody does: lets a client that fetched the link find the URI.
+    if let Ok(link) = HeaderValue::from_str(&format!("<{}>; rel=\"alternate\"", shown.uri)) {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    response
+}
+
+/// The invite behind `token` if it is valid now: one that allows
+/// registration through the onboarding service (which names the inviter),
+/// else a contact-only one. `Err` when storage fails.
+async fn find(state: &HttpState, token: &str) -> Result<Option<Shown>, ()> {
+    match state.services.onboarding.registration_invite(token).await {
+        Ok(invite) => {
+            return Ok(Some(Shown {
+                host: invite.host,
+                inviter: invite.inviter.map(|j| j.to_string()),
+                contact_only: false,
+                uri: invite.uri,
+                expires_at: invite.expires_at,
+            }));
+        }
+        Err(RegistrationError::Service(ServiceError::Storage(e))) => {
+            tracing::warn!("invite page: storage failed: {e}");
+            return Err(());
+        }
+        Err(_) => {}
+    }
+    match state.services.invites.find_valid(token).await {
+        Ok(Some(invite)) if invite.kind == InviteKind::Contact => Ok(Some(Shown {
+            inviter: invites::inviter_of(invite.kind, invite.jid, None),
+            host: invite.host,
+            contact_only: true,
+            uri: invite.uri,
+            expires_at: invite.expires_at,
+        })),
+        Ok(_) => Ok(None),
+        Err(ServiceError::Storage(e)) => {
+            tracing::warn!("invite page: storage failed: {e}");
+            Err(())
+        }
+        Err(_) => Ok(None),
+    }
 }

@@ -1,23 +1,51 @@
-//! The HTTP front door (axum): the invite API and the invite landing page.
+//! The HTTP front door (axum): the invite API, the invite landing page and
+//! web registration.
 //!
 //! Handlers parse the request, call one service method and format the
-//! answer; [`error`] turns every service error into its HTTP form.
+//! answer; [`error`] turns every service error into its HTTP form for the
+//! API, [`pages`] does so for HTML pages.
 
+mod apps;
 mod error;
 mod invite_page;
 mod invites_api;
+mod pages;
+mod qr;
+mod register;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::routing::get;
+use roost_common::config::Config;
 use tokio::net::TcpListener;
 
 use crate::services::Services;
 
 pub use error::ApiError;
 
+/// What handlers can reach: the services, and the config for what pages
+/// show (site name, apps, password length, public URL).
+#[derive(Clone)]
+pub struct HttpState {
+    pub services: Services,
+    pub config: Arc<Config>,
+}
+
+impl FromRef<HttpState> for Services {
+    fn from_ref(state: &HttpState) -> Services {
+        state.services.clone()
+    }
+}
+
+/// The router with the default page settings; see [`router_with_config`].
 pub fn router(services: Services) -> Router {
+    router_with_config(services, Arc::new(Config::default()))
+}
+
+pub fn router_with_config(services: Services, config: Arc<Config>) -> Router {
     Router::new()
         .route(
             "/invites_api",
@@ -27,17 +55,34 @@ pub fn router(services: Services) -> Router {
                 .layer(axum::middleware::map_response(invites_api::cors)),
         )
         .route("/invite/{token}", get(invite_page::show))
+        .route(
+            "/invite/{token}/register",
+            get(register::form)
+                .post(register::submit)
+                .layer(DefaultBodyLimit::max(register::BODY_LIMIT)),
+        )
         .fallback(error::not_found)
-        .with_state(services)
+        .with_state(HttpState { services, config })
 }
 
 /// Serves until `shutdown` completes, then lets requests in flight finish.
+/// Pages use the default settings: prefer [`serve_with_config`].
 pub async fn serve(
     listener: TcpListener,
     services: Services,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(services))
+    serve_with_config(listener, services, Arc::new(Config::default()), shutdown).await
+}
+
+/// Serves until `shutdown` completes, then lets requests in flight finish.
+pub async fn serve_with_config(
+    listener: TcpListener,
+    services: Services,
+    config: Arc<Config>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router_with_config(services, config))
         .with_graceful_shutdown(shutdown)
         .await
 }
