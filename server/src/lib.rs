@@ -54,9 +54,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut http_stop = stop_rx.clone();
-    let http = tokio::spawn(http::serve(http_listener, services.clone(), async move {
-        let _ = http_stop.wait_for(|stop| *stop).await;
-    }));
+    let http = tokio::spawn(http::serve(
+        http_listener,
+        services.clone(),
+        config.clone(),
+        async move {
+            let _ = http_stop.wait_for(|stop| *stop).await;
+        },
+    ));
     let admin_task = {
         let services = services.clone();
         let stop = stop_rx.clone();

@@ -129,21 +129,27 @@ impl Server {
 
     /// Starts with `c2s` lines added to the `[c2s]` table and `extra` tables.
     pub fn start_c2s(c2s: &str, extra: &str) -> Server {
-        Server::start_full(c2s, "", extra)
+        Server::start_full("", c2s, "", extra)
     }
 
     /// Starts with `auth` lines added to the `[auth]` table.
     pub fn start_auth(auth: &str) -> Server {
-        Server::start_full("", auth, "")
+        Server::start_full("", "", auth, "")
     }
 
-    fn start_full(c2s: &str, auth: &str, extra: &str) -> Server {
+    /// Starts with `top` (options outside any table, such as `admins = [...]`)
+    /// at the top of the default test config, and `extra` tables after it.
+    pub fn start_with_top_level(top: &str, extra: &str) -> Server {
+        Server::start_full(top, "", "", extra)
+    }
+
+    fn start_full(top: &str, c2s: &str, auth: &str, extra: &str) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let http_port = free_port();
         let c2s_port = free_port();
         let (cert, key) = test_ca().server_certificate(dir.path());
         let config = format!(
-            "hosts = [\"{HOST}\", \"{OTHER_HOST}\"]\ndata_dir = \"data\"\nlog_level = \"warn\"\n\
+            "{top}\nhosts = [\"{HOST}\", \"{OTHER_HOST}\"]\ndata_dir = \"data\"\nlog_level = \"warn\"\n\
              [http]\nbind = \"127.0.0.1:{http_port}\"\n\
              [c2s]\nbind = [\"127.0.0.1:{c2s_port}\"]\n{c2s}\n\
              [tls]\ncertificate = \"{}\"\nkey = \"{}\"\n\
@@ -364,21 +370,4 @@ pub fn stdout(out: &Output) -> String {
 
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-impl Server {
-    /// Starts with `top` (options outside any table, such as `admins = [...]`)
-    /// at the top of the default test config, and `extra` tables after it.
-    /// The server starts twice: once as [`Server::start_with`] does, then
-    /// with `top` added.
-    pub fn start_with_top_level(top: &str, extra: &str) -> Server {
-        let mut server = Server::start_with(extra);
-        let (status, stderr) = server.terminate();
-        assert!(status.success(), "roostd failed to stop: {stderr}");
-        let path = server.config_path();
-        let config = std::fs::read_to_string(&path).expect("read config");
-        std::fs::write(&path, format!("{top}\n{config}")).expect("write config");
-        server.launch();
-        server
-    }
 }

@@ -587,8 +587,6 @@ async fn unknown_tokens_get_the_invalid_page_on_every_method() {
 
 /// Pages follow `[invite_page]` and `[registration]`.
 #[tokio::test]
-#[ignore = "roostd's run() does not hand its config to the HTTP layer yet: \
-            lib.rs must call http::serve_with_config"]
 async fn pages_follow_the_config() {
     let server = Server::start_with(
         "[invite_page]\nsite_name = \"Roost Test Chat\"\n\

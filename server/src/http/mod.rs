@@ -40,12 +40,8 @@ impl FromRef<HttpState> for Services {
     }
 }
 
-/// The router with the default page settings; see [`router_with_config`].
-pub fn router(services: Services) -> Router {
-    router_with_config(services, Arc::new(Config::default()))
-}
-
-pub fn router_with_config(services: Services, config: Arc<Config>) -> Router {
+/// Every route, with the services and the config (what pages show).
+pub fn router(services: Services, config: Arc<Config>) -> Router {
     Router::new()
         .route(
             "/invites_api",
@@ -66,23 +62,13 @@ pub fn router_with_config(services: Services, config: Arc<Config>) -> Router {
 }
 
 /// Serves until `shutdown` completes, then lets requests in flight finish.
-/// Pages use the default settings: prefer [`serve_with_config`].
 pub async fn serve(
-    listener: TcpListener,
-    services: Services,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    serve_with_config(listener, services, Arc::new(Config::default()), shutdown).await
-}
-
-/// Serves until `shutdown` completes, then lets requests in flight finish.
-pub async fn serve_with_config(
     listener: TcpListener,
     services: Services,
     config: Arc<Config>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router_with_config(services, config))
+    axum::serve(listener, router(services, config))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -81,7 +81,10 @@ async fn who_may_create_which_invite() {
     f.user("root@localhost", Role::Admin).await;
     f.user("bob@localhost", Role::User).await;
     for admin in ["boss@localhost", "root@localhost"] {
-        assert!(f.onboarding.is_admin(&bare(admin)).await.unwrap(), "{admin}");
+        assert!(
+            f.onboarding.is_admin(&bare(admin)).await.unwrap(),
+            "{admin}"
+        );
         let account = f
             .onboarding
             .create_for_user(&full(admin), "localhost", UserInviteRequest::Account)
@@ -95,18 +98,30 @@ async fn who_may_create_which_invite() {
             .await
             .unwrap();
         assert_eq!(contact.kind, InviteKind::AccountAndContact);
-        assert!(contact.uri.starts_with(&format!("xmpp:{admin}?roster;preauth=")));
+        assert!(
+            contact
+                .uri
+                .starts_with(&format!("xmpp:{admin}?roster;preauth="))
+        );
     }
     assert!(!f.onboarding.is_admin(&bare("bob@localhost")).await.unwrap());
     assert!(matches!(
         f.onboarding
-            .create_for_user(&full("bob@localhost"), "localhost", UserInviteRequest::Account)
+            .create_for_user(
+                &full("bob@localhost"),
+                "localhost",
+                UserInviteRequest::Account
+            )
             .await,
         Err(ServiceError::Forbidden(_))
     ));
     let contact = f
         .onboarding
-        .create_for_user(&full("bob@localhost"), "localhost", UserInviteRequest::Contact)
+        .create_for_user(
+            &full("bob@localhost"),
+            "localhost",
+            UserInviteRequest::Contact,
+        )
         .await
         .unwrap();
     assert_eq!(contact.kind, InviteKind::Contact);
@@ -114,7 +129,11 @@ async fn who_may_create_which_invite() {
     // Another host's user may not use this host's commands.
     assert!(
         !f.onboarding
-            .may_create(&bare("bob@elsewhere.test"), "localhost", UserInviteRequest::Contact)
+            .may_create(
+                &bare("bob@elsewhere.test"),
+                "localhost",
+                UserInviteRequest::Contact
+            )
             .await
             .unwrap()
     );
@@ -126,7 +145,11 @@ async fn options_widen_and_narrow_user_invites() {
     open.user("bob@localhost", Role::User).await;
     let invite = open
         .onboarding
-        .create_for_user(&full("bob@localhost"), "localhost", UserInviteRequest::Contact)
+        .create_for_user(
+            &full("bob@localhost"),
+            "localhost",
+            UserInviteRequest::Contact,
+        )
         .await
         .unwrap();
     assert_eq!(invite.kind, InviteKind::AccountAndContact);
@@ -137,14 +160,22 @@ async fn options_widen_and_narrow_user_invites() {
     assert!(matches!(
         closed
             .onboarding
-            .create_for_user(&full("bob@localhost"), "localhost", UserInviteRequest::Contact)
+            .create_for_user(
+                &full("bob@localhost"),
+                "localhost",
+                UserInviteRequest::Contact
+            )
             .await,
         Err(ServiceError::Forbidden(_))
     ));
     assert!(
         closed
             .onboarding
-            .may_create(&bare("root@localhost"), "localhost", UserInviteRequest::Contact)
+            .may_create(
+                &bare("root@localhost"),
+                "localhost",
+                UserInviteRequest::Contact
+            )
             .await
             .unwrap()
     );
@@ -156,7 +187,11 @@ async fn registering_takes_the_single_use_once() {
     f.user("root@localhost", Role::Admin).await;
     let invite = f
         .onboarding
-        .create_for_user(&full("root@localhost"), "localhost", UserInviteRequest::Account)
+        .create_for_user(
+            &full("root@localhost"),
+            "localhost",
+            UserInviteRequest::Account,
+        )
         .await
         .unwrap();
     let token = token_of(&invite);
@@ -193,7 +228,11 @@ async fn refused_registrations_keep_the_token() {
     f.user("root@localhost", Role::Admin).await;
     let invite = f
         .onboarding
-        .create_for_user(&full("root@localhost"), "localhost", UserInviteRequest::Account)
+        .create_for_user(
+            &full("root@localhost"),
+            "localhost",
+            UserInviteRequest::Account,
+        )
         .await
         .unwrap();
     let token = token_of(&invite);
@@ -243,7 +282,11 @@ async fn racing_registrations_create_one_account() {
     f.user("root@localhost", Role::Admin).await;
     let invite = f
         .onboarding
-        .create_for_user(&full("root@localhost"), "localhost", UserInviteRequest::Account)
+        .create_for_user(
+            &full("root@localhost"),
+            "localhost",
+            UserInviteRequest::Account,
+        )
         .await
         .unwrap();
     let token = token_of(&invite);
@@ -251,7 +294,12 @@ async fn racing_registrations_create_one_account() {
         let (onboarding, token) = (f.onboarding.clone(), token.clone());
         tokio::spawn(async move {
             onboarding
-                .register("localhost", Some(&token), &format!("racer{i}"), "a long password")
+                .register(
+                    "localhost",
+                    Some(&token),
+                    &format!("racer{i}"),
+                    "a long password",
+                )
                 .await
         })
     });
@@ -297,16 +345,27 @@ async fn invite_only_and_open_registration() {
     open.user("bob@localhost", Role::User).await;
     let contact = open
         .onboarding
-        .create_for_user(&full("bob@localhost"), "localhost", UserInviteRequest::Contact)
+        .create_for_user(
+            &full("bob@localhost"),
+            "localhost",
+            UserInviteRequest::Contact,
+        )
         .await
         .unwrap();
     assert!(matches!(
-        open.onboarding.registration_invite(&token_of(&contact)).await,
+        open.onboarding
+            .registration_invite(&token_of(&contact))
+            .await,
         Err(RegistrationError::InviteInvalid)
     ));
     assert!(matches!(
         open.onboarding
-            .register("localhost", Some(&token_of(&contact)), "gina", "a long password")
+            .register(
+                "localhost",
+                Some(&token_of(&contact)),
+                "gina",
+                "a long password"
+            )
             .await,
         Err(RegistrationError::InviteInvalid)
     ));
@@ -321,11 +380,20 @@ async fn contact_invites_make_mutual_contacts() {
     // Registering with an account-and-contact invite.
     let both = f
         .onboarding
-        .create_for_user(&full("bob@localhost"), "localhost", UserInviteRequest::Contact)
+        .create_for_user(
+            &full("bob@localhost"),
+            "localhost",
+            UserInviteRequest::Contact,
+        )
         .await
         .unwrap();
     f.onboarding
-        .register("localhost", Some(&token_of(&both)), "carol", "a long password")
+        .register(
+            "localhost",
+            Some(&token_of(&both)),
+            "carol",
+            "a long password",
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -339,7 +407,11 @@ async fn contact_invites_make_mutual_contacts() {
     // An existing account presenting the token to the inviter (XEP-0379).
     let invite = f
         .onboarding
-        .create_for_user(&full("bob@localhost"), "localhost", UserInviteRequest::Contact)
+        .create_for_user(
+            &full("bob@localhost"),
+            "localhost",
+            UserInviteRequest::Contact,
+        )
         .await
         .unwrap();
     let token = token_of(&invite);

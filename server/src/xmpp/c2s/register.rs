@@ -162,7 +162,9 @@ fn submitted(query: &Element) -> Result<(String, String), StanzaError> {
     }
     match (username, password) {
         (Some(u), Some(p)) => Ok((u, p)),
-        _ => Err(StanzaError::new(ErrorType::Modify, "not-acceptable").with_text(missing.join("\n"))),
+        _ => {
+            Err(StanzaError::new(ErrorType::Modify, "not-acceptable").with_text(missing.join("\n")))
+        }
     }
 }
 
@@ -234,7 +236,10 @@ mod tests {
                 .with_child(field("username", "bob"))
                 .with_child(field("password", "pw-bob-123")),
         ]);
-        assert_eq!(submitted(&form).unwrap(), ("bob".into(), "pw-bob-123".into()));
+        assert_eq!(
+            submitted(&form).unwrap(),
+            ("bob".into(), "pw-bob-123".into())
+        );
     }
 
     #[test]
@@ -254,8 +259,14 @@ mod tests {
 
     #[test]
     fn errors_use_prosodys_conditions() {
-        assert_eq!(error_for(RegistrationError::UsernameTaken).condition, "conflict");
-        assert_eq!(error_for(RegistrationError::InviteInvalid).condition, "forbidden");
+        assert_eq!(
+            error_for(RegistrationError::UsernameTaken).condition,
+            "conflict"
+        );
+        assert_eq!(
+            error_for(RegistrationError::InviteInvalid).condition,
+            "forbidden"
+        );
         let e = error_for(RegistrationError::InviteOnly);
         assert_eq!((e.kind, e.condition), (ErrorType::Modify, "not-acceptable"));
     }
@@ -270,7 +281,10 @@ mod tests {
             ]));
         let bytes = reply(&iq, "error", Some(invalid_token().to_element())).to_bytes(ns::CLIENT);
         let text = String::from_utf8(bytes).unwrap();
-        assert!(text.contains("id=\"r1\"") || text.contains("id='r1'"), "{text}");
+        assert!(
+            text.contains("id=\"r1\"") || text.contains("id='r1'"),
+            "{text}"
+        );
         assert!(!text.contains("secret"), "{text}");
     }
 }

@@ -138,7 +138,7 @@ async fn store_offline(
     message.push_child(
         Element::new("delay", DELAY)
             .with_attr("from", account.domain().as_str())
-            .with_attr("stamp", timestamp_now()),
+            .with_attr("stamp", roost_common::time::xep0082(crate::services::now())),
     );
     let text = String::from_utf8(message.to_bytes(ns::CLIENT)).expect("serialised XML is UTF-8");
     match ctx.services.offline.store(account, text).await {
@@ -146,14 +146,4 @@ async fn store_offline(
         Ok(false) => Err((message, StanzaError::service_unavailable())),
         Err(e) => Err((message, e.into())),
     }
-}
-
-/// The current time as XEP-0082 DateTime (UTC, seconds precision).
-fn timestamp_now() -> String {
-    let now = crate::services::now();
-    let date = roost_common::time::utc_minutes(now);
-    // utc_minutes gives "YYYY-MM-DD HH:MM UTC"; add the seconds and the T/Z form.
-    let (day, rest) = date.split_once(' ').expect("date then time");
-    let hm = rest.trim_end_matches(" UTC");
-    format!("{day}T{hm}:{:02}Z", now.rem_euclid(60))
 }
