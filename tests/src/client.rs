@@ -15,9 +15,9 @@ use tokio_xmpp::{Client, Event, Stanza};
 
 use crate::Server;
 
-/// Generous: a debug-build roostd on a loaded 2-core machine derives SCRAM
-/// keys slowly; a hang still fails, just later.
-pub const WAIT: Duration = Duration::from_secs(30);
+/// How long to wait for an expected stanza or login. A refused login waits
+/// this long too (the client retries until then), so keep it modest.
+pub const WAIT: Duration = Duration::from_secs(10);
 pub const ROSTER: &str = "jabber:iq:roster";
 
 pub fn install_crypto() {

@@ -38,6 +38,21 @@ pub fn bin_dir() -> &'static Path {
         if dir.ends_with("release") {
             build.arg("--release");
         }
+        // `cargo test` runs us with the test crate's CARGO_MANIFEST_DIR and
+        // friends set; ring's build script tracks CARGO_MANIFEST_DIR, so
+        // passing them on made this build and the next `cargo test` rebuild
+        // ring and everything above it in turn (16 s per test binary).
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if ["CARGO_MANIFEST_", "CARGO_PKG_", "CARGO_CRATE_", "CARGO_BIN_"]
+                .iter()
+                .any(|prefix| name.starts_with(prefix))
+                || name == "CARGO_PRIMARY_PACKAGE"
+                || name == "CARGO_TARGET_TMPDIR"
+            {
+                build.env_remove(name.as_ref());
+            }
+        }
         let status = build.status().expect("run cargo build");
         assert!(status.success(), "building roostd and roostctl failed");
         dir
