@@ -138,6 +138,13 @@ async fn refusals_leave_the_token_usable() {
     let answer = register(&mut client, "r0", "nobody", PASSWORD).await;
     assert!(answer.contains("<not-acceptable"), "{answer}");
     assert!(answer.contains("through invitation only"), "{answer}");
+    // Results and errors are never answered; the next iq's answer comes first.
+    client
+        .send("<iq type='result' id='x1'><query xmlns='jabber:iq:register'/></iq>")
+        .await;
+    let answer = preauth(&mut client, "b0", "").await;
+    assert!(!answer.contains("x1"), "a result was answered: {answer}");
+    assert!(answer.contains("<forbidden"), "{answer}");
     for (id, bogus) in [("b1", "x"), ("b2", "AAAAAAAAAAAAAAAAAAAAAAAA")] {
         let answer = preauth(&mut client, id, bogus).await;
         assert!(answer.contains("<forbidden"), "{answer}");

@@ -351,11 +351,13 @@ impl Connection {
             return Next::StartTls;
         }
         if register::is_registration_iq(&el) {
-            let reply = self
+            if let Some(reply) = self
                 .registration
                 .handle(&self.shared, &self.host, secure, &el)
-                .await;
-            self.write_element(&reply);
+                .await
+            {
+                self.write_element(&reply);
+            }
             return Next::Continue;
         }
         if el.ns() != ns::SASL {

@@ -39,18 +39,22 @@ pub struct StreamRegistration {
 }
 
 impl StreamRegistration {
-    /// Answers a registration iq. `secure`: the stream is encrypted.
+    /// Answers a registration iq (`None` for a result or error, which are
+    /// never answered). `secure`: the stream is encrypted.
     pub async fn handle(
         &mut self,
         shared: &C2sShared,
         host: &str,
         secure: bool,
         iq: &Element,
-    ) -> Element {
-        match self.answer(shared, host, secure, iq).await {
+    ) -> Option<Element> {
+        if matches!(iq.attr("type"), Some("result" | "error")) {
+            return None;
+        }
+        Some(match self.answer(shared, host, secure, iq).await {
             Ok(payload) => reply(iq, "result", payload),
             Err(error) => reply(iq, "error", Some(error.to_element())),
-        }
+        })
     }
 
     async fn answer(
