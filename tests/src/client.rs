@@ -63,24 +63,34 @@ impl Session {
             .expect("send stanza");
     }
 
-    /// The next stanza that `want` accepts; others are skipped.
+    /// The next stanza that `want` accepts; others are skipped (and shown
+    /// if it never comes).
     pub async fn expect(&mut self, what: &str, want: impl Fn(&Element) -> bool) -> Element {
         let deadline = tokio::time::Instant::now() + WAIT;
+        let mut skipped = Vec::new();
         loop {
-            let event = tokio::time::timeout_at(deadline, self.client.next())
-                .await
-                .unwrap_or_else(|_| panic!("{}: timed out waiting for {what}", self.jid));
+            let Ok(event) = tokio::time::timeout_at(deadline, self.client.next()).await else {
+                panic!(
+                    "{}: timed out waiting for {what}; skipped: {skipped:#?}",
+                    self.jid
+                );
+            };
             match event {
                 Some(Event::Stanza(stanza)) => {
                     let el = Element::from(stanza);
                     if want(&el) {
                         return el;
                     }
+                    skipped.push(String::from(&el));
                 }
                 Some(Event::Disconnected(e)) => {
                     panic!("{}: disconnected waiting for {what}: {e}", self.jid)
                 }
-                Some(Event::Online { .. }) => {}
+                // A second Online is a reconnection: a new session, without
+                // the state the test built.
+                Some(Event::Online { .. }) => {
+                    panic!("{}: reconnected waiting for {what}", self.jid)
+                }
                 None => panic!("{}: stream ended waiting for {what}", self.jid),
             }
         }

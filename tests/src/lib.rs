@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The directory holding the built `roostd` and `roostctl`, built once per
@@ -44,9 +44,14 @@ pub fn bin_dir() -> &'static Path {
         // ring and everything above it in turn (16 s per test binary).
         for (name, _) in std::env::vars_os() {
             let name = name.to_string_lossy();
-            if ["CARGO_MANIFEST_", "CARGO_PKG_", "CARGO_CRATE_", "CARGO_BIN_"]
-                .iter()
-                .any(|prefix| name.starts_with(prefix))
+            if [
+                "CARGO_MANIFEST_",
+                "CARGO_PKG_",
+                "CARGO_CRATE_",
+                "CARGO_BIN_",
+            ]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
                 || name == "CARGO_PRIMARY_PACKAGE"
                 || name == "CARGO_TARGET_TMPDIR"
             {
@@ -81,6 +86,10 @@ pub struct Server {
     pub http_port: u16,
     pub c2s_port: u16,
     child: Option<Child>,
+    /// What roostd wrote to stderr, read as it comes: an unread pipe would
+    /// fill up and block roostd's logging (and the thread doing it).
+    log: Arc<Mutex<String>>,
+    log_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 /// The certificate authority of this test run. Its certificate is what
@@ -163,8 +172,10 @@ impl Server {
         let http_port = free_port();
         let c2s_port = free_port();
         let (cert, key) = test_ca().server_certificate(dir.path());
+        // ROOST_TEST_LOG=debug shows more of what roostd did in a failed test.
+        let log_level = std::env::var("ROOST_TEST_LOG").unwrap_or_else(|_| "warn".into());
         let config = format!(
-            "{top}\nhosts = [\"{HOST}\", \"{OTHER_HOST}\"]\ndata_dir = \"data\"\nlog_level = \"warn\"\n\
+            "{top}\nhosts = [\"{HOST}\", \"{OTHER_HOST}\"]\ndata_dir = \"data\"\nlog_level = \"{log_level}\"\n\
              [http]\nbind = \"127.0.0.1:{http_port}\"\n\
              [c2s]\nbind = [\"127.0.0.1:{c2s_port}\"]\n{c2s}\n\
              [tls]\ncertificate = \"{}\"\nkey = \"{}\"\n\
@@ -178,6 +189,8 @@ impl Server {
             http_port,
             c2s_port,
             child: None,
+            log: Arc::default(),
+            log_reader: None,
         };
         server.launch();
         server
@@ -245,6 +258,16 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start roostd");
+        let mut child = child;
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = self.log.clone();
+        self.log_reader = Some(std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+                log.push_str(&line);
+                log.push('\n');
+            }
+        }));
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
@@ -264,12 +287,13 @@ impl Server {
         panic!("roostd did not open its admin socket in time");
     }
 
+    /// What roostd wrote to stderr since it started (all of it once it
+    /// has exited).
     fn take_stderr(&mut self) -> String {
-        let mut out = String::new();
-        if let Some(mut err) = self.child.as_mut().and_then(|c| c.stderr.take()) {
-            let _ = std::io::Read::read_to_string(&mut err, &mut out);
+        if let Some(reader) = self.log_reader.take() {
+            let _ = reader.join();
         }
-        out
+        std::mem::take(&mut *self.log.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// `kill -9`, then start again on the same data directory and ports.
@@ -294,11 +318,8 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let output = child.wait_with_output().expect("wait for roostd");
-        (
-            output.status,
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
+        let status = child.wait().expect("wait for roostd");
+        (status, self.take_stderr())
     }
 
     /// Runs `roostctl --socket SOCKET ARGS…` and returns its output.
@@ -344,6 +365,12 @@ impl Drop for Server {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            let log = self.take_stderr();
+            if !log.is_empty() {
+                eprintln!("--- roostd's log ---\n{log}--- end of roostd's log ---");
+            }
         }
     }
 }
