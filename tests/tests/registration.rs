@@ -7,7 +7,7 @@
 use std::str::FromStr as _;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use roost_tests::client::{WAIT, install_crypto, is_push_for, login};
+use roost_tests::client::{WAIT, install_crypto, is_push_for, login, with_client_retries};
 use roost_tests::raw::{RawClient, preauth, register, tls_stream};
 use roost_tests::{HOST, Server, stdout};
 use tokio_xmpp::connect::{DnsConfig, ServerConnector as _, StartTlsServerConnector};
@@ -42,88 +42,91 @@ fn is_result(answer: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_independent_client_registers_with_a_token_and_logs_in() {
-    let server = Server::start();
-    let token = invite(&server, &[]);
-    install_crypto();
+    with_client_retries(|| async {
+        let server = Server::start();
+        let token = invite(&server, &[]);
+        install_crypto();
 
-    // tokio-xmpp's own STARTTLS connector and stream codec, stopped before
-    // authentication.
-    let connector = StartTlsServerConnector(DnsConfig::addr(&server.c2s_addr()));
-    let (pending, _) = connector
-        .connect(
-            &Jid::from_str(HOST).unwrap(),
-            "jabber:client",
-            Timeouts::tight(),
-        )
-        .await
-        .expect("STARTTLS");
-    let (features, mut stream) = pending.recv_features::<Element>().await.expect("features");
-    let offered: Vec<_> = features
-        .others
-        .iter()
-        .filter(|f| f.name() == "register")
-        .map(|f| f.ns())
-        .collect();
-    for ns in ["urn:xmpp:invite", "urn:xmpp:ibr-token:0"] {
-        assert!(offered.iter().any(|o| o == ns), "{ns} not in {offered:?}");
-    }
-    assert!(features.in_band_registration, "XEP-0077 feature missing");
-    let mut ask = async |xml: String| -> Element {
-        let el: Element = xml.parse().expect("test XML");
-        stream.send(&el).await.expect("send");
-        let answer = tokio::time::timeout(WAIT, stream.next())
+        // tokio-xmpp's own STARTTLS connector and stream codec, stopped before
+        // authentication.
+        let connector = StartTlsServerConnector(DnsConfig::addr(&server.c2s_addr()));
+        let (pending, _) = connector
+            .connect(
+                &Jid::from_str(HOST).unwrap(),
+                "jabber:client",
+                Timeouts::tight(),
+            )
             .await
-            .expect("answer in time")
-            .expect("stream open")
-            .expect("well-formed answer");
-        assert_eq!(answer.attr("id"), el.attr("id"));
-        answer
-    };
-    let answer = ask(format!(
-        "<iq xmlns='jabber:client' type='set' id='p1'>\
+            .expect("STARTTLS");
+        let (features, mut stream) = pending.recv_features::<Element>().await.expect("features");
+        let offered: Vec<_> = features
+            .others
+            .iter()
+            .filter(|f| f.name() == "register")
+            .map(|f| f.ns())
+            .collect();
+        for ns in ["urn:xmpp:invite", "urn:xmpp:ibr-token:0"] {
+            assert!(offered.iter().any(|o| o == ns), "{ns} not in {offered:?}");
+        }
+        assert!(features.in_band_registration, "XEP-0077 feature missing");
+        let mut ask = async |xml: String| -> Element {
+            let el: Element = xml.parse().expect("test XML");
+            stream.send(&el).await.expect("send");
+            let answer = tokio::time::timeout(WAIT, stream.next())
+                .await
+                .expect("answer in time")
+                .expect("stream open")
+                .expect("well-formed answer");
+            assert_eq!(answer.attr("id"), el.attr("id"));
+            answer
+        };
+        let answer = ask(format!(
+            "<iq xmlns='jabber:client' type='set' id='p1'>\
          <preauth xmlns='urn:xmpp:pars:0' token='{token}'/></iq>"
-    ))
-    .await;
-    assert_eq!(answer.attr("type"), Some("result"), "{answer:?}");
-    let form = ask("<iq xmlns='jabber:client' type='get' id='g1'>\
+        ))
+        .await;
+        assert_eq!(answer.attr("type"), Some("result"), "{answer:?}");
+        let form = ask("<iq xmlns='jabber:client' type='get' id='g1'>\
                     <query xmlns='jabber:iq:register'/></iq>"
-        .into())
-    .await;
-    let query = form
-        .get_child("query", "jabber:iq:register")
-        .expect("query");
-    assert!(query.get_child("username", "jabber:iq:register").is_some());
-    assert!(query.get_child("x", "jabber:x:data").is_some());
-    let answer = ask(format!(
-        "<iq xmlns='jabber:client' type='set' id='s1'><query xmlns='jabber:iq:register'>\
+            .into())
+        .await;
+        let query = form
+            .get_child("query", "jabber:iq:register")
+            .expect("query");
+        assert!(query.get_child("username", "jabber:iq:register").is_some());
+        assert!(query.get_child("x", "jabber:x:data").is_some());
+        let answer = ask(format!(
+            "<iq xmlns='jabber:client' type='set' id='s1'><query xmlns='jabber:iq:register'>\
          <username>Newbie</username><password>{PASSWORD}</password></query></iq>"
-    ))
-    .await;
-    assert_eq!(answer.attr("type"), Some("result"), "{answer:?}");
-    // Same stream, second account: the stream forgot the used token.
-    let again = ask(format!(
-        "<iq xmlns='jabber:client' type='set' id='s2'><query xmlns='jabber:iq:register'>\
+        ))
+        .await;
+        assert_eq!(answer.attr("type"), Some("result"), "{answer:?}");
+        // Same stream, second account: the stream forgot the used token.
+        let again = ask(format!(
+            "<iq xmlns='jabber:client' type='set' id='s2'><query xmlns='jabber:iq:register'>\
          <username>second</username><password>{PASSWORD}</password></query></iq>"
-    ))
+        ))
+        .await;
+        assert_eq!(again.attr("type"), Some("error"), "{again:?}");
+        let error = again.get_child("error", "jabber:client").expect("error");
+        assert!(error.has_child("not-acceptable", "urn:ietf:params:xml:ns:xmpp-stanzas"));
+
+        // Nodeprep made "Newbie" newbie; the account logs in with tokio-xmpp.
+        let listed = accounts(&server);
+        assert!(listed.contains(&format!("newbie@{HOST}")), "{listed}");
+        assert!(!listed.contains("second@"), "{listed}");
+        let session = login(&server, &format!("newbie@{HOST}"), PASSWORD)
+            .await
+            .expect("the new account logs in");
+        assert_eq!(session.jid.node().map(|n| n.as_str()), Some("newbie"));
+
+        // The token is used up for every other stream too.
+        let (mut other, _) = tls_stream(&server).await;
+        let answer = preauth(&mut other, "p2", &token).await;
+        assert!(answer.contains("<forbidden"), "{answer}");
+        assert!(answer.contains("invalid or expired"), "{answer}");
+    })
     .await;
-    assert_eq!(again.attr("type"), Some("error"), "{again:?}");
-    let error = again.get_child("error", "jabber:client").expect("error");
-    assert!(error.has_child("not-acceptable", "urn:ietf:params:xml:ns:xmpp-stanzas"));
-
-    // Nodeprep made "Newbie" newbie; the account logs in with tokio-xmpp.
-    let listed = accounts(&server);
-    assert!(listed.contains(&format!("newbie@{HOST}")), "{listed}");
-    assert!(!listed.contains("second@"), "{listed}");
-    let session = login(&server, &format!("newbie@{HOST}"), PASSWORD)
-        .await
-        .expect("the new account logs in");
-    assert_eq!(session.jid.node().map(|n| n.as_str()), Some("newbie"));
-
-    // The token is used up for every other stream too.
-    let (mut other, _) = tls_stream(&server).await;
-    let answer = preauth(&mut other, "p2", &token).await;
-    assert!(answer.contains("<forbidden"), "{answer}");
-    assert!(answer.contains("invalid or expired"), "{answer}");
 }
 
 #[tokio::test]
@@ -231,113 +234,120 @@ async fn two_clients_racing_with_one_token_get_one_account() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contact_invites_make_mutual_contacts_and_tell_the_inviter() {
-    let server = Server::start();
-    let bob = format!("bob@{HOST}");
-    server.create_user(&bob, PASSWORD);
-    server.create_user(&format!("dave@{HOST}"), PASSWORD);
-    let mut bob_session = login(&server, &bob, PASSWORD).await.unwrap();
-    bob_session.roster().await;
-    bob_session.available().await;
+    with_client_retries(|| async {
+        let server = Server::start();
+        let bob = format!("bob@{HOST}");
+        server.create_user(&bob, PASSWORD);
+        server.create_user(&format!("dave@{HOST}"), PASSWORD);
+        let mut bob_session = login(&server, &bob, PASSWORD).await.unwrap();
+        bob_session.roster().await;
+        bob_session.available().await;
 
-    // 1. Register with an account-and-contact invite of bob's.
-    let token = invite(&server, &["--type", "both", "--inviter", &bob]);
-    let (mut client, _) = tls_stream(&server).await;
-    assert!(is_result(&preauth(&mut client, "p1", &token).await));
-    assert!(is_result(
-        &register(&mut client, "r1", "carol", PASSWORD).await
-    ));
-    let carol = format!("carol@{HOST}");
-    bob_session
-        .expect("roster push for carol", |el| {
-            is_push_for(el, &carol, "both")
-        })
-        .await;
-    let note = bob_session
-        .expect("notification", |el| {
-            el.name() == "message" && el.attr("from") == Some(HOST)
-        })
-        .await;
-    let text = roost_tests::client::body_of(&note).unwrap();
-    assert!(text.contains(&carol), "{text}");
-    let mut carol_session = login(&server, &carol, PASSWORD).await.unwrap();
-    let roster = carol_session.roster().await;
-    assert!(
-        roster
-            .iter()
-            .any(|i| i.attr("jid") == Some(bob.as_str()) && i.attr("subscription") == Some("both")),
-        "{roster:?}"
-    );
+        // 1. Register with an account-and-contact invite of bob's.
+        let token = invite(&server, &["--type", "both", "--inviter", &bob]);
+        let (mut client, _) = tls_stream(&server).await;
+        assert!(is_result(&preauth(&mut client, "p1", &token).await));
+        assert!(is_result(
+            &register(&mut client, "r1", "carol", PASSWORD).await
+        ));
+        let carol = format!("carol@{HOST}");
+        bob_session
+            .expect("roster push for carol", |el| {
+                is_push_for(el, &carol, "both")
+            })
+            .await;
+        let note = bob_session
+            .expect("notification", |el| {
+                el.name() == "message" && el.attr("from") == Some(HOST)
+            })
+            .await;
+        let text = roost_tests::client::body_of(&note).unwrap();
+        assert!(text.contains(&carol), "{text}");
+        let mut carol_session = login(&server, &carol, PASSWORD).await.unwrap();
+        let roster = carol_session.roster().await;
+        assert!(
+            roster
+                .iter()
+                .any(|i| i.attr("jid") == Some(bob.as_str())
+                    && i.attr("subscription") == Some("both")),
+            "{roster:?}"
+        );
 
-    // 2. An existing account redeems a contact invite (XEP-0379).
-    let token = invite(&server, &["--type", "contact", "--inviter", &bob]);
-    let dave = format!("dave@{HOST}");
-    let mut dave_session = login(&server, &dave, PASSWORD).await.unwrap();
-    dave_session.roster().await;
-    dave_session.available().await;
-    let subscribe: Element = format!(
-        "<presence xmlns='jabber:client' type='subscribe' to='{bob}'>\
+        // 2. An existing account redeems a contact invite (XEP-0379).
+        let token = invite(&server, &["--type", "contact", "--inviter", &bob]);
+        let dave = format!("dave@{HOST}");
+        let mut dave_session = login(&server, &dave, PASSWORD).await.unwrap();
+        dave_session.roster().await;
+        dave_session.available().await;
+        let subscribe: Element = format!(
+            "<presence xmlns='jabber:client' type='subscribe' to='{bob}'>\
          <preauth xmlns='urn:xmpp:pars:0' token='{token}'/></presence>"
-    )
-    .parse()
-    .unwrap();
-    dave_session
-        .send(tokio_xmpp::Stanza::try_from(subscribe).unwrap())
-        .await;
-    dave_session
-        .expect("subscribed from bob", |el| {
-            el.name() == "presence"
-                && el.attr("type") == Some("subscribed")
-                && el.attr("from") == Some(bob.as_str())
-        })
-        .await;
-    dave_session
-        .expect("roster push for bob", |el| is_push_for(el, &bob, "both"))
-        .await;
-    bob_session
-        .expect("roster push for dave", |el| is_push_for(el, &dave, "both"))
-        .await;
-    let note = bob_session
-        .expect("notification about dave", |el| {
-            el.name() == "message" && el.attr("from") == Some(HOST)
-        })
-        .await;
-    assert!(roost_tests::client::body_of(&note).unwrap().contains(&dave));
+        )
+        .parse()
+        .unwrap();
+        dave_session
+            .send(tokio_xmpp::Stanza::try_from(subscribe).unwrap())
+            .await;
+        dave_session
+            .expect("subscribed from bob", |el| {
+                el.name() == "presence"
+                    && el.attr("type") == Some("subscribed")
+                    && el.attr("from") == Some(bob.as_str())
+            })
+            .await;
+        dave_session
+            .expect("roster push for bob", |el| is_push_for(el, &bob, "both"))
+            .await;
+        bob_session
+            .expect("roster push for dave", |el| is_push_for(el, &dave, "both"))
+            .await;
+        let note = bob_session
+            .expect("notification about dave", |el| {
+                el.name() == "message" && el.attr("from") == Some(HOST)
+            })
+            .await;
+        assert!(roost_tests::client::body_of(&note).unwrap().contains(&dave));
 
-    // 3. The same token again is an ordinary request: nothing automatic.
-    let listed = stdout(&server.ctl(&["invite", "list", HOST]));
-    assert!(
-        !listed.contains("contact "),
-        "used invite still pending: {listed}"
-    );
+        // 3. The same token again is an ordinary request: nothing automatic.
+        let listed = stdout(&server.ctl(&["invite", "list", HOST]));
+        assert!(
+            !listed.contains("contact "),
+            "used invite still pending: {listed}"
+        );
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notification_can_be_turned_off() {
-    let server = Server::start_with("[invites]\nnotify_inviter = false\n");
-    let bob = format!("bob@{HOST}");
-    server.create_user(&bob, PASSWORD);
-    let mut bob_session = login(&server, &bob, PASSWORD).await.unwrap();
-    bob_session.roster().await;
-    bob_session.available().await;
-    let token = invite(&server, &["--type", "both", "--inviter", &bob]);
-    let (mut client, _) = tls_stream(&server).await;
-    assert!(is_result(&preauth(&mut client, "p1", &token).await));
-    assert!(is_result(
-        &register(&mut client, "r1", "erin", PASSWORD).await
-    ));
-    bob_session
-        .expect("roster push for erin", |el| {
-            is_push_for(el, &format!("erin@{HOST}"), "both")
-        })
-        .await;
-    // The notification would come right after the push; a ping's answer
-    // arriving first proves there was none.
-    assert_no_message_before_ping(&mut bob_session).await;
-    // Nothing was stored for later either.
-    drop(bob_session);
-    let mut again = login(&server, &bob, PASSWORD).await.unwrap();
-    again.available().await;
-    assert_no_message_before_ping(&mut again).await;
+    with_client_retries(|| async {
+        let server = Server::start_with("[invites]\nnotify_inviter = false\n");
+        let bob = format!("bob@{HOST}");
+        server.create_user(&bob, PASSWORD);
+        let mut bob_session = login(&server, &bob, PASSWORD).await.unwrap();
+        bob_session.roster().await;
+        bob_session.available().await;
+        let token = invite(&server, &["--type", "both", "--inviter", &bob]);
+        let (mut client, _) = tls_stream(&server).await;
+        assert!(is_result(&preauth(&mut client, "p1", &token).await));
+        assert!(is_result(
+            &register(&mut client, "r1", "erin", PASSWORD).await
+        ));
+        bob_session
+            .expect("roster push for erin", |el| {
+                is_push_for(el, &format!("erin@{HOST}"), "both")
+            })
+            .await;
+        // The notification would come right after the push; a ping's answer
+        // arriving first proves there was none.
+        assert_no_message_before_ping(&mut bob_session).await;
+        // Nothing was stored for later either.
+        drop(bob_session);
+        let mut again = login(&server, &bob, PASSWORD).await.unwrap();
+        again.available().await;
+        assert_no_message_before_ping(&mut again).await;
+    })
+    .await;
 }
 
 async fn assert_no_message_before_ping(session: &mut roost_tests::client::Session) {

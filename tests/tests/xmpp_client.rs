@@ -11,42 +11,46 @@ use tokio_xmpp::parsers::presence::{Presence, Type as PresenceType};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_in_with_scram_sha_256_plus_and_with_scram_sha_1() {
-    let server = Server::start();
-    server.create_user(&format!("alice@{HOST}"), "s3cret pass");
-    let session = login(&server, &format!("alice@{HOST}"), "s3cret pass")
-        .await
-        .unwrap();
-    assert_eq!(
-        session.jid.to_bare(),
-        BareJid::from_str(&format!("alice@{HOST}")).unwrap()
-    );
-    assert!(
-        !session.jid.resource().as_str().is_empty(),
-        "server-chosen resource"
-    );
-    assert!(
-        login(&server, &format!("alice@{HOST}"), "wrong")
+    with_client_retries(|| async {
+        let server = Server::start();
+        server.create_user(&format!("alice@{HOST}"), "s3cret pass");
+        let session = login(&server, &format!("alice@{HOST}"), "s3cret pass")
             .await
-            .is_err(),
-        "wrong password accepted"
-    );
-    assert!(
-        login(&server, &format!("nobody@{HOST}"), "s3cret pass")
-            .await
-            .is_err()
-    );
+            .unwrap();
+        assert_eq!(
+            session.jid.to_bare(),
+            BareJid::from_str(&format!("alice@{HOST}")).unwrap()
+        );
+        assert!(
+            !session.jid.resource().as_str().is_empty(),
+            "server-chosen resource"
+        );
+        assert!(
+            login(&server, &format!("alice@{HOST}"), "wrong")
+                .await
+                .is_err(),
+            "wrong password accepted"
+        );
+        assert!(
+            login(&server, &format!("nobody@{HOST}"), "s3cret pass")
+                .await
+                .is_err()
+        );
 
-    // Only SCRAM-SHA-1 on offer: the client must use it (with channel binding).
-    let server = Server::start_auth("mechanisms = [\"SCRAM-SHA-1-PLUS\", \"SCRAM-SHA-1\"]\n");
-    server.create_user(&format!("bob@{HOST}"), "another pass");
-    let session = login(&server, &format!("bob@{HOST}/desk"), "another pass")
-        .await
-        .unwrap();
-    assert_eq!(session.jid.to_string(), format!("bob@{HOST}/desk"));
+        // Only SCRAM-SHA-1 on offer: the client must use it (with channel binding).
+        let server = Server::start_auth("mechanisms = [\"SCRAM-SHA-1-PLUS\", \"SCRAM-SHA-1\"]\n");
+        server.create_user(&format!("bob@{HOST}"), "another pass");
+        let session = login(&server, &format!("bob@{HOST}/desk"), "another pass")
+            .await
+            .unwrap();
+        assert_eq!(session.jid.to_string(), format!("bob@{HOST}/desk"));
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roster_subscriptions_presence_and_messages() {
+    with_client_retries(|| async {
     let server = Server::start();
     server.create_user(&format!("alice@{HOST}"), "alice pass");
     server.create_user(&format!("bob@{HOST}"), "bob pass");
@@ -185,40 +189,45 @@ async fn roster_subscriptions_presence_and_messages() {
     assert!(alice.roster().await.is_empty());
     bob.expect("push: none", |el| is_push_for(el, &alice_jid, "none"))
         .await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roster_versioning_skips_an_unchanged_roster() {
-    let server = Server::start();
-    server.create_user(&format!("carol@{HOST}"), "carol pass");
-    let mut carol = login(&server, &format!("carol@{HOST}"), "carol pass")
-        .await
-        .unwrap();
-    carol
-        .iq(
-            "s",
-            "set",
-            &format!("<query xmlns='{ROSTER}'><item jid='dave@{HOST}'/></query>"),
-        )
-        .await;
-    let full = carol
-        .iq("g1", "get", &format!("<query xmlns='{ROSTER}' ver=''/>"))
-        .await;
-    let ver = full
-        .get_child("query", ROSTER)
-        .and_then(|q| q.attr("ver"))
-        .expect("ver")
-        .to_owned();
-    let same = carol
-        .iq(
-            "g2",
-            "get",
-            &format!("<query xmlns='{ROSTER}' ver='{ver}'/>"),
-        )
-        .await;
-    assert_eq!(same.attr("type"), Some("result"));
-    assert!(
-        same.get_child("query", ROSTER).is_none(),
-        "unchanged roster sent again: {same:?}"
-    );
+    with_client_retries(|| async {
+        let server = Server::start();
+        server.create_user(&format!("carol@{HOST}"), "carol pass");
+        let mut carol = login(&server, &format!("carol@{HOST}"), "carol pass")
+            .await
+            .unwrap();
+        carol
+            .iq(
+                "s",
+                "set",
+                &format!("<query xmlns='{ROSTER}'><item jid='dave@{HOST}'/></query>"),
+            )
+            .await;
+        let full = carol
+            .iq("g1", "get", &format!("<query xmlns='{ROSTER}' ver=''/>"))
+            .await;
+        let ver = full
+            .get_child("query", ROSTER)
+            .and_then(|q| q.attr("ver"))
+            .expect("ver")
+            .to_owned();
+        let same = carol
+            .iq(
+                "g2",
+                "get",
+                &format!("<query xmlns='{ROSTER}' ver='{ver}'/>"),
+            )
+            .await;
+        assert_eq!(same.attr("type"), Some("result"));
+        assert!(
+            same.get_child("query", ROSTER).is_none(),
+            "unchanged roster sent again: {same:?}"
+        );
+    })
+    .await;
 }

@@ -147,6 +147,7 @@ impl Connection {
     }
 
     async fn finish(&mut self) {
+        tracing::debug!("{}: connection closed", self.peer);
         if let Some(session) = self.session.take() {
             self.shared.xmpp.router.unbind(&session);
             presence::disconnected(&self.shared.xmpp, &session).await;
@@ -516,6 +517,7 @@ impl Connection {
             tracing::info!("{jid}: resource conflict, replacing the older session");
             presence::disconnected(&self.shared.xmpp, &old).await;
         }
+        tracing::debug!("{}: bound {jid}", self.peer);
         self.session = Some(session);
         self.rx = Some(rx);
         self.stage = Stage::Bound;
@@ -535,6 +537,13 @@ impl Connection {
             return Next::Close;
         }
         let session = self.session.clone().expect("bound");
+        tracing::trace!(
+            "{}: <{} id={:?} type={:?}>",
+            session.jid,
+            el.name(),
+            el.attr("id"),
+            el.attr("type")
+        );
         el.set_attr("from", session.jid.to_string());
         handlers::process(&self.shared.xmpp, &session, el).await;
         Next::Continue
