@@ -19,8 +19,7 @@ use super::apps::{self, AppCard, Offer};
 use super::pages::{self, Referrer};
 use super::qr;
 use crate::services::ServiceError;
-use crate::services::invites::{self, InviteKind};
-use crate::services::onboarding::RegistrationError;
+use crate::services::invites;
 
 #[derive(Template)]
 #[template(path = "invite.html")]
@@ -89,35 +88,18 @@ pub async fn show(
     response
 }
 
-/// The invite behind `token` if it is valid now: one that allows
-/// registration through the onboarding service (which names the inviter),
-/// else a contact-only one. `Err` when storage fails.
+/// The invite behind `token` if it is valid now, whatever its kind. `Err`
+/// when storage fails.
 async fn find(state: &HttpState, token: &str) -> Result<Option<Shown>, ()> {
-    match state.services.onboarding.registration_invite(token).await {
-        Ok(invite) => {
-            return Ok(Some(Shown {
-                host: invite.host,
-                inviter: invite.inviter.map(|j| j.to_string()),
-                contact_only: false,
-                uri: invite.uri,
-                expires_at: invite.expires_at,
-            }));
-        }
-        Err(RegistrationError::Service(ServiceError::Storage(e))) => {
-            tracing::warn!("invite page: storage failed: {e}");
-            return Err(());
-        }
-        Err(_) => {}
-    }
     match state.services.invites.find_valid(token).await {
-        Ok(Some(invite)) if invite.kind == InviteKind::Contact => Ok(Some(Shown {
+        Ok(Some(invite)) => Ok(Some(Shown {
+            contact_only: !invite.kind.allows_registration(),
             inviter: invites::inviter_of(invite.kind, invite.jid, None),
             host: invite.host,
-            contact_only: true,
             uri: invite.uri,
             expires_at: invite.expires_at,
         })),
-        Ok(_) => Ok(None),
+        Ok(None) => Ok(None),
         Err(ServiceError::Storage(e)) => {
             tracing::warn!("invite page: storage failed: {e}");
             Err(())

@@ -81,6 +81,8 @@ pub struct Onboarding {
     invites: Invites,
     config: Arc<Config>,
     events: Events,
+    /// `admins` from the config, normalised once.
+    admins: Arc<Vec<BareJid>>,
 }
 
 impl Onboarding {
@@ -92,6 +94,11 @@ impl Onboarding {
         config: Arc<Config>,
         events: Events,
     ) -> Onboarding {
+        let admins = config
+            .admins
+            .iter()
+            .filter_map(|a| accounts.parse_jid(a).ok())
+            .collect();
         Onboarding {
             db,
             hosts,
@@ -99,19 +106,14 @@ impl Onboarding {
             invites,
             config,
             events,
+            admins: Arc::new(admins),
         }
     }
 
     /// Whether `jid` administers its host: named in `admins`, or given the
     /// admin role.
     pub async fn is_admin(&self, jid: &BareJid) -> Result<bool, ServiceError> {
-        let named = self
-            .config
-            .admins
-            .iter()
-            .filter_map(|a| self.accounts.parse_jid(a).ok())
-            .any(|a| a == *jid);
-        Ok(named || self.accounts.role(jid).await? == Some(Role::Admin))
+        Ok(self.admins.contains(jid) || self.accounts.role(jid).await? == Some(Role::Admin))
     }
 
     /// Whether `requester` may run the ad-hoc command for `request` on
@@ -187,10 +189,8 @@ impl Onboarding {
             .await?
             .filter(|i| i.kind.allows_registration())
             .ok_or(RegistrationError::InviteInvalid)?;
-        let inviter = match invite.kind {
-            InviteKind::Account => None,
-            _ => BareJid::new(&invite.jid).ok(),
-        };
+        let inviter =
+            invites::inviter_of(invite.kind, invite.jid, None).and_then(|j| BareJid::new(&j).ok());
         Ok(RegistrationInvite {
             host: invite.host,
             kind: invite.kind,

@@ -58,6 +58,14 @@ fn token_of(invite: &CreatedInvite) -> String {
 }
 
 impl Fixture {
+    /// An invite that `by` makes over XMPP on localhost.
+    async fn invite(&self, by: &str, request: UserInviteRequest) -> CreatedInvite {
+        self.onboarding
+            .create_for_user(&full(by), "localhost", request)
+            .await
+            .unwrap()
+    }
+
     async fn user(&self, jid: &str, role: Role) {
         self.accounts.create(jid, "password-1", role).await.unwrap();
     }
@@ -85,18 +93,10 @@ async fn who_may_create_which_invite() {
             f.onboarding.is_admin(&bare(admin)).await.unwrap(),
             "{admin}"
         );
-        let account = f
-            .onboarding
-            .create_for_user(&full(admin), "localhost", UserInviteRequest::Account)
-            .await
-            .unwrap();
+        let account = f.invite(admin, UserInviteRequest::Account).await;
         assert_eq!(account.kind, InviteKind::Account);
         assert!(account.uri.starts_with("xmpp:localhost?register;preauth="));
-        let contact = f
-            .onboarding
-            .create_for_user(&full(admin), "localhost", UserInviteRequest::Contact)
-            .await
-            .unwrap();
+        let contact = f.invite(admin, UserInviteRequest::Contact).await;
         assert_eq!(contact.kind, InviteKind::AccountAndContact);
         assert!(
             contact
@@ -115,15 +115,7 @@ async fn who_may_create_which_invite() {
             .await,
         Err(ServiceError::Forbidden(_))
     ));
-    let contact = f
-        .onboarding
-        .create_for_user(
-            &full("bob@localhost"),
-            "localhost",
-            UserInviteRequest::Contact,
-        )
-        .await
-        .unwrap();
+    let contact = f.invite("bob@localhost", UserInviteRequest::Contact).await;
     assert_eq!(contact.kind, InviteKind::Contact);
     assert!(!contact.uri.contains("ibr=y"));
     // Another host's user may not use this host's commands.
@@ -144,14 +136,8 @@ async fn options_widen_and_narrow_user_invites() {
     let open = fixture(|c| c.invites.allow_user_invites = true);
     open.user("bob@localhost", Role::User).await;
     let invite = open
-        .onboarding
-        .create_for_user(
-            &full("bob@localhost"),
-            "localhost",
-            UserInviteRequest::Contact,
-        )
-        .await
-        .unwrap();
+        .invite("bob@localhost", UserInviteRequest::Contact)
+        .await;
     assert_eq!(invite.kind, InviteKind::AccountAndContact);
 
     let closed = fixture(|c| c.invites.allow_contact_invites = false);
@@ -185,15 +171,7 @@ async fn options_widen_and_narrow_user_invites() {
 async fn registering_takes_the_single_use_once() {
     let mut f = fixture(|_| {});
     f.user("root@localhost", Role::Admin).await;
-    let invite = f
-        .onboarding
-        .create_for_user(
-            &full("root@localhost"),
-            "localhost",
-            UserInviteRequest::Account,
-        )
-        .await
-        .unwrap();
+    let invite = f.invite("root@localhost", UserInviteRequest::Account).await;
     let token = token_of(&invite);
     assert!(f.onboarding.registration_invite(&token).await.is_ok());
     let jid = f
@@ -226,15 +204,7 @@ async fn refused_registrations_keep_the_token() {
     let f = fixture(|_| {});
     f.user("taken@localhost", Role::User).await;
     f.user("root@localhost", Role::Admin).await;
-    let invite = f
-        .onboarding
-        .create_for_user(
-            &full("root@localhost"),
-            "localhost",
-            UserInviteRequest::Account,
-        )
-        .await
-        .unwrap();
+    let invite = f.invite("root@localhost", UserInviteRequest::Account).await;
     let token = token_of(&invite);
     let register = |user: &'static str, password: &'static str| {
         let (onboarding, token) = (f.onboarding.clone(), token.clone());
@@ -280,15 +250,7 @@ async fn refused_registrations_keep_the_token() {
 async fn racing_registrations_create_one_account() {
     let f = fixture(|_| {});
     f.user("root@localhost", Role::Admin).await;
-    let invite = f
-        .onboarding
-        .create_for_user(
-            &full("root@localhost"),
-            "localhost",
-            UserInviteRequest::Account,
-        )
-        .await
-        .unwrap();
+    let invite = f.invite("root@localhost", UserInviteRequest::Account).await;
     let token = token_of(&invite);
     let attempts = (0..8).map(|i| {
         let (onboarding, token) = (f.onboarding.clone(), token.clone());
@@ -344,14 +306,8 @@ async fn invite_only_and_open_registration() {
     // A contact-only token never registers anyone.
     open.user("bob@localhost", Role::User).await;
     let contact = open
-        .onboarding
-        .create_for_user(
-            &full("bob@localhost"),
-            "localhost",
-            UserInviteRequest::Contact,
-        )
-        .await
-        .unwrap();
+        .invite("bob@localhost", UserInviteRequest::Contact)
+        .await;
     assert!(matches!(
         open.onboarding
             .registration_invite(&token_of(&contact))
@@ -378,15 +334,7 @@ async fn contact_invites_make_mutual_contacts() {
     f.user("dave@localhost", Role::User).await;
     f.user("eve@localhost", Role::User).await;
     // Registering with an account-and-contact invite.
-    let both = f
-        .onboarding
-        .create_for_user(
-            &full("bob@localhost"),
-            "localhost",
-            UserInviteRequest::Contact,
-        )
-        .await
-        .unwrap();
+    let both = f.invite("bob@localhost", UserInviteRequest::Contact).await;
     f.onboarding
         .register(
             "localhost",
@@ -405,15 +353,7 @@ async fn contact_invites_make_mutual_contacts() {
         Some(Subscription::Both)
     );
     // An existing account presenting the token to the inviter (XEP-0379).
-    let invite = f
-        .onboarding
-        .create_for_user(
-            &full("bob@localhost"),
-            "localhost",
-            UserInviteRequest::Contact,
-        )
-        .await
-        .unwrap();
+    let invite = f.invite("bob@localhost", UserInviteRequest::Contact).await;
     let token = token_of(&invite);
     // Shown to someone else than the inviter, it is not valid, and not used.
     assert!(

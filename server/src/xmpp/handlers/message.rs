@@ -64,7 +64,10 @@ pub async fn from_server(ctx: &XmppContext, account: &BareJid, body: &str) {
         .with_attr("from", account.domain().as_str())
         .with_attr("to", account.to_string())
         .with_attr("type", "chat")
-        .with_attr("id", crate::services::secrets::random_id(9))
+        .with_attr(
+            "id",
+            crate::services::secrets::random_id(crate::services::secrets::SHORT_ID_BYTES),
+        )
         .with_child(Element::new("body", ns::CLIENT).with_text(body));
     if let Err((_, e)) = deliver(ctx, &Jid::from(account.clone()), account, message).await {
         tracing::info!("{account}: server message not delivered: {e:?}");
