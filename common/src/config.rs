@@ -51,6 +51,19 @@ pub struct C2sConfig {
     pub max_stanza_size_unauthenticated: usize,
     /// Largest stanza after authentication, in bytes.
     pub max_stanza_size: usize,
+    /// Time from connect to a bound resource, TLS handshake included.
+    #[serde(deserialize_with = "duration")]
+    pub negotiation_timeout: Duration,
+    /// A write to a client that makes no progress for this long ends the
+    /// session.
+    #[serde(deserialize_with = "duration")]
+    pub write_timeout: Duration,
+    /// Bytes that may wait for one session that is not reading; past it
+    /// the session ends with `resource-constraint`.
+    pub max_queued_bytes: usize,
+    /// Resources one account may have bound at once (ejabberd's
+    /// `max_user_sessions`).
+    pub max_sessions_per_account: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -222,6 +235,10 @@ impl Default for C2sConfig {
             require_encryption: true,
             max_stanza_size_unauthenticated: 10_000,
             max_stanza_size: 256 * 1024,
+            negotiation_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(30),
+            max_queued_bytes: 2 * 1024 * 1024,
+            max_sessions_per_account: 10,
         }
     }
 }
@@ -392,6 +409,18 @@ impl Config {
             return Err((
                 line_of_key(text, "[tls]"),
                 "tls: give both certificate and key, or neither".into(),
+            ));
+        }
+        if config.c2s.max_queued_bytes < config.c2s.max_stanza_size {
+            return Err((
+                line_of_key(text, "max_queued_bytes"),
+                "c2s.max_queued_bytes: at least c2s.max_stanza_size, or the largest stanza could never be delivered".into(),
+            ));
+        }
+        if config.c2s.max_sessions_per_account == 0 {
+            return Err((
+                line_of_key(text, "max_sessions_per_account"),
+                "c2s.max_sessions_per_account: at least 1".into(),
             ));
         }
         if config.auth.scram_iterations < 4096 {
@@ -606,6 +635,9 @@ mod tests {
             ("[auth]\nscram_iterations = 10", "4096"),
             ("[auth]\nmechanisms = [\"DIGEST-MD5\"]", "DIGEST-MD5"),
             ("[c2s]\nbind = \"127.0.0.1:5222\"", "sequence"),
+            ("[c2s]\nmax_queued_bytes = 1000", "max_stanza_size"),
+            ("[c2s]\nmax_sessions_per_account = 0", "at least 1"),
+            ("[c2s]\nwrite_timeout = \"0s\"", "positive"),
             ("admins = [\"nobody\"]", "user@host"),
             ("admins = [\"a@elsewhere.test\"]", "configured host"),
             ("[registration]\nmin_password_length = 5000", "1024"),

@@ -2,8 +2,10 @@
 //! for: an admin deleting an account must end its XMPP sessions, but the
 //! service layer knows nothing of sessions. Front doors subscribe.
 
+use std::sync::{Arc, Mutex};
+
 use jid::BareJid;
-use tokio::sync::broadcast;
+use tokio::sync::mpsc;
 
 use super::rosters::RosterPush;
 
@@ -29,26 +31,64 @@ pub struct InviteUsed {
     pub notify: bool,
 }
 
-#[derive(Clone)]
-pub struct Events {
-    tx: broadcast::Sender<AccountEvent>,
-}
+/// What a subscriber reads events from.
+pub type EventReceiver = mpsc::UnboundedReceiver<AccountEvent>;
 
-impl Default for Events {
-    fn default() -> Self {
-        Events {
-            tx: broadcast::channel(256).0,
-        }
-    }
+/// Every event reaches every subscriber: a deletion that a busy subscriber
+/// missed would leave a deleted account's sessions running, so there is no
+/// lossy (broadcast) channel here. The queues are unbounded but small in
+/// practice: events come from admin commands and redeemed invites (each
+/// one use of an invite), and roostd's one subscriber handles them as they
+/// come.
+#[derive(Clone, Default)]
+pub struct Events {
+    subscribers: Arc<Mutex<Vec<mpsc::UnboundedSender<AccountEvent>>>>,
 }
 
 impl Events {
-    pub fn subscribe(&self) -> broadcast::Receiver<AccountEvent> {
-        self.tx.subscribe()
+    pub fn subscribe(&self) -> EventReceiver {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.subscribers.lock().expect("events lock").push(tx);
+        rx
     }
 
     /// Tells every subscriber; nobody listening is fine.
     pub fn emit(&self, event: AccountEvent) {
-        let _ = self.tx.send(event);
+        let mut subscribers = self.subscribers.lock().expect("events lock");
+        subscribers.retain(|tx| tx.send(event.clone()).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subscriber_that_falls_behind_loses_nothing() {
+        let events = Events::default();
+        let mut slow = events.subscribe();
+        let deleted = |i: usize| BareJid::new(&format!("user{i}@example.test")).unwrap();
+        // Far more than the 256 the old broadcast channel kept.
+        for i in 0..5_000 {
+            events.emit(AccountEvent::Deleted(deleted(i)));
+        }
+        for i in 0..5_000 {
+            assert_eq!(
+                slow.try_recv().ok(),
+                Some(AccountEvent::Deleted(deleted(i)))
+            );
+        }
+        assert!(slow.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_dropped_subscriber_is_forgotten() {
+        let events = Events::default();
+        drop(events.subscribe());
+        let mut live = events.subscribe();
+        let jid = BareJid::new("a@example.test").unwrap();
+        events.emit(AccountEvent::Deleted(jid.clone()));
+        assert_eq!(events.subscribers.lock().unwrap().len(), 1);
+        assert_eq!(live.try_recv().ok(), Some(AccountEvent::Deleted(jid)));
     }
 }

@@ -5,25 +5,59 @@
 //! sender serialises once, the receiving connection only writes.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use jid::{BareJid, FullJid};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
-/// How many stanzas may wait for one slow client before it is disconnected.
-pub const QUEUE_DEPTH: usize = 4096;
+/// What a queued stanza costs beyond its bytes (the `Bytes` handle and the
+/// channel's slot), so that many tiny stanzas are bounded too.
+const STANZA_OVERHEAD: usize = 64;
+
+/// Why others end a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// Another session bound the same full JID (RFC 6120 §7.7.2.2).
+    Replaced,
+    /// The account was deleted.
+    AccountDeleted,
+    /// More than `max_queued_bytes` waited for a client that does not read.
+    QueueFull,
+}
+
+impl CloseReason {
+    /// The stream error condition and text it is told with.
+    pub fn stream_error(self) -> (&'static str, &'static str) {
+        match self {
+            CloseReason::Replaced => ("conflict", "replaced by a new connection for this resource"),
+            CloseReason::AccountDeleted => ("not-authorized", "account deleted"),
+            CloseReason::QueueFull => (
+                "resource-constraint",
+                "too much is waiting to be sent: the client does not read",
+            ),
+        }
+    }
+}
 
 /// What a connection is told by others.
 #[derive(Debug)]
 pub enum Outbound {
     /// A serialised stanza to write.
     Stanza(Bytes),
-    /// Another session bound the same full JID: close with `conflict`.
-    Replaced,
-    /// Close the stream with this stream error (condition, text).
-    Close(&'static str, &'static str),
+    /// End the session.
+    Close(CloseReason),
+}
+
+/// Why [`Router::bind`] refused a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindError {
+    /// The account already has `max_sessions_per_account` resources.
+    TooManySessions,
+    /// The account was deleted after this connection authenticated.
+    AccountDeleted,
 }
 
 /// Presence facts about a session that routing needs.
@@ -42,24 +76,67 @@ pub struct Presence {
 pub struct SessionHandle {
     pub id: u64,
     pub jid: FullJid,
-    tx: mpsc::Sender<Outbound>,
+    /// Stanzas for the connection. Unbounded as a channel, bounded in
+    /// bytes by `queued` against `max_queued`.
+    tx: mpsc::UnboundedSender<Bytes>,
+    queued: AtomicUsize,
+    max_queued: usize,
+    /// The first reason given to end the session; it overtakes the queue.
+    close: Mutex<Option<CloseReason>>,
+    /// Set with `close`: a session being ended takes no more stanzas.
+    closing: AtomicBool,
+    close_requested: Notify,
     presence: Mutex<Presence>,
     /// Asked for the roster, so wants roster pushes (RFC 6121 §2.1.6).
-    roster_interest: std::sync::atomic::AtomicBool,
+    roster_interest: AtomicBool,
 }
 
 impl SessionHandle {
-    /// Queues bytes for this session. A session whose queue is full is
-    /// too slow to keep up: it is told to close rather than let memory grow.
+    /// Queues bytes for this session; `true` when they were queued, `false`
+    /// when the session is ending (then the caller keeps what it can, e.g.
+    /// an offline message stays stored). A
+    /// session whose queue would pass `max_queued_bytes` is too slow to keep
+    /// up: nothing more is queued and it is ended with `resource-constraint`
+    /// rather than let memory grow or stanzas vanish unnoticed.
     pub fn send(&self, bytes: Bytes) -> bool {
-        match self.tx.try_send(Outbound::Stanza(bytes)) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!("{}: outbound queue full, dropping stanza", self.jid);
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        if self.closing.load(Ordering::Acquire) {
+            return false;
         }
+        let cost = bytes.len() + STANZA_OVERHEAD;
+        let before = self.queued.fetch_add(cost, Ordering::AcqRel);
+        if before + cost > self.max_queued {
+            self.queued.fetch_sub(cost, Ordering::AcqRel);
+            if self.request_close(CloseReason::QueueFull) {
+                tracing::info!(
+                    "{}: {before} bytes waiting, client not reading: ending the session",
+                    self.jid
+                );
+            }
+            return false;
+        }
+        if self.tx.send(bytes).is_err() {
+            self.queued.fetch_sub(cost, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
+    /// Asks the connection to end the session; the first reason wins.
+    /// Returns whether this was the first.
+    pub fn request_close(&self, reason: CloseReason) -> bool {
+        let mut close = self.close.lock().expect("close lock");
+        if close.is_some() {
+            return false;
+        }
+        *close = Some(reason);
+        self.closing.store(true, Ordering::Release);
+        drop(close);
+        self.close_requested.notify_one();
+        true
+    }
+
+    fn take_close(&self) -> Option<CloseReason> {
+        *self.close.lock().expect("close lock")
     }
 
     pub fn presence(&self) -> Presence {
@@ -91,40 +168,162 @@ impl SessionHandle {
     }
 }
 
-#[derive(Default)]
+/// The receiving end of a session's queue, held by its connection.
+pub struct SessionQueue {
+    rx: mpsc::UnboundedReceiver<Bytes>,
+    handle: Arc<SessionHandle>,
+}
+
+impl SessionQueue {
+    /// The session this queue belongs to.
+    pub fn handle(&self) -> Arc<SessionHandle> {
+        self.handle.clone()
+    }
+
+    /// The next thing to do: a close request first, else the next stanza.
+    pub async fn recv(&mut self) -> Outbound {
+        loop {
+            if let Some(reason) = self.handle.take_close() {
+                return Outbound::Close(reason);
+            }
+            tokio::select! {
+                biased;
+                () = self.handle.close_requested.notified() => {}
+                bytes = self.rx.recv() => match bytes {
+                    Some(bytes) => return self.dequeued(bytes),
+                    // The handle, which we hold, keeps the sender alive.
+                    None => std::future::pending::<()>().await,
+                },
+            }
+        }
+    }
+
+    /// [`SessionQueue::recv`] without waiting.
+    pub fn try_recv(&mut self) -> Option<Outbound> {
+        if let Some(reason) = self.handle.take_close() {
+            return Some(Outbound::Close(reason));
+        }
+        self.rx.try_recv().ok().map(|bytes| self.dequeued(bytes))
+    }
+
+    fn dequeued(&self, bytes: Bytes) -> Outbound {
+        self.handle
+            .queued
+            .fetch_sub(bytes.len() + STANZA_OVERHEAD, Ordering::AcqRel);
+        Outbound::Stanza(bytes)
+    }
+}
+
+/// The session table's bounds.
+#[derive(Debug, Clone, Copy)]
+pub struct RouterLimits {
+    pub max_queued_bytes: usize,
+    pub max_sessions_per_account: usize,
+    /// How long an authenticated connection may take to bind: deletions
+    /// are remembered that long so that none of them can bind after.
+    pub negotiation_timeout: Duration,
+}
+
+impl From<&roost_common::config::C2sConfig> for RouterLimits {
+    fn from(c2s: &roost_common::config::C2sConfig) -> RouterLimits {
+        RouterLimits {
+            max_queued_bytes: c2s.max_queued_bytes,
+            max_sessions_per_account: c2s.max_sessions_per_account,
+            negotiation_timeout: c2s.negotiation_timeout,
+        }
+    }
+}
+
 pub struct Router {
+    limits: RouterLimits,
     sessions: RwLock<HashMap<BareJid, Vec<Arc<SessionHandle>>>>,
+    /// Accounts deleted lately, and when: a connection that authenticated
+    /// before that may not bind. Bounded by the deletions made within one
+    /// negotiation timeout.
+    deleted: Mutex<HashMap<BareJid, Instant>>,
     next_id: AtomicU64,
 }
 
 impl Router {
-    /// Registers a session for `jid`. A session already bound to the same
-    /// full JID is replaced (RFC 6120 §7.7.2.2, "override") and returned so
-    /// the caller can close it.
+    pub fn new(limits: RouterLimits) -> Router {
+        Router {
+            limits,
+            sessions: RwLock::default(),
+            deleted: Mutex::default(),
+            next_id: AtomicU64::new(0),
+        }
+    }
+
+    /// Registers a session for `jid`, for a connection that authenticated
+    /// at `authenticated_at`. A session already bound to the same full JID
+    /// is replaced (RFC 6120 §7.7.2.2, "override") and returned so the
+    /// caller can close it; that does not count against
+    /// `max_sessions_per_account`.
     pub fn bind(
         &self,
         jid: FullJid,
-        tx: mpsc::Sender<Outbound>,
-    ) -> (Arc<SessionHandle>, Option<Arc<SessionHandle>>) {
+        authenticated_at: Instant,
+    ) -> Result<(SessionQueue, Option<Arc<SessionHandle>>), BindError> {
+        let (tx, rx) = mpsc::unbounded_channel();
         let handle = Arc::new(SessionHandle {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             jid: jid.clone(),
             tx,
+            queued: AtomicUsize::new(0),
+            max_queued: self.limits.max_queued_bytes,
+            close: Mutex::new(None),
+            closing: AtomicBool::new(false),
+            close_requested: Notify::new(),
             presence: Mutex::new(Presence::default()),
             roster_interest: false.into(),
         });
+        let bare = jid.to_bare();
         let mut sessions = self.sessions.write().expect("router lock");
-        let list = sessions.entry(jid.to_bare()).or_default();
-        let replaced = list
-            .iter()
-            .position(|s| s.jid == jid)
-            .map(|i| list.swap_remove(i));
+        // Checked under the session lock: `account_deleted` marks before it
+        // closes, so a deletion either sees this session or is seen here.
+        if self.deleted_since(&bare, authenticated_at) {
+            return Err(BindError::AccountDeleted);
+        }
+        let list = sessions.entry(bare).or_default();
+        let replaced = match list.iter().position(|s| s.jid == jid) {
+            Some(i) => Some(list.swap_remove(i)),
+            None if list.len() >= self.limits.max_sessions_per_account => {
+                return Err(BindError::TooManySessions);
+            }
+            None => None,
+        };
         list.push(handle.clone());
         drop(sessions);
         if let Some(old) = &replaced {
-            let _ = old.tx.try_send(Outbound::Replaced);
+            old.request_close(CloseReason::Replaced);
         }
-        (handle, replaced)
+        Ok((SessionQueue { rx, handle }, replaced))
+    }
+
+    fn deleted_since(&self, bare: &BareJid, authenticated_at: Instant) -> bool {
+        self.deleted
+            .lock()
+            .expect("deleted lock")
+            .get(bare)
+            .is_some_and(|&at| at >= authenticated_at)
+    }
+
+    /// Ends every session of a deleted account, and keeps connections that
+    /// authenticated as it but have not bound yet from binding.
+    pub fn account_deleted(&self, bare: &BareJid) {
+        let now = Instant::now();
+        {
+            let mut deleted = self.deleted.lock().expect("deleted lock");
+            let keep = self.limits.negotiation_timeout;
+            deleted.retain(|_, at| now.duration_since(*at) <= keep);
+            deleted.insert(bare.clone(), now);
+        }
+        // Taken after the mark, so a bind either finished before (and is
+        // closed here) or checks after the mark (and is refused).
+        let sessions = self.sessions.write().expect("router lock");
+        for session in sessions.get(bare).into_iter().flatten() {
+            session.request_close(CloseReason::AccountDeleted);
+        }
     }
 
     /// Removes a session; a no-op if it was already replaced.
@@ -158,13 +357,6 @@ impl Router {
             .cloned()
     }
 
-    /// Tells every session of `bare` to close with a stream error.
-    pub fn close_all(&self, bare: &BareJid, condition: &'static str, text: &'static str) {
-        for session in self.sessions_of(bare) {
-            let _ = session.tx.try_send(Outbound::Close(condition, text));
-        }
-    }
-
     pub fn session_count(&self) -> usize {
         self.sessions
             .read()
@@ -179,25 +371,131 @@ impl Router {
 mod tests {
     use super::*;
 
+    fn router(max_queued_bytes: usize, max_sessions_per_account: usize) -> Router {
+        Router::new(RouterLimits {
+            max_queued_bytes,
+            max_sessions_per_account,
+            negotiation_timeout: Duration::from_secs(60),
+        })
+    }
+
+    fn full(jid: &str) -> FullJid {
+        FullJid::new(jid).unwrap()
+    }
+
     #[tokio::test]
     async fn binding_the_same_full_jid_replaces_the_older_session() {
-        let router = Router::default();
-        let jid = FullJid::new("alice@example.test/phone").unwrap();
-        let (tx1, mut rx1) = mpsc::channel(8);
-        let (tx2, _rx2) = mpsc::channel(8);
-        let (first, replaced) = router.bind(jid.clone(), tx1);
+        let router = router(1 << 20, 10);
+        let jid = full("alice@example.test/phone");
+        let (mut first, replaced) = router.bind(jid.clone(), Instant::now()).unwrap();
         assert!(replaced.is_none());
-        let (second, replaced) = router.bind(jid.clone(), tx2);
-        assert_eq!(replaced.unwrap().id, first.id);
-        assert!(matches!(rx1.recv().await, Some(Outbound::Replaced)));
-        assert_eq!(router.session(&jid).unwrap().id, second.id);
-        router.unbind(&first);
+        let (second, replaced) = router.bind(jid.clone(), Instant::now()).unwrap();
+        assert_eq!(replaced.unwrap().id, first.handle.id);
+        assert!(matches!(
+            first.recv().await,
+            Outbound::Close(CloseReason::Replaced)
+        ));
+        assert_eq!(router.session(&jid).unwrap().id, second.handle.id);
+        router.unbind(&first.handle);
         assert_eq!(
             router.session_count(),
             1,
             "unbinding the replaced one changes nothing"
         );
-        router.unbind(&second);
+        router.unbind(&second.handle);
         assert_eq!(router.session_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_queue_is_bounded_in_bytes_and_a_full_one_ends_the_session() {
+        let router = router(4 * 1024, 10);
+        let (mut queue, _) = router
+            .bind(full("alice@example.test/phone"), Instant::now())
+            .unwrap();
+        let session = queue.handle.clone();
+        let stanza = Bytes::from(vec![b'x'; 1000]);
+        let mut queued = 0;
+        while session.send(stanza.clone()) {
+            queued += 1;
+        }
+        assert_eq!(queued, 4 * 1024 / (1000 + STANZA_OVERHEAD));
+        assert!(!session.send(Bytes::from_static(b"<a/>")), "stays full");
+        // The close overtakes what is queued: the client is not reading.
+        assert!(matches!(
+            queue.recv().await,
+            Outbound::Close(CloseReason::QueueFull)
+        ));
+    }
+
+    #[tokio::test]
+    async fn what_the_connection_takes_frees_its_room() {
+        let router = router(4 * 1024, 10);
+        let (mut queue, _) = router
+            .bind(full("alice@example.test/phone"), Instant::now())
+            .unwrap();
+        let session = queue.handle.clone();
+        let stanza = Bytes::from(vec![b'x'; 1000]);
+        for _ in 0..100 {
+            assert!(session.send(stanza.clone()));
+            assert!(session.send(stanza.clone()));
+            assert!(matches!(queue.try_recv(), Some(Outbound::Stanza(b)) if b.len() == 1000));
+            assert!(matches!(queue.recv().await, Outbound::Stanza(_)));
+        }
+        assert!(queue.try_recv().is_none());
+    }
+
+    #[test]
+    fn sessions_per_account_are_capped_but_replacing_one_is_not_refused() {
+        let router = router(1 << 20, 2);
+        let _a = router
+            .bind(full("alice@example.test/a"), Instant::now())
+            .unwrap();
+        let _b = router
+            .bind(full("alice@example.test/b"), Instant::now())
+            .unwrap();
+        assert_eq!(
+            router
+                .bind(full("alice@example.test/c"), Instant::now())
+                .err(),
+            Some(BindError::TooManySessions)
+        );
+        let (_, replaced) = router
+            .bind(full("alice@example.test/b"), Instant::now())
+            .unwrap();
+        assert!(replaced.is_some());
+        assert!(
+            router
+                .bind(full("bob@example.test/c"), Instant::now())
+                .is_ok(),
+            "the cap is per account"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_deleted_account_is_closed_and_cannot_bind_from_an_older_login() {
+        let router = router(1 << 20, 10);
+        let logged_in = Instant::now();
+        let (mut bound, _) = router
+            .bind(full("alice@example.test/a"), logged_in)
+            .unwrap();
+        router.account_deleted(&BareJid::new("alice@example.test").unwrap());
+        assert!(matches!(
+            bound.recv().await,
+            Outbound::Close(CloseReason::AccountDeleted)
+        ));
+        assert_eq!(
+            router.bind(full("alice@example.test/b"), logged_in).err(),
+            Some(BindError::AccountDeleted),
+            "authenticated before the deletion"
+        );
+        assert!(
+            router
+                .bind(
+                    full("alice@example.test/b"),
+                    Instant::now() + Duration::from_millis(1)
+                )
+                .is_ok(),
+            "an account made again under the same name logs in anew"
+        );
     }
 }

@@ -12,7 +12,7 @@ struct Fixture {
     onboarding: Onboarding,
     accounts: Accounts,
     rosters: Rosters,
-    events: tokio::sync::broadcast::Receiver<AccountEvent>,
+    events: crate::services::events::EventReceiver,
 }
 
 fn fixture(configure: impl FnOnce(&mut Config)) -> Fixture {

@@ -7,14 +7,14 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use jid::{BareJid, FullJid};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::C2sShared;
 use super::auth::{SaslExchange, SaslStep};
@@ -22,12 +22,10 @@ use super::register::{self, StreamRegistration};
 use super::transport::Transport;
 use crate::services::secrets;
 use crate::xmpp::handlers::{self, presence};
-use crate::xmpp::router::{Outbound, QUEUE_DEPTH, SessionHandle};
-use crate::xmpp::stanza::{self, StanzaError};
+use crate::xmpp::router::{BindError, CloseReason, Outbound, SessionHandle, SessionQueue};
+use crate::xmpp::stanza::{self, ErrorType, StanzaError};
 use crate::xmpp::xml::{self, Element, Limits, StreamEvent, StreamParser, ns};
 
-/// Time allowed from connect to a bound resource.
-const NEGOTIATION_TIMEOUT: Duration = Duration::from_secs(60);
 /// Bytes read per call. Small, because every connection holds one for its
 /// whole life; bursts simply take a few more reads.
 const READ_BUFFER: usize = 2048;
@@ -66,7 +64,10 @@ pub struct Connection {
     registration: StreamRegistration,
     user: Option<BareJid>,
     session: Option<Arc<SessionHandle>>,
-    rx: Option<mpsc::Receiver<Outbound>>,
+    queue: Option<SessionQueue>,
+    /// When the client connected: the negotiation deadline runs from here,
+    /// and an account deleted after it cannot be bound on this connection.
+    connected_at: Instant,
 }
 
 impl Connection {
@@ -87,17 +88,20 @@ impl Connection {
             registration: StreamRegistration::default(),
             user: None,
             session: None,
-            rx: None,
+            queue: None,
+            connected_at: Instant::now(),
         }
     }
 
     /// Runs the connection to its end. With `direct_tls`, TLS starts at once
     /// (XEP-0368) instead of after STARTTLS.
     pub async fn run(mut self, direct_tls: bool, mut stop: watch::Receiver<bool>) {
-        if direct_tls && !self.start_tls().await {
+        let negotiation_deadline = tokio::time::Instant::from_std(
+            self.connected_at + self.shared.xmpp.config.c2s.negotiation_timeout,
+        );
+        if direct_tls && !self.start_tls(negotiation_deadline).await {
             return;
         }
-        let negotiation_deadline = tokio::time::Instant::now() + NEGOTIATION_TIMEOUT;
         let mut buf = vec![0u8; READ_BUFFER];
         loop {
             let transport = self
@@ -113,7 +117,7 @@ impl Connection {
                         self.handle_events().await
                     }
                 },
-                Some(outbound) = recv(&mut self.rx) => self.outbound(outbound),
+                outbound = recv(&mut self.queue) => self.outbound(outbound),
                 _ = tokio::time::sleep_until(negotiation_deadline), if !bound => {
                     self.stream_error("connection-timeout", Some("negotiation took too long"));
                     Next::Close
@@ -124,7 +128,7 @@ impl Connection {
                 }
             };
             // Write what queued up meanwhile in the same flush.
-            while let Some(outbound) = self.rx.as_mut().and_then(|rx| rx.try_recv().ok()) {
+            while let Some(outbound) = self.queue.as_mut().and_then(SessionQueue::try_recv) {
                 if let Next::Close = self.outbound(outbound) {
                     next = Next::Close;
                     break;
@@ -137,7 +141,7 @@ impl Connection {
                 Next::Continue => {}
                 Next::Close => break,
                 Next::StartTls => {
-                    if !self.start_tls().await {
+                    if !self.start_tls(negotiation_deadline).await {
                         break;
                     }
                 }
@@ -157,6 +161,9 @@ impl Connection {
         }
     }
 
+    /// Writes what is buffered. A write that makes no progress for
+    /// `write_timeout` ends the session: the client stopped reading, and
+    /// waiting longer would only let its queue fill up.
     async fn flush(&mut self) -> bool {
         if self.out.is_empty() {
             return true;
@@ -164,7 +171,27 @@ impl Connection {
         let Some(transport) = self.transport.as_mut() else {
             return false;
         };
-        let ok = transport.write_all(&self.out).await.is_ok() && transport.flush().await.is_ok();
+        let timeout = self.shared.xmpp.config.c2s.write_timeout;
+        let mut written = 0;
+        let mut ok = true;
+        while ok && written < self.out.len() {
+            ok = match tokio::time::timeout(timeout, transport.write(&self.out[written..])).await {
+                Ok(Ok(n)) if n > 0 => {
+                    written += n;
+                    true
+                }
+                Ok(_) => false,
+                Err(_) => {
+                    tracing::info!("{}: no write progress for {timeout:?}", self.peer);
+                    false
+                }
+            };
+        }
+        ok = ok
+            && matches!(
+                tokio::time::timeout(timeout, transport.flush()).await,
+                Ok(Ok(()))
+            );
         self.out.clear();
         if self.out.capacity() > KEEP_WRITE_BUFFER {
             self.out = Vec::new();
@@ -172,11 +199,18 @@ impl Connection {
         ok
     }
 
-    async fn start_tls(&mut self) -> bool {
+    /// The TLS handshake, which must end by the negotiation deadline like
+    /// the rest of the negotiation.
+    async fn start_tls(&mut self, deadline: tokio::time::Instant) -> bool {
         let Some(Transport::Plain(tcp)) = self.transport.take() else {
             return false;
         };
-        match self.shared.tls.accept(tcp).await {
+        let handshake = tokio::time::timeout_at(deadline, self.shared.tls.accept(tcp)).await;
+        let Ok(handshake) = handshake else {
+            tracing::debug!("{}: TLS handshake took too long", self.peer);
+            return false;
+        };
+        match handshake {
             Ok(tls) => {
                 self.transport = Some(Transport::Tls(Box::new(tls)));
                 self.parser.reset();
@@ -196,16 +230,13 @@ impl Connection {
                 self.out.extend_from_slice(&bytes);
                 Next::Continue
             }
-            Outbound::Close(condition, text) => {
+            Outbound::Close(reason) => {
+                if reason == CloseReason::Replaced {
+                    // The new session already announced this one's end.
+                    self.session = None;
+                }
+                let (condition, text) = reason.stream_error();
                 self.stream_error(condition, Some(text));
-                Next::Close
-            }
-            Outbound::Replaced => {
-                self.session = None;
-                self.stream_error(
-                    "conflict",
-                    Some("replaced by a new connection for this resource"),
-                );
                 Next::Close
             }
         }
@@ -511,15 +542,34 @@ impl Connection {
             },
             None => generated_resource(&user),
         };
-        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        let (session, replaced) = self.shared.xmpp.router.bind(jid.clone(), tx);
+        let (queue, replaced) = match self.shared.xmpp.router.bind(jid.clone(), self.connected_at) {
+            Ok(bound) => bound,
+            Err(BindError::TooManySessions) => {
+                let limit = self.shared.xmpp.config.c2s.max_sessions_per_account;
+                // RFC 6120 §7.6.2.1: the account has reached its limit of
+                // simultaneously connected resources.
+                self.reply_error(
+                    &el,
+                    StanzaError::new(ErrorType::Wait, "resource-constraint").with_text(format!(
+                        "this account already has {limit} connected resources"
+                    )),
+                );
+                return Next::Continue;
+            }
+            Err(BindError::AccountDeleted) => {
+                let (condition, text) = CloseReason::AccountDeleted.stream_error();
+                self.stream_error(condition, Some(text));
+                return Next::Close;
+            }
+        };
+        let session = queue.handle();
         if let Some(old) = replaced {
             tracing::info!("{jid}: resource conflict, replacing the older session");
             presence::disconnected(&self.shared.xmpp, &old).await;
         }
         tracing::debug!("{}: bound {jid}", self.peer);
         self.session = Some(session);
-        self.rx = Some(rx);
+        self.queue = Some(queue);
         self.stage = Stage::Bound;
         let payload = Element::new("bind", ns::BIND)
             .with_child(Element::new("jid", ns::BIND).with_text(jid.to_string()));
@@ -566,9 +616,9 @@ pub(super) async fn stopped(stop: &mut watch::Receiver<bool>) {
 }
 
 /// Waits on an optional queue; never ready when there is none.
-async fn recv(rx: &mut Option<mpsc::Receiver<Outbound>>) -> Option<Outbound> {
-    match rx {
-        Some(rx) => rx.recv().await,
+async fn recv(queue: &mut Option<SessionQueue>) -> Outbound {
+    match queue {
+        Some(queue) => queue.recv().await,
         None => std::future::pending().await,
     }
 }

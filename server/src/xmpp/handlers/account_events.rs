@@ -5,8 +5,6 @@
 
 use std::sync::Arc;
 
-use tokio::sync::broadcast::error::RecvError;
-
 use super::XmppContext;
 use super::message;
 use super::roster::push;
@@ -17,13 +15,9 @@ pub async fn follow_account_events(ctx: Arc<XmppContext>) {
     let mut events = ctx.services.events.subscribe();
     loop {
         match events.recv().await {
-            Ok(AccountEvent::Deleted(jid)) => {
-                ctx.router
-                    .close_all(&jid, "not-authorized", "account deleted")
-            }
-            Ok(AccountEvent::InviteUsed(used)) => invite_used(&ctx, used).await,
-            Err(RecvError::Lagged(_)) => continue,
-            Err(RecvError::Closed) => return,
+            Some(AccountEvent::Deleted(jid)) => ctx.router.account_deleted(&jid),
+            Some(AccountEvent::InviteUsed(used)) => invite_used(&ctx, used).await,
+            None => return,
         }
     }
 }

@@ -22,7 +22,7 @@ use jid::{BareJid, Jid};
 use roost_common::config::Config;
 use roost_common::jid::DomainName;
 
-use super::router::{Router, SessionHandle};
+use super::router::{Router, RouterLimits, SessionHandle};
 use super::stanza::{self, StanzaError};
 use super::xml::{Element, ns};
 use crate::services::Services;
@@ -42,7 +42,7 @@ impl XmppContext {
     pub fn new(services: Services, config: Arc<Config>) -> XmppContext {
         XmppContext {
             services,
-            router: Router::default(),
+            router: Router::new(RouterLimits::from(&config.c2s)),
             config,
             iq_handlers: IqRegistry::with_core_handlers(),
         }
