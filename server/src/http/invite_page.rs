@@ -6,7 +6,8 @@
 //! and its QR code, and links to web registration. A contact-only invite
 //! gets its own page, "Add alice@host as a contact", without registration
 //! (Prosody shows such invites as expired). An unknown, used or expired
-//! token gets the "invite invalid" page (404).
+//! token, a missing one (`/invite/`) and any other path under `/invite/`
+//! get the "invite invalid" page (404).
 
 use askama::Template;
 use axum::extract::rejection::PathRejection;
@@ -34,6 +35,12 @@ struct InvitePage<'a> {
     register: Option<String>,
     apps: Vec<AppCard>,
     expires: String,
+}
+
+/// `/invite/` without a token, or another path under it: the "invite
+/// invalid" page (404), as for an unknown token.
+pub async fn invalid() -> Response {
+    pages::invalid_invite()
 }
 
 /// What the page needs to know about the invite, whichever kind it is.

@@ -51,6 +51,11 @@ pub fn router(services: Services, config: Arc<Config>) -> Router {
                 .layer(axum::middleware::map_response(invites_api::cors)),
         )
         .route("/invite/{token}", get(invite_page::show))
+        // A truncated link, or anything else under /invite/: the same
+        // friendly page as an unknown token.
+        .route("/invite", get(invite_page::invalid))
+        .route("/invite/", get(invite_page::invalid))
+        .route("/invite/{*rest}", get(invite_page::invalid))
         .route(
             "/invite/{token}/register",
             get(register::form)
