@@ -37,12 +37,6 @@ struct InvitePage<'a> {
     expires: String,
 }
 
-/// `/invite/` without a token, or another path under it: the "invite
-/// invalid" page (404), as for an unknown token.
-pub async fn invalid() -> Response {
-    pages::invalid_invite()
-}
-
 /// What the page needs to know about the invite, whichever kind it is.
 struct Shown {
     host: String,

@@ -18,6 +18,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::Uri;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use roost_common::config::Config;
 use tokio::net::TcpListener;
@@ -51,19 +53,45 @@ pub fn router(services: Services, config: Arc<Config>) -> Router {
                 .layer(axum::middleware::map_response(invites_api::cors)),
         )
         .route("/invite/{token}", get(invite_page::show))
-        // A truncated link, or anything else under /invite/: the same
-        // friendly page as an unknown token.
-        .route("/invite", get(invite_page::invalid))
-        .route("/invite/", get(invite_page::invalid))
-        .route("/invite/{*rest}", get(invite_page::invalid))
         .route(
             "/invite/{token}/register",
             get(register::form)
                 .post(register::submit)
                 .layer(DefaultBodyLimit::max(register::BODY_LIMIT)),
         )
-        .fallback(error::not_found)
+        .fallback(not_found)
         .with_state(HttpState { services, config })
+}
+
+/// A path no route serves. A truncated invite link (`/invite/`) or any
+/// other path under `/invite` gets the friendly "invite invalid" page, as
+/// an unknown token does, since a person followed it; the rest the API's
+/// JSON 404.
+async fn not_found(uri: Uri) -> Response {
+    if is_under_invite(uri.path()) {
+        pages::invalid_invite()
+    } else {
+        error::not_found().await.into_response()
+    }
+}
+
+fn is_under_invite(path: &str) -> bool {
+    path == "/invite" || path.starts_with("/invite/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_under_invite;
+
+    #[test]
+    fn paths_under_invite() {
+        for path in ["/invite", "/invite/", "/invite/a/b", "/invite/TOKEN/"] {
+            assert!(is_under_invite(path), "{path}");
+        }
+        for path in ["/", "/invites", "/invites_api/x", "/inviter"] {
+            assert!(!is_under_invite(path), "{path}");
+        }
+    }
 }
 
 /// Serves until `shutdown` completes, then lets requests in flight finish.
