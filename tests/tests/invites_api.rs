@@ -409,7 +409,13 @@ fn lifetimes_that_overflow_are_refused_on_both_sides() {
     let server = Server::start();
     // roostctl: a usage error (exit 2) naming the limit, nothing sent.
     let too_long: [&[&str]; 3] = [
-        &["invites-api", "create", HOST, "--expires-in", "18446744073709551615"],
+        &[
+            "invites-api",
+            "create",
+            HOST,
+            "--expires-in",
+            "18446744073709551615",
+        ],
         &["invites-api", "create", HOST, "--expires-in", "200y"],
         &["invite", "create", HOST, "--ttl", "18446744073709551615"],
     ];
@@ -434,7 +440,10 @@ fn lifetimes_that_overflow_are_refused_on_both_sides() {
     let invite = admin.request(&format!(
         r#"{{"v":1,"id":2,"request":{{"invite_create":{{"host":"{HOST}","kind":"account","inviter":null,"ttl_secs":18446744073709551615,"uses":1}}}}}}"#
     ));
-    assert_eq!(invite["outcome"]["error"]["kind"], "bad_request", "{invite}");
+    assert_eq!(
+        invite["outcome"]["error"]["kind"], "bad_request",
+        "{invite}"
+    );
     // Nothing was created; the longest lifetime allowed still works.
     assert_eq!(stdout(&server.ctl(&["invites-api", "list", HOST])), "");
     assert_eq!(stdout(&server.ctl(&["invite", "list", HOST])), "");

@@ -49,9 +49,7 @@ async fn scram_first(server: &Server, user: &str) -> (String, RawClient) {
             "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>{first}</auth>"
         ))
         .await;
-    let answer = client
-        .read_until_any(&["</challenge>", "</failure>"])
-        .await;
+    let answer = client.read_until_any(&["</challenge>", "</failure>"]).await;
     (answer, client)
 }
 

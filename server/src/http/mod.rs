@@ -79,6 +79,18 @@ fn is_under_invite(path: &str) -> bool {
     path == "/invite" || path.starts_with("/invite/")
 }
 
+/// Serves until `shutdown` completes, then lets requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    services: Services,
+    config: Arc<Config>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(services, config))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::is_under_invite;
@@ -92,16 +104,4 @@ mod tests {
             assert!(!is_under_invite(path), "{path}");
         }
     }
-}
-
-/// Serves until `shutdown` completes, then lets requests in flight finish.
-pub async fn serve(
-    listener: TcpListener,
-    services: Services,
-    config: Arc<Config>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(services, config))
-        .with_graceful_shutdown(shutdown)
-        .await
 }

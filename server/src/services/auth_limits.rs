@@ -253,7 +253,9 @@ impl Attempt {
                 tables.pairs.remove(&r.pair);
             }
         }
-        if r.charged_address && let Some(tally) = tables.addresses.get_mut(&address) {
+        if r.charged_address
+            && let Some(tally) = tables.addresses.get_mut(&address)
+        {
             tally.pending = tally.pending.saturating_sub(1);
             tally.touched = Some(now);
             if matches!(outcome, Outcome::Failure) {

@@ -225,6 +225,9 @@ mod tests {
         }
         let table = limiter.lock();
         assert!(table.len() <= MAX_SOURCES, "{}", table.len());
-        assert!(!table.contains_key(&ip("10.0.0.0")), "the oldest went first");
+        assert!(
+            !table.contains_key(&ip("10.0.0.0")),
+            "the oldest went first"
+        );
     }
 }

@@ -33,7 +33,8 @@ fn jid(s: &str) -> BareJid {
 
 /// A SCRAM login through the state machine with what the service stored.
 async fn scram_login(accounts: &Accounts, hash: ScramHash, user: &str, password: &str) -> bool {
-    let mut server = ScramServer::new(hash, false, None, false).with_decoy([0; DECOY_SECRET_LEN], 4096);
+    let mut server =
+        ScramServer::new(hash, false, None, false).with_decoy([0; DECOY_SECRET_LEN], 4096);
     let mut client = ScramClient::new(hash, user, password, "n,,", &[]);
     let first = server.client_first(&client.first()).unwrap();
     let credentials = accounts

@@ -259,12 +259,7 @@ async fn racing_registrations_create_one_account() {
         let (onboarding, token) = (f.onboarding.clone(), token.clone());
         tokio::spawn(async move {
             onboarding
-                .register(
-                    "localhost",
-                    &token,
-                    &format!("racer{i}"),
-                    "a long password",
-                )
+                .register("localhost", &token, &format!("racer{i}"), "a long password")
                 .await
         })
     });
@@ -319,12 +314,7 @@ async fn invite_only_and_open_registration() {
     ));
     assert!(matches!(
         open.onboarding
-            .register(
-                "localhost",
-                &token_of(&contact),
-                "gina",
-                "a long password"
-            )
+            .register("localhost", &token_of(&contact), "gina", "a long password")
             .await,
         Err(RegistrationError::InviteInvalid)
     ));
@@ -375,12 +365,7 @@ async fn contact_invites_make_mutual_contacts() {
     // Registering with an account-and-contact invite.
     let both = f.invite("bob@localhost", UserInviteRequest::Contact).await;
     f.onboarding
-        .register(
-            "localhost",
-            &token_of(&both),
-            "carol",
-            "a long password",
-        )
+        .register("localhost", &token_of(&both), "carol", "a long password")
         .await
         .unwrap();
     assert_eq!(
