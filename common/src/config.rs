@@ -16,6 +16,10 @@ use serde::{Deserialize, Deserializer};
 
 use crate::jid::DomainName;
 
+/// The longest `auth.failure_window`: a lock longer than a week punishes
+/// the owner more than the guesser.
+const MAX_FAILURE_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -81,8 +85,16 @@ pub struct TlsConfig {
 pub struct AuthConfig {
     /// PBKDF2 iterations for new SCRAM credentials.
     pub scram_iterations: u32,
-    /// Failed authentications allowed per source address and minute.
-    pub max_failures_per_minute: u32,
+    /// Failed logins allowed per source address (IPv6: per /64) and
+    /// account in `failure_window`; past that, that pair is refused. 0: off.
+    pub max_failures_per_account: u32,
+    /// Failed logins allowed per source address across accounts in
+    /// `failure_window`, against sweeps over many names; accounts that
+    /// logged in from the address before are exempt. 0: off.
+    pub max_failures_per_address: u32,
+    /// The sliding window failures are counted in.
+    #[serde(deserialize_with = "duration")]
+    pub failure_window: Duration,
     /// SASL mechanisms that may be offered (a subset of SCRAM-SHA-256-PLUS,
     /// SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-1, PLAIN); empty for all.
     pub mechanisms: Vec<String>,
@@ -126,6 +138,9 @@ pub struct RegistrationConfig {
     pub invite_only: bool,
     /// Shortest password accepted at registration, in characters.
     pub min_password_length: usize,
+    /// Accounts one source address (IPv6: per /64) may register per hour
+    /// without an invite, when registration is open. 0: no limit.
+    pub max_registrations_per_address: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -247,7 +262,9 @@ impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
             scram_iterations: 10_000,
-            max_failures_per_minute: 10,
+            max_failures_per_account: 5,
+            max_failures_per_address: 50,
+            failure_window: Duration::from_secs(15 * 60),
             mechanisms: Vec::new(),
         }
     }
@@ -269,6 +286,7 @@ impl Default for RegistrationConfig {
         RegistrationConfig {
             invite_only: true,
             min_password_length: 8,
+            max_registrations_per_address: 3,
         }
     }
 }
@@ -429,6 +447,18 @@ impl Config {
                 "auth.scram_iterations: at least 4096 (RFC 7677)".into(),
             ));
         }
+        if config.auth.failure_window > MAX_FAILURE_WINDOW {
+            return Err((
+                line_of_key(text, "failure_window"),
+                "auth.failure_window: at most 7 days".into(),
+            ));
+        }
+        if config.auth.failure_window.is_zero() {
+            return Err((
+                line_of_key(text, "failure_window"),
+                "auth.failure_window: at least 1 second".into(),
+            ));
+        }
         const MECHANISMS: [&str; 5] = [
             "SCRAM-SHA-256-PLUS",
             "SCRAM-SHA-256",
@@ -561,6 +591,22 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     }
 }
 
+/// The longest lifetime an invite or API key may be asked for: a hundred
+/// years. Longer ones are refused rather than cut, and this keeps every
+/// expiry time far from overflowing.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// `lifetime` if it is at most [`MAX_LIFETIME`]; else a message saying so.
+pub fn check_lifetime(lifetime: Duration) -> Result<Duration, String> {
+    if lifetime > MAX_LIFETIME {
+        return Err(format!(
+            "a lifetime of {} s is longer than the longest allowed, 100 years",
+            lifetime.as_secs()
+        ));
+    }
+    Ok(lifetime)
+}
+
 /// Parses a positive duration as accepted everywhere in Roost (config and
 /// command line): plain seconds, or humantime syntax (`30m`, `7d`, `1w`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -633,6 +679,8 @@ mod tests {
             ("[http]\nbind = \"nowhere\"", "socket address"),
             ("[tls]\ncertificate = \"c.pem\"", "both"),
             ("[auth]\nscram_iterations = 10", "4096"),
+            ("[auth]\nfailure_window = 0", "at least 1 second"),
+            ("[auth]\nfailure_window = \"30d\"", "at most 7 days"),
             ("[auth]\nmechanisms = [\"DIGEST-MD5\"]", "DIGEST-MD5"),
             ("[c2s]\nbind = \"127.0.0.1:5222\"", "sequence"),
             ("[c2s]\nmax_queued_bytes = 1000", "max_stanza_size"),
@@ -649,6 +697,15 @@ mod tests {
         ] {
             let (_, msg) = Config::parse(text, Path::new(".")).unwrap_err();
             assert!(msg.contains(needle), "{text:?} gave {msg:?}");
+        }
+    }
+
+    #[test]
+    fn lifetimes_are_at_most_a_hundred_years() {
+        assert_eq!(check_lifetime(MAX_LIFETIME), Ok(MAX_LIFETIME));
+        for too_long in [MAX_LIFETIME + Duration::from_secs(1), Duration::MAX] {
+            let error = check_lifetime(too_long).unwrap_err();
+            assert!(error.contains("100 years"), "{error}");
         }
     }
 

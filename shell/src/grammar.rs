@@ -14,7 +14,7 @@ use std::time::Duration;
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use clap::{Args, Parser, Subcommand, ValueHint};
 use roost_common::admin::{InviteType, Password, Request, Role};
-use roost_common::config::parse_duration;
+use roost_common::config::{check_lifetime, parse_duration};
 
 /// roostctl's exit statuses, for `--help` and the EXIT STATUS section of
 /// the man pages.
@@ -587,14 +587,15 @@ impl AdminCommand {
     }
 }
 
-/// A key lifetime. Durations under a second would be sent as zero, which
-/// the protocol cannot tell from "now", so they are refused here.
+/// A key or invite lifetime. Durations under a second would be sent as
+/// zero, which the protocol cannot tell from "now", so they are refused
+/// here, as are those longer than the server accepts.
 fn parse_lifetime(text: &str) -> Result<Duration, String> {
     let lifetime = parse_duration(text)?;
     if lifetime.as_secs() == 0 {
         return Err(format!("'{text}' is shorter than a second"));
     }
-    Ok(lifetime)
+    check_lifetime(lifetime)
 }
 
 #[cfg(test)]

@@ -585,6 +585,36 @@ async fn unknown_tokens_get_the_invalid_page_on_every_method() {
     assert_eq!(users(&server), Vec::<String>::new());
 }
 
+#[tokio::test]
+async fn truncated_links_and_other_paths_under_invite_get_the_invalid_page() {
+    let server = Server::start();
+    let landing = api_invite(&server).await;
+    let token = token_of(&landing);
+    for path in [
+        "/invite".to_owned(),
+        "/invite/".to_owned(),
+        "/invite/setup/conversations".to_owned(),
+        format!("/invite/{token}/"),
+        format!("/invite/{token}/register/more"),
+        "/invite/a/b/c".to_owned(),
+    ] {
+        let r = http().get(server.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "GET {path}");
+        assert_eq!(
+            r.headers()["content-type"],
+            "text/html; charset=utf-8",
+            "{path}"
+        );
+        assert!(
+            r.text().await.unwrap().contains("Invite invalid"),
+            "GET {path}"
+        );
+    }
+    // The real pages are still there.
+    let r = http().get(&landing).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
 /// Pages follow `[invite_page]` and `[registration]`.
 #[tokio::test]
 async fn pages_follow_the_config() {

@@ -403,3 +403,50 @@ where
     }
     out
 }
+
+#[test]
+fn lifetimes_that_overflow_are_refused_on_both_sides() {
+    let server = Server::start();
+    // roostctl: a usage error (exit 2) naming the limit, nothing sent.
+    let too_long: [&[&str]; 3] = [
+        &[
+            "invites-api",
+            "create",
+            HOST,
+            "--expires-in",
+            "18446744073709551615",
+        ],
+        &["invites-api", "create", HOST, "--expires-in", "200y"],
+        &["invite", "create", HOST, "--ttl", "18446744073709551615"],
+    ];
+    for args in too_long {
+        let out = server.ctl(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert!(stderr(&out).contains("100 years"), "{args:?}: {out:?}");
+    }
+    // The server refuses the same from a raw admin request, without
+    // wrapping the value into a past (or any) expiry.
+    let mut admin = server.admin_connection();
+    let key = admin.request(&format!(
+        r#"{{"v":1,"id":1,"request":{{"api_key_create":{{"host":"{HOST}","name":null,"expires_in_secs":18446744073709551615}}}}}}"#
+    ));
+    assert_eq!(key["outcome"]["error"]["kind"], "bad_request", "{key}");
+    assert!(
+        key["outcome"]["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("100 years")),
+        "{key}"
+    );
+    let invite = admin.request(&format!(
+        r#"{{"v":1,"id":2,"request":{{"invite_create":{{"host":"{HOST}","kind":"account","inviter":null,"ttl_secs":18446744073709551615,"uses":1}}}}}}"#
+    ));
+    assert_eq!(
+        invite["outcome"]["error"]["kind"], "bad_request",
+        "{invite}"
+    );
+    // Nothing was created; the longest lifetime allowed still works.
+    assert_eq!(stdout(&server.ctl(&["invites-api", "list", HOST])), "");
+    assert_eq!(stdout(&server.ctl(&["invite", "list", HOST])), "");
+    let out = server.ctl(&["invite", "create", HOST, "--ttl", "3153600000"]);
+    assert!(out.status.success(), "{out:?}");
+}

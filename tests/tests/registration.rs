@@ -205,6 +205,36 @@ async fn open_registration_needs_no_token() {
     assert!(accounts(&server).contains(&format!("walkin@{HOST}")));
 }
 
+#[tokio::test]
+async fn open_registration_is_throttled_per_address_invites_are_not() {
+    let server = Server::start_with(
+        "[registration]\ninvite_only = false\nmax_registrations_per_address = 2\n",
+    );
+    let (mut client, _) = tls_stream(&server).await;
+    for (id, user) in [("r1", "first"), ("r2", "second")] {
+        let answer = register(&mut client, id, user, PASSWORD).await;
+        assert!(is_result(&answer), "{answer}");
+    }
+    // A new stream from the same address changes nothing.
+    let (mut client, _) = tls_stream(&server).await;
+    let answer = register(&mut client, "r3", "third", PASSWORD).await;
+    assert!(
+        answer.contains("type='wait'") || answer.contains("type=\"wait\""),
+        "{answer}"
+    );
+    assert!(answer.contains("<policy-violation"), "{answer}");
+    assert!(
+        answer.contains("Too many registrations from this IP address recently"),
+        "{answer}"
+    );
+    assert!(!accounts(&server).contains(&format!("third@{HOST}")));
+    // With an invite, the invite is the limit.
+    let token = invite(&server, &[]);
+    assert!(is_result(&preauth(&mut client, "p1", &token).await));
+    let answer = register(&mut client, "r4", "invited", PASSWORD).await;
+    assert!(is_result(&answer), "{answer}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_clients_racing_with_one_token_get_one_account() {
     let server = Server::start();

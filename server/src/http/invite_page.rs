@@ -6,7 +6,8 @@
 //! and its QR code, and links to web registration. A contact-only invite
 //! gets its own page, "Add alice@host as a contact", without registration
 //! (Prosody shows such invites as expired). An unknown, used or expired
-//! token gets the "invite invalid" page (404).
+//! token, a missing one (`/invite/`) and any other path under `/invite/`
+//! get the "invite invalid" page (404).
 
 use askama::Template;
 use axum::extract::rejection::PathRejection;

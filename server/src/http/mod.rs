@@ -18,6 +18,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::Uri;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use roost_common::config::Config;
 use tokio::net::TcpListener;
@@ -57,8 +59,24 @@ pub fn router(services: Services, config: Arc<Config>) -> Router {
                 .post(register::submit)
                 .layer(DefaultBodyLimit::max(register::BODY_LIMIT)),
         )
-        .fallback(error::not_found)
+        .fallback(not_found)
         .with_state(HttpState { services, config })
+}
+
+/// A path no route serves. A truncated invite link (`/invite/`) or any
+/// other path under `/invite` gets the friendly "invite invalid" page, as
+/// an unknown token does, since a person followed it; the rest the API's
+/// JSON 404.
+async fn not_found(uri: Uri) -> Response {
+    if is_under_invite(uri.path()) {
+        pages::invalid_invite()
+    } else {
+        error::not_found().await.into_response()
+    }
+}
+
+fn is_under_invite(path: &str) -> bool {
+    path == "/invite" || path.starts_with("/invite/")
 }
 
 /// Serves until `shutdown` completes, then lets requests in flight finish.
@@ -71,4 +89,19 @@ pub async fn serve(
     axum::serve(listener, router(services, config))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_under_invite;
+
+    #[test]
+    fn paths_under_invite() {
+        for path in ["/invite", "/invite/", "/invite/a/b", "/invite/TOKEN/"] {
+            assert!(is_under_invite(path), "{path}");
+        }
+        for path in ["/", "/invites", "/invites_api/x", "/inviter"] {
+            assert!(!is_under_invite(path), "{path}");
+        }
+    }
 }

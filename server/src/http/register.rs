@@ -169,7 +169,7 @@ pub async fn submit(
     let jid = match state
         .services
         .onboarding
-        .register(&invite.host, Some(&token), username, password)
+        .register(&invite.host, &token, username, password)
         .await
     {
         Ok(jid) => jid,

@@ -22,7 +22,7 @@ pub use credentials::{PasswordError, SALT_LEN, ScramCredentials, ScramHash};
 pub use gs2::{ChannelBinding, TLS_EXPORTER, TLS_EXPORTER_LABEL, TLS_EXPORTER_LEN};
 pub use mechanism::{Mechanism, offered_mechanisms};
 pub use plain::parse_plain;
-pub use scram::{ClientFirst, ScramServer};
+pub use scram::{ClientFirst, DECOY_SECRET_LEN, ScramServer};
 
 /// Why an authentication failed, as the RFC 6120 §6.5 conditions name it.
 ///

@@ -9,10 +9,11 @@
 //! ```
 //!
 //! For an unknown user, [`ScramServer::server_first`] answers with a salt
-//! derived from the username under a per-process secret and the usual
-//! iteration count, so the reply looks like a real user's and is the same
-//! every time it is asked; the exchange then fails at the proof, exactly as
-//! a wrong password does.
+//! derived from the username (nodeprepped, as account names are) under the
+//! server's decoy secret ([`ScramServer::with_decoy`]; kept across restarts
+//! by the caller) and the configured iteration count, so the reply looks
+//! like a real user's and is the same every time it is asked; the exchange
+//! then fails at the proof, exactly as a wrong password does.
 
 use std::sync::OnceLock;
 
@@ -28,6 +29,9 @@ use super::{ChannelBinding, SALT_LEN, SaslFailure, ScramCredentials, ScramHash};
 /// Random bytes in the server's part of the nonce (RFC 5802 asks for
 /// enough to be unpredictable; 24 bytes are 32 base64 characters).
 const SERVER_NONCE_BYTES: usize = 24;
+
+/// Length of the secret that decoy salts are derived from, in bytes.
+pub const DECOY_SECRET_LEN: usize = 32;
 
 /// What the client's first message says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +51,8 @@ pub struct ScramServer {
     channel_binding: Option<ChannelBinding>,
     server_offers_plus: bool,
     decoy_iterations: u32,
+    /// `None`: a secret that lives as long as the process.
+    decoy_secret: Option<[u8; DECOY_SECRET_LEN]>,
     fixed_nonce: Option<String>,
     state: State,
 }
@@ -91,15 +97,20 @@ impl ScramServer {
             channel_binding,
             server_offers_plus,
             decoy_iterations: AuthConfig::default().scram_iterations,
+            decoy_secret: None,
             fixed_nonce: None,
             state: State::Start,
         }
     }
 
-    /// The iteration count shown for unknown users; set it to
-    /// `auth.scram_iterations` so they look like the accounts created
-    /// with it. Defaults to that option's default.
-    pub fn with_decoy_iterations(mut self, iterations: u32) -> ScramServer {
+    /// What unknown users are shown: salts derived from `secret`, which
+    /// must stay the same across restarts (or a probe could tell existing
+    /// accounts, whose salts do not change, from the others), and
+    /// `iterations`, which should be `auth.scram_iterations` so they look
+    /// like the accounts created with it. Without this, a secret that
+    /// lives as long as the process and that option's default.
+    pub fn with_decoy(mut self, secret: [u8; DECOY_SECRET_LEN], iterations: u32) -> ScramServer {
+        self.decoy_secret = Some(secret);
         self.decoy_iterations = iterations;
         self
     }
@@ -283,18 +294,22 @@ impl ScramServer {
     }
 
     /// Stand-in credentials for an unknown user: the salt depends only on
-    /// the username (and a secret that lives as long as the process), the
-    /// keys are random so no proof can match.
+    /// the username as accounts are named (nodeprep, so `Ghost` and `ghost`
+    /// get one salt, as they would get one account) and the decoy secret;
+    /// the keys are random so no proof can match.
     fn decoy(&self, username: &str) -> ScramCredentials {
-        static SECRET: OnceLock<[u8; 32]> = OnceLock::new();
-        let secret = SECRET.get_or_init(|| {
-            let mut bytes = [0u8; 32];
-            rand::rng().fill_bytes(&mut bytes);
-            bytes
+        static PROCESS_SECRET: OnceLock<[u8; DECOY_SECRET_LEN]> = OnceLock::new();
+        let secret = self.decoy_secret.as_ref().unwrap_or_else(|| {
+            PROCESS_SECRET.get_or_init(|| {
+                let mut bytes = [0u8; DECOY_SECRET_LEN];
+                rand::rng().fill_bytes(&mut bytes);
+                bytes
+            })
         });
+        let name = stringprep::nodeprep(username).unwrap_or(username.into());
         let mut input = self.hash.name().as_bytes().to_vec();
         input.push(0);
-        input.extend(username.as_bytes());
+        input.extend(name.as_bytes());
         let mut salt = ScramHash::Sha256.hmac(secret, &input);
         salt.truncate(SALT_LEN);
         let random_key = || {

@@ -7,6 +7,10 @@
 //! deliberately slow, so it runs on tokio's blocking pool: never on the
 //! storage thread, which would stall every other write, nor on a runtime
 //! worker.
+//!
+//! It also keeps the secret that SCRAM decoy salts for unknown users are
+//! derived from (`accounts/decoy_secret.rs`), so they stay the same across
+//! restarts.
 
 use std::sync::Arc;
 
@@ -18,7 +22,7 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 pub use roost_common::admin::Role;
 
 use super::{Hosts, ServiceError, now};
-use crate::sasl::{SALT_LEN, ScramCredentials, ScramHash};
+use crate::sasl::{DECOY_SECRET_LEN, SALT_LEN, ScramCredentials, ScramHash};
 use crate::storage::{Db, StorageError};
 
 /// The hashes credentials are stored for.
@@ -39,6 +43,8 @@ pub struct Accounts {
     hosts: Hosts,
     config: Arc<Config>,
     events: super::events::Events,
+    /// Loaded on first need, from the data directory.
+    decoy_secret: Arc<tokio::sync::OnceCell<[u8; DECOY_SECRET_LEN]>>,
 }
 
 impl Accounts {
@@ -53,7 +59,28 @@ impl Accounts {
             hosts,
             config,
             events,
+            decoy_secret: Arc::default(),
         }
+    }
+
+    /// The secret SCRAM decoy salts are derived from: the same across
+    /// restarts (kept in the data directory, see `decoy_secret.rs`).
+    pub async fn decoy_secret(
+        &self,
+    ) -> Result<[u8; DECOY_SECRET_LEN], decoy_secret::DecoySecretError> {
+        let data_dir = self.config.data_dir.clone();
+        self.decoy_secret
+            .get_or_try_init(|| async move {
+                match tokio::task::spawn_blocking(move || decoy_secret::load_or_create(&data_dir))
+                    .await
+                {
+                    Ok(loaded) => loaded,
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    Err(_) => Err(decoy_secret::DecoySecretError::shutting_down()),
+                }
+            })
+            .await
+            .copied()
     }
 
     /// Reads an account's JID as typed: `user@host` with a host we serve,
@@ -383,5 +410,6 @@ fn corrupt(value: &str, problem: &str) -> ServiceError {
     StorageError::Sqlite(format!("stored value '{value}' is invalid: {problem}")).into()
 }
 
+pub mod decoy_secret;
 #[cfg(test)]
 mod tests;

@@ -45,6 +45,10 @@ impl ApiKeys {
         expires_in: Option<Duration>,
     ) -> Result<CreatedKey, ServiceError> {
         let host = self.hosts.resolve(host)?;
+        let expires_in = expires_in
+            .map(roost_common::config::check_lifetime)
+            .transpose()
+            .map_err(ServiceError::Invalid)?;
         let name = name.map(validate_name).transpose()?.flatten();
         let id = secrets::random_short_id();
         let secret = secrets::random_id(SECRET_BYTES);
@@ -54,6 +58,7 @@ impl ApiKeys {
             host: host.to_string(),
             name,
             created_at,
+            // At most a hundred years (checked above): no overflow.
             expires_at: expires_in.map(|d| created_at.saturating_add(d.as_secs() as i64)),
             last_used_at: None,
             invites_created: 0,

@@ -1,113 +1,352 @@
-//! Limits on failed authentications per source address, against password
-//! guessing: at most `auth.max_failures_per_minute` failures per address in
-//! any sliding minute; past that, attempts are refused until the oldest
-//! failure is a minute old.
+//! Limits on password guessing, in two tiers (as Synapse and OWASP's
+//! authentication guidance do), so that one attacker cannot lock out the
+//! people who share an address with them:
 //!
-//! In memory only (a restart forgets), bounded in size. IPv6 addresses
-//! count per /64, the block one subscriber usually gets, so walking through
-//! a prefix does not buy more guesses. A successful login does not wipe an
-//! address's failures: otherwise whoever holds one account could interleave
-//! a good login between guesses at others. `0` disables the limit.
+//! 1. **Per address and account**: at most `auth.max_failures_per_account`
+//!    failed logins for one account from one address in any
+//!    `auth.failure_window`. Past that, only that pair is refused (even the
+//!    right password, or guessing would simply go on) until the oldest
+//!    failure has left the window.
+//! 2. **Per address**: at most `auth.max_failures_per_address` failures
+//!    across all accounts in the window, which stops a sweep over many
+//!    account names. Accounts that logged in successfully from the address
+//!    within [`TRUST_PERIOD`] are *trusted* there: their attempts neither
+//!    count towards nor are stopped by this budget (only by tier 1). So
+//!    the right password of an account that is not under attack keeps
+//!    working from a busy address (a NAT, a web gateway) once it has been
+//!    used there before; an account new to the address waits like any
+//!    other name while a sweep from that address is being refused.
+//!
+//! An attempt is counted when it *starts*, as soon as the username is known
+//! ([`AuthLimiter::begin`]), and holds its place until it ends: parallel
+//! connections get no more guesses than one. A success gives the place
+//! back and clears the pair's failures; a wrong password turns it into a
+//! failure; an exchange abandoned before its answer (dropped, aborted,
+//! malformed) gives it back, as the client learned nothing.
+//!
+//! In memory only (a restart forgets), each table capped in entries, the
+//! least recently active going first. IPv6 addresses count per /64, the
+//! block one subscriber usually gets, so walking through a prefix buys no
+//! more guesses. Accounts are keyed by a hash of their normalised JID, so
+//! a long name costs no more memory than a short one. `0` turns a tier off.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// The window failures are counted in.
-const WINDOW: Duration = Duration::from_secs(60);
+use roost_common::config::AuthConfig;
+use sha2::{Digest as _, Sha256};
 
-/// Most addresses tracked at once; past that the ones whose last failure is
-/// oldest are forgotten first.
-const MAX_SOURCES: usize = 10_000;
+/// How long a successful login keeps its (address, account) pair trusted.
+pub const TRUST_PERIOD: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Most (address, account) pairs with failures tracked at once.
+const MAX_PAIRS: usize = 50_000;
+/// Most addresses with failures tracked at once.
+const MAX_ADDRESSES: usize = 10_000;
+/// Most trusted (address, account) pairs remembered at once.
+const MAX_TRUSTED: usize = 50_000;
+
+/// An account as the limiter knows it: a hash of its normalised JID.
+type AccountKey = [u8; 16];
+type PairKey = (IpAddr, AccountKey);
+
+/// The limits, from `[auth]`.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    per_pair: usize,
+    per_address: usize,
+    window: Duration,
+}
 
 #[derive(Clone)]
 pub struct AuthLimiter {
-    max_failures: usize,
-    /// Per source, the times of its recent failures, oldest first; at most
-    /// `max_failures` of them, as older ones cannot matter.
-    failures: Arc<Mutex<HashMap<IpAddr, VecDeque<Instant>>>>,
+    limits: Limits,
+    tables: Arc<Mutex<Tables>>,
+}
+
+#[derive(Default)]
+struct Tables {
+    pairs: HashMap<PairKey, Tally>,
+    addresses: HashMap<IpAddr, Tally>,
+    /// When each trusted pair last logged in successfully.
+    trusted: HashMap<PairKey, Instant>,
+}
+
+/// Recent failures and attempts in flight, for one pair or one address.
+#[derive(Debug, Default)]
+struct Tally {
+    /// Times of recent failures, oldest first; no more than the limit, as
+    /// older ones cannot matter.
+    failures: VecDeque<Instant>,
+    /// Attempts started and not yet ended.
+    pending: usize,
+    /// The last time this entry changed, to pick whom to forget first.
+    touched: Option<Instant>,
+}
+
+impl Tally {
+    fn expire(&mut self, now: Instant, window: Duration) {
+        while self
+            .failures
+            .front()
+            .is_some_and(|&t| now.saturating_duration_since(t) >= window)
+        {
+            self.failures.pop_front();
+        }
+    }
+
+    /// `Err(retry_after)` when failures and attempts in flight reach `max`.
+    fn check(&self, max: usize, now: Instant, window: Duration) -> Result<(), Duration> {
+        if self.failures.len() + self.pending < max {
+            return Ok(());
+        }
+        // Attempts in flight end within seconds; a full window of failures
+        // lasts until the oldest leaves it.
+        Err(match self.failures.front() {
+            Some(&oldest) if self.failures.len() >= max => oldest
+                .checked_add(window)
+                .map_or(window, |free| free.saturating_duration_since(now)),
+            _ => Duration::from_secs(1),
+        })
+    }
+
+    fn is_idle(&self) -> bool {
+        self.failures.is_empty() && self.pending == 0
+    }
+
+    fn record_failure(&mut self, max: usize, now: Instant) {
+        self.failures.push_back(now);
+        while self.failures.len() > max {
+            self.failures.pop_front();
+        }
+    }
+}
+
+/// One login attempt the limiter let through. Settle it with
+/// [`succeeded`](Attempt::succeeded) or [`failed`](Attempt::failed);
+/// dropped unsettled, it gives its place back.
+pub struct Attempt {
+    reservation: Option<Reservation>,
+}
+
+struct Reservation {
+    limits: Limits,
+    tables: Arc<Mutex<Tables>>,
+    pair: PairKey,
+    /// Whether the address budget was charged (not for trusted pairs).
+    charged_address: bool,
+}
+
+enum Outcome {
+    Success,
+    Failure,
+    Abandoned,
 }
 
 impl AuthLimiter {
-    pub fn new(max_failures_per_minute: u32) -> AuthLimiter {
+    pub fn new(config: &AuthConfig) -> AuthLimiter {
         AuthLimiter {
-            max_failures: max_failures_per_minute as usize,
-            failures: Arc::default(),
+            limits: Limits {
+                per_pair: config.max_failures_per_account as usize,
+                per_address: config.max_failures_per_address as usize,
+                window: config.failure_window,
+            },
+            tables: Arc::default(),
         }
     }
 
-    /// Before an attempt from `ip`: `Err(retry_after)` when it has used up
-    /// its failures for now.
-    pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
-        self.check_at(ip, Instant::now())
+    /// Before checking a password for `account` (the normalised JID, or
+    /// the name as sent when it is not one) from `ip`: the attempt, or
+    /// `Err(retry_after)` when the pair or the address has used up its
+    /// failures for now.
+    pub fn begin(&self, ip: IpAddr, account: &str) -> Result<Attempt, Duration> {
+        self.begin_at(ip, account, Instant::now())
     }
 
-    pub fn record_failure(&self, ip: IpAddr) {
-        self.record_failure_at(ip, Instant::now());
-    }
-
-    /// Notes a successful login from `ip`. Its failures still count (see
-    /// the module docs); its entry is dropped once none of them does.
-    pub fn record_success(&self, ip: IpAddr) {
-        self.record_success_at(ip, Instant::now());
-    }
-
-    fn check_at(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
-        if self.max_failures == 0 {
-            return Ok(());
+    fn begin_at(&self, ip: IpAddr, account: &str, now: Instant) -> Result<Attempt, Duration> {
+        let Limits {
+            per_pair,
+            per_address,
+            window,
+        } = self.limits;
+        if per_pair == 0 && per_address == 0 {
+            return Ok(Attempt { reservation: None });
         }
-        let mut table = self.lock();
-        let Some(times) = table.get_mut(&source(ip)) else {
-            return Ok(());
-        };
-        expire(times, now);
-        match times.front() {
-            Some(&oldest) if times.len() >= self.max_failures => {
-                Err((oldest + WINDOW).saturating_duration_since(now))
-            }
-            _ => Ok(()),
+        let address = source(ip);
+        let pair = (address, account_key(account));
+        let mut tables = lock(&self.tables);
+        let trusted = tables
+            .trusted
+            .get(&pair)
+            .is_some_and(|&t| now.saturating_duration_since(t) < TRUST_PERIOD);
+        if per_pair > 0
+            && let Some(tally) = tables.pairs.get_mut(&pair)
+        {
+            tally.expire(now, window);
+            tally.check(per_pair, now, window)?;
         }
+        let charged_address = per_address > 0 && !trusted;
+        if charged_address && let Some(tally) = tables.addresses.get_mut(&address) {
+            tally.expire(now, window);
+            tally.check(per_address, now, window)?;
+        }
+        if per_pair > 0 {
+            let tally = entry(&mut tables.pairs, pair, MAX_PAIRS, now, window);
+            tally.pending += 1;
+        }
+        if charged_address {
+            let tally = entry(&mut tables.addresses, address, MAX_ADDRESSES, now, window);
+            tally.pending += 1;
+        }
+        Ok(Attempt {
+            reservation: Some(Reservation {
+                limits: self.limits,
+                tables: self.tables.clone(),
+                pair,
+                charged_address,
+            }),
+        })
     }
 
-    fn record_failure_at(&self, ip: IpAddr, now: Instant) {
-        if self.max_failures == 0 {
+    #[cfg(test)]
+    fn sizes(&self) -> (usize, usize, usize) {
+        let tables = lock(&self.tables);
+        (
+            tables.pairs.len(),
+            tables.addresses.len(),
+            tables.trusted.len(),
+        )
+    }
+}
+
+impl Attempt {
+    /// The password was right: the place is given back, the pair's
+    /// failures are forgotten and the pair is trusted at this address.
+    pub fn succeeded(mut self) {
+        self.settle(Outcome::Success, Instant::now());
+    }
+
+    /// The password (or the account) was wrong: the place becomes a failure.
+    pub fn failed(mut self) {
+        self.settle(Outcome::Failure, Instant::now());
+    }
+
+    fn settle(&mut self, outcome: Outcome, now: Instant) {
+        let Some(r) = self.reservation.take() else {
             return;
-        }
-        let source = source(ip);
-        let mut table = self.lock();
-        if !table.contains_key(&source) && table.len() >= MAX_SOURCES {
-            make_room(&mut table, now);
-        }
-        let times = table.entry(source).or_default();
-        expire(times, now);
-        times.push_back(now);
-        if times.len() > self.max_failures {
-            times.pop_front();
-        }
-    }
-
-    fn record_success_at(&self, ip: IpAddr, now: Instant) {
-        let source = source(ip);
-        let mut table = self.lock();
-        if let Some(times) = table.get_mut(&source) {
-            expire(times, now);
-            if times.is_empty() {
-                table.remove(&source);
+        };
+        let address = r.pair.0;
+        let mut tables = lock(&r.tables);
+        if let Some(tally) = tables.pairs.get_mut(&r.pair) {
+            tally.pending = tally.pending.saturating_sub(1);
+            tally.touched = Some(now);
+            tally.expire(now, r.limits.window);
+            match outcome {
+                Outcome::Failure => tally.record_failure(r.limits.per_pair, now),
+                Outcome::Success => tally.failures.clear(),
+                Outcome::Abandoned => {}
+            }
+            if tally.is_idle() {
+                tables.pairs.remove(&r.pair);
             }
         }
+        if r.charged_address
+            && let Some(tally) = tables.addresses.get_mut(&address)
+        {
+            tally.pending = tally.pending.saturating_sub(1);
+            tally.touched = Some(now);
+            if matches!(outcome, Outcome::Failure) {
+                tally.record_failure(r.limits.per_address, now);
+            }
+            tally.expire(now, r.limits.window);
+            if tally.is_idle() {
+                tables.addresses.remove(&address);
+            }
+        }
+        if matches!(outcome, Outcome::Success) {
+            if !tables.trusted.contains_key(&r.pair) && tables.trusted.len() >= MAX_TRUSTED {
+                tables
+                    .trusted
+                    .retain(|_, &mut t| now.saturating_duration_since(t) < TRUST_PERIOD);
+                evict_oldest(&mut tables.trusted, |&t| Some(t), MAX_TRUSTED);
+            }
+            tables.trusted.insert(r.pair, now);
+        }
     }
+}
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<IpAddr, VecDeque<Instant>>> {
-        // The table is consistent after every statement, so a panic while
-        // it was held leaves nothing half-done.
-        self.failures.lock().unwrap_or_else(|e| e.into_inner())
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        self.settle(Outcome::Abandoned, Instant::now());
     }
+}
+
+/// The tally for `key`, made room for when it is new and the table full.
+fn entry<K: Copy + Eq + Hash>(
+    table: &mut HashMap<K, Tally>,
+    key: K,
+    cap: usize,
+    now: Instant,
+    window: Duration,
+) -> &mut Tally {
+    if !table.contains_key(&key) && table.len() >= cap {
+        table.retain(|_, tally| {
+            tally.expire(now, window);
+            !tally.is_idle()
+        });
+        // Entries with attempts in flight go last: they are settling now.
+        evict_oldest(table, |t| t.touched.filter(|_| t.pending == 0), cap);
+        evict_oldest(table, |t| t.touched, cap);
+    }
+    let tally = table.entry(key).or_default();
+    tally.touched = Some(now);
+    tally
+}
+
+/// When `table` holds `cap` entries or more, forgets the tenth of `cap`
+/// whose `age` is oldest (entries without one are kept).
+fn evict_oldest<K: Copy + Eq + Hash, V>(
+    table: &mut HashMap<K, V>,
+    age: impl Fn(&V) -> Option<Instant>,
+    cap: usize,
+) {
+    if table.len() < cap {
+        return;
+    }
+    let mut by_age: Vec<(Instant, K)> = table
+        .iter()
+        .filter_map(|(k, v)| age(v).map(|t| (t, *k)))
+        .collect();
+    let excess = table.len() + 1 - cap;
+    let count = excess.max(cap / 10).min(by_age.len());
+    if count == 0 {
+        return;
+    }
+    by_age.select_nth_unstable_by_key(count - 1, |&(t, _)| t);
+    for (_, key) in by_age.into_iter().take(count) {
+        table.remove(&key);
+    }
+}
+
+fn lock(tables: &Mutex<Tables>) -> MutexGuard<'_, Tables> {
+    // The tables are consistent after every statement, so a panic while
+    // they were held leaves nothing half-done.
+    tables.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn account_key(account: &str) -> AccountKey {
+    let digest = Sha256::digest(account.as_bytes());
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
 }
 
 /// The address failures are counted under: IPv4 as is (also when mapped
 /// into IPv6), IPv6 by its /64.
-fn source(ip: IpAddr) -> IpAddr {
+pub(crate) fn source(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -120,118 +359,5 @@ fn source(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Drops failures that are a minute old or more.
-fn expire(times: &mut VecDeque<Instant>, now: Instant) {
-    while times
-        .front()
-        .is_some_and(|&t| now.saturating_duration_since(t) >= WINDOW)
-    {
-        times.pop_front();
-    }
-}
-
-/// Forgets addresses with no current failures; if that is not enough, the
-/// tenth of them whose last failure is oldest.
-fn make_room(table: &mut HashMap<IpAddr, VecDeque<Instant>>, now: Instant) {
-    table.retain(|_, times| {
-        expire(times, now);
-        !times.is_empty()
-    });
-    if table.len() < MAX_SOURCES {
-        return;
-    }
-    let mut by_last: Vec<(Instant, IpAddr)> = table
-        .iter()
-        .filter_map(|(ip, times)| times.back().map(|&t| (t, *ip)))
-        .collect();
-    by_last.sort_unstable();
-    for (_, ip) in by_last.into_iter().take(MAX_SOURCES / 10) {
-        table.remove(&ip);
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn failures_are_limited_per_sliding_minute() {
-        let limiter = AuthLimiter::new(3);
-        let start = Instant::now();
-        let a = ip("192.0.2.1");
-        for i in 0..3 {
-            assert_eq!(limiter.check_at(a, start + Duration::from_secs(i)), Ok(()));
-            limiter.record_failure_at(a, start + Duration::from_secs(i * 10));
-        }
-        // Failures at 0, 10 and 20 s: blocked until the first is a minute old.
-        assert_eq!(
-            limiter.check_at(a, start + Duration::from_secs(25)),
-            Err(Duration::from_secs(35))
-        );
-        assert_eq!(limiter.check_at(ip("192.0.2.2"), start), Ok(()));
-        assert_eq!(limiter.check_at(a, start + Duration::from_secs(60)), Ok(()));
-        limiter.record_failure_at(a, start + Duration::from_secs(61));
-        assert_eq!(
-            limiter.check_at(a, start + Duration::from_secs(61)),
-            Err(Duration::from_secs(9))
-        );
-    }
-
-    #[test]
-    fn a_success_does_not_reset_the_count() {
-        let limiter = AuthLimiter::new(2);
-        let now = Instant::now();
-        let a = ip("192.0.2.1");
-        limiter.record_failure_at(a, now);
-        limiter.record_success_at(a, now);
-        limiter.record_failure_at(a, now);
-        assert!(limiter.check_at(a, now).is_err());
-        // Once the failures are old, a success lets go of the entry.
-        limiter.record_success_at(a, now + WINDOW);
-        assert!(limiter.lock().is_empty());
-    }
-
-    #[test]
-    fn ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() {
-        let limiter = AuthLimiter::new(2);
-        let now = Instant::now();
-        limiter.record_failure_at(ip("2001:db8:1:2::1"), now);
-        limiter.record_failure_at(ip("2001:db8:1:2:ffff::9"), now);
-        assert!(limiter.check_at(ip("2001:db8:1:2::77"), now).is_err());
-        assert!(limiter.check_at(ip("2001:db8:1:3::1"), now).is_ok());
-
-        limiter.record_failure_at(ip("::ffff:192.0.2.7"), now);
-        limiter.record_failure_at(ip("192.0.2.7"), now);
-        assert!(limiter.check_at(ip("192.0.2.7"), now).is_err());
-    }
-
-    #[test]
-    fn zero_means_no_limit() {
-        let limiter = AuthLimiter::new(0);
-        let a = ip("192.0.2.1");
-        for _ in 0..100 {
-            limiter.record_failure(a);
-        }
-        assert_eq!(limiter.check(a), Ok(()));
-        assert!(limiter.lock().is_empty());
-    }
-
-    #[test]
-    fn the_table_stays_bounded() {
-        let limiter = AuthLimiter::new(5);
-        let start = Instant::now();
-        let first = ip("10.0.0.0");
-        limiter.record_failure_at(first, start);
-        for i in 1..(MAX_SOURCES as u32 + 50) {
-            let source = IpAddr::V4((0x0A00_0000 + i).into());
-            limiter.record_failure_at(source, start + Duration::from_millis(u64::from(i)));
-        }
-        let table = limiter.lock();
-        assert!(table.len() <= MAX_SOURCES, "{}", table.len());
-        assert!(!table.contains_key(&first), "the oldest went first");
-    }
-}
+mod tests;

@@ -185,6 +185,9 @@ impl Invites {
         request: AdminInvite<'_>,
     ) -> Result<(i64, CreatedInvite), ServiceError> {
         let host = self.hosts.resolve(request.host)?;
+        if let Some(ttl) = request.ttl {
+            roost_common::config::check_lifetime(ttl).map_err(ServiceError::Invalid)?;
+        }
         if request.uses == 0 {
             return Err(ServiceError::Invalid(
                 "an invite must be usable at least once".into(),

@@ -12,6 +12,7 @@ pub mod events;
 pub mod invites;
 pub mod offline;
 pub mod onboarding;
+pub mod registration_limits;
 pub mod rosters;
 pub mod secrets;
 
@@ -70,7 +71,7 @@ impl Services {
         let hosts = Hosts(config.clone());
         let events = events::Events::default();
         let accounts = Accounts::new(db.clone(), hosts.clone(), config.clone(), events.clone());
-        let auth_limits = AuthLimiter::new(config.auth.max_failures_per_minute);
+        let auth_limits = AuthLimiter::new(&config.auth);
         let invites = Invites::new(db.clone(), hosts.clone(), accounts.clone(), config.clone());
         let onboarding = Onboarding::new(
             db.clone(),

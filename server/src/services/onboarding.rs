@@ -9,6 +9,7 @@
 //! therefore get exactly one account, and a refused registration (taken or
 //! invalid username, weak password) never consumes the token.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use jid::{BareJid, FullJid};
@@ -18,6 +19,7 @@ use rusqlite::{Connection, params};
 use super::accounts::{self, Role};
 use super::events::{AccountEvent, Events, InviteUsed};
 use super::invites::{self, CreatedInvite, Creator, InviteKind, NewInvite};
+use super::registration_limits::RegistrationLimiter;
 use super::rosters::{self, RosterPush, Subscription};
 use super::{Accounts, Hosts, Invites, ServiceError, now, secrets};
 use crate::storage::Db;
@@ -36,6 +38,10 @@ pub enum RegistrationError {
     UsernameTaken,
     #[error("{0}")]
     WeakPassword(String),
+    /// Open registration from this address has reached
+    /// `registration.max_registrations_per_address`; retry after this.
+    #[error("too many registrations from this address recently")]
+    TooManyRegistrations(std::time::Duration),
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -83,6 +89,8 @@ pub struct Onboarding {
     events: Events,
     /// `admins` from the config, normalised once.
     admins: Arc<Vec<BareJid>>,
+    /// Open registrations per address.
+    open_limits: RegistrationLimiter,
 }
 
 impl Onboarding {
@@ -99,7 +107,10 @@ impl Onboarding {
             .iter()
             .filter_map(|a| accounts.parse_jid(a).ok())
             .collect();
+        let open_limits =
+            RegistrationLimiter::new(config.registration.max_registrations_per_address);
         Onboarding {
+            open_limits,
             db,
             hosts,
             accounts,
@@ -236,10 +247,45 @@ impl Onboarding {
             })
     }
 
-    /// Registers `username` on `host`. With a token, one use of that invite
-    /// is taken (it must be for `host`); without one, registration must be
-    /// open (`registration.invite_only = false`).
+    /// Registers `username` on `host` with an invite: one use of the
+    /// invite behind `token` is taken (it must be for `host`).
     pub async fn register(
+        &self,
+        host: &str,
+        token: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<BareJid, RegistrationError> {
+        self.create_account(host, Some(token), username, password)
+            .await
+    }
+
+    /// Registers `username` on `host` without an invite, for someone at
+    /// `source`: registration must be open (`registration.invite_only =
+    /// false`), and the address within its
+    /// `registration.max_registrations_per_address`.
+    pub async fn register_open(
+        &self,
+        host: &str,
+        source: IpAddr,
+        username: &str,
+        password: &str,
+    ) -> Result<BareJid, RegistrationError> {
+        if self.config.registration.invite_only {
+            return Err(RegistrationError::InviteOnly);
+        }
+        let pending = self
+            .open_limits
+            .begin(source)
+            .map_err(RegistrationError::TooManyRegistrations)?;
+        let jid = self.create_account(host, None, username, password).await?;
+        pending.made();
+        Ok(jid)
+    }
+
+    /// Creates the account, taking one use of the invite behind `token`
+    /// if there is one.
+    async fn create_account(
         &self,
         host: &str,
         token: Option<&str>,

@@ -589,7 +589,7 @@ fn invite_commands_parse_alike_from_argv_and_shell_line() {
 
 #[test]
 fn invite_usage_errors() {
-    let cases: [(&str, ErrorKind, &str); 10] = [
+    let cases: [(&str, ErrorKind, &str); 12] = [
         (
             "invite create",
             ErrorKind::MissingRequiredArgument,
@@ -609,6 +609,16 @@ fn invite_usage_errors() {
             "invite create example.com --ttl soon",
             ErrorKind::ValueValidation,
             "--ttl",
+        ),
+        (
+            "invite create example.com --ttl 18446744073709551615",
+            ErrorKind::ValueValidation,
+            "longer than the longest allowed, 100 years",
+        ),
+        (
+            "invites-api create example.com --expires-in 101y",
+            ErrorKind::ValueValidation,
+            "longer than the longest allowed, 100 years",
         ),
         (
             "invite create example.com --type friend",

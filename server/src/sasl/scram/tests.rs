@@ -241,8 +241,9 @@ fn wrong_password_and_unknown_user_fail_alike() {
 
 #[test]
 fn unknown_users_get_a_stable_plausible_salt() {
-    let server_first = |username: &str, hash| {
-        let mut server = ScramServer::new(hash, false, None, false).with_decoy_iterations(12_345);
+    let salt_under = |secret: u8, username: &str, hash| {
+        let mut server = ScramServer::new(hash, false, None, false)
+            .with_decoy([secret; DECOY_SECRET_LEN], 12_345);
         server
             .client_first(format!("n,,n={username},r=abc").as_bytes())
             .unwrap();
@@ -251,12 +252,20 @@ fn unknown_users_get_a_stable_plausible_salt() {
         let salt = STANDARD.decode(&parts.next().unwrap()[2..]).unwrap();
         (salt, parts.next().unwrap().to_owned())
     };
+    let server_first = |username: &str, hash| salt_under(7, username, hash);
     let (salt, iterations) = server_first("ghost", ScramHash::Sha1);
     assert_eq!(salt.len(), SALT_LEN);
     assert_eq!(iterations, "i=12345");
     assert_eq!(server_first("ghost", ScramHash::Sha1).0, salt);
     assert_ne!(server_first("ghost2", ScramHash::Sha1).0, salt);
     assert_ne!(server_first("ghost", ScramHash::Sha256).0, salt);
+    // Names that are one account are one decoy: "Ghost" and "ghost" would
+    // get the same salt from a real account.
+    assert_eq!(server_first("Ghost", ScramHash::Sha1).0, salt);
+    // The salt follows the secret alone: the same secret (as after a
+    // restart) gives the same salt, another secret another one.
+    assert_eq!(salt_under(7, "ghost", ScramHash::Sha1).0, salt);
+    assert_ne!(salt_under(8, "ghost", ScramHash::Sha1).0, salt);
 }
 
 #[test]

@@ -33,7 +33,8 @@ fn jid(s: &str) -> BareJid {
 
 /// A SCRAM login through the state machine with what the service stored.
 async fn scram_login(accounts: &Accounts, hash: ScramHash, user: &str, password: &str) -> bool {
-    let mut server = ScramServer::new(hash, false, None, false).with_decoy_iterations(4096);
+    let mut server =
+        ScramServer::new(hash, false, None, false).with_decoy([0; DECOY_SECRET_LEN], 4096);
     let mut client = ScramClient::new(hash, user, password, "n,,", &[]);
     let first = server.client_first(&client.first()).unwrap();
     let credentials = accounts
@@ -314,4 +315,21 @@ async fn deleting_an_account_deletes_what_it_owns() {
     let err = accounts.delete("alice@example.test").await.unwrap_err();
     assert!(matches!(err, ServiceError::NotFound("account")), "{err:?}");
     assert!(accounts.delete("alice").await.is_err());
+}
+
+#[tokio::test]
+async fn the_decoy_secret_is_kept_in_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = || {
+        let (db, _thread) = Db::open(&dir.path().join("t.sqlite3"), Synchronous::Normal).unwrap();
+        let config = Arc::new(Config {
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        });
+        Accounts::new(db, Hosts(config.clone()), config, Default::default())
+    };
+    let secret = start().decoy_secret().await.unwrap();
+    // Another start on the same directory (a restart) reads the same one.
+    assert_eq!(start().decoy_secret().await.unwrap(), secret);
+    assert!(dir.path().join(decoy_secret::FILE_NAME).exists());
 }

@@ -1,3 +1,4 @@
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use jid::{BareJid, FullJid};
@@ -5,6 +6,8 @@ use roost_common::config::{Config, Synchronous};
 
 use super::*;
 use crate::services::events::Events;
+
+const LOOPBACK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 use crate::services::rosters::Rosters;
 
 struct Fixture {
@@ -176,14 +179,14 @@ async fn registering_takes_the_single_use_once() {
     assert!(f.onboarding.registration_invite(&token).await.is_ok());
     let jid = f
         .onboarding
-        .register("localhost", Some(&token), "Carol", "a long password")
+        .register("localhost", &token, "Carol", "a long password")
         .await
         .unwrap();
     assert_eq!(jid, bare("carol@localhost"));
     assert!(f.accounts.exists(&jid).await.unwrap());
     assert!(matches!(
         f.onboarding
-            .register("localhost", Some(&token), "dave", "another password")
+            .register("localhost", &token, "dave", "another password")
             .await,
         Err(RegistrationError::InviteInvalid)
     ));
@@ -210,7 +213,7 @@ async fn refused_registrations_keep_the_token() {
         let (onboarding, token) = (f.onboarding.clone(), token.clone());
         async move {
             onboarding
-                .register("localhost", Some(&token), user, password)
+                .register("localhost", &token, user, password)
                 .await
         }
     };
@@ -256,12 +259,7 @@ async fn racing_registrations_create_one_account() {
         let (onboarding, token) = (f.onboarding.clone(), token.clone());
         tokio::spawn(async move {
             onboarding
-                .register(
-                    "localhost",
-                    Some(&token),
-                    &format!("racer{i}"),
-                    "a long password",
-                )
+                .register("localhost", &token, &format!("racer{i}"), "a long password")
                 .await
         })
     });
@@ -292,14 +290,14 @@ async fn invite_only_and_open_registration() {
     assert!(matches!(
         closed
             .onboarding
-            .register("localhost", None, "frank", "a long password")
+            .register_open("localhost", LOOPBACK, "frank", "a long password")
             .await,
         Err(RegistrationError::InviteOnly)
     ));
     let open = fixture(|c| c.registration.invite_only = false);
     assert!(
         open.onboarding
-            .register("localhost", None, "frank", "a long password")
+            .register_open("localhost", LOOPBACK, "frank", "a long password")
             .await
             .is_ok()
     );
@@ -316,15 +314,46 @@ async fn invite_only_and_open_registration() {
     ));
     assert!(matches!(
         open.onboarding
-            .register(
-                "localhost",
-                Some(&token_of(&contact)),
-                "gina",
-                "a long password"
-            )
+            .register("localhost", &token_of(&contact), "gina", "a long password")
             .await,
         Err(RegistrationError::InviteInvalid)
     ));
+}
+
+#[tokio::test]
+async fn open_registration_is_limited_per_address_invites_are_not() {
+    let f = fixture(|c| {
+        c.registration.invite_only = false;
+        c.registration.max_registrations_per_address = 2;
+    });
+    let open = |user: &'static str, from: IpAddr| {
+        let onboarding = f.onboarding.clone();
+        async move {
+            onboarding
+                .register_open("localhost", from, user, "a long password")
+                .await
+        }
+    };
+    open("one", LOOPBACK).await.unwrap();
+    // A refused registration does not count.
+    assert!(matches!(
+        open("one", LOOPBACK).await,
+        Err(RegistrationError::UsernameTaken)
+    ));
+    open("two", LOOPBACK).await.unwrap();
+    assert!(matches!(
+        open("three", LOOPBACK).await,
+        Err(RegistrationError::TooManyRegistrations(_))
+    ));
+    assert!(!f.accounts.exists(&bare("three@localhost")).await.unwrap());
+    open("four", "192.0.2.9".parse().unwrap()).await.unwrap();
+    // An invite is its own limit.
+    f.user("root@localhost", Role::Admin).await;
+    let invite = f.invite("root@localhost", UserInviteRequest::Account).await;
+    f.onboarding
+        .register("localhost", &token_of(&invite), "five", "a long password")
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -336,12 +365,7 @@ async fn contact_invites_make_mutual_contacts() {
     // Registering with an account-and-contact invite.
     let both = f.invite("bob@localhost", UserInviteRequest::Contact).await;
     f.onboarding
-        .register(
-            "localhost",
-            Some(&token_of(&both)),
-            "carol",
-            "a long password",
-        )
+        .register("localhost", &token_of(&both), "carol", "a long password")
         .await
         .unwrap();
     assert_eq!(

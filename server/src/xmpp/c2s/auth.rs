@@ -1,12 +1,22 @@
 //! SASL on a client stream: which mechanisms to offer, and one exchange
 //! driven step by step between the client's messages, the pure mechanisms
 //! of [`crate::sasl`] and the accounts service.
+//!
+//! Each password check is a login attempt of the limiter in
+//! [`crate::services::auth_limits`]: it begins as soon as the username is
+//! known (SCRAM's client-first message, PLAIN's only message), before any
+//! credentials are looked up or PBKDF2 runs, and ends with the answer. A
+//! refused attempt gets `temporary-auth-failure` saying when to retry.
+
+use std::net::IpAddr;
+use std::time::Duration;
 
 use jid::BareJid;
 use roost_common::config::Config;
 
 use super::C2sShared;
 use crate::sasl::{self, ChannelBinding, Mechanism, SaslFailure, ScramHash, ScramServer};
+use crate::services::auth_limits::Attempt;
 
 /// What to answer after a client message.
 pub enum SaslStep {
@@ -43,8 +53,15 @@ pub enum SaslExchange {
     /// SCRAM without an initial response: waiting for client-first.
     ScramFirst(ScramServer, ScramHash),
     /// SCRAM after server-first: waiting for client-final. `user` is known
-    /// only if the account exists.
-    ScramFinal(ScramServer, Option<BareJid>),
+    /// only if the account exists; the attempt is settled by the proof.
+    ScramFinal(ScramServer, Option<BareJid>, Attempt),
+}
+
+/// Where the client is: the limiter counts attempts per address.
+#[derive(Clone, Copy)]
+pub struct Client<'a> {
+    pub host: &'a str,
+    pub ip: IpAddr,
 }
 
 impl SaslExchange {
@@ -52,7 +69,7 @@ impl SaslExchange {
     /// exchange to continue (if any) and the answer.
     pub async fn start(
         shared: &C2sShared,
-        host: &str,
+        client: Client<'_>,
         mechanism: &str,
         initial: Option<Vec<u8>>,
         secure: bool,
@@ -67,21 +84,20 @@ impl SaslExchange {
         let Some(hash) = mechanism.scram_hash() else {
             return match initial {
                 None => (Some(SaslExchange::Plain), SaslStep::Challenge(Vec::new())),
-                Some(message) => (None, plain(shared, host, &message).await),
+                Some(message) => (None, plain(shared, client, &message).await),
             };
         };
         let server_offers_plus = offered.iter().any(|m| m.is_plus());
         let binding = channel_binding
             .filter(|_| mechanism.is_plus())
             .map(ChannelBinding::tls_exporter);
-        let scram = ScramServer::new(hash, mechanism.is_plus(), binding, server_offers_plus)
-            .with_decoy_iterations(config.auth.scram_iterations);
+        let scram = ScramServer::new(hash, mechanism.is_plus(), binding, server_offers_plus);
         match initial {
             None => (
                 Some(SaslExchange::ScramFirst(scram, hash)),
                 SaslStep::Challenge(Vec::new()),
             ),
-            Some(message) => scram_first(shared, host, scram, hash, &message).await,
+            Some(message) => scram_first(shared, client, scram, hash, &message).await,
         }
     }
 
@@ -89,24 +105,32 @@ impl SaslExchange {
     pub async fn step(
         self,
         shared: &C2sShared,
-        host: &str,
+        client: Client<'_>,
         response: Vec<u8>,
     ) -> (Option<SaslExchange>, SaslStep) {
         match self {
-            SaslExchange::Plain => (None, plain(shared, host, &response).await),
+            SaslExchange::Plain => (None, plain(shared, client, &response).await),
             SaslExchange::ScramFirst(scram, hash) => {
-                scram_first(shared, host, scram, hash, &response).await
+                scram_first(shared, client, scram, hash, &response).await
             }
-            SaslExchange::ScramFinal(mut scram, user) => {
+            SaslExchange::ScramFinal(mut scram, user, attempt) => {
                 match (scram.client_final(&response), user) {
-                    (Ok(server_final), Some(user)) => (
-                        None,
-                        SaslStep::Success {
-                            user,
-                            additional: Some(server_final),
-                        },
-                    ),
-                    (Ok(_), None) => (None, SaslFailure::NotAuthorized.into()),
+                    (Ok(server_final), Some(user)) => {
+                        attempt.succeeded();
+                        (
+                            None,
+                            SaslStep::Success {
+                                user,
+                                additional: Some(server_final),
+                            },
+                        )
+                    }
+                    (Ok(_), None) | (Err(SaslFailure::NotAuthorized), _) => {
+                        attempt.failed();
+                        (None, SaslFailure::NotAuthorized.into())
+                    }
+                    // A malformed message tested no password: dropping the
+                    // attempt gives its place back.
                     (Err(failure), _) => (None, failure.into()),
                 }
             }
@@ -114,9 +138,36 @@ impl SaslExchange {
     }
 }
 
+/// The account an attempt is counted against: the normalised JID, or the
+/// name as sent when it is none.
+fn account_name(user: Option<&BareJid>, username: &str, host: &str) -> String {
+    user.map_or_else(|| format!("{username}@{host}"), BareJid::to_string)
+}
+
+/// Begins a login attempt, or the answer refusing it.
+fn begin(shared: &C2sShared, client: Client<'_>, account: &str) -> Result<Attempt, SaslStep> {
+    shared
+        .xmpp
+        .services
+        .auth_limits
+        .begin(client.ip, account)
+        .map_err(refused)
+}
+
+/// `temporary-auth-failure`, saying when to retry.
+fn refused(retry_after: Duration) -> SaslStep {
+    SaslStep::Failure(
+        SaslFailure::TemporaryAuthFailure.condition(),
+        Some(format!(
+            "too many failed attempts; retry in {} s",
+            retry_after.as_secs().max(1)
+        )),
+    )
+}
+
 async fn scram_first(
     shared: &C2sShared,
-    host: &str,
+    client: Client<'_>,
     mut scram: ScramServer,
     hash: ScramHash,
     message: &[u8],
@@ -125,6 +176,7 @@ async fn scram_first(
         Ok(first) => first,
         Err(failure) => return (None, failure.into()),
     };
+    let host = client.host;
     let accounts = &shared.xmpp.services.accounts;
     let user = accounts
         .parse_jid(&format!("{}@{host}", first.username))
@@ -134,6 +186,14 @@ async fn scram_first(
     {
         return (None, SaslFailure::InvalidAuthzid.into());
     }
+    let attempt = match begin(
+        shared,
+        client,
+        &account_name(user.as_ref(), &first.username, host),
+    ) {
+        Ok(attempt) => attempt,
+        Err(refusal) => return (None, refusal),
+    };
     let credentials = match &user {
         Some(user) => match accounts.scram_credentials(user, hash).await {
             Ok(credentials) => credentials,
@@ -144,34 +204,59 @@ async fn scram_first(
         },
         None => None,
     };
+    if credentials.is_none() {
+        match accounts.decoy_secret().await {
+            Ok(secret) => {
+                scram = scram.with_decoy(secret, shared.xmpp.config.auth.scram_iterations);
+            }
+            Err(e) => {
+                tracing::error!("SCRAM decoy secret unavailable: {e}");
+                return (None, SaslFailure::TemporaryAuthFailure.into());
+            }
+        }
+    }
     let challenge = scram.server_first(credentials.as_ref());
     let user = user.filter(|_| credentials.is_some());
     (
-        Some(SaslExchange::ScramFinal(scram, user)),
+        Some(SaslExchange::ScramFinal(scram, user, attempt)),
         SaslStep::Challenge(challenge),
     )
 }
 
-async fn plain(shared: &C2sShared, host: &str, message: &[u8]) -> SaslStep {
+async fn plain(shared: &C2sShared, client: Client<'_>, message: &[u8]) -> SaslStep {
     let (authzid, authcid, password) = match sasl::parse_plain(message) {
         Ok(parts) => parts,
         Err(failure) => return failure.into(),
     };
+    let host = client.host;
     let accounts = &shared.xmpp.services.accounts;
-    let Ok(user) = accounts.parse_jid(&format!("{authcid}@{host}")) else {
-        return SaslFailure::NotAuthorized.into();
-    };
-    if let Some(authzid) = authzid
-        && accounts.parse_jid(&authzid).ok() != Some(user.clone())
+    let user = accounts.parse_jid(&format!("{authcid}@{host}")).ok();
+    if let (Some(authzid), Some(user)) = (&authzid, &user)
+        && accounts.parse_jid(authzid).ok().as_ref() != Some(user)
     {
         return SaslFailure::InvalidAuthzid.into();
     }
+    // Counted before PBKDF2 runs: a refused guess costs no CPU.
+    let attempt = match begin(shared, client, &account_name(user.as_ref(), &authcid, host)) {
+        Ok(attempt) => attempt,
+        Err(refusal) => return refusal,
+    };
+    let Some(user) = user else {
+        attempt.failed();
+        return SaslFailure::NotAuthorized.into();
+    };
     match accounts.verify_plain(&user, &password).await {
-        Ok(true) => SaslStep::Success {
-            user,
-            additional: None,
-        },
-        Ok(false) => SaslFailure::NotAuthorized.into(),
+        Ok(true) => {
+            attempt.succeeded();
+            SaslStep::Success {
+                user,
+                additional: None,
+            }
+        }
+        Ok(false) => {
+            attempt.failed();
+            SaslFailure::NotAuthorized.into()
+        }
         Err(e) => {
             tracing::error!("PLAIN verification failed: {e}");
             SaslFailure::TemporaryAuthFailure.into()

@@ -385,7 +385,7 @@ impl Connection {
         if register::is_registration_iq(&el) {
             if let Some(reply) = self
                 .registration
-                .handle(&self.shared, &self.host, secure, &el)
+                .handle(&self.shared, &self.host, self.peer.ip(), secure, &el)
                 .await
             {
                 self.write_element(&reply);
@@ -402,16 +402,6 @@ impl Connection {
         }
         let step = match el.name() {
             "auth" => {
-                if let Err(retry) = self.shared.xmpp.services.auth_limits.check(self.peer.ip()) {
-                    self.sasl_failure(
-                        "temporary-auth-failure",
-                        Some(&format!(
-                            "too many failed attempts; retry in {} s",
-                            retry.as_secs().max(1)
-                        )),
-                    );
-                    return Next::Continue;
-                }
                 let Some(mechanism) = el.attr("mechanism") else {
                     self.sasl_failure("invalid-mechanism", None);
                     return Next::Continue;
@@ -424,9 +414,13 @@ impl Connection {
                     }
                 };
                 let channel_binding = self.transport.as_ref().and_then(Transport::tls_exporter);
+                let client = super::auth::Client {
+                    host: &self.host,
+                    ip: self.peer.ip(),
+                };
                 let (exchange, step) = SaslExchange::start(
                     &self.shared,
-                    &self.host,
+                    client,
                     mechanism,
                     initial,
                     secure,
@@ -443,8 +437,12 @@ impl Connection {
                 };
                 match decode_sasl(&el.text()) {
                     Ok(data) => {
+                        let client = super::auth::Client {
+                            host: &self.host,
+                            ip: self.peer.ip(),
+                        };
                         let (exchange, step) = exchange
-                            .step(&self.shared, &self.host, data.unwrap_or_default())
+                            .step(&self.shared, client, data.unwrap_or_default())
                             .await;
                         self.sasl = exchange;
                         step
@@ -466,11 +464,6 @@ impl Connection {
             }
             SaslStep::Success { user, additional } => {
                 self.sasl = None;
-                self.shared
-                    .xmpp
-                    .services
-                    .auth_limits
-                    .record_success(self.peer.ip());
                 let mut success = Element::new("success", ns::SASL);
                 if let Some(data) = additional {
                     success.push_text(BASE64.encode(data));
@@ -487,13 +480,6 @@ impl Connection {
             }
             SaslStep::Failure(condition, text) => {
                 self.sasl = None;
-                if condition == "not-authorized" {
-                    self.shared
-                        .xmpp
-                        .services
-                        .auth_limits
-                        .record_failure(self.peer.ip());
-                }
                 self.sasl_failure(condition, text.as_deref());
                 Next::Continue
             }

@@ -7,6 +7,8 @@
 //! forgets the token once an account is created, so a single-use token
 //! cannot create a second account on the same stream.
 
+use std::net::IpAddr;
+
 use super::C2sShared;
 use crate::services::onboarding::RegistrationError;
 use crate::xmpp::stanza::{ErrorType, StanzaError};
@@ -40,18 +42,20 @@ pub struct StreamRegistration {
 
 impl StreamRegistration {
     /// Answers a registration iq (`None` for a result or error, which are
-    /// never answered). `secure`: the stream is encrypted.
+    /// never answered). `secure`: the stream is encrypted; `peer`: the
+    /// client's address, which open registration is limited by.
     pub async fn handle(
         &mut self,
         shared: &C2sShared,
         host: &str,
+        peer: IpAddr,
         secure: bool,
         iq: &Element,
     ) -> Option<Element> {
         if matches!(iq.attr("type"), Some("result" | "error")) {
             return None;
         }
-        Some(match self.answer(shared, host, secure, iq).await {
+        Some(match self.answer(shared, host, peer, secure, iq).await {
             Ok(payload) => reply(iq, "result", payload),
             Err(error) => reply(iq, "error", Some(error.to_element())),
         })
@@ -61,6 +65,7 @@ impl StreamRegistration {
         &mut self,
         shared: &C2sShared,
         host: &str,
+        peer: IpAddr,
         secure: bool,
         iq: &Element,
     ) -> Result<Option<Element>, StanzaError> {
@@ -89,13 +94,15 @@ impl StreamRegistration {
             }
             Some("set") => {
                 let (username, password) = submitted(query)?;
-                if self.token.is_none() && shared.xmpp.config.registration.invite_only {
-                    return Err(error_for(RegistrationError::InviteOnly));
-                }
-                match onboarding
-                    .register(host, self.token.as_deref(), &username, &password)
-                    .await
-                {
+                let registered = match &self.token {
+                    Some(token) => onboarding.register(host, token, &username, &password).await,
+                    None => {
+                        onboarding
+                            .register_open(host, peer, &username, &password)
+                            .await
+                    }
+                };
+                match registered {
                     Ok(jid) => {
                         tracing::info!("{jid}: registered in-band");
                         self.token = None;
@@ -191,6 +198,10 @@ fn error_for(e: RegistrationError) -> StanzaError {
         RegistrationError::UsernameTaken => StanzaError::new(ErrorType::Cancel, "conflict")
             .with_text("The requested username already exists."),
         RegistrationError::WeakPassword(text) => not_acceptable.with_text(text),
+        RegistrationError::TooManyRegistrations(_) => {
+            StanzaError::new(ErrorType::Wait, "policy-violation")
+                .with_text("Too many registrations from this IP address recently")
+        }
         RegistrationError::Service(e) => e.into(),
     }
 }
@@ -273,6 +284,15 @@ mod tests {
         );
         let e = error_for(RegistrationError::InviteOnly);
         assert_eq!((e.kind, e.condition), (ErrorType::Modify, "not-acceptable"));
+        // mod_register_limits' answer to a throttled address.
+        let e = error_for(RegistrationError::TooManyRegistrations(
+            std::time::Duration::from_secs(60),
+        ));
+        assert_eq!((e.kind, e.condition), (ErrorType::Wait, "policy-violation"));
+        assert_eq!(
+            e.text.as_deref(),
+            Some("Too many registrations from this IP address recently")
+        );
     }
 
     #[test]
