@@ -109,7 +109,9 @@ async fn set(ctx: &XmppContext, query: &Element, user: &BareJid) -> Result<(), S
                 .with_text("name or groups too long"),
         );
     }
-    let change = rosters.set(user, &contact, name, groups).await?;
+    let change = rosters
+        .set(user, &contact, name, groups, ctx.config.limits.roster_items)
+        .await?;
     push(ctx, user, &change);
     Ok(())
 }
