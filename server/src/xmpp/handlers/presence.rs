@@ -38,7 +38,9 @@ pub async fn outbound(
             broadcast(ctx, session, presence).await;
             Ok(())
         }
-        (None | Some("unavailable"), Some(to)) => directed(ctx, session, presence, to),
+        (None | Some("unavailable"), Some(to)) => {
+            directed(ctx, session, &presence, to).map_err(|e| (presence, e))
+        }
         (Some(kind @ ("subscribe" | "subscribed" | "unsubscribe" | "unsubscribed")), Some(to)) => {
             subscription(ctx, session, presence.clone(), kind, to)
                 .await
@@ -162,25 +164,21 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
 fn directed(
     ctx: &XmppContext,
     session: &Arc<SessionHandle>,
-    presence: Element,
+    presence: &Element,
     to: Jid,
-) -> Result<(), Bounce> {
+) -> Result<(), StanzaError> {
     let mut state = session.presence();
-    if presence.attr("type").is_none() {
-        if !state.directed.contains(&to) {
-            if let Err(e) = remember_directed(
-                &mut state.directed,
-                to.clone(),
-                ctx.config.limits.directed_presences,
-            ) {
-                return Err((presence, e));
-            }
-        }
-    } else {
+    if presence.attr("type").is_some() {
         state.directed.retain(|j| *j != to);
+    } else if !state.directed.contains(&to) {
+        remember_directed(
+            &mut state.directed,
+            to.clone(),
+            ctx.config.limits.directed_presences,
+        )?;
     }
     session.set_presence(state);
-    deliver_to(ctx, &to, &presence);
+    deliver_to(ctx, &to, presence);
     Ok(())
 }
 
