@@ -214,3 +214,47 @@ async fn offline_messages_come_in_order_and_once_across_pages() {
         "delivered twice: {received}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_contact_tells_its_interested_resources() {
+    let server = Server::start();
+    for user in ["bob", "dave"] {
+        server.create_user(&jid(user), PASSWORD);
+    }
+    let token = contact_invite(&server, &jid("bob"));
+    let mut dave = login(&server, "dave").await;
+    fetch_roster(&mut dave, "r1").await;
+    dave.send(&format!(
+        "<presence type='subscribe' to='{}'><preauth xmlns='urn:xmpp:pars:0' token='{token}'/></presence>",
+        jid("bob")
+    ))
+    .await;
+    read_presence(&mut dave, "subscribed").await;
+
+    // Bob asked for his roster but sent no presence.
+    let mut bob = login(&server, "bob").await;
+    let roster = fetch_roster(&mut bob, "r1").await;
+    assert!(
+        roster.contains(&format!("jid='{}' subscription='both'", jid("dave"))),
+        "{roster}"
+    );
+    let remove = format!(
+        "<query xmlns='jabber:iq:roster'><item jid='{}' subscription='remove'/></query>",
+        jid("bob")
+    );
+    dave.send(&format!("<iq type='set' id='rm1'>{remove}</iq>"))
+        .await;
+    let answer = dave.read_iq("rm1").await;
+    assert!(answer.contains("type='result'"), "{answer}");
+    // RFC 6121 §2.5.2: both directions are cancelled; §3.3.3 and §3.2.3:
+    // each reaches bob's interested resource, then its roster push.
+    for kind in ["unsubscribe", "unsubscribed"] {
+        let got = read_presence(&mut bob, kind).await;
+        assert!(got.contains(&format!("from='{}'", jid("dave"))), "{got}");
+    }
+    let after = sync(&mut bob, "p1").await + &fetch_roster(&mut bob, "r2").await;
+    assert!(
+        after.contains(&format!("jid='{}' subscription='none'", jid("dave"))),
+        "{after}"
+    );
+}

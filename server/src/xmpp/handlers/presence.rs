@@ -218,7 +218,7 @@ fn send_to_available(ctx: &XmppContext, account: &BareJid, presence: &Element) {
 /// Sends a subscription state change (`subscribed`, `unsubscribe`,
 /// `unsubscribed`) to every resource of `account` that asked for the
 /// roster, available or not (RFC 6121 §3.1.6, §3.2.3, §3.3.3).
-fn send_to_interested(ctx: &XmppContext, account: &BareJid, presence: &Element) {
+pub(super) fn send_to_interested(ctx: &XmppContext, account: &BareJid, presence: &Element) {
     send_to_sessions(ctx, account, presence, SessionHandle::wants_roster_pushes);
 }
 
