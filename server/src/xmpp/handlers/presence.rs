@@ -102,7 +102,7 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
     };
     for item in roster.items.iter().filter(|i| i.subscription.has_from()) {
         if let Ok(contact) = BareJid::new(&item.contact) {
-            send_to_available(ctx, &contact, &presence);
+            send_to_account(ctx, &contact, &presence);
         }
     }
     // The user's own other resources see it too, and it sees theirs.
@@ -207,32 +207,48 @@ fn deliver_to(ctx: &XmppContext, to: &Jid, presence: &Element) {
                 s.send(serialise(presence));
             }
         }
-        Err(bare) => send_to_available(ctx, bare, presence),
+        Err(bare) => send_to_account(ctx, bare, presence),
     }
 }
 
-fn send_to_available(ctx: &XmppContext, account: &BareJid, presence: &Element) {
-    send_to_sessions(ctx, account, presence, |s| s.availability().0);
+/// Which resources of an account a presence stanza addressed to the bare
+/// JID goes to, by its type (RFC 6121).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    /// Available resources: availability presence (§4.2.2, §4.4.2), a
+    /// subscription request (§3.1.3: "all available resources"; it is also
+    /// kept and delivered again when one becomes available), errors.
+    Available,
+    /// Interested resources, those that asked for the roster (§2.1.6),
+    /// available or not: an approval (§3.1.6), an unsubscribe (§3.3.3), a
+    /// cancellation (§3.2.3), each just before its roster push.
+    Interested,
 }
 
-/// Sends a subscription state change (`subscribed`, `unsubscribe`,
-/// `unsubscribed`) to every resource of `account` that asked for the
-/// roster, available or not (RFC 6121 §3.1.6, §3.2.3, §3.3.3).
-pub(super) fn send_to_interested(ctx: &XmppContext, account: &BareJid, presence: &Element) {
-    send_to_sessions(ctx, account, presence, SessionHandle::wants_roster_pushes);
+impl Audience {
+    fn of(presence: &Element) -> Audience {
+        match presence.attr("type") {
+            Some("subscribed" | "unsubscribe" | "unsubscribed") => Audience::Interested,
+            _ => Audience::Available,
+        }
+    }
+
+    fn includes(self, session: &SessionHandle) -> bool {
+        match self {
+            Audience::Available => session.availability().0,
+            Audience::Interested => session.wants_roster_pushes(),
+        }
+    }
 }
 
-fn send_to_sessions(
-    ctx: &XmppContext,
-    account: &BareJid,
-    presence: &Element,
-    wanted: impl Fn(&SessionHandle) -> bool,
-) {
+/// Sends `presence` to the resources of `account` its type is for.
+pub(super) fn send_to_account(ctx: &XmppContext, account: &BareJid, presence: &Element) {
+    let audience = Audience::of(presence);
     let mut copy = presence.clone();
     copy.set_attr("to", account.to_string());
     let bytes = serialise(&copy);
     for s in ctx.router.sessions_of(account) {
-        if wanted(&s) {
+        if audience.includes(&s) {
             s.send(bytes.clone());
         }
     }
@@ -286,7 +302,7 @@ async fn subscription(
                 }
                 // §3.1.3: to the contact's available resources now, and
                 // again whenever one becomes available, until answered.
-                Ok(InboundSubscribe::Pending) => send_to_available(ctx, &contact, &presence),
+                Ok(InboundSubscribe::Pending) => send_to_account(ctx, &contact, &presence),
                 // Deleted since the check above: ignored, as §8.5.1 says.
                 Err(crate::services::ServiceError::NotFound(_)) => {}
                 Err(e) => return Err(e.into()),
@@ -305,7 +321,7 @@ async fn subscription(
                     .flatten()
                 {
                     // §3.1.6: the approval first, then the roster push.
-                    send_to_interested(ctx, &contact, &presence);
+                    send_to_account(ctx, &contact, &presence);
                     push(ctx, &contact, &theirs);
                 }
                 send_current_presence(ctx, &user, &contact);
@@ -326,7 +342,7 @@ async fn subscription(
                 .flatten()
             {
                 // §3.3.3: the unsubscribe, then the roster push.
-                send_to_interested(ctx, &contact, &presence);
+                send_to_account(ctx, &contact, &presence);
                 push(ctx, &contact, &change);
                 send_unavailable(ctx, &contact, &user);
             }
@@ -344,7 +360,7 @@ async fn subscription(
                 .flatten()
             {
                 // §3.2.3: the cancellation, then the roster push.
-                send_to_interested(ctx, &contact, &presence);
+                send_to_account(ctx, &contact, &presence);
                 push(ctx, &contact, &change);
                 send_unavailable(ctx, &user, &contact);
             }
@@ -382,7 +398,7 @@ async fn redeemed_contact_invite(
         let subscribed = Element::new("presence", ns::CLIENT)
             .with_attr("from", from.to_string())
             .with_attr("type", "subscribed");
-        send_to_interested(ctx, to, &subscribed);
+        send_to_account(ctx, to, &subscribed);
         send_current_presence(ctx, from, to);
     }
     Ok(true)
@@ -394,7 +410,7 @@ async fn answer_subscribed(ctx: &XmppContext, owner: &BareJid, subscriber: &Bare
     let reply = Element::new("presence", ns::CLIENT)
         .with_attr("from", owner.to_string())
         .with_attr("type", "subscribed");
-    send_to_interested(ctx, subscriber, &reply);
+    send_to_account(ctx, subscriber, &reply);
     if let Some(change) = ctx
         .services
         .rosters
@@ -412,7 +428,7 @@ async fn answer_subscribed(ctx: &XmppContext, owner: &BareJid, subscriber: &Bare
 fn send_current_presence(ctx: &XmppContext, from: &BareJid, to: &BareJid) {
     for session in ctx.router.sessions_of(from) {
         if let Some(last) = session.last_presence() {
-            send_to_available(ctx, to, &last);
+            send_to_account(ctx, to, &last);
         }
     }
 }
@@ -423,7 +439,7 @@ fn send_unavailable(ctx: &XmppContext, from: &BareJid, to: &BareJid) {
         let unavailable = Element::new("presence", ns::CLIENT)
             .with_attr("from", session.jid.to_string())
             .with_attr("type", "unavailable");
-        send_to_available(ctx, to, &unavailable);
+        send_to_account(ctx, to, &unavailable);
     }
 }
 
@@ -447,6 +463,55 @@ pub async fn disconnected(ctx: &XmppContext, session: &Arc<SessionHandle>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn presence(kind: Option<&str>) -> Element {
+        let mut p = Element::new("presence", ns::CLIENT);
+        if let Some(kind) = kind {
+            p.set_attr("type", kind);
+        }
+        p
+    }
+
+    #[test]
+    fn each_presence_type_has_its_audience() {
+        for kind in ["subscribed", "unsubscribe", "unsubscribed"] {
+            assert_eq!(
+                Audience::of(&presence(Some(kind))),
+                Audience::Interested,
+                "{kind}"
+            );
+        }
+        for kind in [None, Some("unavailable"), Some("subscribe"), Some("error")] {
+            assert_eq!(
+                Audience::of(&presence(kind)),
+                Audience::Available,
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn interested_and_available_resources_differ() {
+        let router = crate::xmpp::router::Router::default();
+        let bind = |resource: &str| {
+            let jid = jid::FullJid::new(&format!("alice@x.test/{resource}")).unwrap();
+            let (tx, _rx) = tokio::sync::mpsc::channel(1);
+            router.bind(jid, tx).0
+        };
+        // Fetched the roster, sent no presence (a client mid-login).
+        let fetching = bind("fetching");
+        fetching.set_wants_roster_pushes();
+        // Available, never asked for the roster (a bot).
+        let bot = bind("bot");
+        bot.set_presence(Presence {
+            available: true,
+            ..Presence::default()
+        });
+        assert!(Audience::Interested.includes(&fetching));
+        assert!(!Audience::Interested.includes(&bot));
+        assert!(Audience::Available.includes(&bot));
+        assert!(!Audience::Available.includes(&fetching));
+    }
 
     #[test]
     fn directed_presence_targets_are_bounded() {

@@ -141,7 +141,7 @@ async fn cancel_subscriptions(
             .ok()
             .flatten()
     {
-        super::presence::send_to_interested(ctx, contact, &cancel("unsubscribe"));
+        super::presence::send_to_account(ctx, contact, &cancel("unsubscribe"));
         push(ctx, contact, &change);
     }
     if item.subscription.has_from() {
@@ -151,7 +151,7 @@ async fn cancel_subscriptions(
             .ok()
             .flatten()
         {
-            super::presence::send_to_interested(ctx, contact, &cancel("unsubscribed"));
+            super::presence::send_to_account(ctx, contact, &cancel("unsubscribed"));
             push(ctx, contact, &change);
         }
         for session in ctx.router.sessions_of(user) {
