@@ -399,6 +399,16 @@ mod tests {
     }
 
     #[test]
+    fn a_used_up_day_cancels_the_command_with_resource_constraint() {
+        let error = daily_limit(command("urn:xmpp:invite#invite").unwrap(), "later");
+        assert_eq!(error.error.condition, "resource-constraint");
+        assert_eq!(error.error.kind, crate::xmpp::stanza::ErrorType::Wait);
+        let canceled = error.payload.unwrap();
+        assert_eq!(canceled.attr("status"), Some("canceled"));
+        assert_eq!(canceled.child("note", COMMANDS).unwrap().text(), "later");
+    }
+
+    #[test]
     fn command_errors_carry_xep0050_conditions() {
         let error = command_error("bad-sessionid", "gone");
         assert_eq!(error.error.condition, "bad-request");
