@@ -68,6 +68,12 @@ impl From<crate::storage::StorageError> for UserInviteError {
     }
 }
 
+impl From<rusqlite::Error> for UserInviteError {
+    fn from(e: rusqlite::Error) -> Self {
+        UserInviteError::Service(e.into())
+    }
+}
+
 /// The window `limits.user_invites_per_day` counts in, in seconds.
 const INVITE_DAY_SECS: i64 = 24 * 3600;
 
@@ -217,26 +223,22 @@ impl Onboarding {
                 conn.prepare_cached(
                     "DELETE FROM user_invites_created
                      WHERE host = ?1 AND username = ?2 AND created_at <= ?3",
-                )
-                .map_err(ServiceError::from)?
-                .execute(params![host, username, now - INVITE_DAY_SECS])
-                .map_err(ServiceError::from)?;
+                )?
+                .execute(params![host, username, now - INVITE_DAY_SECS])?;
                 let created: i64 = conn
                     .prepare_cached(
-                        "SELECT count(*) FROM user_invites_created WHERE host = ?1 AND username = ?2",
-                    )
-                    .map_err(ServiceError::from)?
-                    .query_row(params![host, username], |r| r.get(0))
-                    .map_err(ServiceError::from)?;
+                        "SELECT count(*) FROM user_invites_created
+                         WHERE host = ?1 AND username = ?2",
+                    )?
+                    .query_row(params![host, username], |r| r.get(0))?;
                 if usize::try_from(created).unwrap_or(usize::MAX) >= per_day {
                     return Err(UserInviteError::DailyLimit(per_day));
                 }
                 conn.prepare_cached(
-                    "INSERT INTO user_invites_created (host, username, created_at) VALUES (?1, ?2, ?3)",
-                )
-                .map_err(ServiceError::from)?
-                .execute(params![host, username, now])
-                .map_err(ServiceError::from)?;
+                    "INSERT INTO user_invites_created (host, username, created_at)
+                     VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![host, username, now])?;
                 Ok(())
             })
             .await
