@@ -40,6 +40,7 @@ pub struct Config {
     pub registration: RegistrationConfig,
     pub invite_page: InvitePageConfig,
     pub storage: StorageConfig,
+    pub limits: LimitsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -180,6 +181,24 @@ pub struct StorageConfig {
     pub synchronous: Synchronous,
 }
 
+/// What one account (or one of its sessions) may cost: each bound is
+/// enforced by the service that owns the data, and refused with an RFC 6120
+/// stanza error naming the limit.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Most items in one account's roster.
+    pub roster_items: usize,
+    /// Most entities one session may have sent directed presence to at once.
+    pub directed_presences: usize,
+    /// Most invites a non-admin user may create with ad-hoc commands in 24 hours.
+    pub user_invites_per_day: usize,
+    /// Most offline messages kept from one sender for one recipient.
+    pub offline_messages_per_sender: usize,
+    /// Most bytes of offline messages kept for one recipient.
+    pub offline_bytes: u64,
+}
+
 /// SQLite's `synchronous` setting: how hard a commit tries to reach the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -229,6 +248,19 @@ impl Default for Config {
             registration: RegistrationConfig::default(),
             invite_page: InvitePageConfig::default(),
             storage: StorageConfig::default(),
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            roster_items: 1000,
+            directed_presences: 500,
+            user_invites_per_day: 10,
+            offline_messages_per_sender: 100,
+            offline_bytes: 10 * 1024 * 1024,
         }
     }
 }
@@ -507,6 +539,20 @@ impl Config {
                 "registration.min_password_length: at most 1024".into(),
             ));
         }
+        let limits = &config.limits;
+        for (key, value) in [
+            ("roster_items", limits.roster_items as u64),
+            ("directed_presences", limits.directed_presences as u64),
+            (
+                "offline_messages_per_sender",
+                limits.offline_messages_per_sender as u64,
+            ),
+            ("offline_bytes", limits.offline_bytes),
+        ] {
+            if value == 0 {
+                return Err((line_of_key(text, key), format!("limits.{key}: at least 1")));
+            }
+        }
         if let Some(app) = config
             .invite_page
             .apps
@@ -641,6 +687,8 @@ mod tests {
         assert_eq!(c.registration.min_password_length, 8);
         assert!(c.admins.is_empty());
         assert!(c.invite_page.apps.iter().any(|a| a.name == "Conversations"));
+        assert_eq!(c.limits.roster_items, 1000);
+        assert_eq!(c.limits.offline_bytes, 10 * 1024 * 1024);
     }
 
     #[test]
@@ -690,6 +738,9 @@ mod tests {
             ("admins = [\"a@elsewhere.test\"]", "configured host"),
             ("[registration]\nmin_password_length = 5000", "1024"),
             ("[invites]\nallow_user_invites = \"yes\"", "bool"),
+            ("[limits]\nroster_items = 0", "limits.roster_items"),
+            ("[limits]\noffline_bytes = -1", "u64"),
+            ("[limits]\nrooster_items = 5", "rooster_items"),
             (
                 "[[invite_page.apps]]\nname = \"X\"\nplatforms = []\ndownload_url = \"ftp://x\"",
                 "download_url",

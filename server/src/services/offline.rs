@@ -1,19 +1,49 @@
 //! Offline message storage (RFC 6121 §8.5.2.2.1 "store"): messages to an
 //! account with no available resource wait here until it comes online.
+//!
+//! Storage is bounded per recipient twice (`[limits]`): messages kept from
+//! one sender, and bytes kept from all senders together. At login the
+//! messages are handed over in pages, oldest first, and a message leaves
+//! storage only once the session took it: a session whose queue is full
+//! leaves the rest for its next login.
 
 use jid::BareJid;
-use rusqlite::params;
+use roost_common::config::LimitsConfig;
+use rusqlite::{Connection, params};
 
 use super::{ServiceError, now};
 use crate::storage::Db;
 
-/// Most messages kept for one account; more are refused (the sender gets
-/// `service-unavailable`), so one account cannot fill the disk.
-pub const MAX_OFFLINE_MESSAGES: i64 = 1000;
+/// Most messages read for one page of a hand-over.
+const PAGE_MESSAGES: usize = 50;
+/// A page stops growing once its messages reach this many bytes (it always
+/// holds at least one), so a page costs little memory whatever the stanzas.
+const PAGE_BYTES: usize = 1024 * 1024;
+
+/// What became of a message handed to [`Offline::store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    Stored,
+    /// The recipient has no account.
+    NoSuchAccount,
+    /// The recipient keeps `limits.offline_messages_per_sender` from this sender already.
+    SenderQuotaReached,
+    /// The message would take the recipient past `limits.offline_bytes`.
+    StorageFull,
+}
 
 #[derive(Clone)]
 pub struct Offline {
     db: Db,
+}
+
+fn parts(user: &BareJid) -> (String, String) {
+    (
+        user.domain().as_str().to_owned(),
+        user.node()
+            .map(|n| n.as_str().to_owned())
+            .unwrap_or_default(),
+    )
 }
 
 impl Offline {
@@ -21,52 +51,266 @@ impl Offline {
         Offline { db }
     }
 
-    /// Stores a serialised message for `user`; `false` if the account does
-    /// not exist or its store is full.
-    pub async fn store(&self, user: &BareJid, stanza: String) -> Result<bool, ServiceError> {
-        let host = user.domain().as_str().to_owned();
-        let username = user
-            .node()
-            .map(|n| n.as_str().to_owned())
-            .unwrap_or_default();
+    /// Stores a serialised message from `sender` for `user`, within `limits`.
+    pub async fn store(
+        &self,
+        user: &BareJid,
+        sender: &BareJid,
+        stanza: String,
+        limits: &LimitsConfig,
+    ) -> Result<Stored, ServiceError> {
+        let (host, username) = parts(user);
+        let sender = sender.to_string();
+        let per_sender = i64::try_from(limits.offline_messages_per_sender).unwrap_or(i64::MAX);
+        let max_bytes = i64::try_from(limits.offline_bytes).unwrap_or(i64::MAX);
         self.db
-            .call(move |c| -> Result<bool, ServiceError> {
-                let count: i64 = c
+            .call(move |c| -> Result<Stored, ServiceError> {
+                let exists = c
+                    .prepare_cached("SELECT 1 FROM accounts WHERE host = ?1 AND username = ?2")?
+                    .exists(params![host, username])?;
+                if !exists {
+                    return Ok(Stored::NoSuchAccount);
+                }
+                let from_sender: i64 = c
                     .prepare_cached(
-                        "SELECT count(*) FROM offline_messages WHERE host = ?1 AND username = ?2",
+                        "SELECT count(*) FROM offline_messages
+                         WHERE host = ?1 AND username = ?2 AND sender = ?3",
+                    )?
+                    .query_row(params![host, username, sender], |r| r.get(0))?;
+                if from_sender >= per_sender {
+                    return Ok(Stored::SenderQuotaReached);
+                }
+                let bytes = i64::try_from(stanza.len()).unwrap_or(i64::MAX);
+                let kept: i64 = c
+                    .prepare_cached(
+                        "SELECT coalesce(sum(bytes), 0) FROM offline_messages
+                         WHERE host = ?1 AND username = ?2",
                     )?
                     .query_row(params![host, username], |r| r.get(0))?;
-                if count >= MAX_OFFLINE_MESSAGES {
-                    return Ok(false);
+                if kept.saturating_add(bytes) > max_bytes {
+                    return Ok(Stored::StorageFull);
                 }
-                let inserted = c
-                    .prepare_cached(
-                        "INSERT INTO offline_messages (host, username, stanza, stored_at)
-                         SELECT ?1, ?2, ?3, ?4 WHERE EXISTS
-                           (SELECT 1 FROM accounts WHERE host = ?1 AND username = ?2)",
-                    )?
-                    .execute(params![host, username, stanza, now()])?;
-                Ok(inserted > 0)
+                c.prepare_cached(
+                    "INSERT INTO offline_messages (host, username, sender, bytes, stanza, stored_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![host, username, sender, bytes, stanza, now()])?;
+                Ok(Stored::Stored)
             })
             .await
     }
+
+    /// Hands `user`'s stored messages, oldest first, to `send`, which says
+    /// whether the session took each one. Page by page: each storage job
+    /// deletes what the previous page handed over and reads the next. At
+    /// the first message not taken the hand-over stops, and it and all
+    /// later ones stay stored. Returns how many were handed over.
+    pub async fn hand_over(
+        &self,
+        user: &BareJid,
+        mut send: impl FnMut(String) -> bool,
+    ) -> Result<usize, ServiceError> {
+        let (host, username) = parts(user);
+        let mut handed_total = 0;
+        let mut handed = Vec::new();
+        loop {
+            let (h, u) = (host.clone(), username.clone());
+            let taken = std::mem::take(&mut handed);
+            let page = self
+                .db
+                .call(move |c| -> Result<Vec<(i64, String)>, ServiceError> {
+                    delete_in(c, &h, &u, &taken)?;
+                    page_in(c, &h, &u)
+                })
+                .await?;
+            if page.is_empty() {
+                return Ok(handed_total);
+            }
+            for (id, stanza) in page {
+                if !send(stanza) {
+                    handed_total += handed.len();
+                    let (h, u) = (host.clone(), username.clone());
+                    self.db.call(move |c| delete_in(c, &h, &u, &handed)).await?;
+                    return Ok(handed_total);
+                }
+                handed.push(id);
+            }
+            handed_total += handed.len();
+        }
+    }
 }
 
-/// Removes and returns every stored message for an account, oldest first,
-/// inside a storage job (see [`super::rosters::Rosters::arrival`]).
-pub(super) fn take_all_in(
-    c: &rusqlite::Connection,
-    host: &str,
-    username: &str,
-) -> Result<Vec<String>, ServiceError> {
-    let mut messages = c
-        .prepare_cached(
-            "DELETE FROM offline_messages WHERE host = ?1 AND username = ?2 RETURNING id, stanza",
-        )?
-        .query_map(params![host, username], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    messages.sort_by_key(|(id, _)| *id);
-    Ok(messages.into_iter().map(|(_, s)| s).collect())
+/// The oldest stored messages of an account: at most [`PAGE_MESSAGES`], and
+/// no more once [`PAGE_BYTES`] are reached.
+fn page_in(c: &Connection, host: &str, username: &str) -> Result<Vec<(i64, String)>, ServiceError> {
+    let mut st = c.prepare_cached(
+        "SELECT id, stanza FROM offline_messages WHERE host = ?1 AND username = ?2
+         ORDER BY id LIMIT ?3",
+    )?;
+    let mut rows = st.query(params![host, username, PAGE_MESSAGES as i64])?;
+    let mut page = Vec::new();
+    let mut bytes = 0;
+    while bytes < PAGE_BYTES
+        && let Some(row) = rows.next()?
+    {
+        let stanza: String = row.get(1)?;
+        bytes += stanza.len();
+        page.push((row.get(0)?, stanza));
+    }
+    Ok(page)
+}
+
+fn delete_in(c: &Connection, host: &str, username: &str, ids: &[i64]) -> Result<(), ServiceError> {
+    let mut st = c.prepare_cached(
+        "DELETE FROM offline_messages WHERE host = ?1 AND username = ?2 AND id = ?3",
+    )?;
+    for id in ids {
+        st.execute(params![host, username, id])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use roost_common::config::Synchronous;
+
+    async fn setup() -> (tempfile::TempDir, Offline, BareJid, BareJid) {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _thread) = Db::open(&dir.path().join("t.sqlite3"), Synchronous::Normal).unwrap();
+        db.call(|c| -> Result<(), ServiceError> {
+            c.execute_batch(
+                "INSERT INTO accounts (host, username, created_at) VALUES ('x.test', 'alice', 0), ('x.test', 'bob', 0);",
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        (
+            dir,
+            Offline::new(db),
+            BareJid::new("alice@x.test").unwrap(),
+            BareJid::new("bob@x.test").unwrap(),
+        )
+    }
+
+    async fn store_n(offline: &Offline, to: &BareJid, from: &BareJid, n: usize) {
+        for i in 0..n {
+            let stored = offline
+                .store(
+                    to,
+                    from,
+                    format!("<message>{i}</message>"),
+                    &LimitsConfig::default(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(stored, Stored::Stored);
+        }
+    }
+
+    async fn all(offline: &Offline, user: &BareJid) -> Vec<String> {
+        let mut got = Vec::new();
+        offline
+            .hand_over(user, |s| {
+                got.push(s);
+                true
+            })
+            .await
+            .unwrap();
+        got
+    }
+
+    #[tokio::test]
+    async fn messages_not_taken_by_the_session_stay_stored() {
+        let (_dir, offline, alice, bob) = setup().await;
+        // More than a page, so the refusal falls on the second page.
+        let n = PAGE_MESSAGES + 20;
+        store_n(&offline, &alice, &bob, n).await;
+        let mut taken = 0;
+        let handed = offline
+            .hand_over(&alice, |_| {
+                taken += 1;
+                taken <= PAGE_MESSAGES + 5
+            })
+            .await
+            .unwrap();
+        assert_eq!(handed, PAGE_MESSAGES + 5);
+        let left = all(&offline, &alice).await;
+        let expected: Vec<String> = (PAGE_MESSAGES + 5..n)
+            .map(|i| format!("<message>{i}</message>"))
+            .collect();
+        assert_eq!(left, expected, "the refused one and all after it, in order");
+        assert!(all(&offline, &alice).await.is_empty(), "handed over once");
+    }
+
+    #[tokio::test]
+    async fn a_session_that_takes_nothing_leaves_everything() {
+        let (_dir, offline, alice, bob) = setup().await;
+        store_n(&offline, &alice, &bob, 3).await;
+        assert_eq!(offline.hand_over(&alice, |_| false).await.unwrap(), 0);
+        assert_eq!(all(&offline, &alice).await.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn storage_is_bounded_per_sender_and_in_bytes() {
+        let (_dir, offline, alice, bob) = setup().await;
+        let server = BareJid::new("x.test").unwrap();
+        let limits = LimitsConfig {
+            offline_messages_per_sender: 2,
+            offline_bytes: 100,
+            ..LimitsConfig::default()
+        };
+        let store = |from: &BareJid, text: &str| {
+            let (offline, alice, from, text) = (
+                offline.clone(),
+                alice.clone(),
+                from.clone(),
+                text.to_owned(),
+            );
+            let limits = limits.clone();
+            async move { offline.store(&alice, &from, text, &limits).await.unwrap() }
+        };
+        assert_eq!(store(&bob, &"a".repeat(30)).await, Stored::Stored);
+        assert_eq!(store(&bob, &"b".repeat(30)).await, Stored::Stored);
+        assert_eq!(store(&bob, "c").await, Stored::SenderQuotaReached);
+        // Another sender still has room, up to the recipient's bytes.
+        assert_eq!(store(&server, &"d".repeat(41)).await, Stored::StorageFull);
+        assert_eq!(store(&server, &"d".repeat(40)).await, Stored::Stored);
+        assert_eq!(store(&server, "e").await, Stored::StorageFull);
+        let nobody = BareJid::new("nobody@x.test").unwrap();
+        assert_eq!(
+            offline
+                .store(&nobody, &bob, "<message/>".into(), &limits)
+                .await
+                .unwrap(),
+            Stored::NoSuchAccount
+        );
+        // Handing over frees the room again.
+        assert_eq!(all(&offline, &alice).await.len(), 3);
+        assert_eq!(store(&bob, "f").await, Stored::Stored);
+    }
+
+    #[tokio::test]
+    async fn a_page_stops_at_its_byte_budget() {
+        let (_dir, offline, alice, bob) = setup().await;
+        let big = "x".repeat(PAGE_BYTES / 2 + 1);
+        for _ in 0..3 {
+            let limits = LimitsConfig {
+                offline_bytes: u64::MAX,
+                ..LimitsConfig::default()
+            };
+            offline
+                .store(&alice, &bob, big.clone(), &limits)
+                .await
+                .unwrap();
+        }
+        let page = offline
+            .db
+            .call(|c| page_in(c, "x.test", "alice"))
+            .await
+            .unwrap();
+        assert_eq!(page.len(), 2, "the second message passes the budget");
+        assert_eq!(all(&offline, &alice).await.len(), 3);
+    }
 }

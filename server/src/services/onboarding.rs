@@ -58,6 +58,31 @@ impl From<rusqlite::Error> for RegistrationError {
     }
 }
 
+/// Why a user's ad-hoc invite was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum UserInviteError {
+    /// A non-admin user created `limits.user_invites_per_day` in the last 24 hours.
+    #[error("you may create {0} invites a day; try again later")]
+    DailyLimit(usize),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl From<crate::storage::StorageError> for UserInviteError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        UserInviteError::Service(e.into())
+    }
+}
+
+impl From<rusqlite::Error> for UserInviteError {
+    fn from(e: rusqlite::Error) -> Self {
+        UserInviteError::Service(e.into())
+    }
+}
+
+/// The window `limits.user_invites_per_day` counts in, in seconds.
+const INVITE_DAY_SECS: i64 = 24 * 3600;
+
 /// What an XMPP user asks for with an ad-hoc command (XEP-0401).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserInviteRequest {
@@ -148,26 +173,31 @@ impl Onboarding {
 
     /// Creates the invite an XMPP user asked for on `host`. A contact invite
     /// also allows registration when the user is an admin or
-    /// `allow_user_invites` is on (Prosody's rule).
+    /// `allow_user_invites` is on (Prosody's rule). A non-admin user may
+    /// create `limits.user_invites_per_day` in any 24 hours.
     pub async fn create_for_user(
         &self,
         requester: &FullJid,
         host: &str,
         request: UserInviteRequest,
-    ) -> Result<CreatedInvite, ServiceError> {
+    ) -> Result<CreatedInvite, UserInviteError> {
         let user = requester.to_bare();
         let host = self.hosts.resolve(host)?;
         if !self.may_create(&user, host.as_str(), request).await? {
             return Err(ServiceError::Forbidden(match request {
                 UserInviteRequest::Account => "only admins may create account invites",
                 UserInviteRequest::Contact => "contact invites are for admins only here",
-            }));
+            })
+            .into());
+        }
+        let admin = self.is_admin(&user).await?;
+        if !admin {
+            self.count_user_invite(&user).await?;
         }
         let (kind, jid) = match request {
             UserInviteRequest::Account => (InviteKind::Account, host.to_string()),
             UserInviteRequest::Contact => {
-                let register =
-                    self.config.invites.allow_user_invites || self.is_admin(&user).await?;
+                let register = self.config.invites.allow_user_invites || admin;
                 let kind = if register {
                     InviteKind::AccountAndContact
                 } else {
@@ -185,6 +215,42 @@ impl Onboarding {
                 inviter: Some(user),
                 ttl: None,
                 uses: Some(1),
+            })
+            .await
+            .map_err(UserInviteError::from)
+    }
+
+    /// Counts one more invite of `user`'s against the daily allowance, in
+    /// one storage job (so concurrent sessions cannot both take the last
+    /// one), forgetting those older than a day. Refused when none is left;
+    /// a count taken for an invite that then fails is not given back.
+    async fn count_user_invite(&self, user: &BareJid) -> Result<(), UserInviteError> {
+        let per_day = self.config.limits.user_invites_per_day;
+        let host = user.domain().as_str().to_owned();
+        let username = user.node().map_or("", |n| n.as_str()).to_owned();
+        self.db
+            .call(move |conn| -> Result<(), UserInviteError> {
+                let now = now();
+                conn.prepare_cached(
+                    "DELETE FROM user_invites_created
+                     WHERE host = ?1 AND username = ?2 AND created_at <= ?3",
+                )?
+                .execute(params![host, username, now - INVITE_DAY_SECS])?;
+                let created: i64 = conn
+                    .prepare_cached(
+                        "SELECT count(*) FROM user_invites_created
+                         WHERE host = ?1 AND username = ?2",
+                    )?
+                    .query_row(params![host, username], |r| r.get(0))?;
+                if usize::try_from(created).unwrap_or(usize::MAX) >= per_day {
+                    return Err(UserInviteError::DailyLimit(per_day));
+                }
+                conn.prepare_cached(
+                    "INSERT INTO user_invites_created (host, username, created_at)
+                     VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![host, username, now])?;
+                Ok(())
             })
             .await
     }
@@ -315,6 +381,7 @@ impl Onboarding {
         }
         let credentials = self.accounts.derive(password).await?;
         let new_user = jid.clone();
+        let max_items = self.config.limits.roster_items;
         let outcome = self
             .db
             .call(move |conn| -> Result<Option<Redeemed>, RegistrationError> {
@@ -335,7 +402,7 @@ impl Onboarding {
                 if redeemed.kind != InviteKind::Account
                     && let Some(inviter) = &redeemed.inviter
                 {
-                    redeemed.pushes = mutual(conn, inviter, &new_user)?;
+                    redeemed.pushes = mutual(conn, inviter, &new_user, max_items)?;
                 }
                 Ok(Some(redeemed))
             })
@@ -361,6 +428,7 @@ impl Onboarding {
         }
         let (token, inviter, invitee) = (token.to_owned(), inviter.clone(), invitee.clone());
         let new_contact = invitee.clone();
+        let max_items = self.config.limits.roster_items;
         let outcome = self
             .db
             .call(move |conn| -> Result<Option<Redeemed>, ServiceError> {
@@ -375,7 +443,7 @@ impl Onboarding {
                     return Err(ServiceError::NotFound("invite"));
                 }
                 record(conn, redeemed.invite_id, &invitee)?;
-                redeemed.pushes = mutual(conn, &inviter, &invitee)?;
+                redeemed.pushes = mutual(conn, &inviter, &invitee, max_items)?;
                 Ok(Some(redeemed))
             })
             .await;
@@ -435,15 +503,18 @@ fn record(conn: &Connection, invite_id: i64, jid: &BareJid) -> Result<(), Servic
 }
 
 /// Makes `a` and `b` (both local accounts) mutual contacts; the roster
-/// changes to push.
+/// changes to push. Refused when either roster is full.
 fn mutual(
     conn: &Connection,
     a: &BareJid,
     b: &BareJid,
+    max_items: usize,
 ) -> Result<Vec<(BareJid, RosterPush)>, ServiceError> {
     let mut pushes = Vec::new();
     for (user, contact) in [(a, b), (b, a)] {
-        if let Some(push) = rosters::set_subscription(conn, user, contact, Subscription::Both)? {
+        if let Some(push) =
+            rosters::set_subscription(conn, user, contact, Subscription::Both, max_items)?
+        {
             pushes.push((user.clone(), push));
         }
     }

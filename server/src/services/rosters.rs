@@ -4,6 +4,11 @@
 //! method here that applies the state table in a single storage job and
 //! says what changed; the XMPP layer only routes stanzas and pushes the
 //! changed items. Every change bumps the account's roster version.
+//!
+//! A roster holds at most `limits.roster_items` items: whatever would add
+//! one more (a roster set, a subscription request or pre-approval, an
+//! invite redeemed) is refused with [`RosterError::Full`] and changes
+//! nothing.
 
 use jid::BareJid;
 use rusqlite::{Connection, OptionalExtension as _, params};
@@ -128,7 +133,7 @@ pub enum OutboundSubscribed {
     Nothing,
 }
 
-/// Most offline messages kept for one account.
+/// Most inbound subscription requests kept pending for one account.
 const MAX_PENDING_REQUESTS: i64 = 1000;
 
 /// What a session needs when it first becomes available.
@@ -137,8 +142,39 @@ pub struct Arrival {
     pub roster: Roster,
     /// Stored inbound subscription requests, to deliver again.
     pub requests: Vec<String>,
-    /// Offline messages, now taken out of storage.
-    pub offline: Vec<String>,
+}
+
+/// Why a roster change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RosterError {
+    /// The change would add an item to a roster that holds the most allowed.
+    #[error("the roster is full (at most {0} items)")]
+    Full(usize),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl From<crate::storage::StorageError> for RosterError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        RosterError::Service(e.into())
+    }
+}
+
+/// Where a roster change is one step of a larger job (redeeming an invite),
+/// a full roster refuses the whole job.
+impl From<RosterError> for ServiceError {
+    fn from(e: RosterError) -> Self {
+        match e {
+            RosterError::Full(_) => ServiceError::Forbidden("the contact list is full"),
+            RosterError::Service(e) => e,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for RosterError {
+    fn from(e: rusqlite::Error) -> Self {
+        RosterError::Service(e.into())
+    }
 }
 
 #[derive(Clone)]
@@ -165,8 +201,9 @@ impl Rosters {
         self.db.call(move |c| roster_in(c, &host, &name)).await
     }
 
-    /// The roster, pending subscription requests and offline messages in one
-    /// storage round trip: what initial presence needs, on every login.
+    /// The roster and pending subscription requests in one storage round
+    /// trip: what initial presence needs, on every login (offline messages
+    /// follow in pages, see [`super::Offline::hand_over`]).
     pub async fn arrival(&self, user: &BareJid) -> Result<Arrival, ServiceError> {
         let (host, name) = parts(user);
         self.db
@@ -174,29 +211,32 @@ impl Rosters {
                 Ok(Arrival {
                     roster: roster_in(c, &host, &name)?,
                     requests: requests_in(c, &host, &name)?,
-                    offline: super::offline::take_all_in(c, &host, &name)?,
                 })
             })
             .await
     }
 
-    /// Adds or updates an item's name and groups (a roster set).
+    /// Adds or updates an item's name and groups (a roster set); a new item
+    /// only while the roster has fewer than `max_items`.
     pub async fn set(
         &self,
         user: &BareJid,
         contact: &BareJid,
         name: Option<String>,
         groups: Vec<String>,
-    ) -> Result<RosterPush, ServiceError> {
+        max_items: usize,
+    ) -> Result<RosterPush, RosterError> {
         let (host, username) = parts(user);
         let contact = contact.to_string();
         self.db
-            .call(move |c| {
-                let mut item = load(c, &host, &username, &contact)?
-                    .unwrap_or_else(|| RosterItem::new(&contact));
+            .call(move |c| -> Result<RosterPush, RosterError> {
+                let mut item = match load(c, &host, &username, &contact)? {
+                    Some(item) => item,
+                    None => new_item(c, &host, &username, &contact, max_items)?,
+                };
                 item.name = name;
                 item.groups = groups;
-                save(c, &host, &username, &item)
+                Ok(save(c, &host, &username, &item)?)
             })
             .await
     }
@@ -231,13 +271,15 @@ impl Rosters {
             .await
     }
 
-    /// The user sends `subscribe` to `contact`.
+    /// The user sends `subscribe` to `contact`; the item is created (within
+    /// `max_items`) if missing.
     pub async fn outbound_subscribe(
         &self,
         user: &BareJid,
         contact: &BareJid,
-    ) -> Result<Option<RosterPush>, ServiceError> {
-        self.change(user, contact, true, |item, _| {
+        max_items: usize,
+    ) -> Result<Option<RosterPush>, RosterError> {
+        self.change(user, contact, Some(max_items), |item, _| {
             if item.subscription.has_to() || item.ask {
                 return false;
             }
@@ -258,6 +300,9 @@ impl Rosters {
         let contact = from.to_string();
         self.db
             .call(move |c| -> Result<InboundSubscribe, ServiceError> {
+                if !account_exists(c, &host, &username)? {
+                    return Err(ServiceError::NotFound("account"));
+                }
                 let item = load(c, &host, &username, &contact)?;
                 if let Some(mut item) = item {
                     if item.subscription.has_from() {
@@ -286,19 +331,24 @@ impl Rosters {
             .await
     }
 
-    /// The user sends `subscribed` to `contact`.
+    /// The user sends `subscribed` to `contact`. Approving a request or
+    /// pre-approving a contact not yet in the roster adds an item, within
+    /// `max_items`.
     pub async fn outbound_subscribed(
         &self,
         user: &BareJid,
         contact: &BareJid,
-    ) -> Result<OutboundSubscribed, ServiceError> {
+        max_items: usize,
+    ) -> Result<OutboundSubscribed, RosterError> {
         let (host, username) = parts(user);
         let contact = contact.to_string();
         self.db
-            .call(move |c| -> Result<OutboundSubscribed, ServiceError> {
+            .call(move |c| -> Result<OutboundSubscribed, RosterError> {
+                let mut item = match load(c, &host, &username, &contact)? {
+                    Some(item) => item,
+                    None => new_item(c, &host, &username, &contact, max_items)?,
+                };
                 let pending = take_request(c, &host, &username, &contact)?;
-                let mut item = load(c, &host, &username, &contact)?
-                    .unwrap_or_else(|| RosterItem::new(&contact));
                 if item.subscription.has_from() {
                     return Ok(OutboundSubscribed::Nothing);
                 }
@@ -327,7 +377,7 @@ impl Rosters {
         user: &BareJid,
         from: &BareJid,
     ) -> Result<Option<RosterPush>, ServiceError> {
-        self.change(user, from, false, |item, _| {
+        self.change::<ServiceError>(user, from, None, |item, _| {
             if !item.ask {
                 return false;
             }
@@ -344,7 +394,7 @@ impl Rosters {
         user: &BareJid,
         contact: &BareJid,
     ) -> Result<Option<RosterPush>, ServiceError> {
-        self.change(user, contact, false, |item, _| {
+        self.change::<ServiceError>(user, contact, None, |item, _| {
             let changed = item.ask || item.subscription.has_to();
             item.ask = false;
             item.subscription = item.subscription.with_to(false);
@@ -359,7 +409,7 @@ impl Rosters {
         user: &BareJid,
         from: &BareJid,
     ) -> Result<Option<RosterPush>, ServiceError> {
-        self.change(user, from, false, |item, had_request| {
+        self.change::<ServiceError>(user, from, None, |item, had_request| {
             let changed = had_request || item.subscription.has_from();
             item.subscription = item.subscription.with_from(false);
             changed
@@ -373,7 +423,7 @@ impl Rosters {
         user: &BareJid,
         contact: &BareJid,
     ) -> Result<Option<RosterPush>, ServiceError> {
-        self.change(user, contact, false, |item, had_request| {
+        self.change::<ServiceError>(user, contact, None, |item, had_request| {
             let changed = had_request || item.approved || item.subscription.has_from();
             item.approved = false;
             item.subscription = item.subscription.with_from(false);
@@ -388,7 +438,7 @@ impl Rosters {
         user: &BareJid,
         from: &BareJid,
     ) -> Result<Option<RosterPush>, ServiceError> {
-        self.change(user, from, false, |item, _| {
+        self.change::<ServiceError>(user, from, None, |item, _| {
             let changed = item.ask || item.subscription.has_to();
             item.ask = false;
             item.subscription = item.subscription.with_to(false);
@@ -397,30 +447,42 @@ impl Rosters {
         .await
     }
 
-    /// Applies `rule` to the item for `contact` (created when `create` and
-    /// missing). The rule gets whether a pending inbound request existed
-    /// (it is removed) and returns whether anything changed.
-    async fn change(
+    /// Applies `rule` to the item for `contact`, created when missing if
+    /// `create` gives the roster's limit. The rule gets whether a pending
+    /// inbound request existed (it is removed) and returns whether anything
+    /// changed.
+    async fn change<E>(
         &self,
         user: &BareJid,
         contact: &BareJid,
-        create: bool,
+        create: Option<usize>,
         rule: impl FnOnce(&mut RosterItem, bool) -> bool + Send + 'static,
-    ) -> Result<Option<RosterPush>, ServiceError> {
+    ) -> Result<Option<RosterPush>, E>
+    where
+        E: From<RosterError>
+            + From<ServiceError>
+            + From<crate::storage::StorageError>
+            + Send
+            + 'static,
+    {
         let (host, username) = parts(user);
         let contact = contact.to_string();
         self.db
-            .call(move |c| -> Result<Option<RosterPush>, ServiceError> {
-                let had_request = take_request(c, &host, &username, &contact)?;
+            .call(move |c| -> Result<Option<RosterPush>, E> {
                 let existing = load(c, &host, &username, &contact)?;
-                let Some(mut item) = existing.or_else(|| create.then(|| RosterItem::new(&contact)))
-                else {
-                    return Ok(None);
+                let mut item = match (existing, create) {
+                    (Some(item), _) => item,
+                    (None, Some(max_items)) => new_item(c, &host, &username, &contact, max_items)?,
+                    (None, None) => {
+                        take_request(c, &host, &username, &contact)?;
+                        return Ok(None);
+                    }
                 };
+                let had_request = take_request(c, &host, &username, &contact)?;
                 if !rule(&mut item, had_request) {
                     return Ok(None);
                 }
-                save(c, &host, &username, &item).map(Some)
+                Ok(save(c, &host, &username, &item).map(Some)?)
             })
             .await
     }
@@ -440,6 +502,30 @@ fn roster_in(c: &Connection, host: &str, name: &str) -> Result<Roster, ServiceEr
         .query_map(params![host, name], item_from_row)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Roster { version, items })
+}
+
+fn account_exists(c: &Connection, host: &str, username: &str) -> Result<bool, ServiceError> {
+    Ok(
+        c.prepare_cached("SELECT 1 FROM accounts WHERE host = ?1 AND username = ?2")?
+            .exists(params![host, username])?,
+    )
+}
+
+/// A new item for `contact`, if the roster has room for one more.
+fn new_item(
+    c: &Connection,
+    host: &str,
+    username: &str,
+    contact: &str,
+    max_items: usize,
+) -> Result<RosterItem, RosterError> {
+    let count: i64 = c
+        .prepare_cached("SELECT count(*) FROM roster_items WHERE host = ?1 AND username = ?2")?
+        .query_row(params![host, username], |r| r.get(0))?;
+    if usize::try_from(count).unwrap_or(usize::MAX) >= max_items {
+        return Err(RosterError::Full(max_items));
+    }
+    Ok(RosterItem::new(contact))
 }
 
 fn requests_in(c: &Connection, host: &str, username: &str) -> Result<Vec<String>, ServiceError> {
@@ -509,27 +595,30 @@ fn save(
 
 /// Sets `user`'s subscription with `contact` (both local accounts) outright,
 /// as redeeming a contact invite does, clearing pending requests between
-/// them; the change to push, if anything changed. On the storage thread.
+/// them; the change to push, if anything changed. A new item needs room
+/// within `max_items`. On the storage thread.
 pub(crate) fn set_subscription(
     c: &Connection,
     user: &BareJid,
     contact: &BareJid,
     subscription: Subscription,
-) -> Result<Option<RosterPush>, ServiceError> {
+    max_items: usize,
+) -> Result<Option<RosterPush>, RosterError> {
     let (host, username) = parts(user);
     let contact = contact.to_string();
-    let had_request = take_request(c, &host, &username, &contact)?;
     let existing = load(c, &host, &username, &contact)?;
-    let mut item = existing
-        .clone()
-        .unwrap_or_else(|| RosterItem::new(&contact));
+    let mut item = match &existing {
+        Some(item) => item.clone(),
+        None => new_item(c, &host, &username, &contact, max_items)?,
+    };
+    let had_request = take_request(c, &host, &username, &contact)?;
     item.subscription = subscription;
     item.ask = false;
     item.approved = false;
     if existing.as_ref() == Some(&item) && !had_request {
         return Ok(None);
     }
-    save(c, &host, &username, &item).map(Some)
+    Ok(save(c, &host, &username, &item).map(Some)?)
 }
 
 /// Increments and returns the account's roster version.
@@ -562,6 +651,8 @@ mod tests {
     use super::*;
     use roost_common::config::Synchronous;
 
+    const MAX: usize = 1000;
+
     async fn setup() -> (tempfile::TempDir, Rosters, BareJid, BareJid) {
         let dir = tempfile::tempdir().unwrap();
         let (db, _thread) = Db::open(&dir.path().join("t.sqlite3"), Synchronous::Normal).unwrap();
@@ -590,10 +681,17 @@ mod tests {
     #[tokio::test]
     async fn mutual_subscription_walks_the_state_table() {
         let (_dir, r, alice, bob) = setup().await;
-        let push = r.outbound_subscribe(&alice, &bob).await.unwrap().unwrap();
+        let push = r
+            .outbound_subscribe(&alice, &bob, MAX)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(push.item.ask);
         assert!(
-            r.outbound_subscribe(&alice, &bob).await.unwrap().is_none(),
+            r.outbound_subscribe(&alice, &bob, MAX)
+                .await
+                .unwrap()
+                .is_none(),
             "already asked"
         );
         assert!(matches!(
@@ -606,7 +704,8 @@ mod tests {
             r.arrival(&bob).await.unwrap().requests,
             vec!["<presence/>".to_owned()]
         );
-        let OutboundSubscribed::Approved(push) = r.outbound_subscribed(&bob, &alice).await.unwrap()
+        let OutboundSubscribed::Approved(push) =
+            r.outbound_subscribed(&bob, &alice, MAX).await.unwrap()
         else {
             panic!("pending request not approved")
         };
@@ -621,11 +720,15 @@ mod tests {
         assert!(r.inbound_subscribed(&alice, &bob).await.unwrap().is_none());
 
         // The other direction, pre-approved this time.
-        let OutboundSubscribed::PreApproved(_) = r.outbound_subscribed(&alice, &bob).await.unwrap()
+        let OutboundSubscribed::PreApproved(_) =
+            r.outbound_subscribed(&alice, &bob, MAX).await.unwrap()
         else {
             panic!("no pre-approval")
         };
-        r.outbound_subscribe(&bob, &alice).await.unwrap().unwrap();
+        r.outbound_subscribe(&bob, &alice, MAX)
+            .await
+            .unwrap()
+            .unwrap();
         let InboundSubscribe::PreApproved(push) = r
             .inbound_subscribe(&alice, &bob, String::new())
             .await
@@ -667,37 +770,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn arrival_hands_offline_messages_over_once() {
-        let (_dir, r, alice, _bob) = setup().await;
-        let offline = super::super::Offline::new(r.db.clone());
-        assert!(
-            offline
-                .store(&alice, "<message>1</message>".into())
-                .await
-                .unwrap()
-        );
-        assert!(
-            offline
-                .store(&alice, "<message>2</message>".into())
-                .await
-                .unwrap()
-        );
-        let nobody = BareJid::new("nobody@x.test").unwrap();
-        assert!(!offline.store(&nobody, "<message/>".into()).await.unwrap());
-        let first = r.arrival(&alice).await.unwrap();
-        assert_eq!(
-            first.offline,
-            vec!["<message>1</message>", "<message>2</message>"]
-        );
-        assert!(r.arrival(&alice).await.unwrap().offline.is_empty());
-    }
-
-    #[tokio::test]
     async fn set_remove_and_versions() {
         let (_dir, r, alice, bob) = setup().await;
         let v0 = r.get(&alice).await.unwrap().version;
         let push = r
-            .set(&alice, &bob, Some("Bob".into()), vec!["Friends".into()])
+            .set(
+                &alice,
+                &bob,
+                Some("Bob".into()),
+                vec!["Friends".into()],
+                MAX,
+            )
             .await
             .unwrap();
         assert!(push.version > v0);
@@ -711,5 +794,47 @@ mod tests {
         assert!(r.remove(&alice, &bob).await.unwrap().is_none());
         let nobody = BareJid::new("nobody@x.test").unwrap();
         assert!(r.get(&nobody).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_full_roster_takes_no_new_item() {
+        let (_dir, r, alice, bob) = setup().await;
+        let carol = BareJid::new("carol@x.test").unwrap();
+        r.set(&alice, &bob, None, Vec::new(), 1).await.unwrap();
+        // Changing an item already there is fine.
+        r.set(&alice, &bob, Some("Bob".into()), Vec::new(), 1)
+            .await
+            .unwrap();
+        assert!(matches!(
+            r.set(&alice, &carol, None, Vec::new(), 1).await,
+            Err(RosterError::Full(1))
+        ));
+        assert!(matches!(
+            r.outbound_subscribe(&alice, &carol, 1).await,
+            Err(RosterError::Full(1))
+        ));
+        assert!(matches!(
+            r.outbound_subscribed(&alice, &carol, 1).await,
+            Err(RosterError::Full(1))
+        ));
+        assert!(
+            r.outbound_subscribe(&alice, &bob, 1)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let roster = r.get(&alice).await.unwrap();
+        assert_eq!(roster.items.len(), 1, "{roster:?}");
+    }
+
+    #[tokio::test]
+    async fn a_request_to_no_account_is_not_found() {
+        let (_dir, r, alice, _bob) = setup().await;
+        let nobody = BareJid::new("nobody@x.test").unwrap();
+        assert!(matches!(
+            r.inbound_subscribe(&nobody, &alice, "<presence/>".into())
+                .await,
+            Err(ServiceError::NotFound(_))
+        ));
     }
 }

@@ -105,6 +105,24 @@ const MIGRATIONS: &[M<'static>] = &[
     ) STRICT;
     CREATE INDEX invite_redemptions_by_invite ON invite_redemptions (invite_id);",
     ),
+    // Per-account bounds (issue 8): offline messages remember their sender
+    // and size, so that storage is bounded per sender and in bytes per
+    // recipient (the covering index answers both without reading stanzas);
+    // invites users create with ad-hoc commands are counted per 24 hours.
+    M::up(
+        "ALTER TABLE offline_messages ADD COLUMN sender TEXT NOT NULL DEFAULT '';
+    ALTER TABLE offline_messages ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+    UPDATE offline_messages SET bytes = length(CAST(stanza AS BLOB));
+    CREATE INDEX offline_by_sender ON offline_messages (host, username, sender, bytes);
+    CREATE TABLE user_invites_created (
+        id INTEGER PRIMARY KEY,
+        host TEXT NOT NULL,
+        username TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        FOREIGN KEY (host, username) REFERENCES accounts (host, username) ON DELETE CASCADE
+    ) STRICT;
+    CREATE INDEX user_invites_created_by_user ON user_invites_created (host, username, created_at);",
+    ),
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {

@@ -63,6 +63,12 @@ impl StanzaError {
         StanzaError::new(ErrorType::Cancel, "not-allowed")
     }
 
+    /// RFC 6120 §8.3.3.18: a per-account or per-session bound is reached
+    /// for now; retrying later (once some is freed) may succeed.
+    pub fn resource_constraint() -> StanzaError {
+        StanzaError::new(ErrorType::Wait, "resource-constraint")
+    }
+
     pub fn forbidden() -> StanzaError {
         StanzaError::new(ErrorType::Auth, "forbidden")
     }
@@ -106,6 +112,18 @@ impl From<crate::services::ServiceError> for StanzaError {
                 tracing::error!("stanza failed in storage: {inner}");
                 StanzaError::internal_server_error()
             }
+        }
+    }
+}
+
+impl From<crate::services::rosters::RosterError> for StanzaError {
+    /// A full roster refuses every new item with `not-allowed` (RFC 6120
+    /// §8.3.3.10: no entity may do this, so retrying will not help).
+    fn from(e: crate::services::rosters::RosterError) -> Self {
+        use crate::services::rosters::RosterError as E;
+        match e {
+            E::Full(_) => StanzaError::not_allowed().with_text(e.to_string()),
+            E::Service(e) => e.into(),
         }
     }
 }

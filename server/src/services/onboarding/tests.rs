@@ -116,7 +116,7 @@ async fn who_may_create_which_invite() {
                 UserInviteRequest::Account
             )
             .await,
-        Err(ServiceError::Forbidden(_))
+        Err(UserInviteError::Service(ServiceError::Forbidden(_)))
     ));
     let contact = f.invite("bob@localhost", UserInviteRequest::Contact).await;
     assert_eq!(contact.kind, InviteKind::Contact);
@@ -155,7 +155,7 @@ async fn options_widen_and_narrow_user_invites() {
                 UserInviteRequest::Contact
             )
             .await,
-        Err(ServiceError::Forbidden(_))
+        Err(UserInviteError::Service(ServiceError::Forbidden(_)))
     ));
     assert!(
         closed
@@ -408,4 +408,43 @@ async fn contact_invites_make_mutual_contacts() {
             .unwrap()
     );
     assert_eq!(f.subscription("eve@localhost", "bob@localhost").await, None);
+}
+
+#[tokio::test]
+async fn users_create_a_bounded_number_of_invites_a_day() {
+    let f = fixture(|c| {
+        c.limits.user_invites_per_day = 2;
+        c.admins = vec!["boss@localhost".into()];
+    });
+    f.user("bob@localhost", Role::User).await;
+    f.user("boss@localhost", Role::User).await;
+    f.invite("bob@localhost", UserInviteRequest::Contact).await;
+    f.invite("bob@localhost", UserInviteRequest::Contact).await;
+    assert!(matches!(
+        f.onboarding
+            .create_for_user(
+                &full("bob@localhost"),
+                "localhost",
+                UserInviteRequest::Contact
+            )
+            .await,
+        Err(UserInviteError::DailyLimit(2))
+    ));
+    // Admins are not counted.
+    for _ in 0..3 {
+        f.invite("boss@localhost", UserInviteRequest::Account).await;
+    }
+    // A day later, bob may again.
+    f.onboarding
+        .db
+        .call(|c| -> Result<(), ServiceError> {
+            c.execute(
+                "UPDATE user_invites_created SET created_at = created_at - ?1",
+                params![INVITE_DAY_SECS],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    f.invite("bob@localhost", UserInviteRequest::Contact).await;
 }

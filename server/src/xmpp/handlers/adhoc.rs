@@ -25,7 +25,7 @@ use super::iq::{
     DetailedFuture, IqAnswer, IqError, IqFuture, IqHandler, IqKind, IqRequest, IqTarget,
 };
 use crate::services::ServiceError;
-use crate::services::onboarding::UserInviteRequest;
+use crate::services::onboarding::{UserInviteError, UserInviteRequest};
 use crate::xmpp::stanza::StanzaError;
 use crate::xmpp::xml::{Element, ns};
 
@@ -164,8 +164,9 @@ async fn run(ctx: &XmppContext, request: IqRequest<'_>) -> Result<Option<Element
                 .await
                 .map_err(|e| match e {
                     // Permissions changed since the check: still a refusal.
-                    ServiceError::Forbidden(_) => forbidden(command),
-                    e => StanzaError::from(e).into(),
+                    UserInviteError::Service(ServiceError::Forbidden(_)) => forbidden(command),
+                    UserInviteError::DailyLimit(_) => daily_limit(command, &e.to_string()),
+                    UserInviteError::Service(e) => StanzaError::from(e).into(),
                 })?;
             let mut reply = command_reply(command, "completed", &new_session_id());
             reply.push_child(result_form(
@@ -263,6 +264,26 @@ fn forbidden(command: &Command) -> IqError {
         );
     IqError {
         error: StanzaError::forbidden().with_text(FORBIDDEN_TEXT),
+        condition: None,
+        payload: Some(canceled),
+    }
+}
+
+/// A user's daily invites are used up: `resource-constraint`, XEP-0050
+/// §4.6's condition for "cannot accommodate new commands at this time"
+/// (type `wait`: tomorrow it can), and the command canceled with the
+/// reason as an error note, like [`forbidden`].
+fn daily_limit(command: &Command, text: &str) -> IqError {
+    let canceled = Element::new("command", COMMANDS)
+        .with_attr("status", "canceled")
+        .with_attr("node", command.node)
+        .with_child(
+            Element::new("note", COMMANDS)
+                .with_attr("type", "error")
+                .with_text(text),
+        );
+    IqError {
+        error: StanzaError::resource_constraint().with_text(text),
         condition: None,
         payload: Some(canceled),
     }
@@ -375,6 +396,16 @@ mod tests {
         let note = canceled.child("note", COMMANDS).unwrap();
         assert_eq!(note.attr("type"), Some("error"));
         assert_eq!(note.text(), FORBIDDEN_TEXT);
+    }
+
+    #[test]
+    fn a_used_up_day_cancels_the_command_with_resource_constraint() {
+        let error = daily_limit(command("urn:xmpp:invite#invite").unwrap(), "later");
+        assert_eq!(error.error.condition, "resource-constraint");
+        assert_eq!(error.error.kind, crate::xmpp::stanza::ErrorType::Wait);
+        let canceled = error.payload.unwrap();
+        assert_eq!(canceled.attr("status"), Some("canceled"));
+        assert_eq!(canceled.child("note", COMMANDS).unwrap().text(), "later");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use jid::{BareJid, Jid};
 
 use super::{Bounce, XmppContext, serialise};
+use crate::services::offline::Stored;
 use crate::xmpp::router::SessionHandle;
 use crate::xmpp::stanza::{self, StanzaError};
 use crate::xmpp::xml::{Element, ns};
@@ -143,10 +144,39 @@ async fn store_offline(
             .with_attr("from", account.domain().as_str())
             .with_attr("stamp", roost_common::time::xep0082(crate::services::now())),
     );
+    // Storage is bounded per sender account (every resource of it, or the
+    // server itself); `from` was stamped by the sender's connection.
+    let sender = message
+        .attr("from")
+        .and_then(|f| Jid::new(f).ok())
+        .map_or_else(
+            || BareJid::from_parts(None, account.domain()),
+            |j| j.to_bare(),
+        );
     let text = String::from_utf8(message.to_bytes(ns::CLIENT)).expect("serialised XML is UTF-8");
-    match ctx.services.offline.store(account, text).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err((message, StanzaError::service_unavailable())),
+    let limits = &ctx.config.limits;
+    match ctx
+        .services
+        .offline
+        .store(account, &sender, text, limits)
+        .await
+    {
+        Ok(Stored::Stored) => Ok(()),
+        // RFC 6121 §8.5.2.2.1 and §8.5.1: no such account.
+        Ok(Stored::NoSuchAccount) => Err((message, StanzaError::service_unavailable())),
+        // The recipient's storage for this sender, or in all, is used up
+        // until it logs in: RFC 6120 §8.3.3.18, retry later.
+        Ok(Stored::SenderQuotaReached) => Err((
+            message,
+            StanzaError::resource_constraint().with_text(format!(
+                "the recipient keeps at most {} offline messages from you",
+                limits.offline_messages_per_sender
+            )),
+        )),
+        Ok(Stored::StorageFull) => Err((
+            message,
+            StanzaError::resource_constraint().with_text("the recipient's offline storage is full"),
+        )),
         Err(e) => Err((message, e.into())),
     }
 }

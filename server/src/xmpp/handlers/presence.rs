@@ -1,6 +1,14 @@
 //! Presence (RFC 6121 §4) and subscriptions (§3): broadcast to
 //! subscribers, probes answered from the session table, directed presence,
 //! and the subscription state machine (applied by the rosters service).
+//!
+//! Who receives what (RFC 6121 §3): an inbound subscription request goes to
+//! the contact's *available* resources and is kept until approved or
+//! refused (§3.1.3); an inbound approval (`subscribed`, §3.1.6), an
+//! unsubscribe (§3.3.3) and a cancellation (`unsubscribed`, §3.2.3) go to
+//! the *interested* resources (those that asked for the roster, §2.1.6),
+//! available or not, before the roster push; roster pushes go there too.
+//! Availability presence goes to available resources (§4.2.2, §4.4.2).
 
 use std::sync::Arc;
 
@@ -31,8 +39,7 @@ pub async fn outbound(
             Ok(())
         }
         (None | Some("unavailable"), Some(to)) => {
-            directed(ctx, session, presence, to);
-            Ok(())
+            directed(ctx, session, &presence, to).map_err(|e| (presence, e))
         }
         (Some(kind @ ("subscribe" | "subscribed" | "unsubscribe" | "unsubscribed")), Some(to)) => {
             subscription(ctx, session, presence.clone(), kind, to)
@@ -78,7 +85,7 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
     let initial = available && !before.available;
     let (roster, waiting) = if initial {
         match ctx.services.rosters.arrival(&user).await {
-            Ok(a) => (a.roster, Some((a.requests, a.offline))),
+            Ok(a) => (a.roster, Some(a.requests)),
             Err(e) => {
                 tracing::warn!("{user}: cannot read roster for presence: {e}");
                 return;
@@ -95,7 +102,7 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
     };
     for item in roster.items.iter().filter(|i| i.subscription.has_from()) {
         if let Ok(contact) = BareJid::new(&item.contact) {
-            send_to_available(ctx, &contact, &presence);
+            send_to_account(ctx, &contact, &presence);
         }
     }
     // The user's own other resources see it too, and it sees theirs.
@@ -119,7 +126,7 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
         }
         return;
     }
-    let Some((requests, offline)) = waiting else {
+    let Some(requests) = waiting else {
         return;
     };
     // Initial presence: probe contacts (answered from the session table),
@@ -135,23 +142,57 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
             }
         }
     }
-    for stanza in requests.into_iter().chain(offline) {
+    for stanza in requests {
         session.send(stanza.into());
+    }
+    // Offline messages leave storage only once queued for this session; a
+    // full queue leaves the rest for the next login.
+    if let Err(e) = ctx
+        .services
+        .offline
+        .hand_over(&user, |stanza| session.send(stanza.into()))
+        .await
+    {
+        tracing::warn!("{user}: cannot hand over offline messages: {e}");
     }
 }
 
 /// Presence sent to one entity; remembered so it gets unavailable later.
-fn directed(ctx: &XmppContext, session: &Arc<SessionHandle>, presence: Element, to: Jid) {
+/// A session remembers at most `limits.directed_presences` entities: past
+/// that, available presence to a new one is refused (and not sent, as the
+/// server could not tell it of the session's end).
+fn directed(
+    ctx: &XmppContext,
+    session: &Arc<SessionHandle>,
+    presence: &Element,
+    to: Jid,
+) -> Result<(), StanzaError> {
     let mut state = session.presence();
-    if presence.attr("type").is_none() {
-        if !state.directed.contains(&to) {
-            state.directed.push(to.clone());
-        }
-    } else {
+    if presence.attr("type").is_some() {
         state.directed.retain(|j| *j != to);
+    } else if !state.directed.contains(&to) {
+        remember_directed(
+            &mut state.directed,
+            to.clone(),
+            ctx.config.limits.directed_presences,
+        )?;
     }
     session.set_presence(state);
-    deliver_to(ctx, &to, &presence);
+    deliver_to(ctx, &to, presence);
+    Ok(())
+}
+
+/// Adds `to` to the entities a session sent directed presence to, unless
+/// `max` are remembered already: then `resource-constraint` (RFC 6120
+/// §8.3.3.18), which clears once the client sends some of them unavailable.
+fn remember_directed(directed: &mut Vec<Jid>, to: Jid, max: usize) -> Result<(), StanzaError> {
+    if directed.len() >= max {
+        return Err(StanzaError::resource_constraint().with_text(format!(
+            "at most {max} entities may have your directed presence at once"
+        )));
+    }
+    directed.push(to);
+    Ok(())
 }
 
 /// Sends `presence` to a local entity: a full JID's session, or every
@@ -166,16 +207,48 @@ fn deliver_to(ctx: &XmppContext, to: &Jid, presence: &Element) {
                 s.send(serialise(presence));
             }
         }
-        Err(bare) => send_to_available(ctx, bare, presence),
+        Err(bare) => send_to_account(ctx, bare, presence),
     }
 }
 
-fn send_to_available(ctx: &XmppContext, account: &BareJid, presence: &Element) {
+/// Which resources of an account a presence stanza addressed to the bare
+/// JID goes to, by its type (RFC 6121).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    /// Available resources: availability presence (§4.2.2, §4.4.2), a
+    /// subscription request (§3.1.3: "all available resources"; it is also
+    /// kept and delivered again when one becomes available), errors.
+    Available,
+    /// Interested resources, those that asked for the roster (§2.1.6),
+    /// available or not: an approval (§3.1.6), an unsubscribe (§3.3.3), a
+    /// cancellation (§3.2.3), each just before its roster push.
+    Interested,
+}
+
+impl Audience {
+    fn of(presence: &Element) -> Audience {
+        match presence.attr("type") {
+            Some("subscribed" | "unsubscribe" | "unsubscribed") => Audience::Interested,
+            _ => Audience::Available,
+        }
+    }
+
+    fn includes(self, session: &SessionHandle) -> bool {
+        match self {
+            Audience::Available => session.availability().0,
+            Audience::Interested => session.wants_roster_pushes(),
+        }
+    }
+}
+
+/// Sends `presence` to the resources of `account` its type is for.
+pub(super) fn send_to_account(ctx: &XmppContext, account: &BareJid, presence: &Element) {
+    let audience = Audience::of(presence);
     let mut copy = presence.clone();
     copy.set_attr("to", account.to_string());
     let bytes = serialise(&copy);
     for s in ctx.router.sessions_of(account) {
-        if s.availability().0 {
+        if audience.includes(&s) {
             s.send(bytes.clone());
         }
     }
@@ -199,13 +272,24 @@ async fn subscription(
     if !local_contact {
         return Err(StanzaError::remote_server_not_found());
     }
+    let max_items = ctx.config.limits.roster_items;
     match kind {
         "subscribe" if redeemed_contact_invite(ctx, &presence, &user, &contact).await? => {}
         "subscribe" => {
+            // RFC 6121 §3.1.2: a request that cannot be delivered because
+            // the local contact does not exist gets an error, and the
+            // user's roster is left alone. `service-unavailable`, as for
+            // any stanza to a missing account (§8.5.1), so that a request
+            // reveals no more than a message would.
+            if !ctx.services.accounts.exists(&contact).await? {
+                return Err(StanzaError::service_unavailable());
+            }
             push_opt(
                 ctx,
                 &user,
-                rosters.outbound_subscribe(&user, &contact).await?,
+                rosters
+                    .outbound_subscribe(&user, &contact, max_items)
+                    .await?,
             );
             let text = String::from_utf8(presence.to_bytes(ns::CLIENT)).expect("UTF-8");
             match rosters.inbound_subscribe(&contact, &user, text).await {
@@ -216,13 +300,18 @@ async fn subscription(
                     push(ctx, &contact, &change);
                     answer_subscribed(ctx, &contact, &user).await;
                 }
-                Ok(InboundSubscribe::Pending) => send_to_available(ctx, &contact, &presence),
-                // No such account: the request just goes nowhere.
+                // §3.1.3: to the contact's available resources now, and
+                // again whenever one becomes available, until answered.
+                Ok(InboundSubscribe::Pending) => send_to_account(ctx, &contact, &presence),
+                // Deleted since the check above: ignored, as §8.5.1 says.
                 Err(crate::services::ServiceError::NotFound(_)) => {}
                 Err(e) => return Err(e.into()),
             }
         }
-        "subscribed" => match rosters.outbound_subscribed(&user, &contact).await? {
+        "subscribed" => match rosters
+            .outbound_subscribed(&user, &contact, max_items)
+            .await?
+        {
             OutboundSubscribed::Approved(change) => {
                 push(ctx, &user, &change);
                 if let Some(theirs) = rosters
@@ -231,8 +320,9 @@ async fn subscription(
                     .ok()
                     .flatten()
                 {
+                    // §3.1.6: the approval first, then the roster push.
+                    send_to_account(ctx, &contact, &presence);
                     push(ctx, &contact, &theirs);
-                    send_to_available(ctx, &contact, &presence);
                 }
                 send_current_presence(ctx, &user, &contact);
             }
@@ -251,8 +341,9 @@ async fn subscription(
                 .ok()
                 .flatten()
             {
+                // §3.3.3: the unsubscribe, then the roster push.
+                send_to_account(ctx, &contact, &presence);
                 push(ctx, &contact, &change);
-                send_to_available(ctx, &contact, &presence);
                 send_unavailable(ctx, &contact, &user);
             }
         }
@@ -268,8 +359,9 @@ async fn subscription(
                 .ok()
                 .flatten()
             {
+                // §3.2.3: the cancellation, then the roster push.
+                send_to_account(ctx, &contact, &presence);
                 push(ctx, &contact, &change);
-                send_to_available(ctx, &contact, &presence);
                 send_unavailable(ctx, &user, &contact);
             }
         }
@@ -306,14 +398,19 @@ async fn redeemed_contact_invite(
         let subscribed = Element::new("presence", ns::CLIENT)
             .with_attr("from", from.to_string())
             .with_attr("type", "subscribed");
-        send_to_available(ctx, to, &subscribed);
+        send_to_account(ctx, to, &subscribed);
         send_current_presence(ctx, from, to);
     }
     Ok(true)
 }
 
-/// `owner` (who already allows `subscriber`) answers `subscribed` on its own.
+/// `owner` (who already allows `subscriber`) answers `subscribed` on its
+/// own (RFC 6121 §3.1.3), delivered as any approval is (§3.1.6).
 async fn answer_subscribed(ctx: &XmppContext, owner: &BareJid, subscriber: &BareJid) {
+    let reply = Element::new("presence", ns::CLIENT)
+        .with_attr("from", owner.to_string())
+        .with_attr("type", "subscribed");
+    send_to_account(ctx, subscriber, &reply);
     if let Some(change) = ctx
         .services
         .rosters
@@ -324,10 +421,6 @@ async fn answer_subscribed(ctx: &XmppContext, owner: &BareJid, subscriber: &Bare
     {
         push(ctx, subscriber, &change);
     }
-    let reply = Element::new("presence", ns::CLIENT)
-        .with_attr("from", owner.to_string())
-        .with_attr("type", "subscribed");
-    send_to_available(ctx, subscriber, &reply);
     send_current_presence(ctx, owner, subscriber);
 }
 
@@ -335,7 +428,7 @@ async fn answer_subscribed(ctx: &XmppContext, owner: &BareJid, subscriber: &Bare
 fn send_current_presence(ctx: &XmppContext, from: &BareJid, to: &BareJid) {
     for session in ctx.router.sessions_of(from) {
         if let Some(last) = session.last_presence() {
-            send_to_available(ctx, to, &last);
+            send_to_account(ctx, to, &last);
         }
     }
 }
@@ -346,7 +439,7 @@ fn send_unavailable(ctx: &XmppContext, from: &BareJid, to: &BareJid) {
         let unavailable = Element::new("presence", ns::CLIENT)
             .with_attr("from", session.jid.to_string())
             .with_attr("type", "unavailable");
-        send_to_available(ctx, to, &unavailable);
+        send_to_account(ctx, to, &unavailable);
     }
 }
 
@@ -365,4 +458,72 @@ pub async fn disconnected(ctx: &XmppContext, session: &Arc<SessionHandle>) {
         .with_attr("from", session.jid.to_string())
         .with_attr("type", "unavailable");
     broadcast(ctx, session, unavailable).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn presence(kind: Option<&str>) -> Element {
+        let mut p = Element::new("presence", ns::CLIENT);
+        if let Some(kind) = kind {
+            p.set_attr("type", kind);
+        }
+        p
+    }
+
+    #[test]
+    fn each_presence_type_has_its_audience() {
+        for kind in ["subscribed", "unsubscribe", "unsubscribed"] {
+            assert_eq!(
+                Audience::of(&presence(Some(kind))),
+                Audience::Interested,
+                "{kind}"
+            );
+        }
+        for kind in [None, Some("unavailable"), Some("subscribe"), Some("error")] {
+            assert_eq!(
+                Audience::of(&presence(kind)),
+                Audience::Available,
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn interested_and_available_resources_differ() {
+        let router = crate::xmpp::router::Router::default();
+        let bind = |resource: &str| {
+            let jid = jid::FullJid::new(&format!("alice@x.test/{resource}")).unwrap();
+            let (tx, _rx) = tokio::sync::mpsc::channel(1);
+            router.bind(jid, tx).0
+        };
+        // Fetched the roster, sent no presence (a client mid-login).
+        let fetching = bind("fetching");
+        fetching.set_wants_roster_pushes();
+        // Available, never asked for the roster (a bot).
+        let bot = bind("bot");
+        bot.set_presence(Presence {
+            available: true,
+            ..Presence::default()
+        });
+        assert!(Audience::Interested.includes(&fetching));
+        assert!(!Audience::Interested.includes(&bot));
+        assert!(Audience::Available.includes(&bot));
+        assert!(!Audience::Available.includes(&fetching));
+    }
+
+    #[test]
+    fn directed_presence_targets_are_bounded() {
+        let mut directed = Vec::new();
+        for i in 0..3 {
+            let to = Jid::new(&format!("room{i}@muc.example.test/me")).unwrap();
+            remember_directed(&mut directed, to, 3).unwrap();
+        }
+        let refused =
+            remember_directed(&mut directed, Jid::new("one@more.test").unwrap(), 3).unwrap_err();
+        assert_eq!(refused.condition, "resource-constraint");
+        assert_eq!(refused.kind, crate::xmpp::stanza::ErrorType::Wait);
+        assert_eq!(directed.len(), 3);
+    }
 }

@@ -109,12 +109,16 @@ async fn set(ctx: &XmppContext, query: &Element, user: &BareJid) -> Result<(), S
                 .with_text("name or groups too long"),
         );
     }
-    let change = rosters.set(user, &contact, name, groups).await?;
+    let change = rosters
+        .set(user, &contact, name, groups, ctx.config.limits.roster_items)
+        .await?;
     push(ctx, user, &change);
     Ok(())
 }
 
-/// Removing an item cancels both directions of subscription (RFC 6121 §2.5.2).
+/// Removing an item cancels both directions of subscription (RFC 6121
+/// §2.5.2): the contact gets `unsubscribe` and `unsubscribed` on its
+/// interested resources (§3.3.3, §3.2.3), each before its roster push.
 async fn cancel_subscriptions(
     ctx: &XmppContext,
     user: &BareJid,
@@ -125,6 +129,11 @@ async fn cancel_subscriptions(
         return;
     }
     let rosters = &ctx.services.rosters;
+    let cancel = |kind: &str| {
+        Element::new("presence", ns::CLIENT)
+            .with_attr("from", user.to_string())
+            .with_attr("type", kind)
+    };
     if (item.subscription.has_to() || item.ask)
         && let Some(change) = rosters
             .inbound_unsubscribe(contact, user)
@@ -132,6 +141,7 @@ async fn cancel_subscriptions(
             .ok()
             .flatten()
     {
+        super::presence::send_to_account(ctx, contact, &cancel("unsubscribe"));
         push(ctx, contact, &change);
     }
     if item.subscription.has_from() {
@@ -141,6 +151,7 @@ async fn cancel_subscriptions(
             .ok()
             .flatten()
         {
+            super::presence::send_to_account(ctx, contact, &cancel("unsubscribed"));
             push(ctx, contact, &change);
         }
         for session in ctx.router.sessions_of(user) {
