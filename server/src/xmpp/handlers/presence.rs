@@ -492,11 +492,14 @@ mod tests {
 
     #[test]
     fn interested_and_available_resources_differ() {
-        let router = crate::xmpp::router::Router::default();
+        use crate::xmpp::router::{Router, RouterLimits};
+        let router = Router::new(RouterLimits::from(
+            &roost_common::config::C2sConfig::default(),
+        ));
         let bind = |resource: &str| {
             let jid = jid::FullJid::new(&format!("alice@x.test/{resource}")).unwrap();
-            let (tx, _rx) = tokio::sync::mpsc::channel(1);
-            router.bind(jid, tx).0
+            let (queue, _) = router.bind(jid, std::time::Instant::now()).unwrap();
+            queue.handle()
         };
         // Fetched the roster, sent no presence (a client mid-login).
         let fetching = bind("fetching");
