@@ -190,3 +190,41 @@ async fn an_account_deleted_after_authentication_cannot_bind() {
         "a deleted account bound a resource: {rest:?}"
     );
 }
+
+#[tokio::test]
+async fn an_offline_backlog_larger_than_the_queue_arrives_whole_in_one_login() {
+    let server = server_with_alice("max_stanza_size = 65536\nmax_queued_bytes = 262144");
+    server.create_user(&format!("bob@{HOST}"), PASSWORD);
+    let mut alice = RawClient::bound(&server, "alice", PASSWORD, "a").await;
+    // 40 × 16 KiB: more than twice what may wait in bob's queue.
+    let padding = "x".repeat(BODY_BYTES);
+    for i in 0..40 {
+        alice
+            .send(&format!(
+                "<message to='bob@{HOST}' type='chat'><body>{i}:{padding}</body></message>"
+            ))
+            .await;
+    }
+    alice
+        .send(&format!(
+            "<iq type='get' id='sync' to='{HOST}'><ping xmlns='urn:xmpp:ping'/></iq>"
+        ))
+        .await;
+    alice.read_iq("sync").await;
+
+    let mut bob = RawClient::bound(&server, "bob", PASSWORD, "phone").await;
+    bob.send("<presence/>").await;
+    for i in 0..40 {
+        bob.read_until(&format!("<body>{i}:")).await;
+    }
+    bob.send(&format!(
+        "<iq type='get' id='alive' to='{HOST}'><ping xmlns='urn:xmpp:ping'/></iq>"
+    ))
+    .await;
+    let answer = bob.read_iq("alive").await;
+    assert!(
+        !answer.contains("<body>"),
+        "a message came twice: {answer:.200}"
+    );
+    assert!(answer.contains("type='result'"), "{answer:.300}");
+}

@@ -17,6 +17,14 @@ use tokio::sync::{Notify, mpsc};
 /// channel's slot), so that many tiny stanzas are bounded too.
 const STANZA_OVERHEAD: usize = 64;
 
+/// What became of a stanza given to a session's queue.
+enum Enqueued {
+    Yes,
+    /// The queue holds this many bytes and the stanza does not fit.
+    NoRoom(usize),
+    Closing,
+}
+
 /// Why others end a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseReason {
@@ -89,6 +97,8 @@ pub struct SessionHandle {
     presence: Mutex<Presence>,
     /// Asked for the roster, so wants roster pushes (RFC 6121 §2.1.6).
     roster_interest: AtomicBool,
+    /// Offline messages are to be handed over as the queue has room.
+    offline_wanted: AtomicBool,
 }
 
 impl SessionHandle {
@@ -99,26 +109,65 @@ impl SessionHandle {
     /// up: nothing more is queued and it is ended with `resource-constraint`
     /// rather than let memory grow or stanzas vanish unnoticed.
     pub fn send(&self, bytes: Bytes) -> bool {
+        match self.enqueue(bytes) {
+            Enqueued::Yes => true,
+            Enqueued::NoRoom(waiting) => {
+                if self.request_close(CloseReason::QueueFull) {
+                    tracing::info!(
+                        "{}: {waiting} bytes waiting, client not reading: ending the session",
+                        self.jid
+                    );
+                }
+                false
+            }
+            Enqueued::Closing => false,
+        }
+    }
+
+    /// Queues bytes only if there is room (or the queue is empty, so that
+    /// any stanza can get through); `false` leaves the session as it is.
+    /// For what the server can keep and send later, such as offline
+    /// messages and stored subscription requests.
+    pub fn offer(&self, bytes: Bytes) -> bool {
+        matches!(self.enqueue(bytes), Enqueued::Yes)
+    }
+
+    fn enqueue(&self, bytes: Bytes) -> Enqueued {
         if self.closing.load(Ordering::Acquire) {
-            return false;
+            return Enqueued::Closing;
         }
         let cost = bytes.len() + STANZA_OVERHEAD;
         let before = self.queued.fetch_add(cost, Ordering::AcqRel);
-        if before + cost > self.max_queued {
+        if before > 0 && before + cost > self.max_queued {
             self.queued.fetch_sub(cost, Ordering::AcqRel);
-            if self.request_close(CloseReason::QueueFull) {
-                tracing::info!(
-                    "{}: {before} bytes waiting, client not reading: ending the session",
-                    self.jid
-                );
-            }
-            return false;
+            return Enqueued::NoRoom(before);
         }
         if self.tx.send(bytes).is_err() {
             self.queued.fetch_sub(cost, Ordering::AcqRel);
-            return false;
+            return Enqueued::Closing;
         }
-        true
+        Enqueued::Yes
+    }
+
+    /// Whether the queue is at most half full: room to offer more.
+    pub fn has_room(&self) -> bool {
+        self.queued.load(Ordering::Acquire) <= self.max_queued / 2
+    }
+
+    /// Asks the connection to hand over offline messages as its queue has
+    /// room (set at initial presence).
+    pub fn want_offline_messages(&self) {
+        self.offline_wanted.store(true, Ordering::Release);
+    }
+
+    /// Whether offline messages are still to be handed over.
+    pub fn wants_offline_messages(&self) -> bool {
+        self.offline_wanted.load(Ordering::Acquire)
+    }
+
+    /// All offline messages were handed over.
+    pub fn offline_messages_done(&self) {
+        self.offline_wanted.store(false, Ordering::Release);
     }
 
     /// Asks the connection to end the session; the first reason wins.
@@ -276,6 +325,7 @@ impl Router {
             close_requested: Notify::new(),
             presence: Mutex::new(Presence::default()),
             roster_interest: false.into(),
+            offline_wanted: false.into(),
         });
         let bare = jid.to_bare();
         let mut sessions = self.sessions.write().expect("router lock");
@@ -425,6 +475,33 @@ mod tests {
             queue.recv().await,
             Outbound::Close(CloseReason::QueueFull)
         ));
+    }
+
+    #[tokio::test]
+    async fn an_offer_that_does_not_fit_leaves_the_session_alone() {
+        let router = router(4 * 1024, 10);
+        let (mut queue, _) = router
+            .bind(full("alice@example.test/phone"), Instant::now())
+            .unwrap();
+        let session = queue.handle.clone();
+        let stanza = Bytes::from(vec![b'x'; 1000]);
+        let mut offered = 0;
+        while session.offer(stanza.clone()) {
+            offered += 1;
+        }
+        assert_eq!(offered, 3);
+        assert!(!session.has_room());
+        for _ in 0..offered {
+            assert!(matches!(queue.try_recv(), Some(Outbound::Stanza(_))));
+        }
+        assert!(queue.try_recv().is_none(), "no close was requested");
+        assert!(session.has_room());
+        // An empty queue takes any stanza, however large: no livelock.
+        assert!(session.offer(Bytes::from(vec![b'x'; 10_000])));
+        assert!(
+            !session.send(Bytes::from_static(b"<a/>")),
+            "full: send ends it"
+        );
     }
 
     #[tokio::test]

@@ -104,6 +104,7 @@ impl Connection {
         }
         let mut buf = vec![0u8; READ_BUFFER];
         loop {
+            let offline_room = self.offline_room();
             let transport = self
                 .transport
                 .as_mut()
@@ -118,6 +119,11 @@ impl Connection {
                     }
                 },
                 outbound = recv(&mut self.queue) => self.outbound(outbound),
+                () = std::future::ready(()), if offline_room => {
+                    let session = self.session.clone().expect("bound");
+                    presence::hand_over_offline(&self.shared.xmpp, &session).await;
+                    Next::Continue
+                }
                 _ = tokio::time::sleep_until(negotiation_deadline), if !bound => {
                     self.stream_error("connection-timeout", Some("negotiation took too long"));
                     Next::Close
@@ -148,6 +154,13 @@ impl Connection {
             }
         }
         self.finish().await;
+    }
+
+    /// Offline messages wait for this session and its queue has room.
+    fn offline_room(&self) -> bool {
+        self.session
+            .as_ref()
+            .is_some_and(|s| s.wants_offline_messages() && s.has_room())
     }
 
     async fn finish(&mut self) {

@@ -142,18 +142,61 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
             }
         }
     }
+    // Stored requests stay stored until answered: what does not fit in the
+    // queue now comes again at the next login.
     for stanza in requests {
-        session.send(stanza.into());
+        if !session.offer(stanza.into()) {
+            break;
+        }
     }
-    // Offline messages leave storage only once queued for this session; a
-    // full queue leaves the rest for the next login.
-    if let Err(e) = ctx
+    // The connection hands offline messages over as its queue has room
+    // (`hand_over_offline`).
+    session.want_offline_messages();
+}
+
+/// A stored subscription request is sent again at every login until it is
+/// answered; one larger than this is stored without its payload (status,
+/// nick, …), so that a login never reads more than
+/// `MAX_STORED_REQUEST` times the pending requests' cap.
+const MAX_STORED_REQUEST: usize = 4096;
+
+/// What is stored of a subscription request (`from` and `to` already set).
+fn stored_request(presence: &Element) -> String {
+    let mut bytes = presence.to_bytes(ns::CLIENT);
+    if bytes.len() > MAX_STORED_REQUEST {
+        let mut bare = Element::new("presence", ns::CLIENT).with_attr("type", "subscribe");
+        for name in ["from", "to"] {
+            if let Some(value) = presence.attr(name) {
+                bare.set_attr(name, value);
+            }
+        }
+        bytes = bare.to_bytes(ns::CLIENT);
+    }
+    String::from_utf8(bytes).expect("the writer writes UTF-8")
+}
+
+/// Hands over the session's offline messages while its queue has room.
+/// They leave storage only once queued; what does not fit stays stored, and
+/// the session stays marked to take it once its queue has drained.
+pub async fn hand_over_offline(ctx: &XmppContext, session: &SessionHandle) {
+    let user = session.jid.to_bare();
+    let mut queue_full = false;
+    let handed = ctx
         .services
         .offline
-        .hand_over(&user, |stanza| session.send(stanza.into()))
-        .await
-    {
-        tracing::warn!("{user}: cannot hand over offline messages: {e}");
+        .hand_over(&user, |stanza| {
+            let taken = session.offer(stanza.into());
+            queue_full |= !taken;
+            taken
+        })
+        .await;
+    match handed {
+        Ok(_) if queue_full => {}
+        Ok(_) => session.offline_messages_done(),
+        Err(e) => {
+            tracing::warn!("{user}: cannot hand over offline messages: {e}");
+            session.offline_messages_done();
+        }
     }
 }
 
@@ -291,8 +334,10 @@ async fn subscription(
                     .outbound_subscribe(&user, &contact, max_items)
                     .await?,
             );
-            let text = String::from_utf8(presence.to_bytes(ns::CLIENT)).expect("UTF-8");
-            match rosters.inbound_subscribe(&contact, &user, text).await {
+            match rosters
+                .inbound_subscribe(&contact, &user, stored_request(&presence))
+                .await
+            {
                 Ok(InboundSubscribe::AlreadySubscribed) => {
                     answer_subscribed(ctx, &contact, &user).await
                 }
@@ -514,6 +559,28 @@ mod tests {
         assert!(!Audience::Interested.includes(&bot));
         assert!(Audience::Available.includes(&bot));
         assert!(!Audience::Available.includes(&fetching));
+    }
+
+    #[test]
+    fn a_large_subscription_request_is_stored_without_its_payload() {
+        let request = Element::new("presence", ns::CLIENT)
+            .with_attr("type", "subscribe")
+            .with_attr("from", "mallory@x.test")
+            .with_attr("to", "alice@x.test");
+        let small = request
+            .clone()
+            .with_child(Element::new("status", ns::CLIENT).with_text("hi, it's me"));
+        assert_eq!(
+            stored_request(&small),
+            String::from_utf8(small.to_bytes(ns::CLIENT)).unwrap()
+        );
+        let large = request
+            .clone()
+            .with_child(Element::new("status", ns::CLIENT).with_text("x".repeat(200_000)));
+        let stored = stored_request(&large);
+        assert!(stored.len() <= MAX_STORED_REQUEST, "{}", stored.len());
+        assert!(stored.contains("type='subscribe'") && stored.contains("from='mallory@x.test'"));
+        assert!(stored.contains("to='alice@x.test'"));
     }
 
     #[test]
