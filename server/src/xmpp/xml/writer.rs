@@ -14,34 +14,64 @@ impl Element {
     /// declared only where an element's namespace differs from the default
     /// in scope; text and attribute values are escaped.
     ///
+    /// A parsed element keeps the prefixes its input used, declared where
+    /// the input declared them (those of the stream header on the stanza):
+    /// a declaration already in scope in the output is not repeated, so
+    /// the output stays about as long as the input.
+    ///
     /// An element of the streams namespace is written with the `stream:`
     /// prefix that our stream header declares (`<stream:features>`,
     /// `<stream:error>`), as clients that match on that name expect.
     pub fn write_to(&self, out: &mut Vec<u8>, parent_ns: &str) {
-        self.write(out, parent_ns, true);
+        self.write(out, parent_ns, &mut Vec::new(), true);
     }
 
-    fn write(&self, out: &mut Vec<u8>, parent_ns: &str, top: bool) {
+    /// `scope` holds the prefixes declared by the ancestors being written.
+    fn write<'a>(
+        &'a self,
+        out: &mut Vec<u8>,
+        default_ns: &'a str,
+        scope: &mut Vec<(&'a str, &'a str)>,
+        top: bool,
+    ) {
+        let mark = scope.len();
         // Only at the top is `stream:` sure to mean the streams namespace:
-        // deeper, or with its own attributes rebinding `stream`, the element
-        // declares its namespace like any other.
-        let prefixed =
-            top && self.ns == ns::STREAMS && !self.prefixes.iter().any(|(p, _)| p == "stream");
-        let default_ns = if prefixed { parent_ns } else { &self.ns };
+        // deeper, or with its own declarations rebinding `stream`, the
+        // element declares its namespace like any other.
+        let stream_prefixed = top && *self.ns == *ns::STREAMS && !self.binds("stream");
+        let prefix = if stream_prefixed {
+            Some("stream")
+        } else {
+            self.prefixes.as_ref().and_then(|p| p.of_name.as_deref())
+        };
         out.push(b'<');
-        if prefixed {
-            out.extend_from_slice(b"stream:");
+        write_qname(out, prefix, &self.name);
+        let mut own_default = default_ns;
+        if prefix.is_none() && *self.ns != *default_ns {
+            write_attr(out, "xmlns", &self.ns);
+            own_default = &*self.ns;
         }
-        out.extend_from_slice(self.name.as_bytes());
-        if default_ns != parent_ns {
-            write_attr(out, "xmlns", default_ns);
-        }
-        for (prefix, uri) in &self.prefixes {
-            out.extend_from_slice(b" xmlns:");
-            out.extend_from_slice(prefix.as_bytes());
-            out.extend_from_slice(b"='");
-            escape_into(out, uri, true);
-            out.push(b'\'');
+        let name_binding = prefix
+            .filter(|_| !stream_prefixed)
+            .map(|prefix| (prefix, &*self.ns));
+        let (declared, of_attributes) = match &self.prefixes {
+            Some(p) => (&p.declared[..], &p.of_attributes[..]),
+            None => (&[][..], &[][..]),
+        };
+        let bindings = declared
+            .iter()
+            .map(|(p, uri)| (&**p, &**uri))
+            .chain(name_binding)
+            .chain(of_attributes.iter().map(|(p, uri)| (&**p, &**uri)));
+        for (prefix, uri) in bindings {
+            if lookup(scope, prefix) != Some(uri) {
+                out.extend_from_slice(b" xmlns:");
+                out.extend_from_slice(prefix.as_bytes());
+                out.extend_from_slice(b"='");
+                escape_into(out, uri, true);
+                out.push(b'\'');
+                scope.push((prefix, uri));
+            }
         }
         for (name, value) in &self.attrs {
             // The namespace comes from `ns` alone; a stray declaration set as
@@ -52,21 +82,29 @@ impl Element {
         }
         if self.nodes.is_empty() {
             out.extend_from_slice(b"/>");
-            return;
-        }
-        out.push(b'>');
-        for node in &self.nodes {
-            match node {
-                Node::Element(child) => child.write(out, default_ns, false),
-                Node::Text(text) => escape_into(out, text, false),
+        } else {
+            out.push(b'>');
+            for node in &self.nodes {
+                match node {
+                    Node::Element(child) => child.write(out, own_default, scope, false),
+                    Node::Text(text) => escape_into(out, text, false),
+                }
             }
+            out.extend_from_slice(b"</");
+            write_qname(out, prefix, &self.name);
+            out.push(b'>');
         }
-        out.extend_from_slice(b"</");
-        if prefixed {
-            out.extend_from_slice(b"stream:");
-        }
-        out.extend_from_slice(self.name.as_bytes());
-        out.push(b'>');
+        scope.truncate(mark);
+    }
+
+    /// Whether the element's own declarations or attributes bind `prefix`.
+    fn binds(&self, prefix: &str) -> bool {
+        self.prefixes.as_ref().is_some_and(|p| {
+            p.declared
+                .iter()
+                .chain(&p.of_attributes)
+                .any(|(p, _)| **p == *prefix)
+        })
     }
 
     /// [`Element::write_to`] into a new buffer.
@@ -115,6 +153,27 @@ pub fn stream_error(condition: &str, text: Option<&str>) -> Vec<u8> {
 /// Whether an attribute name is a namespace declaration.
 pub(super) fn is_xmlns_attr(name: &str) -> bool {
     name == "xmlns" || name.starts_with("xmlns:")
+}
+
+/// The namespace bound to `prefix` where the output stands; `xml:` is
+/// always bound.
+fn lookup<'a>(scope: &[(&str, &'a str)], prefix: &str) -> Option<&'a str> {
+    if prefix == "xml" {
+        return Some(ns::XML);
+    }
+    scope
+        .iter()
+        .rev()
+        .find(|(p, _)| *p == prefix)
+        .map(|&(_, uri)| uri)
+}
+
+fn write_qname(out: &mut Vec<u8>, prefix: Option<&str>, name: &str) {
+    if let Some(prefix) = prefix {
+        out.extend_from_slice(prefix.as_bytes());
+        out.push(b':');
+    }
+    out.extend_from_slice(name.as_bytes());
 }
 
 fn write_attr(out: &mut Vec<u8>, name: &str, value: &str) {

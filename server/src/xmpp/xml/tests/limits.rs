@@ -9,6 +9,7 @@ fn limits(max_stanza_bytes: usize, max_depth: usize, max_attributes: usize) -> L
         max_stanza_bytes,
         max_depth,
         max_attributes,
+        ..Limits::default()
     }
 }
 
