@@ -72,7 +72,7 @@ pub(super) struct Lexer {
 
 /// Past this size the buffer grows by this much at a time rather than
 /// doubling, so that a large unfinished stanza costs little beyond its bytes.
-const GROWTH_STEP: usize = 16 * 1024;
+const GROWTH_STEP: usize = 8 * 1024;
 
 impl Lexer {
     pub(super) fn new() -> Lexer {

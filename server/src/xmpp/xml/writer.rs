@@ -1,6 +1,8 @@
 //! Serialisation: elements as they appear inside a stream, and the server's
 //! own stream header, stream errors and stream end.
 
+use std::sync::Arc;
+
 use super::element::{Element, Node};
 use super::ns;
 
@@ -23,26 +25,34 @@ impl Element {
     /// prefix that our stream header declares (`<stream:features>`,
     /// `<stream:error>`), as clients that match on that name expect.
     pub fn write_to(&self, out: &mut Vec<u8>, parent_ns: &str) {
-        self.write(out, parent_ns, &mut Vec::new(), true);
+        // An element taken out of its stanza (an error reply copies the
+        // request's children) has lost the ancestor that declared its
+        // prefixes: they are declared once, here, rather than on every
+        // element that uses them.
+        let unbound = self.unbound_below();
+        self.write(out, parent_ns, &mut Vec::new(), Some(&unbound));
     }
 
     /// `scope` holds the prefixes declared by the ancestors being written.
+    /// `top` is `Some` for the element `write_to` was called on, with the
+    /// bindings to declare on it for the elements below.
     fn write<'a>(
         &'a self,
         out: &mut Vec<u8>,
         default_ns: &'a str,
         scope: &mut Vec<(&'a str, &'a str)>,
-        top: bool,
+        top: Option<&[(&'a str, &'a str)]>,
     ) {
         let mark = scope.len();
         // Only at the top is `stream:` sure to mean the streams namespace:
         // deeper, or with its own declarations rebinding `stream`, the
         // element declares its namespace like any other.
-        let stream_prefixed = top && *self.ns == *ns::STREAMS && !self.binds("stream");
+        let stream_prefixed =
+            top.is_some() && *self.ns == *ns::STREAMS && !self.binds("stream");
         let prefix = if stream_prefixed {
             Some("stream")
         } else {
-            self.prefixes.as_ref().and_then(|p| p.of_name.as_deref())
+            self.name_prefix()
         };
         out.push(b'<');
         write_qname(out, prefix, &self.name);
@@ -51,18 +61,21 @@ impl Element {
             write_attr(out, "xmlns", &self.ns);
             own_default = &*self.ns;
         }
+        let hoisted = top
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .filter(|&(p, _)| !(stream_prefixed && p == "stream"));
+        let (declared, of_attributes) = self.prefix_lists();
         let name_binding = prefix
             .filter(|_| !stream_prefixed)
             .map(|prefix| (prefix, &*self.ns));
-        let (declared, of_attributes) = match &self.prefixes {
-            Some(p) => (&p.declared[..], &p.of_attributes[..]),
-            None => (&[][..], &[][..]),
-        };
         let bindings = declared
             .iter()
             .map(|(p, uri)| (&**p, &**uri))
             .chain(name_binding)
-            .chain(of_attributes.iter().map(|(p, uri)| (&**p, &**uri)));
+            .chain(of_attributes.iter().map(|(p, uri)| (&**p, &**uri)))
+            .chain(hoisted);
         for (prefix, uri) in bindings {
             if lookup(scope, prefix) != Some(uri) {
                 out.extend_from_slice(b" xmlns:");
@@ -86,7 +99,7 @@ impl Element {
             out.push(b'>');
             for node in &self.nodes {
                 match node {
-                    Node::Element(child) => child.write(out, own_default, scope, false),
+                    Node::Element(child) => child.write(out, own_default, scope, None),
                     Node::Text(text) => escape_into(out, text, false),
                 }
             }
@@ -97,6 +110,30 @@ impl Element {
         scope.truncate(mark);
     }
 
+    /// The prefix of the name, as the input spelled it.
+    fn name_prefix(&self) -> Option<&str> {
+        self.prefixes.as_ref().and_then(|p| p.of_name.as_deref())
+    }
+
+    /// The bindings this element needs in scope: its declarations, its
+    /// name's prefix and its attributes' prefixes.
+    fn own_bindings(&self) -> impl Iterator<Item = (&str, &str)> {
+        let (declared, of_attributes) = self.prefix_lists();
+        declared
+            .iter()
+            .map(|(p, uri)| (&**p, &**uri))
+            .chain(self.name_prefix().map(|p| (p, &*self.ns)))
+            .chain(of_attributes.iter().map(|(p, uri)| (&**p, &**uri)))
+    }
+
+    /// The declarations made here and the bindings of the attributes.
+    fn prefix_lists(&self) -> (&[(Arc<str>, Arc<str>)], &[(Arc<str>, Arc<str>)]) {
+        match &self.prefixes {
+            Some(p) => (&p.declared, &p.of_attributes),
+            None => (&[], &[]),
+        }
+    }
+
     /// Whether the element's own declarations or attributes bind `prefix`.
     fn binds(&self, prefix: &str) -> bool {
         self.prefixes.as_ref().is_some_and(|p| {
@@ -105,6 +142,50 @@ impl Element {
                 .chain(&p.of_attributes)
                 .any(|(p, _)| **p == *prefix)
         })
+    }
+
+    /// The bindings that elements below this one need but that neither it
+    /// nor the elements between declare, one per prefix. A prefix that this
+    /// element binds, or that is needed with two namespaces, is left out
+    /// (each element then declares it where needed).
+    fn unbound_below(&self) -> Vec<(&str, &str)> {
+        let mut scope: Vec<(&str, &str)> = self.own_bindings().collect();
+        let own = scope.len();
+        let mut unbound = Vec::new();
+        let mut clashing = Vec::new();
+        for child in self.children() {
+            child.collect_unbound(&mut scope, &mut unbound, &mut clashing);
+        }
+        unbound.retain(|&(p, _)| {
+            !clashing.contains(&p) && !scope[..own].iter().any(|&(q, _)| q == p)
+        });
+        unbound
+    }
+
+    fn collect_unbound<'a>(
+        &'a self,
+        scope: &mut Vec<(&'a str, &'a str)>,
+        unbound: &mut Vec<(&'a str, &'a str)>,
+        clashing: &mut Vec<&'a str>,
+    ) {
+        let mark = scope.len();
+        if let Some(prefixes) = &self.prefixes {
+            scope.extend(prefixes.declared.iter().map(|(p, uri)| (&**p, &**uri)));
+            for (prefix, uri) in self.own_bindings().skip(prefixes.declared.len()) {
+                if lookup(scope, prefix) == Some(uri) {
+                    continue;
+                }
+                match unbound.iter().find(|&&(p, _)| p == prefix) {
+                    Some(&(_, other)) if other != uri => clashing.push(prefix),
+                    Some(_) => {}
+                    None => unbound.push((prefix, uri)),
+                }
+            }
+        }
+        for child in self.children() {
+            child.collect_unbound(scope, unbound, clashing);
+        }
+        scope.truncate(mark);
     }
 
     /// [`Element::write_to`] into a new buffer.

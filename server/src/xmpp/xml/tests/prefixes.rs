@@ -122,11 +122,49 @@ fn spellings_do_not_matter_to_equality() {
 }
 
 #[test]
-fn a_prefixed_element_moved_elsewhere_declares_its_prefix() {
+fn a_prefixed_element_moved_elsewhere_has_its_prefix_declared() {
     let iq = one(stanzas("<iq xmlns:a='urn:a'><a:b a:c='1'/></iq>"));
     let b = iq.children().next().unwrap().clone();
     let message = Element::new("message", ns::CLIENT).with_child(b);
     let output = written(&message);
-    assert_eq!(output, "<message><a:b xmlns:a='urn:a' a:c='1'/></message>");
+    // Declared on the element written, for all below it.
+    assert_eq!(output, "<message xmlns:a='urn:a'><a:b a:c='1'/></message>");
     assert_eq!(one(stanzas(&output)), message);
+}
+
+#[test]
+fn children_copied_out_of_their_stanza_declare_its_prefix_once() {
+    // An error reply copies the request's children into a new `<iq>`: the
+    // declaration made on the request must not be repeated on each child.
+    let ns = long_namespace();
+    let request = one(stanzas(&format!(
+        "<iq xmlns:a='{ns}' type='set' id='x'>{}</iq>",
+        "<a:b/>".repeat(950)
+    )));
+    let mut reply = Element::new("iq", ns::CLIENT).with_attr("type", "error");
+    for child in request.children() {
+        reply.push_child(child.clone());
+    }
+    let output = written(&reply);
+    assert_eq!(
+        output,
+        format!(
+            "<iq xmlns:a='{ns}' type='error'>{}</iq>",
+            "<a:b/>".repeat(950)
+        )
+    );
+    assert_eq!(one(stanzas(&output)), reply);
+
+    // Two copies needing one prefix with two namespaces each declare it.
+    let first = one(stanzas("<m xmlns:a='urn:1'><a:b/></m>"));
+    let second = one(stanzas("<m xmlns:a='urn:2'><a:b/></m>"));
+    let both = Element::new("m", ns::CLIENT)
+        .with_child(first.children().next().unwrap().clone())
+        .with_child(second.children().next().unwrap().clone());
+    let output = written(&both);
+    assert_eq!(
+        output,
+        "<m><a:b xmlns:a='urn:1'/><a:b xmlns:a='urn:2'/></m>"
+    );
+    assert_eq!(one(stanzas(&output)), both);
 }
