@@ -248,14 +248,20 @@ pub async fn bound_in_plaintext(
     let without_proof = format!("c=biws,r={nonce}");
     let auth_message = format!("{client_first_bare},{server_first},{without_proof}");
     let signature = hmac(&stored_key, auth_message.as_bytes());
-    let proof: Vec<u8> = client_key.iter().zip(&signature).map(|(k, s)| k ^ s).collect();
+    let proof: Vec<u8> = client_key
+        .iter()
+        .zip(&signature)
+        .map(|(k, s)| k ^ s)
+        .collect();
     client
         .send(&format!(
             "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</response>",
             b64.encode(format!("{without_proof},p={}", b64.encode(proof)))
         ))
         .await;
-    let answer = client.read_until_any(&["</success>", "<success/>", "</failure>"]).await;
+    let answer = client
+        .read_until_any(&["</success>", "<success/>", "</failure>"])
+        .await;
     assert!(answer.contains("<success"), "SCRAM login failed: {answer}");
     client.open(HOST).await;
     client

@@ -131,14 +131,13 @@ async fn grow_before_login(
     (after.saturating_sub(before) / count as u64, clients)
 }
 
-/// Starts roostd, warms it up with one stream, grows it with `count`
+/// Starts roostd, warms it up with one stream, grows it with 200
 /// unfinished stanzas and checks the growth per connection.
 async fn assert_bounded_before_login(what: &str, header: &str, stanza: &str) {
     const CONNECTIONS: usize = 200;
     let server = Server::start();
     assert_serving(&server).await;
-    let (per_connection, clients) =
-        grow_before_login(&server, CONNECTIONS, header, stanza).await;
+    let (per_connection, clients) = grow_before_login(&server, CONNECTIONS, header, stanza).await;
     eprintln!(
         "before login, {what}: {} stanza bytes, roostd grew {per_connection} bytes per \
          connection ({CONNECTIONS} connections)",
@@ -172,15 +171,6 @@ async fn unfinished_stanzas_using_a_long_header_prefix_cost_about_their_bytes() 
 /// its last bytes; returns roostd's RSS growth per connection from the
 /// logged-in state, after checking that the last bytes complete it.
 async fn grow_after_login(server: &Server, mut clients: Vec<RawClient>, what: &str) -> (u64, u64) {
-    // The iq's answer to a burst of pings settles the buffers a burst of
-    // bytes grows, whose bytes are consumed as they come.
-    let pings: String = (0..4000)
-        .map(|i| format!("<iq type='get' id='w{i}'><ping xmlns='urn:xmpp:ping'/></iq>"))
-        .collect();
-    for client in &mut clients {
-        client.send(&pings).await;
-        client.read_iq("w3999").await;
-    }
     let logged_in = settled_rss(server, clients.len()).await;
 
     let stanza = iq((256 * 1024 - 4_100) / 6, true);
@@ -224,11 +214,12 @@ async fn unfinished_256_kib_stanzas_after_login_cost_about_their_bytes() {
 /// Over TLS the same costs more, for reasons outside the XML codec: rustls
 /// decrypts the burst into 16 KiB records that roostd reads 2 KiB at a
 /// time, and the allocator keeps the holes they leave between the growing
-/// stanza buffers (measured: 60 to 100 KiB per connection beyond the
-/// stanza). Still bounded by the stanza's size, which is what this checks.
+/// stanza buffers (measured: 70 to 100 KiB per connection beyond the
+/// stanza, against about 20 KiB over plain TCP). Still bounded by the
+/// stanza's size, which is what this checks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn unfinished_256_kib_stanzas_over_tls_cost_about_their_bytes() {
-    const TLS_ALLOWANCE: u64 = 64 * 1024;
+    const TLS_ALLOWANCE: u64 = 96 * 1024;
     let server = Server::start();
     server.create_user(&format!("{USER}@{HOST}"), PASSWORD);
     let mut clients = Vec::with_capacity(LOGGED_IN);

@@ -205,7 +205,10 @@ impl Builder {
             self.checking = false;
             return Ok(Closed::Checked);
         }
-        let element = self.open.pop().expect("an open element per frame while building");
+        let element = self
+            .open
+            .pop()
+            .expect("an open element per frame while building");
         Ok(Closed::Element(self.deliver(element)))
     }
 
@@ -326,7 +329,10 @@ impl Builder {
         let mut element = build.then(|| {
             let mut element = Element::in_ns(local, ns);
             element.attrs.reserve_exact(self.attrs.len() - declarations);
-            let declared = namespaces.since(ns_mark).iter().filter(|(p, _)| !p.is_empty());
+            let declared = namespaces
+                .since(ns_mark)
+                .iter()
+                .filter(|(p, _)| !p.is_empty());
             if name_prefix.is_some() || declared.clone().next().is_some() {
                 element.prefixes = Some(Box::new(Prefixes {
                     of_name: name_prefix.cloned(),

@@ -37,8 +37,10 @@ pub struct Element {
     pub(super) prefixes: Option<Box<Prefixes>>,
 }
 
-/// `(prefix, namespace)` pairs.
-pub(super) type Bindings = Vec<(Arc<str>, Arc<str>)>;
+/// A prefix and the namespace it stands for.
+pub(super) type PrefixBinding = (Arc<str>, Arc<str>);
+
+pub(super) type Bindings = Vec<PrefixBinding>;
 
 /// The prefixes of a parsed element.
 #[derive(Debug, Clone, Default)]
@@ -55,7 +57,7 @@ pub(super) struct Prefixes {
 
 impl Element {
     /// The bindings of the prefixed attributes.
-    pub(super) fn attribute_bindings(&self) -> &[(Arc<str>, Arc<str>)] {
+    pub(super) fn attribute_bindings(&self) -> &[PrefixBinding] {
         self.prefixes.as_ref().map_or(&[], |p| &p.of_attributes)
     }
 }

@@ -72,7 +72,12 @@ impl Namespaces {
     /// rebinding `xml` or binding its URI elsewhere, anything about
     /// `xmlns`, and undeclaring a prefix (`xmlns:p=''`); and refusing more
     /// than `max` declarations in scope or [`MAX_NAME_BYTES`] of names.
-    pub(super) fn declare(&mut self, prefix: &str, uri: &str, max: usize) -> Result<(), StreamError> {
+    pub(super) fn declare(
+        &mut self,
+        prefix: &str,
+        uri: &str,
+        max: usize,
+    ) -> Result<(), StreamError> {
         let refused = if prefix == "xml" {
             uri != ns::XML
         } else {

@@ -1,9 +1,7 @@
 //! Serialisation: elements as they appear inside a stream, and the server's
 //! own stream header, stream errors and stream end.
 
-use std::sync::Arc;
-
-use super::element::{Element, Node};
+use super::element::{Element, Node, PrefixBinding};
 use super::ns;
 
 /// Closes the server's side of a stream.
@@ -47,8 +45,7 @@ impl Element {
         // Only at the top is `stream:` sure to mean the streams namespace:
         // deeper, or with its own declarations rebinding `stream`, the
         // element declares its namespace like any other.
-        let stream_prefixed =
-            top.is_some() && *self.ns == *ns::STREAMS && !self.binds("stream");
+        let stream_prefixed = top.is_some() && *self.ns == *ns::STREAMS && !self.binds("stream");
         let prefix = if stream_prefixed {
             Some("stream")
         } else {
@@ -127,7 +124,7 @@ impl Element {
     }
 
     /// The declarations made here and the bindings of the attributes.
-    fn prefix_lists(&self) -> (&[(Arc<str>, Arc<str>)], &[(Arc<str>, Arc<str>)]) {
+    fn prefix_lists(&self) -> (&[PrefixBinding], &[PrefixBinding]) {
         match &self.prefixes {
             Some(p) => (&p.declared, &p.of_attributes),
             None => (&[], &[]),
@@ -156,9 +153,8 @@ impl Element {
         for child in self.children() {
             child.collect_unbound(&mut scope, &mut unbound, &mut clashing);
         }
-        unbound.retain(|&(p, _)| {
-            !clashing.contains(&p) && !scope[..own].iter().any(|&(q, _)| q == p)
-        });
+        unbound
+            .retain(|&(p, _)| !clashing.contains(&p) && !scope[..own].iter().any(|&(q, _)| q == p));
         unbound
     }
 

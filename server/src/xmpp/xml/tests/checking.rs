@@ -24,7 +24,10 @@ fn limits() -> Limits {
 fn a_large_unfinished_stanza_is_held_as_bytes_and_a_small_one_as_a_tree() {
     let mut parser = StreamParser::new(limits());
     parser.push(HEADER.as_bytes());
-    assert!(matches!(parser.next_event(), Ok(Some(StreamEvent::Header(_)))));
+    assert!(matches!(
+        parser.next_event(),
+        Ok(Some(StreamEvent::Header(_)))
+    ));
     parser.push(b"<message><body>hi</body>");
     assert_eq!(parser.next_event(), Ok(None));
     assert!(parser.holds_tree());
@@ -37,7 +40,9 @@ fn a_large_unfinished_stanza_is_held_as_bytes_and_a_small_one_as_a_tree() {
     };
     assert_eq!(message.children().count(), 302);
     assert_eq!(message.text(), "");
-    assert!(matches!(parser.next_event(), Ok(Some(StreamEvent::Stanza(p))) if p.name() == "presence"));
+    assert!(
+        matches!(parser.next_event(), Ok(Some(StreamEvent::Stanza(p))) if p.name() == "presence")
+    );
     assert_eq!(parser.next_event(), Ok(None));
 }
 
@@ -62,10 +67,22 @@ fn checked_stanzas_are_built_as_if_fed_whole() {
 fn errors_found_while_checking_are_those_found_while_building() {
     let padding = padding();
     for (tail, expected) in [
-        ("</body></message>", StreamError::malformed("</body> does not close <message>")),
-        ("<q:x/>", StreamError::BadNamespacePrefix("prefix \"q\" is not declared".into())),
-        ("<x q:a='1'/>", StreamError::BadNamespacePrefix("prefix \"q\" is not declared".into())),
-        ("&bogus;<x/>", StreamError::RestrictedXml("entity reference other than the predefined ones")),
+        (
+            "</body></message>",
+            StreamError::malformed("</body> does not close <message>"),
+        ),
+        (
+            "<q:x/>",
+            StreamError::BadNamespacePrefix("prefix \"q\" is not declared".into()),
+        ),
+        (
+            "<x q:a='1'/>",
+            StreamError::BadNamespacePrefix("prefix \"q\" is not declared".into()),
+        ),
+        (
+            "&bogus;<x/>",
+            StreamError::RestrictedXml("entity reference other than the predefined ones"),
+        ),
         ("]]><x/>", StreamError::malformed("']]>' in character data")),
         (
             "<x xmlns:p='urn:p' xmlns:q='urn:p' p:a='1' q:a='2'/>",
@@ -82,10 +99,17 @@ fn errors_found_while_checking_are_those_found_while_building() {
                 .concat(),
             StreamError::TooManyNamespaces { limit: 64 },
         ),
-        (&"y".repeat(70_000), StreamError::StanzaTooLarge { limit: 64 * 1024 }),
+        (
+            &"y".repeat(70_000),
+            StreamError::StanzaTooLarge { limit: 64 * 1024 },
+        ),
     ] {
         let input = format!("{HEADER}<message>{padding}{tail}");
-        assert_eq!(error_with(input.as_bytes(), limits()), expected, "{tail:.40}");
+        assert_eq!(
+            error_with(input.as_bytes(), limits()),
+            expected,
+            "{tail:.40}"
+        );
     }
 }
 

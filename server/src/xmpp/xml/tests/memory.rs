@@ -125,10 +125,7 @@ fn held_by_unfinished(header: &str, stanza: &str, limits: Limits) -> usize {
 
 fn assert_bounded(what: &str, header: &str, stanza: &str, limits: Limits) {
     let held = held_by_unfinished(header, stanza, limits);
-    eprintln!(
-        "{what}: {} stanza bytes, {held} bytes held",
-        stanza.len()
-    );
+    eprintln!("{what}: {} stanza bytes, {held} bytes held", stanza.len());
     assert!(
         held <= stanza.len() + ALLOWANCE,
         "{what}: {held} bytes held for a {}-byte stanza",
@@ -187,7 +184,10 @@ fn a_long_namespace_name_is_held_once_by_a_finished_stanza() {
     let before = live_bytes();
     let mut parser = StreamParser::new(Limits::default());
     parser.push(format!("{HEADER}{stanza}").as_bytes());
-    assert!(matches!(parser.next_event(), Ok(Some(StreamEvent::Header(_)))));
+    assert!(matches!(
+        parser.next_event(),
+        Ok(Some(StreamEvent::Header(_)))
+    ));
     let Ok(Some(StreamEvent::Stanza(iq))) = parser.next_event() else {
         panic!("no stanza");
     };

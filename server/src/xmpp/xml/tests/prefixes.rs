@@ -100,7 +100,10 @@ fn prefixes_are_kept_where_the_input_declared_them() {
     let stanza = one(stanzas(
         "<message xmlns:p='urn:p'><p:x xmlns:p='urn:p'/></message>",
     ));
-    assert_eq!(written(&stanza), "<message xmlns:p='urn:p'><p:x/></message>");
+    assert_eq!(
+        written(&stanza),
+        "<message xmlns:p='urn:p'><p:x/></message>"
+    );
 }
 
 #[test]
