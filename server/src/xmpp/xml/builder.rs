@@ -377,26 +377,23 @@ impl Builder {
             }
         }
         if let Some(element) = &element {
-            self.tree_bytes += heap_estimate(element);
+            self.tree_bytes += heap_estimate(element, content.len());
         }
         Ok((element, name_len))
     }
 }
 
-/// Roughly what an element costs on the heap, children aside.
-fn heap_estimate(element: &Element) -> usize {
-    let attrs: usize = element
-        .attrs
-        .iter()
-        .map(|(name, value)| name.len() + value.len() + 2 * ALLOCATION_OVERHEAD)
-        .sum();
+/// Roughly what an element parsed from a start tag of `tag_bytes` costs on
+/// the heap, children aside: the tag's bytes bound its names and values.
+fn heap_estimate(element: &Element, tag_bytes: usize) -> usize {
+    let attrs = element.attrs.len() * 2 * ALLOCATION_OVERHEAD;
     let prefixes = element.prefixes.as_ref().map_or(0, |p| {
         std::mem::size_of::<Prefixes>()
             + (p.of_attributes.capacity() + p.declared.capacity())
                 * std::mem::size_of::<(Arc<str>, Arc<str>)>()
     });
     std::mem::size_of::<Node>()
-        + element.name.len()
+        + tag_bytes
         + ALLOCATION_OVERHEAD
         + element.attrs.capacity() * std::mem::size_of::<(String, String)>()
         + attrs

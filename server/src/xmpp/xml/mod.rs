@@ -63,8 +63,9 @@
 //!   linear in the input. A checked stanza is read twice (checked, then
 //!   built), never more.
 //!
-//! Tests are in `tests/` (a timing run is `#[ignore]`d there; `memory.rs`
-//! counts allocations with its own global allocator); the cargo-fuzz target
+//! Tests are in `tests/` (a timing run is `#[ignore]`d there); what an
+//! unfinished stanza costs is counted by a global allocator in a test binary
+//! of its own, `server/tests/xml_memory.rs`; the cargo-fuzz target
 //! `xml_stream` in the repository's `fuzz/` directory checks the same
 //! properties on arbitrary input.
 

@@ -63,6 +63,9 @@ impl Namespaces {
     /// Drops the declarations made since `mark`.
     pub(super) fn pop_to(&mut self, mark: usize) {
         let mark = mark.max(1);
+        if mark >= self.bindings.len() {
+            return;
+        }
         for (prefix, uri) in self.bindings.drain(mark..) {
             self.name_bytes -= prefix.len() + uri.len();
         }

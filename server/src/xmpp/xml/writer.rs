@@ -58,30 +58,11 @@ impl Element {
             write_attr(out, "xmlns", &self.ns);
             own_default = &*self.ns;
         }
-        let hoisted = top
-            .unwrap_or_default()
-            .iter()
-            .copied()
-            .filter(|&(p, _)| !(stream_prefixed && p == "stream"));
-        let (declared, of_attributes) = self.prefix_lists();
-        let name_binding = prefix
-            .filter(|_| !stream_prefixed)
-            .map(|prefix| (prefix, &*self.ns));
-        let bindings = declared
-            .iter()
-            .map(|(p, uri)| (&**p, &**uri))
-            .chain(name_binding)
-            .chain(of_attributes.iter().map(|(p, uri)| (&**p, &**uri)))
-            .chain(hoisted);
-        for (prefix, uri) in bindings {
-            if lookup(scope, prefix) != Some(uri) {
-                out.extend_from_slice(b" xmlns:");
-                out.extend_from_slice(prefix.as_bytes());
-                out.extend_from_slice(b"='");
-                escape_into(out, uri, true);
-                out.push(b'\'');
-                scope.push((prefix, uri));
-            }
+        // Most elements have no prefixes at all.
+        let hoisted = top.unwrap_or_default();
+        if self.prefixes.is_some() || !hoisted.is_empty() {
+            let name_binding = prefix.filter(|_| !stream_prefixed);
+            self.declare_prefixes(out, scope, name_binding, hoisted, stream_prefixed);
         }
         for (name, value) in &self.attrs {
             // The namespace comes from `ns` alone; a stray declaration set as
@@ -105,6 +86,40 @@ impl Element {
             out.push(b'>');
         }
         scope.truncate(mark);
+    }
+
+    /// Writes the declarations that this element and, if it is the top,
+    /// the elements below need and `scope` lacks, and adds them to it.
+    fn declare_prefixes<'a>(
+        &'a self,
+        out: &mut Vec<u8>,
+        scope: &mut Vec<(&'a str, &'a str)>,
+        name_prefix: Option<&'a str>,
+        hoisted: &[(&'a str, &'a str)],
+        stream_prefixed: bool,
+    ) {
+        let (declared, of_attributes) = self.prefix_lists();
+        let bindings = declared
+            .iter()
+            .map(|(p, uri)| (&**p, &**uri))
+            .chain(name_prefix.map(|prefix| (prefix, &*self.ns)))
+            .chain(of_attributes.iter().map(|(p, uri)| (&**p, &**uri)))
+            .chain(
+                hoisted
+                    .iter()
+                    .copied()
+                    .filter(|&(p, _)| !(stream_prefixed && p == "stream")),
+            );
+        for (prefix, uri) in bindings {
+            if lookup(scope, prefix) != Some(uri) {
+                out.extend_from_slice(b" xmlns:");
+                out.extend_from_slice(prefix.as_bytes());
+                out.extend_from_slice(b"='");
+                escape_into(out, uri, true);
+                out.push(b'\'');
+                scope.push((prefix, uri));
+            }
+        }
     }
 
     /// The prefix of the name, as the input spelled it.

@@ -5,7 +5,6 @@ mod checking;
 mod element;
 mod errors;
 mod limits;
-mod memory;
 mod perf;
 mod prefixes;
 mod robustness;
