@@ -18,7 +18,7 @@ use std::sync::Arc;
 use super::element::{Element, Node, Prefixes};
 use super::errors::StreamError;
 use super::lexer::is_whitespace;
-use super::namespaces::Namespaces;
+use super::namespaces::{Binding, Namespaces};
 use super::parser::Limits;
 use super::syntax::{
     RawAttr, decode_attribute, decode_cdata, decode_text, is_ncname, split_attributes, split_qname,
@@ -305,7 +305,7 @@ impl Builder {
         let header_depth = self.stanza_ns_mark;
         let namespaces = &self.namespaces;
         let hoisted = &mut self.hoisted;
-        let mut hoist = |binding: &super::namespaces::Binding<'_>| {
+        let mut hoist = |binding: &Binding<'_>| {
             if build
                 && binding.depth < header_depth
                 && **binding.prefix != *"xml"

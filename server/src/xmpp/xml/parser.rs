@@ -88,9 +88,10 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 ///
 /// Feed it with [`push`](Self::push), then call
 /// [`next_event`](Self::next_event) until it returns `Ok(None)` before
-/// pushing again: the parser buffers at most one incomplete token (bounded
-/// by the limits) beyond what was pushed last. The events do not depend on
-/// how the input was split.
+/// pushing again: the parser then holds at most the bytes of one
+/// unfinished stanza (bounded by the limits), a tree of at most 16 KiB of
+/// it, and the namespace declarations in scope. The events do not depend
+/// on how the input was split.
 pub struct StreamParser {
     limits: Limits,
     lexer: Lexer,
