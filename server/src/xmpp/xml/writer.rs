@@ -27,7 +27,11 @@ impl Element {
         // request's children) has lost the ancestor that declared its
         // prefixes: they are declared once, here, rather than on every
         // element that uses them.
-        let unbound = self.unbound_below();
+        let unbound = if self.any_prefixes() {
+            self.unbound_below()
+        } else {
+            Vec::new()
+        };
         self.write(out, parent_ns, &mut Vec::new(), Some(&unbound));
     }
 
@@ -88,8 +92,19 @@ impl Element {
         scope.truncate(mark);
     }
 
+    /// Whether this element or any below it has prefixes: most trees have
+    /// none, and are written without looking for unbound ones.
+    fn any_prefixes(&self) -> bool {
+        self.prefixes.is_some()
+            || self.nodes.iter().any(|node| match node {
+                Node::Element(child) => child.any_prefixes(),
+                Node::Text(_) => false,
+            })
+    }
+
     /// Writes the declarations that this element and, if it is the top,
     /// the elements below need and `scope` lacks, and adds them to it.
+    #[cold]
     fn declare_prefixes<'a>(
         &'a self,
         out: &mut Vec<u8>,
@@ -160,6 +175,7 @@ impl Element {
     /// nor the elements between declare, one per prefix. A prefix that this
     /// element binds, or that is needed with two namespaces, is left out
     /// (each element then declares it where needed).
+    #[cold]
     fn unbound_below(&self) -> Vec<(&str, &str)> {
         let mut scope: Vec<(&str, &str)> = self.own_bindings().collect();
         let own = scope.len();
