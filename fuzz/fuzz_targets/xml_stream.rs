@@ -25,6 +25,7 @@ const LIMITS: Limits = Limits {
     max_stanza_bytes: 4096,
     max_depth: 8,
     max_attributes: 8,
+    max_namespaces: 8,
 };
 
 fn feed(

@@ -196,6 +196,11 @@ impl Server {
         server
     }
 
+    /// The running roostd's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     pub fn config_path(&self) -> PathBuf {
         self.dir.path().join("roost.toml")
     }

@@ -198,6 +198,83 @@ impl RawClient {
     }
 }
 
+/// Logs in with SCRAM-SHA-256 without TLS (for servers configured with
+/// `require_encryption = false`) and binds `resource`; returns the client
+/// ready for stanzas.
+pub async fn bound_in_plaintext(
+    server: &Server,
+    user: &str,
+    password: &str,
+    resource: &str,
+) -> RawClient {
+    use hmac::{Hmac, Mac as _};
+    use sha2::{Digest as _, Sha256};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let hmac = |key: &[u8], data: &[u8]| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
+        mac.update(data);
+        mac.finalize().into_bytes().to_vec()
+    };
+
+    let mut client = RawClient::connect(server).await;
+    let features = client.open(HOST).await;
+    assert!(features.contains("SCRAM-SHA-256"), "{features}");
+    let client_first_bare = format!("n={user},r=rawclientnonce");
+    client
+        .send(&format!(
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>{}</auth>",
+            b64.encode(format!("n,,{client_first_bare}"))
+        ))
+        .await;
+    let challenge = client.read_until("</challenge>").await;
+    let start = challenge.find("<challenge").expect("a challenge");
+    let body = &challenge[start..];
+    let body = &body[body.find('>').expect("tag end") + 1..body.len() - "</challenge>".len()];
+    let server_first = String::from_utf8(b64.decode(body).expect("base64")).expect("UTF-8");
+    let field = |name: &str| {
+        server_first
+            .split(',')
+            .find_map(|f| f.strip_prefix(name))
+            .unwrap_or_else(|| panic!("{name} in {server_first}"))
+    };
+    let nonce = field("r=");
+    let salt = b64.decode(field("s=")).expect("salt");
+    let iterations: u32 = field("i=").parse().expect("iterations");
+    let mut salted = [0u8; 32];
+    pbkdf2::pbkdf2::<Hmac<Sha256>>(password.as_bytes(), &salt, iterations, &mut salted)
+        .expect("PBKDF2");
+    let client_key = hmac(&salted, b"Client Key");
+    let stored_key = Sha256::digest(&client_key);
+    let without_proof = format!("c=biws,r={nonce}");
+    let auth_message = format!("{client_first_bare},{server_first},{without_proof}");
+    let signature = hmac(&stored_key, auth_message.as_bytes());
+    let proof: Vec<u8> = client_key
+        .iter()
+        .zip(&signature)
+        .map(|(k, s)| k ^ s)
+        .collect();
+    client
+        .send(&format!(
+            "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</response>",
+            b64.encode(format!("{without_proof},p={}", b64.encode(proof)))
+        ))
+        .await;
+    let answer = client
+        .read_until_any(&["</success>", "<success/>", "</failure>"])
+        .await;
+    assert!(answer.contains("<success"), "SCRAM login failed: {answer}");
+    client.open(HOST).await;
+    client
+        .send(&format!(
+            "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
+             <resource>{resource}</resource></bind></iq>"
+        ))
+        .await;
+    let answer = client.read_until("</iq>").await;
+    assert!(answer.contains("type='result'"), "bind failed: {answer}");
+    client
+}
+
 /// A TLS client that trusts the test CA only.
 fn tls_connector() -> tokio_rustls::TlsConnector {
     let mut roots = rustls::RootCertStore::empty();

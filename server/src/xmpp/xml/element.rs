@@ -1,5 +1,7 @@
 //! The stanza tree: elements with resolved namespaces, attributes and mixed content.
 
+use std::sync::Arc;
+
 /// One child of an [`Element`]: an element or character data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
@@ -9,8 +11,9 @@ pub enum Node {
 
 /// An XML element with its namespace resolved.
 ///
-/// - `name` is the local name, `ns` the namespace URI (`""` for none); the
-///   prefix used on the wire is not kept.
+/// - `name` is the local name, `ns` the namespace URI (`""` for none),
+///   shared with the parser's namespace bindings and with the other
+///   elements in that namespace rather than copied into each.
 /// - Attributes keep the order they arrived in. Unprefixed attributes are
 ///   keyed by their name; `xml:` attributes by their qualified name
 ///   (`xml:lang`); other prefixed attributes by `prefix:local`, with the
@@ -18,27 +21,76 @@ pub enum Node {
 ///   again. Namespace declarations (`xmlns`, `xmlns:p`) are never attributes.
 /// - Text is stored decoded; adjacent text is merged into one [`Node::Text`],
 ///   so a tree parsed from any equivalent serialisation compares equal.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// - A parsed element also remembers how the input spelled it: the prefix
+///   of its name and the prefixes declared on its start tag (on a stanza,
+///   also those of the stream header that the stanza uses). The writer
+///   declares them where the input did, so that 1,000 children in a long
+///   namespace declared once are written with one declaration, not 1,000.
+///   This is wire-only data: equality ignores it.
+#[derive(Debug, Clone)]
 pub struct Element {
     pub(super) name: String,
-    pub(super) ns: String,
+    pub(super) ns: Arc<str>,
     pub(super) attrs: Vec<(String, String)>,
-    /// `(prefix, uri)` for the prefixed (non-`xml:`) attributes parsed on
-    /// this element; empty in practice.
-    pub(super) prefixes: Vec<(String, String)>,
     pub(super) nodes: Vec<Node>,
+    /// Boxed, as most elements use no prefix at all.
+    pub(super) prefixes: Option<Box<Prefixes>>,
 }
+
+/// A prefix and the namespace it stands for.
+pub(super) type PrefixBinding = (Arc<str>, Arc<str>);
+
+pub(super) type Bindings = Vec<PrefixBinding>;
+
+/// The prefixes of a parsed element.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Prefixes {
+    /// The bindings of its prefixed (non-`xml:`) attributes: part of what
+    /// their qualified names mean.
+    pub(super) of_attributes: Bindings,
+    /// Wire only: the prefix of the element's name in the input.
+    pub(super) of_name: Option<Arc<str>>,
+    /// Wire only: the `xmlns:p` declarations the input made here (on a
+    /// stanza, also those of the stream header that it uses).
+    pub(super) declared: Bindings,
+}
+
+impl Element {
+    /// The bindings of the prefixed attributes.
+    pub(super) fn attribute_bindings(&self) -> &[PrefixBinding] {
+        self.prefixes.as_ref().map_or(&[], |p| &p.of_attributes)
+    }
+}
+
+impl PartialEq for Element {
+    /// Compares what the element means, not how it was spelled: prefixes
+    /// chosen for names and where they were declared do not matter.
+    fn eq(&self, other: &Element) -> bool {
+        self.name == other.name
+            && self.ns == other.ns
+            && self.attrs == other.attrs
+            && self.attribute_bindings() == other.attribute_bindings()
+            && self.nodes == other.nodes
+    }
+}
+
+impl Eq for Element {}
 
 impl Element {
     /// An element without attributes or children. `name` must be a valid XML
     /// name without a prefix; it is written as is.
     pub fn new(name: &str, ns: &str) -> Element {
+        Element::in_ns(name, Arc::from(ns))
+    }
+
+    /// [`Element::new`] with a namespace name that is already shared.
+    pub(super) fn in_ns(name: &str, ns: Arc<str>) -> Element {
         Element {
             name: name.to_owned(),
-            ns: ns.to_owned(),
+            ns,
             attrs: Vec::new(),
-            prefixes: Vec::new(),
             nodes: Vec::new(),
+            prefixes: None,
         }
     }
 
@@ -54,7 +106,7 @@ impl Element {
 
     /// Whether this is `name` in namespace `ns`.
     pub fn is(&self, name: &str, ns: &str) -> bool {
-        self.name == name && self.ns == ns
+        self.name == name && *self.ns == *ns
     }
 
     /// An attribute's decoded value, by name (`"to"`, `"xml:lang"`).

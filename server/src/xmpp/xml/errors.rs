@@ -44,6 +44,10 @@ pub enum StreamError {
     /// (namespace declarations included).
     #[error("element with more than {limit} attributes")]
     TooManyAttributes { limit: usize },
+    /// More than [`super::Limits::max_namespaces`] namespace declarations
+    /// in scope at once, or more than 32 KiB of their names.
+    #[error("more than {limit} namespace declarations or 32 KiB of namespace names in scope")]
+    TooManyNamespaces { limit: usize },
 }
 
 impl StreamError {
@@ -59,7 +63,8 @@ impl StreamError {
             StreamError::HeaderTooLarge { .. }
             | StreamError::StanzaTooLarge { .. }
             | StreamError::TooDeep { .. }
-            | StreamError::TooManyAttributes { .. } => "policy-violation",
+            | StreamError::TooManyAttributes { .. }
+            | StreamError::TooManyNamespaces { .. } => "policy-violation",
         }
     }
 

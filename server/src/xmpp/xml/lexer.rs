@@ -66,7 +66,13 @@ pub(super) struct Lexer {
     scan: Scan,
     /// Bytes after `pos` already searched for the current token's end.
     scanned: usize,
+    /// Consumed bytes from here on are kept, to [`Lexer::rewind`] to.
+    kept_from: Option<usize>,
 }
+
+/// Past this size the buffer grows by this much at a time rather than
+/// doubling, so that a large unfinished stanza costs little beyond its bytes.
+const GROWTH_STEP: usize = 8 * 1024;
 
 impl Lexer {
     pub(super) fn new() -> Lexer {
@@ -75,27 +81,66 @@ impl Lexer {
             pos: 0,
             scan: Scan::Fresh,
             scanned: 0,
+            kept_from: None,
         }
     }
 
     pub(super) fn push(&mut self, bytes: &[u8]) {
-        // Drop consumed bytes only once they are at least half the buffer:
-        // each byte then moves O(1) times on average, even when a huge token
-        // arrives one byte per push.
-        if self.pos == self.buf.len() {
+        let keep = self.kept_from.unwrap_or(self.pos);
+        // Drop consumed bytes once they are at least half the buffer: each
+        // byte then moves O(1) times on average, even when a huge token
+        // arrives one byte per push. Also before the buffer grows, which
+        // would copy them anyway.
+        let grows = self.buf.len() + bytes.len() > self.buf.capacity();
+        if keep == self.buf.len() {
             self.buf.clear();
-            self.pos = 0;
-        } else if self.pos >= self.buf.len() - self.pos {
-            self.buf.drain(..self.pos);
-            self.pos = 0;
+            self.shift(keep);
+        } else if keep > 0 && (grows || keep >= self.buf.len() - keep) {
+            self.buf.drain(..keep);
+            self.shift(keep);
+        }
+        let needed = self.buf.len() + bytes.len();
+        if needed > self.buf.capacity() {
+            let capacity = self.buf.capacity();
+            let grown = (2 * capacity).min(capacity + GROWTH_STEP).max(needed);
+            self.buf.reserve_exact(grown - self.buf.len());
         }
         self.buf.extend_from_slice(bytes);
+    }
+
+    /// Moves the offsets after dropping the first `n` bytes of the buffer.
+    fn shift(&mut self, n: usize) {
+        self.pos -= n;
+        if let Some(kept) = &mut self.kept_from {
+            *kept -= n;
+        }
+    }
+
+    /// Keeps the input from the next token on, even once consumed, until
+    /// [`Lexer::unkeep`]: the start of a stanza that may have to be read again.
+    pub(super) fn keep_from_here(&mut self) {
+        debug_assert!(self.is_fresh());
+        self.kept_from = Some(self.pos);
+    }
+
+    /// Stops keeping consumed input.
+    pub(super) fn unkeep(&mut self) {
+        self.kept_from = None;
+    }
+
+    /// Goes back to where [`Lexer::keep_from_here`] was called; the input
+    /// from there is read again.
+    pub(super) fn rewind(&mut self) {
+        debug_assert!(self.is_fresh());
+        if let Some(kept) = self.kept_from {
+            self.pos = kept;
+        }
     }
 
     /// Frees the buffer when every byte in it is consumed, so an idle
     /// stream holds no input memory at all.
     pub(super) fn release_if_consumed(&mut self) {
-        if self.pos == self.buf.len() && self.buf.capacity() > 0 {
+        if self.pos == self.buf.len() && self.kept_from.is_none() && self.buf.capacity() > 0 {
             self.buf = Vec::new();
             self.pos = 0;
         }
@@ -107,6 +152,7 @@ impl Lexer {
         self.pos = 0;
         self.scan = Scan::Fresh;
         self.scanned = 0;
+        self.kept_from = None;
     }
 
     /// Bytes held, consumed or not: what the buffer costs.

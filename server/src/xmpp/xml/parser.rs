@@ -20,6 +20,9 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most attributes on one element, namespace declarations included.
     pub max_attributes: usize,
+    /// Most namespace declarations in scope at once, the stream header's
+    /// included. Each name is resolved against them.
+    pub max_namespaces: usize,
 }
 
 impl Default for Limits {
@@ -29,6 +32,7 @@ impl Default for Limits {
             max_stanza_bytes: 10_000,
             max_depth: 32,
             max_attributes: 64,
+            max_namespaces: 64,
         }
     }
 }
@@ -84,9 +88,10 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 ///
 /// Feed it with [`push`](Self::push), then call
 /// [`next_event`](Self::next_event) until it returns `Ok(None)` before
-/// pushing again: the parser buffers at most one incomplete token (bounded
-/// by the limits) beyond what was pushed last. The events do not depend on
-/// how the input was split.
+/// pushing again: the parser then holds at most the bytes of one
+/// unfinished stanza (bounded by the limits), a tree of at most 16 KiB of
+/// it, and the namespace declarations in scope. The events do not depend
+/// on how the input was split.
 pub struct StreamParser {
     limits: Limits,
     lexer: Lexer,
@@ -181,6 +186,13 @@ impl StreamParser {
         self.lexer.buffered()
     }
 
+    /// Whether an unfinished stanza is held as a tree (rather than only
+    /// checked while its bytes are kept).
+    #[cfg(test)]
+    pub(super) fn holds_tree(&self) -> bool {
+        self.builder.holds_tree()
+    }
+
     /// Looks for a byte order mark or UTF-16 before anything else.
     fn start(&mut self) -> Result<Step, StreamError> {
         let rest = self.lexer.rest();
@@ -240,9 +252,7 @@ impl StreamParser {
                 Ok(Step::Again)
             }
             Token::StartTag { content, empty } => {
-                let root = self
-                    .builder
-                    .open_root(content, empty, self.limits.max_attributes)?;
+                let root = self.builder.open_root(content, empty, &self.limits)?;
                 let header = check_header(root, self.builder.default_ns())?;
                 self.phase = Phase::Stream;
                 self.end_pending = empty;
@@ -264,11 +274,18 @@ impl StreamParser {
                 Some(_) => return Err(StreamError::malformed("text outside stanzas")),
             }
             self.used = 0;
+            // Kept until the stanza ends, in case it is read again.
+            self.lexer.keep_from_here();
         }
         let budget = self.limits.max_stanza_bytes.saturating_sub(self.used);
         let (token, len) = match self.lexer.next_token(budget, false)? {
             Lexed::Token(token, len) => (token, len),
-            Lexed::NeedMore => return Ok(Step::NeedMore),
+            Lexed::NeedMore => {
+                // Waiting: an unfinished stanza is held as its bytes, not
+                // as a tree many times their size.
+                self.builder.shed_tree();
+                return Ok(Step::NeedMore);
+            }
             Lexed::OverBudget => {
                 return Err(StreamError::StanzaTooLarge {
                     limit: self.limits.max_stanza_bytes,
@@ -276,15 +293,20 @@ impl StreamParser {
             }
         };
         self.used += len;
-        let limits = self.limits;
         let done = match token {
             Token::StartTag { content, empty } => {
-                self.builder
-                    .start(content, empty, limits.max_depth, limits.max_attributes)?
+                self.builder.start(content, empty, &self.limits)?
             }
             Token::EndTag(qname) => match self.builder.end(qname)? {
                 Closed::Element(stanza) => stanza,
+                Closed::Checked => {
+                    // All of it is here now, and well-formed: build it
+                    // from its bytes in one pass.
+                    self.lexer.rewind();
+                    return Ok(Step::Again);
+                }
                 Closed::Root => {
+                    self.lexer.unkeep();
                     self.phase = Phase::Ended;
                     return Ok(Step::Event(StreamEvent::End));
                 }
@@ -301,7 +323,10 @@ impl StreamParser {
             Token::Pi(_) => return Err(StreamError::RestrictedXml("processing instruction")),
         };
         Ok(match done {
-            Some(stanza) => Step::Event(StreamEvent::Stanza(stanza)),
+            Some(stanza) => {
+                self.lexer.unkeep();
+                Step::Event(StreamEvent::Stanza(stanza))
+            }
             None => Step::Again,
         })
     }

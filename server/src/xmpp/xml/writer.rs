@@ -1,7 +1,7 @@
 //! Serialisation: elements as they appear inside a stream, and the server's
 //! own stream header, stream errors and stream end.
 
-use super::element::{Element, Node};
+use super::element::{Element, Node, PrefixBinding};
 use super::ns;
 
 /// Closes the server's side of a stream.
@@ -14,34 +14,59 @@ impl Element {
     /// declared only where an element's namespace differs from the default
     /// in scope; text and attribute values are escaped.
     ///
+    /// A parsed element keeps the prefixes its input used, declared where
+    /// the input declared them (those of the stream header on the stanza):
+    /// a declaration already in scope in the output is not repeated, so
+    /// the output stays about as long as the input.
+    ///
     /// An element of the streams namespace is written with the `stream:`
     /// prefix that our stream header declares (`<stream:features>`,
     /// `<stream:error>`), as clients that match on that name expect.
     pub fn write_to(&self, out: &mut Vec<u8>, parent_ns: &str) {
-        self.write(out, parent_ns, true);
+        // An element taken out of its stanza (an error reply copies the
+        // request's children) has lost the ancestor that declared its
+        // prefixes: they are declared once, here, rather than on every
+        // element that uses them.
+        let unbound = if self.any_prefixes() {
+            self.unbound_below()
+        } else {
+            Vec::new()
+        };
+        self.write(out, parent_ns, &mut Vec::new(), Some(&unbound));
     }
 
-    fn write(&self, out: &mut Vec<u8>, parent_ns: &str, top: bool) {
+    /// `scope` holds the prefixes declared by the ancestors being written.
+    /// `top` is `Some` for the element `write_to` was called on, with the
+    /// bindings to declare on it for the elements below.
+    fn write<'a>(
+        &'a self,
+        out: &mut Vec<u8>,
+        default_ns: &'a str,
+        scope: &mut Vec<(&'a str, &'a str)>,
+        top: Option<&[(&'a str, &'a str)]>,
+    ) {
+        let mark = scope.len();
         // Only at the top is `stream:` sure to mean the streams namespace:
-        // deeper, or with its own attributes rebinding `stream`, the element
-        // declares its namespace like any other.
-        let prefixed =
-            top && self.ns == ns::STREAMS && !self.prefixes.iter().any(|(p, _)| p == "stream");
-        let default_ns = if prefixed { parent_ns } else { &self.ns };
+        // deeper, or with its own declarations rebinding `stream`, the
+        // element declares its namespace like any other.
+        let stream_prefixed = top.is_some() && *self.ns == *ns::STREAMS && !self.binds("stream");
+        let prefix = if stream_prefixed {
+            Some("stream")
+        } else {
+            self.name_prefix()
+        };
         out.push(b'<');
-        if prefixed {
-            out.extend_from_slice(b"stream:");
+        write_qname(out, prefix, &self.name);
+        let mut own_default = default_ns;
+        if prefix.is_none() && *self.ns != *default_ns {
+            write_attr(out, "xmlns", &self.ns);
+            own_default = &*self.ns;
         }
-        out.extend_from_slice(self.name.as_bytes());
-        if default_ns != parent_ns {
-            write_attr(out, "xmlns", default_ns);
-        }
-        for (prefix, uri) in &self.prefixes {
-            out.extend_from_slice(b" xmlns:");
-            out.extend_from_slice(prefix.as_bytes());
-            out.extend_from_slice(b"='");
-            escape_into(out, uri, true);
-            out.push(b'\'');
+        // Most elements have no prefixes at all.
+        let hoisted = top.unwrap_or_default();
+        if self.prefixes.is_some() || !hoisted.is_empty() {
+            let name_binding = prefix.filter(|_| !stream_prefixed);
+            self.declare_prefixes(out, scope, name_binding, hoisted, stream_prefixed);
         }
         for (name, value) in &self.attrs {
             // The namespace comes from `ns` alone; a stray declaration set as
@@ -52,21 +77,142 @@ impl Element {
         }
         if self.nodes.is_empty() {
             out.extend_from_slice(b"/>");
-            return;
+        } else {
+            out.push(b'>');
+            for node in &self.nodes {
+                match node {
+                    Node::Element(child) => child.write(out, own_default, scope, None),
+                    Node::Text(text) => escape_into(out, text, false),
+                }
+            }
+            out.extend_from_slice(b"</");
+            write_qname(out, prefix, &self.name);
+            out.push(b'>');
         }
-        out.push(b'>');
-        for node in &self.nodes {
-            match node {
-                Node::Element(child) => child.write(out, default_ns, false),
-                Node::Text(text) => escape_into(out, text, false),
+        scope.truncate(mark);
+    }
+
+    /// Whether this element or any below it has prefixes: most trees have
+    /// none, and are written without looking for unbound ones.
+    fn any_prefixes(&self) -> bool {
+        self.prefixes.is_some()
+            || self.nodes.iter().any(|node| match node {
+                Node::Element(child) => child.any_prefixes(),
+                Node::Text(_) => false,
+            })
+    }
+
+    /// Writes the declarations that this element and, if it is the top,
+    /// the elements below need and `scope` lacks, and adds them to it.
+    #[cold]
+    fn declare_prefixes<'a>(
+        &'a self,
+        out: &mut Vec<u8>,
+        scope: &mut Vec<(&'a str, &'a str)>,
+        name_prefix: Option<&'a str>,
+        hoisted: &[(&'a str, &'a str)],
+        stream_prefixed: bool,
+    ) {
+        let (declared, of_attributes) = self.prefix_lists();
+        let bindings = declared
+            .iter()
+            .map(|(p, uri)| (&**p, &**uri))
+            .chain(name_prefix.map(|prefix| (prefix, &*self.ns)))
+            .chain(of_attributes.iter().map(|(p, uri)| (&**p, &**uri)))
+            .chain(
+                hoisted
+                    .iter()
+                    .copied()
+                    .filter(|&(p, _)| !(stream_prefixed && p == "stream")),
+            );
+        for (prefix, uri) in bindings {
+            if lookup(scope, prefix) != Some(uri) {
+                out.extend_from_slice(b" xmlns:");
+                out.extend_from_slice(prefix.as_bytes());
+                out.extend_from_slice(b"='");
+                escape_into(out, uri, true);
+                out.push(b'\'');
+                scope.push((prefix, uri));
             }
         }
-        out.extend_from_slice(b"</");
-        if prefixed {
-            out.extend_from_slice(b"stream:");
+    }
+
+    /// The prefix of the name, as the input spelled it.
+    fn name_prefix(&self) -> Option<&str> {
+        self.prefixes.as_ref().and_then(|p| p.of_name.as_deref())
+    }
+
+    /// The bindings this element needs in scope: its declarations, its
+    /// name's prefix and its attributes' prefixes.
+    fn own_bindings(&self) -> impl Iterator<Item = (&str, &str)> {
+        let (declared, of_attributes) = self.prefix_lists();
+        declared
+            .iter()
+            .map(|(p, uri)| (&**p, &**uri))
+            .chain(self.name_prefix().map(|p| (p, &*self.ns)))
+            .chain(of_attributes.iter().map(|(p, uri)| (&**p, &**uri)))
+    }
+
+    /// The declarations made here and the bindings of the attributes.
+    fn prefix_lists(&self) -> (&[PrefixBinding], &[PrefixBinding]) {
+        match &self.prefixes {
+            Some(p) => (&p.declared, &p.of_attributes),
+            None => (&[], &[]),
         }
-        out.extend_from_slice(self.name.as_bytes());
-        out.push(b'>');
+    }
+
+    /// Whether the element's own declarations or attributes bind `prefix`.
+    fn binds(&self, prefix: &str) -> bool {
+        self.prefixes.as_ref().is_some_and(|p| {
+            p.declared
+                .iter()
+                .chain(&p.of_attributes)
+                .any(|(p, _)| **p == *prefix)
+        })
+    }
+
+    /// The bindings that elements below this one need but that neither it
+    /// nor the elements between declare, one per prefix. A prefix that this
+    /// element binds, or that is needed with two namespaces, is left out
+    /// (each element then declares it where needed).
+    #[cold]
+    fn unbound_below(&self) -> Vec<(&str, &str)> {
+        let mut scope: Vec<(&str, &str)> = self.own_bindings().collect();
+        let own = scope.len();
+        let mut unbound = Vec::new();
+        let mut clashing = Vec::new();
+        for child in self.children() {
+            child.collect_unbound(&mut scope, &mut unbound, &mut clashing);
+        }
+        unbound
+            .retain(|&(p, _)| !clashing.contains(&p) && !scope[..own].iter().any(|&(q, _)| q == p));
+        unbound
+    }
+
+    fn collect_unbound<'a>(
+        &'a self,
+        scope: &mut Vec<(&'a str, &'a str)>,
+        unbound: &mut Vec<(&'a str, &'a str)>,
+        clashing: &mut Vec<&'a str>,
+    ) {
+        let mark = scope.len();
+        if let Some(prefixes) = &self.prefixes {
+            scope.extend(prefixes.declared.iter().map(|(p, uri)| (&**p, &**uri)));
+            for (prefix, uri) in self.own_bindings().skip(prefixes.declared.len()) {
+                if lookup(scope, prefix) == Some(uri) {
+                    continue;
+                }
+                match unbound.iter().find(|&&(p, _)| p == prefix) {
+                    Some(&(_, other)) if other != uri => clashing.push(prefix),
+                    Some(_) => {}
+                    None => unbound.push((prefix, uri)),
+                }
+            }
+        }
+        for child in self.children() {
+            child.collect_unbound(scope, unbound, clashing);
+        }
+        scope.truncate(mark);
     }
 
     /// [`Element::write_to`] into a new buffer.
@@ -115,6 +261,27 @@ pub fn stream_error(condition: &str, text: Option<&str>) -> Vec<u8> {
 /// Whether an attribute name is a namespace declaration.
 pub(super) fn is_xmlns_attr(name: &str) -> bool {
     name == "xmlns" || name.starts_with("xmlns:")
+}
+
+/// The namespace bound to `prefix` where the output stands; `xml:` is
+/// always bound.
+fn lookup<'a>(scope: &[(&str, &'a str)], prefix: &str) -> Option<&'a str> {
+    if prefix == "xml" {
+        return Some(ns::XML);
+    }
+    scope
+        .iter()
+        .rev()
+        .find(|(p, _)| *p == prefix)
+        .map(|&(_, uri)| uri)
+}
+
+fn write_qname(out: &mut Vec<u8>, prefix: Option<&str>, name: &str) {
+    if let Some(prefix) = prefix {
+        out.extend_from_slice(prefix.as_bytes());
+        out.push(b':');
+    }
+    out.extend_from_slice(name.as_bytes());
 }
 
 fn write_attr(out: &mut Vec<u8>, name: &str, value: &str) {

@@ -9,6 +9,7 @@ fn limits(max_stanza_bytes: usize, max_depth: usize, max_attributes: usize) -> L
         max_stanza_bytes,
         max_depth,
         max_attributes,
+        ..Limits::default()
     }
 }
 
@@ -240,4 +241,46 @@ fn an_idle_stream_gives_its_input_buffer_back() {
         parser.next_event(),
         Ok(Some(StreamEvent::Stanza(_)))
     ));
+}
+
+#[test]
+fn namespace_declarations_in_scope_are_bounded() {
+    let declarations = |range: std::ops::Range<usize>| {
+        range
+            .map(|i| format!(" xmlns:p{i}='urn:{i}'"))
+            .collect::<String>()
+    };
+    let roomy = limits(100_000, 32, 64);
+    // The header declares 2: 62 more fit, on one level or across levels.
+    let fits = format!(
+        "<message{}><x{}/></message>",
+        declarations(0..40),
+        declarations(40..62)
+    );
+    assert_eq!(parse_with(&stream_with(&fits), roomy).error, None);
+    let over = format!(
+        "<message{}><x{}/></message>",
+        declarations(0..40),
+        declarations(40..63)
+    );
+    let error = error_with(&stream_with(&over), roomy);
+    assert_eq!(error, StreamError::TooManyNamespaces { limit: 64 });
+    assert_eq!(error.condition(), "policy-violation");
+
+    // Scopes end with their element: siblings may each declare many.
+    let siblings = format!(
+        "<message>{}</message>",
+        format!("<x{}/>", declarations(0..60)).repeat(20)
+    );
+    assert_eq!(parse_with(&stream_with(&siblings), roomy).error, None);
+
+    // And the names in scope are bounded in bytes.
+    let long = |i: usize| format!(" xmlns:p{i}='urn:{}'", "n".repeat(9_000));
+    let fits = format!("<message{}{}{}/>", long(0), long(1), long(2));
+    assert_eq!(parse_with(&stream_with(&fits), roomy).error, None);
+    let over = format!("<message{}{}{}{}/>", long(0), long(1), long(2), long(3));
+    assert_eq!(
+        error_with(&stream_with(&over), roomy),
+        StreamError::TooManyNamespaces { limit: 64 }
+    );
 }

@@ -1,10 +1,12 @@
 //! Tests of the XML stream codec, and the helpers they share: feeding input
 //! in chosen splits and a small deterministic PRNG for random splits.
 
+mod checking;
 mod element;
 mod errors;
 mod limits;
 mod perf;
+mod prefixes;
 mod robustness;
 mod stream;
 

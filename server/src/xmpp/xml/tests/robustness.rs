@@ -51,8 +51,9 @@ fn random_input(rng: &mut Rng) -> Vec<u8> {
     input
 }
 
-fn mutated_input(rng: &mut Rng) -> Vec<u8> {
-    let mut input = TYPICAL.as_bytes().to_vec();
+/// `base` with one to three random edits.
+pub(super) fn mutate(base: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let mut input = base.to_vec();
     for _ in 0..1 + rng.below(3) {
         let at = rng.below(input.len());
         match rng.below(4) {
@@ -74,7 +75,7 @@ fn mutated_input(rng: &mut Rng) -> Vec<u8> {
 
 /// Feeds `input` whole and in random chunks (and, every few rounds, byte
 /// by byte), compares, and round-trips every stanza.
-fn check(input: &[u8], rng: &mut Rng, bytewise: bool) -> bool {
+pub(super) fn check(input: &[u8], rng: &mut Rng, bytewise: bool) -> bool {
     let limits = Limits::default();
     let whole = feed(input, limits, || usize::MAX);
     let seed = rng.next();
@@ -138,7 +139,7 @@ fn mutated_typical_streams_never_panic_and_do_not_depend_on_the_split() {
     let mut rng = Rng::new(2);
     let mut accepted = 0;
     for round in 0..2000 {
-        let input = mutated_input(&mut rng);
+        let input = mutate(TYPICAL.as_bytes(), &mut rng);
         accepted += usize::from(check(&input, &mut rng, round % 20 == 0));
     }
     assert!(accepted > 100, "only {accepted} mutants were accepted");
