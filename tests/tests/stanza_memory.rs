@@ -195,10 +195,12 @@ async fn grow_after_login(server: &Server, mut clients: Vec<RawClient>, what: &s
 }
 
 const LOGGED_IN: usize = 16;
+/// Room for `LOGGED_IN` resources of one account (10 by default).
+const SESSIONS: &str = "max_sessions_per_account = 16";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn unfinished_256_kib_stanzas_after_login_cost_about_their_bytes() {
-    let server = Server::start_c2s("require_encryption = false", "");
+    let server = Server::start_c2s(&format!("require_encryption = false\n{SESSIONS}"), "");
     server.create_user(&format!("{USER}@{HOST}"), PASSWORD);
     let mut clients = Vec::with_capacity(LOGGED_IN);
     for i in 0..LOGGED_IN {
@@ -220,7 +222,7 @@ async fn unfinished_256_kib_stanzas_after_login_cost_about_their_bytes() {
 /// (before the fix: 180 MB per connection).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn unfinished_256_kib_stanzas_over_tls_cost_about_their_bytes() {
-    let server = Server::start();
+    let server = Server::start_c2s(SESSIONS, "");
     server.create_user(&format!("{USER}@{HOST}"), PASSWORD);
     let mut clients = Vec::with_capacity(LOGGED_IN);
     for i in 0..LOGGED_IN {
