@@ -194,7 +194,7 @@ async fn offline_storage_is_bounded_per_sender_and_in_bytes() {
 
     let mut alice = login(&server, "alice").await;
     alice.send("<presence/>").await;
-    let got = sync(&mut alice, "p1").await;
+    let got = alice.read_until("hello</body>").await;
     let bodies: Vec<&str> = got
         .split("<body>")
         .skip(1)

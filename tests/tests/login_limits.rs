@@ -114,34 +114,65 @@ async fn parallel_connections_get_no_more_guesses_than_one() {
     assert!(answer.contains("<success"), "{answer}");
 }
 
+/// Sends a client-final message with a wrong proof for the challenge in
+/// `answer`.
+async fn send_wrong_proof(client: &mut RawClient, answer: &str) {
+    let payload = answer
+        .rsplit_once("</challenge>")
+        .and_then(|(before, _)| before.rsplit_once('>'))
+        .map(|(_, payload)| payload)
+        .unwrap_or_else(|| panic!("no challenge: {answer}"));
+    let server_first = String::from_utf8(STANDARD.decode(payload).unwrap()).unwrap();
+    let nonce = server_first
+        .split(',')
+        .find_map(|f| f.strip_prefix("r="))
+        .expect("a nonce");
+    let proof = STANDARD.encode([0u8; 20]);
+    let last = STANDARD.encode(format!("c=biws,r={nonce},p={proof}"));
+    client
+        .send(&format!(
+            "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{last}</response>"
+        ))
+        .await;
+}
+
 #[tokio::test]
-async fn scram_attempts_count_from_the_client_first_message() {
+async fn scram_proofs_count_and_open_exchanges_hold_nothing() {
     let server = server_with(&["alice"], "max_failures_per_account = 3\n");
-    // Exchanges left open after server-first hold their place: only three
-    // get a challenge, the others are refused at once.
+    // Five exchanges left open after the challenge lock nothing: the right
+    // password still logs in meanwhile.
     let mut open = Vec::new();
-    let mut refused = 0;
     for _ in 0..5 {
         let (answer, client) = scram_first(&server, "alice").await;
-        if answer.contains("<temporary-auth-failure/>") {
-            assert!(answer.contains("retry in"), "{answer}");
-            refused += 1;
-        } else {
-            salt_and_iterations(&answer);
-            open.push(client);
-        }
-    }
-    assert_eq!((open.len(), refused), (3, 2));
-    // Abandoned exchanges tested no password: their places come back.
-    for mut client in open {
-        client
-            .send("<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
-            .await;
-        let answer = client.read_until("</failure>").await;
-        assert!(answer.contains("<aborted/>"), "{answer}");
+        salt_and_iterations(&answer);
+        open.push((answer, client));
     }
     let answer = plain_login_once(&server, "alice", PASSWORD).await;
-    assert!(answer.contains("<success"), "{answer}");
+    assert!(
+        answer.contains("<success"),
+        "stalled exchanges locked alice out: {answer}"
+    );
+    // Their wrong proofs, all sent before any answer is read, count as
+    // guesses: three are tested, the others refused.
+    for (answer, client) in &mut open {
+        send_wrong_proof(client, answer).await;
+    }
+    let mut answers = Vec::new();
+    for (_, client) in &mut open {
+        answers.push(client.read_until_any(&["<success", "</failure>"]).await);
+    }
+    let tested = answers
+        .iter()
+        .filter(|a| a.contains("<not-authorized/>"))
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|a| a.contains("<temporary-auth-failure/>"))
+        .count();
+    assert_eq!((tested, refused), (3, 2), "{answers:#?}");
+    // Now the pair is locked, the right password included.
+    let answer = plain_login_once(&server, "alice", PASSWORD).await;
+    assert!(answer.contains("<temporary-auth-failure/>"), "{answer}");
 }
 
 #[tokio::test]

@@ -17,9 +17,13 @@
 //!    used there before; an account new to the address waits like any
 //!    other name while a sweep from that address is being refused.
 //!
-//! An attempt is counted when it *starts*, as soon as the username is known
-//! ([`AuthLimiter::begin`]), and holds its place until it ends: parallel
-//! connections get no more guesses than one. A success gives the place
+//! An attempt is counted when it *starts* ([`AuthLimiter::begin`]) and
+//! holds its place until it ends: parallel connections get no more guesses
+//! than one. PLAIN begins as soon as the username is known, before the key
+//! derivation runs; SCRAM is only checked against the limits at its first
+//! message and begins with the client's proof, which is verified and
+//! settled with no wait in between, so exchanges left open after the
+//! challenge hold no place (they cannot lock an account out). A success gives the place
 //! back and clears the pair's failures; a wrong password turns it into a
 //! failure; an exchange abandoned before its answer (dropped, aborted,
 //! malformed) gives it back, as the client learned nothing.

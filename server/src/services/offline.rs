@@ -3,9 +3,10 @@
 //!
 //! Storage is bounded per recipient twice (`[limits]`): messages kept from
 //! one sender, and bytes kept from all senders together. At login the
-//! messages are handed over in pages, oldest first, and a message leaves
-//! storage only once the session took it: a session whose queue is full
-//! leaves the rest for its next login.
+//! connection reads them in pages, oldest first, as fast as the client
+//! takes them, and a message leaves storage only once it was written to
+//! the client: a session that ends first leaves the rest for its next
+//! login.
 
 use jid::BareJid;
 use roost_common::config::LimitsConfig;
@@ -100,43 +101,32 @@ impl Offline {
             .await
     }
 
-    /// Hands `user`'s stored messages, oldest first, to `send`, which says
-    /// whether the session took each one. Page by page: each storage job
-    /// deletes what the previous page handed over and reads the next. At
-    /// the first message not taken the hand-over stops, and it and all
-    /// later ones stay stored. Returns how many were handed over.
-    pub async fn hand_over(
+    /// Deletes the messages the session has written out (`delivered`, ids
+    /// from earlier pages) and reads the next page, oldest first, in one
+    /// storage job. Messages leave storage only this way or by
+    /// [`Offline::delivered`]: one that was read but never written stays
+    /// stored for the next login. An empty page means nothing is left.
+    pub async fn next_page(
         &self,
         user: &BareJid,
-        mut send: impl FnMut(String) -> bool,
-    ) -> Result<usize, ServiceError> {
+        delivered: Vec<i64>,
+    ) -> Result<Vec<(i64, String)>, ServiceError> {
         let (host, username) = parts(user);
-        let mut handed_total = 0;
-        let mut handed = Vec::new();
-        loop {
-            let (h, u) = (host.clone(), username.clone());
-            let taken = std::mem::take(&mut handed);
-            let page = self
-                .db
-                .call(move |c| -> Result<Vec<(i64, String)>, ServiceError> {
-                    delete_in(c, &h, &u, &taken)?;
-                    page_in(c, &h, &u)
-                })
-                .await?;
-            if page.is_empty() {
-                return Ok(handed_total);
-            }
-            for (id, stanza) in page {
-                if !send(stanza) {
-                    handed_total += handed.len();
-                    let (h, u) = (host.clone(), username.clone());
-                    self.db.call(move |c| delete_in(c, &h, &u, &handed)).await?;
-                    return Ok(handed_total);
-                }
-                handed.push(id);
-            }
-            handed_total += handed.len();
-        }
+        self.db
+            .call(move |c| -> Result<Vec<(i64, String)>, ServiceError> {
+                delete_in(c, &host, &username, &delivered)?;
+                page_in(c, &host, &username)
+            })
+            .await
+    }
+
+    /// Deletes messages written out by a session that ended before asking
+    /// for the next page.
+    pub async fn delivered(&self, user: &BareJid, ids: Vec<i64>) -> Result<(), ServiceError> {
+        let (host, username) = parts(user);
+        self.db
+            .call(move |c| delete_in(c, &host, &username, &ids))
+            .await
     }
 }
 
@@ -209,46 +199,50 @@ mod tests {
         }
     }
 
+    /// Reads and delivers every page; the stanzas, in order.
     async fn all(offline: &Offline, user: &BareJid) -> Vec<String> {
         let mut got = Vec::new();
-        offline
-            .hand_over(user, |s| {
-                got.push(s);
-                true
-            })
-            .await
-            .unwrap();
-        got
+        let mut delivered = Vec::new();
+        loop {
+            let page = offline.next_page(user, delivered).await.unwrap();
+            if page.is_empty() {
+                return got;
+            }
+            delivered = page.iter().map(|(id, _)| *id).collect();
+            got.extend(page.into_iter().map(|(_, s)| s));
+        }
     }
 
     #[tokio::test]
-    async fn messages_not_taken_by_the_session_stay_stored() {
+    async fn only_what_was_delivered_leaves_storage() {
         let (_dir, offline, alice, bob) = setup().await;
-        // More than a page, so the refusal falls on the second page.
+        // More than a page, so the hand-over stops within the second page.
         let n = PAGE_MESSAGES + 20;
         store_n(&offline, &alice, &bob, n).await;
-        let mut taken = 0;
-        let handed = offline
-            .hand_over(&alice, |_| {
-                taken += 1;
-                taken <= PAGE_MESSAGES + 5
-            })
-            .await
-            .unwrap();
-        assert_eq!(handed, PAGE_MESSAGES + 5);
+        let first = offline.next_page(&alice, Vec::new()).await.unwrap();
+        assert_eq!(first.len(), PAGE_MESSAGES);
+        let first_ids = first.iter().map(|(id, _)| *id).collect();
+        let second = offline.next_page(&alice, first_ids).await.unwrap();
+        assert_eq!(second.len(), 20);
+        // The session wrote five of the second page, then ended.
+        let written = second.iter().take(5).map(|(id, _)| *id).collect();
+        offline.delivered(&alice, written).await.unwrap();
         let left = all(&offline, &alice).await;
         let expected: Vec<String> = (PAGE_MESSAGES + 5..n)
             .map(|i| format!("<message>{i}</message>"))
             .collect();
-        assert_eq!(left, expected, "the refused one and all after it, in order");
-        assert!(all(&offline, &alice).await.is_empty(), "handed over once");
+        assert_eq!(left, expected, "what was read but not written, in order");
+        assert!(all(&offline, &alice).await.is_empty(), "delivered once");
     }
 
     #[tokio::test]
-    async fn a_session_that_takes_nothing_leaves_everything() {
+    async fn a_page_read_but_never_written_stays_stored() {
         let (_dir, offline, alice, bob) = setup().await;
         store_n(&offline, &alice, &bob, 3).await;
-        assert_eq!(offline.hand_over(&alice, |_| false).await.unwrap(), 0);
+        assert_eq!(
+            offline.next_page(&alice, Vec::new()).await.unwrap().len(),
+            3
+        );
         assert_eq!(all(&offline, &alice).await.len(), 3);
     }
 

@@ -203,7 +203,7 @@ impl Rosters {
 
     /// The roster and pending subscription requests in one storage round
     /// trip: what initial presence needs, on every login (offline messages
-    /// follow in pages, see [`super::Offline::hand_over`]).
+    /// follow in pages, see [`super::Offline::next_page`]).
     pub async fn arrival(&self, user: &BareJid) -> Result<Arrival, ServiceError> {
         let (host, name) = parts(user);
         self.db

@@ -149,13 +149,8 @@ impl SessionHandle {
         Enqueued::Yes
     }
 
-    /// Whether the queue is at most half full: room to offer more.
-    pub fn has_room(&self) -> bool {
-        self.queued.load(Ordering::Acquire) <= self.max_queued / 2
-    }
-
-    /// Asks the connection to hand over offline messages as its queue has
-    /// room (set at initial presence).
+    /// Asks the connection to hand over offline messages (set at initial
+    /// presence).
     pub fn want_offline_messages(&self) {
         self.offline_wanted.store(true, Ordering::Release);
     }
@@ -290,6 +285,9 @@ pub struct Router {
     /// before that may not bind. Bounded by the deletions made within one
     /// negotiation timeout.
     deleted: Mutex<HashMap<BareJid, Instant>>,
+    /// The session handing over each account's offline messages: one at a
+    /// time, or two resources logging in together would both read them.
+    offline_owner: Mutex<HashMap<BareJid, u64>>,
     next_id: AtomicU64,
 }
 
@@ -299,6 +297,7 @@ impl Router {
             limits,
             sessions: RwLock::default(),
             deleted: Mutex::default(),
+            offline_owner: Mutex::default(),
             next_id: AtomicU64::new(0),
         }
     }
@@ -376,8 +375,25 @@ impl Router {
         }
     }
 
+    /// Makes `session` the one that hands over its account's offline
+    /// messages, unless another session already does.
+    pub fn claim_offline(&self, session: &SessionHandle) -> bool {
+        let mut owners = self.offline_owner.lock().expect("offline lock");
+        *owners.entry(session.jid.to_bare()).or_insert(session.id) == session.id
+    }
+
+    /// `session` no longer hands over offline messages.
+    pub fn release_offline(&self, session: &SessionHandle) {
+        let mut owners = self.offline_owner.lock().expect("offline lock");
+        let bare = session.jid.to_bare();
+        if owners.get(&bare) == Some(&session.id) {
+            owners.remove(&bare);
+        }
+    }
+
     /// Removes a session; a no-op if it was already replaced.
     pub fn unbind(&self, session: &SessionHandle) {
+        self.release_offline(session);
         let bare = session.jid.to_bare();
         let mut sessions = self.sessions.write().expect("router lock");
         if let Some(list) = sessions.get_mut(&bare) {
@@ -490,12 +506,10 @@ mod tests {
             offered += 1;
         }
         assert_eq!(offered, 3);
-        assert!(!session.has_room());
         for _ in 0..offered {
             assert!(matches!(queue.try_recv(), Some(Outbound::Stanza(_))));
         }
         assert!(queue.try_recv().is_none(), "no close was requested");
-        assert!(session.has_room());
         // An empty queue takes any stanza, however large: no livelock.
         assert!(session.offer(Bytes::from(vec![b'x'; 10_000])));
         assert!(
@@ -519,6 +533,35 @@ mod tests {
             assert!(matches!(queue.recv().await, Outbound::Stanza(_)));
         }
         assert!(queue.try_recv().is_none());
+    }
+
+    #[test]
+    fn one_session_at_a_time_hands_over_offline_messages() {
+        let router = router(1 << 20, 10);
+        let (a, _) = router
+            .bind(full("alice@example.test/a"), Instant::now())
+            .unwrap();
+        let (b, _) = router
+            .bind(full("alice@example.test/b"), Instant::now())
+            .unwrap();
+        let (bob, _) = router
+            .bind(full("bob@example.test/a"), Instant::now())
+            .unwrap();
+        assert!(router.claim_offline(&a.handle));
+        assert!(router.claim_offline(&a.handle), "claiming again is fine");
+        assert!(!router.claim_offline(&b.handle));
+        assert!(router.claim_offline(&bob.handle), "per account");
+        router.unbind(&a.handle);
+        assert!(router.claim_offline(&b.handle), "released when unbound");
+        router.release_offline(&b.handle);
+        assert!(
+            router
+                .offline_owner
+                .lock()
+                .unwrap()
+                .get(&b.handle.jid.to_bare())
+                .is_none()
+        );
     }
 
     #[test]

@@ -54,7 +54,9 @@ pub enum SaslExchange {
     ScramFirst(ScramServer, ScramHash),
     /// SCRAM after server-first: waiting for client-final. `user` is known
     /// only if the account exists; the attempt is settled by the proof.
-    ScramFinal(ScramServer, Option<BareJid>, Attempt),
+    /// The account the attempt counts against travels along: the attempt
+    /// itself begins only with the proof (see [`scram_first`]).
+    ScramFinal(ScramServer, Option<BareJid>, String),
 }
 
 /// Where the client is: the limiter counts attempts per address.
@@ -113,7 +115,13 @@ impl SaslExchange {
             SaslExchange::ScramFirst(scram, hash) => {
                 scram_first(shared, client, scram, hash, &response).await
             }
-            SaslExchange::ScramFinal(mut scram, user, attempt) => {
+            SaslExchange::ScramFinal(mut scram, user, account) => {
+                // Checked and settled with no await in between: parallel
+                // proofs get no more guesses than one.
+                let attempt = match begin(shared, client, &account) {
+                    Ok(attempt) => attempt,
+                    Err(refusal) => return (None, refusal),
+                };
                 match (scram.client_final(&response), user) {
                     (Ok(server_final), Some(user)) => {
                         attempt.succeeded();
@@ -186,14 +194,14 @@ async fn scram_first(
     {
         return (None, SaslFailure::InvalidAuthzid.into());
     }
-    let attempt = match begin(
-        shared,
-        client,
-        &account_name(user.as_ref(), &first.username, host),
-    ) {
-        Ok(attempt) => attempt,
-        Err(refusal) => return (None, refusal),
-    };
+    // Refused at once when the pair or the address is locked, before any
+    // storage look-up. The attempt itself is counted with the proof, in
+    // `step`: an exchange left open after server-first holds no place, so
+    // stalled exchanges cannot lock an account out.
+    let account = account_name(user.as_ref(), &first.username, host);
+    if let Err(refusal) = begin(shared, client, &account) {
+        return (None, refusal);
+    }
     let credentials = match &user {
         Some(user) => match accounts.scram_credentials(user, hash).await {
             Ok(credentials) => credentials,
@@ -218,7 +226,7 @@ async fn scram_first(
     let challenge = scram.server_first(credentials.as_ref());
     let user = user.filter(|_| credentials.is_some());
     (
-        Some(SaslExchange::ScramFinal(scram, user, attempt)),
+        Some(SaslExchange::ScramFinal(scram, user, account)),
         SaslStep::Challenge(challenge),
     )
 }

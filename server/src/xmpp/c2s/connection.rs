@@ -18,6 +18,7 @@ use tokio::sync::watch;
 
 use super::C2sShared;
 use super::auth::{SaslExchange, SaslStep};
+use super::offline_delivery::OfflineDelivery;
 use super::register::{self, StreamRegistration};
 use super::transport::Transport;
 use crate::services::secrets;
@@ -65,6 +66,7 @@ pub struct Connection {
     user: Option<BareJid>,
     session: Option<Arc<SessionHandle>>,
     queue: Option<SessionQueue>,
+    offline: OfflineDelivery,
     /// When the client connected: the negotiation deadline runs from here,
     /// and an account deleted after it cannot be bound on this connection.
     connected_at: Instant,
@@ -89,6 +91,7 @@ impl Connection {
             user: None,
             session: None,
             queue: None,
+            offline: OfflineDelivery::default(),
             connected_at: Instant::now(),
         }
     }
@@ -104,7 +107,7 @@ impl Connection {
         }
         let mut buf = vec![0u8; READ_BUFFER];
         loop {
-            let offline_room = self.offline_room();
+            let offline_due = self.offline.due(self.session.as_deref());
             let transport = self
                 .transport
                 .as_mut()
@@ -119,9 +122,9 @@ impl Connection {
                     }
                 },
                 outbound = recv(&mut self.queue) => self.outbound(outbound),
-                () = std::future::ready(()), if offline_room => {
+                () = std::future::ready(()), if offline_due => {
                     let session = self.session.clone().expect("bound");
-                    presence::hand_over_offline(&self.shared.xmpp, &session).await;
+                    self.offline.step(&self.shared.xmpp, &session, &mut self.out).await;
                     Next::Continue
                 }
                 _ = tokio::time::sleep_until(negotiation_deadline), if !bound => {
@@ -143,6 +146,7 @@ impl Connection {
             if !self.flush().await {
                 break;
             }
+            self.offline.flushed();
             match next {
                 Next::Continue => {}
                 Next::Close => break,
@@ -156,15 +160,12 @@ impl Connection {
         self.finish().await;
     }
 
-    /// Offline messages wait for this session and its queue has room.
-    fn offline_room(&self) -> bool {
-        self.session
-            .as_ref()
-            .is_some_and(|s| s.wants_offline_messages() && s.has_room())
-    }
-
     async fn finish(&mut self) {
         tracing::debug!("{}: connection closed", self.peer);
+        // Even a replaced session deletes what it delivered.
+        if let Some(handle) = self.queue.as_ref().map(SessionQueue::handle) {
+            self.offline.finish(&self.shared.xmpp, &handle).await;
+        }
         if let Some(session) = self.session.take() {
             self.shared.xmpp.router.unbind(&session);
             presence::disconnected(&self.shared.xmpp, &session).await;

@@ -3,6 +3,7 @@
 
 mod auth;
 mod connection;
+mod offline_delivery;
 mod register;
 mod transport;
 

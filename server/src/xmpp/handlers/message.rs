@@ -83,9 +83,12 @@ async fn deliver(
     message: Element,
 ) -> Result<(), Bounce> {
     let kind = MessageType::of(&message);
+    let bytes = serialise(&message);
     if let Ok(full) = to.try_as_full() {
-        if let Some(session) = ctx.router.session(full) {
-            session.send(serialise(&message));
+        // A session that is ending takes nothing (`send` is false).
+        if let Some(session) = ctx.router.session(full)
+            && session.send(bytes.clone())
+        {
             return Ok(());
         }
         // No such resource: like a bare JID for chat and normal (§8.5.3.2.1).
@@ -108,21 +111,17 @@ async fn deliver(
         return Err((message, StanzaError::service_unavailable()));
     }
     if let Some(top) = available.iter().map(|(_, p)| *p).max() {
-        let bytes = serialise(&message);
-        match kind {
-            // Headlines go to every available resource; others to the most
-            // preferred ones (highest priority).
-            MessageType::Headline => available.iter().for_each(|(s, _)| {
-                s.send(bytes.clone());
-            }),
-            _ => available
-                .iter()
-                .filter(|(_, p)| *p == top)
-                .for_each(|(s, _)| {
-                    s.send(bytes.clone());
-                }),
+        // Headlines go to every available resource; others to the most
+        // preferred ones (highest priority). Every one is tried (`count`,
+        // not `any`), and if none took it, it is kept as if none were there.
+        let taken = available
+            .iter()
+            .filter(|(_, p)| kind == MessageType::Headline || *p == top)
+            .filter(|(s, _)| s.send(bytes.clone()))
+            .count();
+        if taken > 0 {
+            return Ok(());
         }
-        return Ok(());
     }
     match kind {
         MessageType::Chat | MessageType::Normal => store_offline(ctx, account, message).await,

@@ -79,8 +79,12 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
         last: available.then(|| presence.clone()),
         directed: directed_targets,
     });
-    if !available && !before.available {
-        return;
+    if !available {
+        // Offline messages wait for the next available presence.
+        session.offline_messages_done();
+        if !before.available {
+            return;
+        }
     }
     let initial = available && !before.available;
     let (roster, waiting) = if initial {
@@ -115,7 +119,9 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
         other.send(serialise(&copy));
         if initial && let Some(mut theirs) = other.last_presence() {
             theirs.set_attr("to", session.jid.to_string());
-            session.send(serialise(&theirs));
+            // Offered: this session's queue is not drained while it runs
+            // this, so what does not fit is left out rather than ending it.
+            session.offer(serialise(&theirs));
         }
     }
     if !available {
@@ -138,7 +144,7 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
         for theirs in ctx.router.sessions_of(&contact) {
             if let Some(mut last) = theirs.last_presence() {
                 last.set_attr("to", session.jid.to_string());
-                session.send(serialise(&last));
+                session.offer(serialise(&last));
             }
         }
     }
@@ -149,9 +155,12 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
             break;
         }
     }
-    // The connection hands offline messages over as its queue has room
-    // (`hand_over_offline`).
-    session.want_offline_messages();
+    // RFC 6121 §8.5.2.1.1: offline messages go to a resource of
+    // non-negative priority. The connection hands them over as its client
+    // reads them (`c2s::offline_delivery`).
+    if priority >= 0 {
+        session.want_offline_messages();
+    }
 }
 
 /// A stored subscription request is sent again at every login until it is
@@ -173,31 +182,6 @@ fn stored_request(presence: &Element) -> String {
         bytes = bare.to_bytes(ns::CLIENT);
     }
     String::from_utf8(bytes).expect("the writer writes UTF-8")
-}
-
-/// Hands over the session's offline messages while its queue has room.
-/// They leave storage only once queued; what does not fit stays stored, and
-/// the session stays marked to take it once its queue has drained.
-pub async fn hand_over_offline(ctx: &XmppContext, session: &SessionHandle) {
-    let user = session.jid.to_bare();
-    let mut queue_full = false;
-    let handed = ctx
-        .services
-        .offline
-        .hand_over(&user, |stanza| {
-            let taken = session.offer(stanza.into());
-            queue_full |= !taken;
-            taken
-        })
-        .await;
-    match handed {
-        Ok(_) if queue_full => {}
-        Ok(_) => session.offline_messages_done(),
-        Err(e) => {
-            tracing::warn!("{user}: cannot hand over offline messages: {e}");
-            session.offline_messages_done();
-        }
-    }
 }
 
 /// Presence sent to one entity; remembered so it gets unavailable later.
@@ -319,14 +303,6 @@ async fn subscription(
     match kind {
         "subscribe" if redeemed_contact_invite(ctx, &presence, &user, &contact).await? => {}
         "subscribe" => {
-            // RFC 6121 §3.1.2: a request that cannot be delivered because
-            // the local contact does not exist gets an error, and the
-            // user's roster is left alone. `service-unavailable`, as for
-            // any stanza to a missing account (§8.5.1), so that a request
-            // reveals no more than a message would.
-            if !ctx.services.accounts.exists(&contact).await? {
-                return Err(StanzaError::service_unavailable());
-            }
             push_opt(
                 ctx,
                 &user,
@@ -348,7 +324,10 @@ async fn subscription(
                 // §3.1.3: to the contact's available resources now, and
                 // again whenever one becomes available, until answered.
                 Ok(InboundSubscribe::Pending) => send_to_account(ctx, &contact, &presence),
-                // Deleted since the check above: ignored, as §8.5.1 says.
+                // RFC 6121 §8.5.1: a subscription request to a local
+                // account that does not exist is silently ignored (the
+                // user's roster item stays pending, as with any contact
+                // that never answers).
                 Err(crate::services::ServiceError::NotFound(_)) => {}
                 Err(e) => return Err(e.into()),
             }
