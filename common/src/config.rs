@@ -467,6 +467,14 @@ impl Config {
                 "c2s.max_queued_bytes: at least c2s.max_stanza_size, or the largest stanza could never be delivered".into(),
             ));
         }
+        for (key, value) in [
+            ("negotiation_timeout", config.c2s.negotiation_timeout),
+            ("write_timeout", config.c2s.write_timeout),
+        ] {
+            if value > Duration::from_secs(24 * 3600) {
+                return Err((line_of_key(text, key), format!("c2s.{key}: at most 1 day")));
+            }
+        }
         if config.c2s.max_sessions_per_account == 0 {
             return Err((
                 line_of_key(text, "max_sessions_per_account"),
@@ -734,6 +742,10 @@ mod tests {
             ("[c2s]\nmax_queued_bytes = 1000", "max_stanza_size"),
             ("[c2s]\nmax_sessions_per_account = 0", "at least 1"),
             ("[c2s]\nwrite_timeout = \"0s\"", "positive"),
+            (
+                "[c2s]\nnegotiation_timeout = \"1000000000d\"",
+                "at most 1 day",
+            ),
             ("admins = [\"nobody\"]", "user@host"),
             ("admins = [\"a@elsewhere.test\"]", "configured host"),
             ("[registration]\nmin_password_length = 5000", "1024"),

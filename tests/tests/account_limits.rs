@@ -59,6 +59,29 @@ fn is_error(text: &str, kind: &str, condition: &str) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_roster_item_holds_at_most_4_kib_of_names() {
+    let server = server_with_users("", &["alice"]);
+    let mut alice = login(&server, "alice").await;
+    let item = |groups: usize| {
+        let group = "g".repeat(1000);
+        let groups: String = (0..groups)
+            .map(|i| format!("<group>{i}{group}</group>"))
+            .collect();
+        format!(
+            "<query xmlns='jabber:iq:roster'><item jid='{}'>{groups}</item></query>",
+            jid("bob")
+        )
+    };
+    let answer = iq(&mut alice, "s1", "type='set'", &item(4)).await;
+    assert!(answer.contains("type='result'"), "{answer}");
+    let answer = iq(&mut alice, "s2", "type='set'", &item(5)).await;
+    assert!(
+        is_error(&answer, "modify", "not-acceptable"),
+        "{answer:.300}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_roster_takes_no_new_item() {
     let server = server_with_users("roster_items = 2", &["alice"]);
     let mut alice = login(&server, "alice").await;

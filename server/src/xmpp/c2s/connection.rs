@@ -143,7 +143,9 @@ impl Connection {
                     break;
                 }
             }
-            if !self.flush().await {
+            // Before bind, no write may outlast the negotiation deadline.
+            let write_deadline = (self.stage != Stage::Bound).then_some(negotiation_deadline);
+            if !self.flush(write_deadline).await {
                 break;
             }
             self.offline.flushed();
@@ -178,7 +180,7 @@ impl Connection {
     /// Writes what is buffered. A write that makes no progress for
     /// `write_timeout` ends the session: the client stopped reading, and
     /// waiting longer would only let its queue fill up.
-    async fn flush(&mut self) -> bool {
+    async fn flush(&mut self, deadline: Option<tokio::time::Instant>) -> bool {
         if self.out.is_empty() {
             return true;
         }
@@ -186,10 +188,13 @@ impl Connection {
             return false;
         };
         let timeout = self.shared.xmpp.config.c2s.write_timeout;
+        let until =
+            |now: tokio::time::Instant| deadline.map_or(now + timeout, |d| d.min(now + timeout));
         let mut written = 0;
         let mut ok = true;
         while ok && written < self.out.len() {
-            ok = match tokio::time::timeout(timeout, transport.write(&self.out[written..])).await {
+            let write = transport.write(&self.out[written..]);
+            ok = match tokio::time::timeout_at(until(tokio::time::Instant::now()), write).await {
                 Ok(Ok(n)) if n > 0 => {
                     written += n;
                     true
@@ -203,7 +208,8 @@ impl Connection {
         }
         ok = ok
             && matches!(
-                tokio::time::timeout(timeout, transport.flush()).await,
+                tokio::time::timeout_at(until(tokio::time::Instant::now()), transport.flush())
+                    .await,
                 Ok(Ok(()))
             );
         self.out.clear();
@@ -226,6 +232,10 @@ impl Connection {
         };
         match handshake {
             Ok(tls) => {
+                // RFC 6120 §5.4.3.3: nothing negotiated before TLS carries
+                // over (a SASL exchange in progress, an invite token).
+                self.sasl = None;
+                self.registration = StreamRegistration::default();
                 self.transport = Some(Transport::Tls(Box::new(tls)));
                 self.parser.reset();
                 self.stage = Stage::Header;

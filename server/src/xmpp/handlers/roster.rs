@@ -13,6 +13,9 @@ use crate::xmpp::xml::{Element, ns};
 const MAX_NAME_BYTES: usize = 1024;
 /// Most groups on one item.
 const MAX_GROUPS: usize = 64;
+/// Most bytes of name and group names together on one item, so that a full
+/// roster (`[limits] roster_items`) stays a few MiB at most.
+const MAX_ITEM_BYTES: usize = 4096;
 
 pub struct RosterHandler;
 
@@ -100,9 +103,12 @@ async fn set(ctx: &XmppContext, query: &Element, user: &BareJid) -> Result<(), S
                 .with_text("empty group name"),
         );
     }
+    let item_bytes =
+        name.as_ref().map_or(0, String::len) + groups.iter().map(String::len).sum::<usize>();
     if groups.len() > MAX_GROUPS
         || name.as_ref().is_some_and(|n| n.len() > MAX_NAME_BYTES)
         || groups.iter().any(|g| g.len() > MAX_NAME_BYTES)
+        || item_bytes > MAX_ITEM_BYTES
     {
         return Err(
             StanzaError::new(crate::xmpp::stanza::ErrorType::Modify, "not-acceptable")
