@@ -142,6 +142,9 @@ pub struct Arrival {
     pub roster: Roster,
     /// Stored inbound subscription requests, to deliver again.
     pub requests: Vec<String>,
+    /// Offline messages wait: only then does the session ask for them, so
+    /// a login with none costs no storage round trip more.
+    pub offline_waiting: bool,
 }
 
 /// Why a roster change was refused.
@@ -211,6 +214,11 @@ impl Rosters {
                 Ok(Arrival {
                     roster: roster_in(c, &host, &name)?,
                     requests: requests_in(c, &host, &name)?,
+                    offline_waiting: c
+                        .prepare_cached(
+                            "SELECT 1 FROM offline_messages WHERE host = ?1 AND username = ?2",
+                        )?
+                        .exists(params![host, name])?,
                 })
             })
             .await

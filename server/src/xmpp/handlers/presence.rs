@@ -89,7 +89,7 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
     let initial = available && !before.available;
     let (roster, waiting) = if initial {
         match ctx.services.rosters.arrival(&user).await {
-            Ok(a) => (a.roster, Some(a.requests)),
+            Ok(a) => (a.roster, Some((a.requests, a.offline_waiting))),
             Err(e) => {
                 tracing::warn!("{user}: cannot read roster for presence: {e}");
                 return;
@@ -132,7 +132,7 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
         }
         return;
     }
-    let Some(requests) = waiting else {
+    let Some((requests, offline_waiting)) = waiting else {
         return;
     };
     // Initial presence: probe contacts (answered from the session table),
@@ -158,7 +158,7 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
     // RFC 6121 §8.5.2.1.1: offline messages go to a resource of
     // non-negative priority. The connection hands them over as its client
     // reads them (`c2s::offline_delivery`).
-    if priority >= 0 {
+    if priority >= 0 && offline_waiting {
         session.want_offline_messages();
     }
 }
