@@ -180,6 +180,11 @@ impl SessionHandle {
     }
 
     fn take_close(&self) -> Option<CloseReason> {
+        // Checked for every stanza taken from the queue: the flag spares
+        // the lock while nothing asked the session to close.
+        if !self.closing.load(Ordering::Acquire) {
+            return None;
+        }
         *self.close.lock().expect("close lock")
     }
 

@@ -188,30 +188,26 @@ impl Connection {
             return false;
         };
         let timeout = self.shared.xmpp.config.c2s.write_timeout;
-        let until =
-            |now: tokio::time::Instant| deadline.map_or(now + timeout, |d| d.min(now + timeout));
+        let until = || {
+            let now = tokio::time::Instant::now();
+            deadline.map_or(now + timeout, |d| d.min(now + timeout))
+        };
         let mut written = 0;
         let mut ok = true;
         while ok && written < self.out.len() {
-            let write = transport.write(&self.out[written..]);
-            ok = match tokio::time::timeout_at(until(tokio::time::Instant::now()), write).await {
-                Ok(Ok(n)) if n > 0 => {
+            ok = match within(until, transport.write(&self.out[written..])).await {
+                Some(Ok(n)) if n > 0 => {
                     written += n;
                     true
                 }
-                Ok(_) => false,
-                Err(_) => {
+                Some(_) => false,
+                None => {
                     tracing::info!("{}: no write progress for {timeout:?}", self.peer);
                     false
                 }
             };
         }
-        ok = ok
-            && matches!(
-                tokio::time::timeout_at(until(tokio::time::Instant::now()), transport.flush())
-                    .await,
-                Ok(Ok(()))
-            );
+        ok = ok && matches!(within(until, transport.flush()).await, Some(Ok(())));
         self.out.clear();
         if self.out.capacity() > KEEP_WRITE_BUFFER {
             self.out = Vec::new();
@@ -623,6 +619,21 @@ impl Connection {
 /// Completes once the server is stopping.
 pub(super) async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Runs a write, bounded by the time `until` gives, or `None` once that has
+/// passed. A timer is set only if the write cannot complete at once: nearly
+/// every write can, and a timer for each would cost the message path.
+async fn within<T>(
+    until: impl FnOnce() -> tokio::time::Instant,
+    io: impl Future<Output = std::io::Result<T>>,
+) -> Option<std::io::Result<T>> {
+    let mut io = std::pin::pin!(io);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(io.as_mut().poll(cx))).await;
+    match first {
+        std::task::Poll::Ready(done) => Some(done),
+        std::task::Poll::Pending => tokio::time::timeout_at(until(), io).await.ok(),
+    }
 }
 
 /// Waits on an optional queue; never ready when there is none.
