@@ -11,11 +11,20 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use jid::{BareJid, FullJid};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 
 /// What a queued stanza costs beyond its bytes (the `Bytes` handle and the
 /// channel's slot), so that many tiny stanzas are bounded too.
 const STANZA_OVERHEAD: usize = 64;
+
+/// What travels in a session's queue.
+#[derive(Debug)]
+enum Queued {
+    Stanza(Bytes),
+    /// A close was requested: wakes the connection, which then finds the
+    /// reason in the handle (no separate signal to wait on per stanza).
+    Wake,
+}
 
 /// What became of a stanza given to a session's queue.
 enum Enqueued {
@@ -86,14 +95,13 @@ pub struct SessionHandle {
     pub jid: FullJid,
     /// Stanzas for the connection. Unbounded as a channel, bounded in
     /// bytes by `queued` against `max_queued`.
-    tx: mpsc::UnboundedSender<Bytes>,
+    tx: mpsc::UnboundedSender<Queued>,
     queued: AtomicUsize,
     max_queued: usize,
     /// The first reason given to end the session; it overtakes the queue.
     close: Mutex<Option<CloseReason>>,
     /// Set with `close`: a session being ended takes no more stanzas.
     closing: AtomicBool,
-    close_requested: Notify,
     presence: Mutex<Presence>,
     /// Asked for the roster, so wants roster pushes (RFC 6121 §2.1.6).
     roster_interest: AtomicBool,
@@ -142,7 +150,7 @@ impl SessionHandle {
             self.queued.fetch_sub(cost, Ordering::AcqRel);
             return Enqueued::NoRoom(before);
         }
-        if self.tx.send(bytes).is_err() {
+        if self.tx.send(Queued::Stanza(bytes)).is_err() {
             self.queued.fetch_sub(cost, Ordering::AcqRel);
             return Enqueued::Closing;
         }
@@ -175,7 +183,8 @@ impl SessionHandle {
         *close = Some(reason);
         self.closing.store(true, Ordering::Release);
         drop(close);
-        self.close_requested.notify_one();
+        // Wakes the connection; the flag makes the close overtake the queue.
+        let _ = self.tx.send(Queued::Wake);
         true
     }
 
@@ -219,7 +228,7 @@ impl SessionHandle {
 
 /// The receiving end of a session's queue, held by its connection.
 pub struct SessionQueue {
-    rx: mpsc::UnboundedReceiver<Bytes>,
+    rx: mpsc::UnboundedReceiver<Queued>,
     handle: Arc<SessionHandle>,
 }
 
@@ -235,24 +244,27 @@ impl SessionQueue {
             if let Some(reason) = self.handle.take_close() {
                 return Outbound::Close(reason);
             }
-            tokio::select! {
-                biased;
-                () = self.handle.close_requested.notified() => {}
-                bytes = self.rx.recv() => match bytes {
-                    Some(bytes) => return self.dequeued(bytes),
-                    // The handle, which we hold, keeps the sender alive.
-                    None => std::future::pending::<()>().await,
-                },
+            // The handle, which we hold, keeps the sender alive: never None.
+            if let Some(Queued::Stanza(bytes)) = self.rx.recv().await {
+                if let Some(reason) = self.handle.take_close() {
+                    return Outbound::Close(reason);
+                }
+                return self.dequeued(bytes);
             }
         }
     }
 
     /// [`SessionQueue::recv`] without waiting.
     pub fn try_recv(&mut self) -> Option<Outbound> {
-        if let Some(reason) = self.handle.take_close() {
-            return Some(Outbound::Close(reason));
+        loop {
+            if let Some(reason) = self.handle.take_close() {
+                return Some(Outbound::Close(reason));
+            }
+            match self.rx.try_recv().ok()? {
+                Queued::Stanza(bytes) => return Some(self.dequeued(bytes)),
+                Queued::Wake => {}
+            }
         }
-        self.rx.try_recv().ok().map(|bytes| self.dequeued(bytes))
     }
 
     fn dequeued(&self, bytes: Bytes) -> Outbound {
@@ -326,7 +338,6 @@ impl Router {
             max_queued: self.limits.max_queued_bytes,
             close: Mutex::new(None),
             closing: AtomicBool::new(false),
-            close_requested: Notify::new(),
             presence: Mutex::new(Presence::default()),
             roster_interest: false.into(),
             offline_wanted: false.into(),
