@@ -254,19 +254,7 @@ fn command_reply(command: &Command, status: &str, session_id: &str) -> Element {
 /// canceled with the same words as an error note for clients that show
 /// only the command.
 fn forbidden(command: &Command) -> IqError {
-    let canceled = Element::new("command", COMMANDS)
-        .with_attr("status", "canceled")
-        .with_attr("node", command.node)
-        .with_child(
-            Element::new("note", COMMANDS)
-                .with_attr("type", "error")
-                .with_text(FORBIDDEN_TEXT),
-        );
-    IqError {
-        error: StanzaError::forbidden().with_text(FORBIDDEN_TEXT),
-        condition: None,
-        payload: Some(canceled),
-    }
+    canceled(command, StanzaError::forbidden(), FORBIDDEN_TEXT)
 }
 
 /// A user's daily invites are used up: `resource-constraint`, XEP-0050
@@ -274,6 +262,11 @@ fn forbidden(command: &Command) -> IqError {
 /// (type `wait`: tomorrow it can), and the command canceled with the
 /// reason as an error note, like [`forbidden`].
 fn daily_limit(command: &Command, text: &str) -> IqError {
+    canceled(command, StanzaError::resource_constraint(), text)
+}
+
+/// `error` with `text`, and the command canceled with `text` as its note.
+fn canceled(command: &Command, error: StanzaError, text: &str) -> IqError {
     let canceled = Element::new("command", COMMANDS)
         .with_attr("status", "canceled")
         .with_attr("node", command.node)
@@ -283,7 +276,7 @@ fn daily_limit(command: &Command, text: &str) -> IqError {
                 .with_text(text),
         );
     IqError {
-        error: StanzaError::resource_constraint().with_text(text),
+        error: error.with_text(text),
         condition: None,
         payload: Some(canceled),
     }
