@@ -183,18 +183,22 @@ impl RawClient {
     /// Authenticates and binds `resource`; returns the client ready for stanzas.
     pub async fn bound(server: &Server, user: &str, password: &str, resource: &str) -> RawClient {
         let mut client = RawClient::authenticated(server, user, password).await;
+        client.bind(resource).await;
         client
-            .send(&format!(
-                "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
-                 <resource>{resource}</resource></bind></iq>"
-            ))
-            .await;
-        let answer = client.read_until("</iq>").await;
+    }
+
+    /// Binds `resource` on an authenticated stream; panics if refused.
+    async fn bind(&mut self, resource: &str) {
+        self.send(&format!(
+            "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
+             <resource>{resource}</resource></bind></iq>"
+        ))
+        .await;
+        let answer = self.read_until("</iq>").await;
         assert!(
             answer.contains("type='result'") || answer.contains("type=\"result\""),
             "bind failed: {answer}"
         );
-        client
     }
 }
 
@@ -264,14 +268,7 @@ pub async fn bound_in_plaintext(
         .await;
     assert!(answer.contains("<success"), "SCRAM login failed: {answer}");
     client.open(HOST).await;
-    client
-        .send(&format!(
-            "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
-             <resource>{resource}</resource></bind></iq>"
-        ))
-        .await;
-    let answer = client.read_until("</iq>").await;
-    assert!(answer.contains("type='result'"), "bind failed: {answer}");
+    client.bind(resource).await;
     client
 }
 
