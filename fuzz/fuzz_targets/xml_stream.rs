@@ -10,12 +10,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-// The codec's own source; it depends on nothing else in roostd.
-#[path = "../../server/src/xmpp/xml/mod.rs"]
-#[allow(dead_code, unused_imports)] // the server-side helpers are not exercised here
-mod xml;
-
-use xml::{Limits, StreamError, StreamEvent, StreamParser, ns};
+use roost_xml::{Limits, StreamError, StreamEvent, StreamParser, ns};
 
 const HEADER: &[u8] = b"<stream:stream xmlns='jabber:client' \
     xmlns:stream='http://etherx.jabber.org/streams' xmlns:h='urn:header' version='1.0'>";

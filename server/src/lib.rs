@@ -7,7 +7,6 @@ pub mod admin;
 pub mod cli;
 pub mod http;
 mod lock;
-pub mod sasl;
 pub mod services;
 pub mod storage;
 pub mod tls;

@@ -22,8 +22,8 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 pub use roost_common::admin::Role;
 
 use super::{Hosts, ServiceError, now};
-use crate::sasl::{DECOY_SECRET_LEN, SALT_LEN, ScramCredentials, ScramHash};
 use crate::storage::{Db, StorageError};
+use roost_sasl::{DECOY_SECRET_LEN, SALT_LEN, ScramCredentials, ScramHash};
 
 /// The hashes credentials are stored for.
 const HASHES: [ScramHash; 2] = [ScramHash::Sha1, ScramHash::Sha256];

@@ -1,6 +1,6 @@
 //! The XMPP front door: client-to-server streams (RFC 6120/6121).
 //!
-//! Layers, each testable alone: [`xml`] turns bytes into stream events and
+//! Layers, each testable alone: the `roost-xml` crate turns bytes into stream events and
 //! stanzas (no sockets inside); the c2s listener drives the stream
 //! negotiation over TCP and TLS; a registry of handlers processes stanzas by
 //! calling services.
@@ -9,4 +9,3 @@ pub mod c2s;
 pub mod handlers;
 pub mod router;
 pub mod stanza;
-pub mod xml;

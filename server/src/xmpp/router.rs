@@ -84,7 +84,7 @@ pub struct Presence {
     pub available: bool,
     pub priority: i8,
     /// The last broadcast presence stanza (without `to`), answered to probes.
-    pub last: Option<crate::xmpp::xml::Element>,
+    pub last: Option<roost_xml::Element>,
     /// Where directed presence was sent, to send them unavailable at the end.
     pub directed: Vec<jid::Jid>,
 }
@@ -209,7 +209,7 @@ impl SessionHandle {
     }
 
     /// The last broadcast presence stanza, if available.
-    pub fn last_presence(&self) -> Option<crate::xmpp::xml::Element> {
+    pub fn last_presence(&self) -> Option<roost_xml::Element> {
         self.presence.lock().expect("presence lock").last.clone()
     }
 

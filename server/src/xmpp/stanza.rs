@@ -3,7 +3,7 @@
 
 use jid::Jid;
 
-use super::xml::{Element, ns};
+use roost_xml::{Element, ns};
 
 /// RFC 6120 §8.3.2 error types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! The secret SCRAM decoy salts are derived from (see
-//! [`crate::sasl::ScramServer::with_decoy`]): made once, on first need, and
+//! [`roost_sasl::ScramServer::with_decoy`]): made once, on first need, and
 //! kept in the data directory with mode 0600, so an unknown user's salt is
 //! the same after a restart, as a real user's is.
 //!
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use rand::RngCore as _;
 
-use crate::sasl::DECOY_SECRET_LEN;
+use roost_sasl::DECOY_SECRET_LEN;
 
 /// The file's name in the data directory.
 pub const FILE_NAME: &str = "scram-decoy.secret";

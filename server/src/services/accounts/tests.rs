@@ -5,8 +5,8 @@ use roost_common::config::{AuthConfig, Synchronous};
 use roost_common::jid::DomainName;
 
 use super::*;
-use crate::sasl::ScramServer;
-use crate::sasl::test_client::ScramClient;
+use roost_sasl::ScramServer;
+use roost_sasl::test_client::ScramClient;
 
 fn accounts() -> (tempfile::TempDir, Accounts) {
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,6 @@
 //! SASL on a client stream: which mechanisms to offer, and one exchange
 //! driven step by step between the client's messages, the pure mechanisms
-//! of [`crate::sasl`] and the accounts service.
+//! of [`roost_sasl`] and the accounts service.
 //!
 //! Each password check is a login attempt of the limiter in
 //! [`crate::services::auth_limits`]: it begins as soon as the username is
@@ -15,8 +15,8 @@ use jid::BareJid;
 use roost_common::config::Config;
 
 use super::C2sShared;
-use crate::sasl::{self, ChannelBinding, Mechanism, SaslFailure, ScramHash, ScramServer};
 use crate::services::auth_limits::Attempt;
+use roost_sasl::{self as sasl, ChannelBinding, Mechanism, SaslFailure, ScramHash, ScramServer};
 
 /// What to answer after a client message.
 pub enum SaslStep {

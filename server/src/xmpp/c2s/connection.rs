@@ -25,7 +25,7 @@ use crate::services::secrets;
 use crate::xmpp::handlers::{self, presence};
 use crate::xmpp::router::{BindError, CloseReason, Outbound, SessionHandle, SessionQueue};
 use crate::xmpp::stanza::{self, ErrorType, StanzaError};
-use crate::xmpp::xml::{self, Element, Limits, StreamEvent, StreamParser, ns};
+use roost_xml::{self as xml, Element, Limits, StreamEvent, StreamParser, ns};
 
 /// Bytes read per call. Small, because every connection holds one for its
 /// whole life; bursts simply take a few more reads.

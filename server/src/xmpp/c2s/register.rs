@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use super::C2sShared;
 use crate::services::onboarding::RegistrationError;
 use crate::xmpp::stanza::{ErrorType, StanzaError};
-use crate::xmpp::xml::{Element, ns};
+use roost_xml::{Element, ns};
 
 pub const REGISTER: &str = "jabber:iq:register";
 pub const PREAUTH: &str = "urn:xmpp:pars:0";

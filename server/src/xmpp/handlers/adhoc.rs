@@ -27,7 +27,7 @@ use super::iq::{
 use crate::services::ServiceError;
 use crate::services::onboarding::{UserInviteError, UserInviteRequest};
 use crate::xmpp::stanza::StanzaError;
-use crate::xmpp::xml::{Element, ns};
+use roost_xml::{Element, ns};
 
 /// XEP-0050's namespace, also its disco node listing the commands.
 pub const COMMANDS: &str = "http://jabber.org/protocol/commands";

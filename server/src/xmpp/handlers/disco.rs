@@ -4,7 +4,7 @@ use super::XmppContext;
 use super::adhoc;
 use super::iq::{IqFuture, IqHandler, IqKind, IqRequest, IqTarget};
 use crate::xmpp::stanza::StanzaError;
-use crate::xmpp::xml::{Element, ns};
+use roost_xml::{Element, ns};
 
 pub struct DiscoInfoHandler;
 pub struct DiscoItemsHandler;

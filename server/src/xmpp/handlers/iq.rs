@@ -14,7 +14,7 @@ use jid::BareJid;
 use super::{Bounce, XmppContext, serialise};
 use crate::xmpp::router::SessionHandle;
 use crate::xmpp::stanza::{self, StanzaError};
-use crate::xmpp::xml::{Element, ns};
+use roost_xml::{Element, ns};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IqKind {
@@ -145,7 +145,7 @@ struct SessionHandler;
 
 impl IqHandler for SessionHandler {
     fn payload(&self) -> (&'static str, &'static str) {
-        ("session", crate::xmpp::xml::ns::SESSION)
+        ("session", roost_xml::ns::SESSION)
     }
 
     fn handle<'a>(&'a self, _ctx: &'a XmppContext, _request: IqRequest<'a>) -> IqFuture<'a> {

@@ -10,7 +10,7 @@ use super::{Bounce, XmppContext, serialise};
 use crate::services::offline::Stored;
 use crate::xmpp::router::SessionHandle;
 use crate::xmpp::stanza::{self, StanzaError};
-use crate::xmpp::xml::{Element, ns};
+use roost_xml::{Element, ns};
 
 /// XEP-0203 Delayed Delivery, stamped on stored messages.
 const DELAY: &str = "urn:xmpp:delay";

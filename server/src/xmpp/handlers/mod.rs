@@ -24,8 +24,8 @@ use roost_common::jid::DomainName;
 
 use super::router::{Router, RouterLimits, SessionHandle};
 use super::stanza::{self, StanzaError};
-use super::xml::{Element, ns};
 use crate::services::Services;
+use roost_xml::{Element, ns};
 
 pub use account_events::follow_account_events;
 pub use iq::IqRegistry;

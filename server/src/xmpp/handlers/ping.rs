@@ -3,7 +3,7 @@
 use super::XmppContext;
 use super::iq::{IqFuture, IqHandler, IqKind, IqRequest};
 use crate::xmpp::stanza::StanzaError;
-use crate::xmpp::xml::ns;
+use roost_xml::ns;
 
 pub struct PingHandler;
 

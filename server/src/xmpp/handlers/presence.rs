@@ -19,7 +19,7 @@ use super::{Bounce, XmppContext, serialise};
 use crate::services::rosters::{InboundSubscribe, OutboundSubscribed, RosterPush};
 use crate::xmpp::router::{Presence, SessionHandle};
 use crate::xmpp::stanza::{self, StanzaError};
-use crate::xmpp::xml::{Element, ns};
+use roost_xml::{Element, ns};
 
 /// XEP-0379 pre-authenticated subscription requests carry the invite token.
 const PREAUTH: &str = "urn:xmpp:pars:0";

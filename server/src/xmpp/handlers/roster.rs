@@ -7,7 +7,7 @@ use super::iq::{IqFuture, IqHandler, IqKind, IqRequest};
 use super::{XmppContext, serialise};
 use crate::services::rosters::{RosterItem, RosterPush};
 use crate::xmpp::stanza::StanzaError;
-use crate::xmpp::xml::{Element, ns};
+use roost_xml::{Element, ns};
 
 /// Longest roster item name and group name accepted, in bytes.
 const MAX_NAME_BYTES: usize = 1024;

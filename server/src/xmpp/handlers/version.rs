@@ -3,7 +3,7 @@
 use super::XmppContext;
 use super::iq::{IqFuture, IqHandler, IqKind, IqRequest, IqTarget};
 use crate::xmpp::stanza::StanzaError;
-use crate::xmpp::xml::{Element, ns};
+use roost_xml::{Element, ns};
 
 pub struct VersionHandler;
 

@@ -20,7 +20,6 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use rand::RngCore as _;
-use roost_common::config::AuthConfig;
 use subtle::ConstantTimeEq as _;
 
 use super::gs2::{self, CbFlag};
@@ -29,6 +28,10 @@ use super::{ChannelBinding, SALT_LEN, SaslFailure, ScramCredentials, ScramHash};
 /// Random bytes in the server's part of the nonce (RFC 5802 asks for
 /// enough to be unpredictable; 24 bytes are 32 base64 characters).
 const SERVER_NONCE_BYTES: usize = 24;
+
+/// Decoy iterations until [`ScramServer::with_decoy`] says otherwise:
+/// roostd's default `auth.scram_iterations`.
+const DEFAULT_DECOY_ITERATIONS: u32 = 10_000;
 
 /// Length of the secret that decoy salts are derived from, in bytes.
 pub const DECOY_SECRET_LEN: usize = 32;
@@ -96,7 +99,7 @@ impl ScramServer {
             plus,
             channel_binding,
             server_offers_plus,
-            decoy_iterations: AuthConfig::default().scram_iterations,
+            decoy_iterations: DEFAULT_DECOY_ITERATIONS,
             decoy_secret: None,
             fixed_nonce: None,
             state: State::Start,

@@ -1,4 +1,5 @@
-//! SASL server mechanisms (RFC 4422): pure state machines, no I/O.
+//! SASL server mechanisms (RFC 4422): pure state machines, no I/O, no
+//! runtime and no storage inside.
 //!
 //! The c2s listener picks the mechanisms to offer ([`offered_mechanisms`]),
 //! feeds the client's messages to a [`ScramServer`] or to [`parse_plain`],
@@ -15,8 +16,7 @@ mod gs2;
 mod mechanism;
 mod plain;
 mod scram;
-#[cfg(test)]
-pub(crate) mod test_client;
+pub mod test_client;
 
 pub use credentials::{PasswordError, SALT_LEN, ScramCredentials, ScramHash};
 pub use gs2::{ChannelBinding, TLS_EXPORTER, TLS_EXPORTER_LABEL, TLS_EXPORTER_LEN};

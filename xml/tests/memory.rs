@@ -9,7 +9,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use roost_server::xmpp::xml::{Limits, StreamEvent, StreamParser};
+use roost_xml::{Limits, StreamEvent, StreamParser};
 
 /// The usual client header.
 const HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \

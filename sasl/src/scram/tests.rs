@@ -5,7 +5,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::*;
-use crate::sasl::test_client::{CLIENT_NONCE, ScramClient};
+use crate::test_client::{CLIENT_NONCE, ScramClient};
 
 fn creds(hash: ScramHash, password: &str, salt_b64: &str) -> ScramCredentials {
     ScramCredentials::derive(hash, password, &STANDARD.decode(salt_b64).unwrap(), 4096).unwrap()

@@ -65,7 +65,7 @@
 //!
 //! Tests are in `tests/` (a timing run is `#[ignore]`d there); what an
 //! unfinished stanza costs is counted by a global allocator in a test binary
-//! of its own, `server/tests/xml_memory.rs`; the cargo-fuzz target
+//! of its own, `tests/memory.rs`; the cargo-fuzz target
 //! `xml_stream` in the repository's `fuzz/` directory checks the same
 //! properties on arbitrary input.
 

@@ -1,4 +1,4 @@
-//! A minimal SCRAM client, for tests only: it drives [`ScramServer`] the
+//! A minimal SCRAM client, for tests and benchmarks: it drives [`ScramServer`] the
 //! way a real client would, so round trips (and the accounts service's
 //! stored credentials) can be checked without a network.
 
@@ -8,9 +8,9 @@ use base64::engine::general_purpose::STANDARD;
 use super::{SaslFailure, ScramCredentials, ScramHash, ScramServer};
 
 /// The client's part of every nonce.
-pub(crate) const CLIENT_NONCE: &str = "cLiEnTnOnCe";
+pub const CLIENT_NONCE: &str = "cLiEnTnOnCe";
 
-pub(crate) struct ScramClient {
+pub struct ScramClient {
     hash: ScramHash,
     password: String,
     gs2_header: String,
