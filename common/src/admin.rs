@@ -105,6 +105,19 @@ pub enum Request {
         host: String,
         invite: String,
     },
+    /// Lists the clients that have access to an account (issue 9): every
+    /// installation that logged in with the password since it last changed,
+    /// or holds a FAST token, or is connected.
+    UserClients {
+        jid: String,
+    },
+    /// Revokes one client's access: ends its sessions and deletes its FAST
+    /// tokens. `client` is an id as [`ClientInfo::id`] shows it
+    /// (`client/ID`).
+    UserRevokeClient {
+        jid: String,
+        client: String,
+    },
 }
 
 /// What an invite lets its holder do.
@@ -237,6 +250,63 @@ pub enum Reply {
     Invite {
         invite: InviteInfo,
     },
+    Clients {
+        clients: Vec<ClientInfo>,
+    },
+    /// What revoking a client did. With `password_reset_required`, the
+    /// client had logged in with the account's password: its sessions and
+    /// tokens are gone, but only a new password keeps it out.
+    ClientRevoked {
+        sessions_ended: u32,
+        fast_tokens_deleted: u32,
+        password_reset_required: bool,
+    },
+}
+
+/// One client with access to an account (Prosody's mod_client_management).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientInfo {
+    /// `client/ID`: what `user revoke_client` takes. ID is the client's
+    /// SASL2 `<user-agent id>`, or an id roostd made for a legacy client
+    /// (one that only bound a resource).
+    pub id: String,
+    /// From SASL2 `<user-agent><software>`.
+    pub software: Option<String>,
+    /// From SASL2 `<user-agent><device>`.
+    pub device: Option<String>,
+    /// Unix seconds.
+    pub first_seen: i64,
+    /// Unix seconds; updated at most once a minute.
+    pub last_seen: i64,
+    /// How it still has access, in this order: password, then FAST.
+    pub auth: Vec<ClientAuth>,
+    /// A session of this client is connected now.
+    pub connected: bool,
+    /// The full JID of its latest session.
+    pub jid: Option<String>,
+    /// Known by its resource only (no SASL2 client id): resources are
+    /// public and may be reused by another installation.
+    pub legacy: bool,
+}
+
+/// A way a client got access to an account, as `<auth>` lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// It presented the account's password (since the password last changed).
+    Password,
+    /// It holds a FAST token that still works.
+    Fast,
+}
+
+impl ClientAuth {
+    /// The name on the wire, in tables and in `<auth>` (`<password/>`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientAuth::Password => "password",
+            ClientAuth::Fast => "fast",
+        }
+    }
 }
 
 /// A new invite with its links. The token is in the links only: roostd

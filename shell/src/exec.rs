@@ -124,6 +124,8 @@ fn reply_kind(reply: &Reply) -> &'static str {
         Reply::InviteCreated { .. } => "invite created",
         Reply::Invites { .. } => "invite list",
         Reply::Invite { .. } => "invite",
+        Reply::Clients { .. } => "client list",
+        Reply::ClientRevoked { .. } => "client revoked",
     }
 }
 

@@ -120,6 +120,13 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
             services.invites.revoke(&host, &invite).await?;
             Reply::Deleted
         }
+        // Wired to the clients service by issue 9's next step.
+        Request::UserClients { .. } | Request::UserRevokeClient { .. } => {
+            return Err(AdminError::new(
+                ErrorKind::Internal,
+                "client management is not built yet",
+            ));
+        }
     })
 }
 
