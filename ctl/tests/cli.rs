@@ -66,7 +66,9 @@ fn fake() -> FakeRoostd {
         Request::InviteList { .. } => Action::Answer(Outcome::Ok(Reply::Invites {
             invites: sample_invites(),
         })),
-        Request::InviteCreate { .. } => refusal(ErrorKind::BadRequest, "not in this test"),
+        Request::InviteCreate { .. }
+        | Request::UserClients { .. }
+        | Request::UserRevokeClient { .. } => refusal(ErrorKind::BadRequest, "not in this test"),
         Request::InviteRevoke { .. } => refusal(ErrorKind::NotFound, "invite not found"),
         Request::InviteShow { host, invite } if invite != "7" => refusal(
             ErrorKind::NotFound,
