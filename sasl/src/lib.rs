@@ -12,6 +12,7 @@
 //! is the RFC 6120 §6.5 element to send.
 
 mod credentials;
+pub mod fast;
 mod gs2;
 mod mechanism;
 mod plain;
