@@ -11,11 +11,13 @@
 //! Every failure is a [`SaslFailure`], whose [`condition`](SaslFailure::condition)
 //! is the RFC 6120 §6.5 element to send.
 
+pub mod bind2;
 mod credentials;
 pub mod fast;
 mod gs2;
 mod mechanism;
 mod plain;
+pub mod sasl2;
 mod scram;
 pub mod test_client;
 

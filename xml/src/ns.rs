@@ -32,3 +32,9 @@ pub const VERSION: &str = "jabber:iq:version";
 pub const XML: &str = "http://www.w3.org/XML/1998/namespace";
 /// The namespace of `xmlns` declarations themselves; never bindable.
 pub const XMLNS: &str = "http://www.w3.org/2000/xmlns/";
+/// Extensible SASL Profile, SASL2 (XEP-0388).
+pub const SASL2: &str = "urn:xmpp:sasl:2";
+/// Bind 2 (XEP-0386).
+pub const BIND2: &str = "urn:xmpp:bind:0";
+/// Fast Authentication Streamlining Tokens (XEP-0484).
+pub const FAST: &str = "urn:xmpp:fast:0";
