@@ -74,6 +74,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let c2s = Arc::new(xmpp::c2s::C2sShared {
         xmpp: xmpp.clone(),
         tls,
+        bind2: xmpp::c2s::inline::Bind2Registry::default(),
     });
     let account_watch = tokio::spawn(xmpp::handlers::follow_account_events(xmpp.clone()));
     let c2s_tasks: Vec<_> = c2s_listeners

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod auth_limits;
+pub mod clients;
 pub mod events;
 pub mod invites;
 pub mod offline;
@@ -15,6 +16,7 @@ pub mod onboarding;
 pub mod registration_limits;
 pub mod rosters;
 pub mod secrets;
+pub mod sessions;
 
 use std::sync::Arc;
 
@@ -64,6 +66,8 @@ pub struct Services {
     pub offline: Offline,
     pub onboarding: Onboarding,
     pub events: events::Events,
+    /// Live XMPP sessions, once the XMPP front door attached its router.
+    pub sessions: sessions::Sessions,
 }
 
 impl Services {
@@ -91,6 +95,7 @@ impl Services {
             hosts,
             invites,
             events,
+            sessions: sessions::Sessions::default(),
         }
     }
 }

@@ -13,6 +13,9 @@ use bytes::Bytes;
 use jid::{BareJid, FullJid};
 use tokio::sync::mpsc;
 
+use crate::services::clients::{AuthMethod, ClientId};
+use crate::services::sessions::{LiveSession, SessionDirectory, SessionEnd, SessionFilter};
+
 /// What a queued stanza costs beyond its bytes (the `Bytes` handle and the
 /// channel's slot), so that many tiny stanzas are bounded too.
 const STANZA_OVERHEAD: usize = 64;
@@ -43,6 +46,10 @@ pub enum CloseReason {
     AccountDeleted,
     /// More than `max_queued_bytes` waited for a client that does not read.
     QueueFull,
+    /// The user or an admin revoked this client's access.
+    ClientRevoked,
+    /// The account's password changed and this session used the old one.
+    PasswordChanged,
 }
 
 impl CloseReason {
@@ -54,6 +61,11 @@ impl CloseReason {
             CloseReason::QueueFull => (
                 "resource-constraint",
                 "too much is waiting to be sent: the client does not read",
+            ),
+            CloseReason::ClientRevoked => ("not-authorized", "this client's access was revoked"),
+            CloseReason::PasswordChanged => (
+                "not-authorized",
+                "the account's password was changed: log in again",
             ),
         }
     }
@@ -75,6 +87,10 @@ pub enum BindError {
     TooManySessions,
     /// The account was deleted after this connection authenticated.
     AccountDeleted,
+    /// The client's access was revoked, or the password it used changed,
+    /// after this connection authenticated; the session would have been
+    /// closed for this reason.
+    AccessEnded(CloseReason),
 }
 
 /// Presence facts about a session that routing needs.
@@ -93,6 +109,8 @@ pub struct Presence {
 pub struct SessionHandle {
     pub id: u64,
     pub jid: FullJid,
+    /// The client and how it logged in.
+    pub login: SessionLogin,
     /// Stanzas for the connection. Unbounded as a channel, bounded in
     /// bytes by `queued` against `max_queued`.
     tx: mpsc::UnboundedSender<Queued>,
@@ -109,7 +127,24 @@ pub struct SessionHandle {
     offline_wanted: AtomicBool,
 }
 
+/// Who a session is, for client management: the client it belongs to and
+/// how it authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionLogin {
+    pub client: ClientId,
+    pub method: AuthMethod,
+}
+
 impl SessionHandle {
+    /// This session as services see it.
+    pub fn live(&self) -> LiveSession {
+        LiveSession {
+            jid: self.jid.clone(),
+            client: self.login.client.clone(),
+            method: self.login.method,
+        }
+    }
+
     /// Queues bytes for this session; `true` when they were queued, `false`
     /// when the session is ending (then the caller keeps what it can, e.g.
     /// an offline message stays stored). A
@@ -302,6 +337,10 @@ pub struct Router {
     /// before that may not bind. Bounded by the deletions made within one
     /// negotiation timeout.
     deleted: Mutex<HashMap<BareJid, Instant>>,
+    /// Sessions ended lately (a client revoked, a password changed), and
+    /// when: a login of that kind that authenticated before may not bind.
+    /// Bounded as `deleted` is.
+    ended: Mutex<Vec<(BareJid, SessionFilter, CloseReason, Instant)>>,
     /// The session handing over each account's offline messages: one at a
     /// time, or two resources logging in together would both read them.
     offline_owner: Mutex<HashMap<BareJid, u64>>,
@@ -314,6 +353,7 @@ impl Router {
             limits,
             sessions: RwLock::default(),
             deleted: Mutex::default(),
+            ended: Mutex::default(),
             offline_owner: Mutex::default(),
             next_id: AtomicU64::new(0),
         }
@@ -327,12 +367,14 @@ impl Router {
     pub fn bind(
         &self,
         jid: FullJid,
+        login: SessionLogin,
         authenticated_at: Instant,
     ) -> Result<(SessionQueue, Option<Arc<SessionHandle>>), BindError> {
         let (tx, rx) = mpsc::unbounded_channel();
         let handle = Arc::new(SessionHandle {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             jid: jid.clone(),
+            login,
             tx,
             queued: AtomicUsize::new(0),
             max_queued: self.limits.max_queued_bytes,
@@ -348,6 +390,9 @@ impl Router {
         // closes, so a deletion either sees this session or is seen here.
         if self.deleted_since(&bare, authenticated_at) {
             return Err(BindError::AccountDeleted);
+        }
+        if let Some(reason) = self.ended_since(&handle, authenticated_at) {
+            return Err(BindError::AccessEnded(reason));
         }
         let list = sessions.entry(bare).or_default();
         let replaced = match list.iter().position(|s| s.jid == jid) {
@@ -371,6 +416,25 @@ impl Router {
             .expect("deleted lock")
             .get(bare)
             .is_some_and(|&at| at >= authenticated_at)
+    }
+
+    /// Why sessions like `session` were ended after `authenticated_at`,
+    /// if they were.
+    fn ended_since(
+        &self,
+        session: &SessionHandle,
+        authenticated_at: Instant,
+    ) -> Option<CloseReason> {
+        let live = session.live();
+        let bare = session.jid.to_bare();
+        self.ended
+            .lock()
+            .expect("ended lock")
+            .iter()
+            .find(|(user, filter, _, at)| {
+                *user == bare && *at >= authenticated_at && filter.selects(&live)
+            })
+            .map(|(_, _, reason, _)| *reason)
     }
 
     /// Ends every session of a deleted account, and keeps connections that
@@ -449,9 +513,54 @@ impl Router {
     }
 }
 
+/// What client management sees of the session table: the sessions of an
+/// account, and ending some of them.
+impl SessionDirectory for Router {
+    fn sessions(&self, user: &BareJid) -> Vec<LiveSession> {
+        let sessions = self.sessions.read().expect("router lock");
+        sessions
+            .get(user)
+            .into_iter()
+            .flatten()
+            .map(|s| s.live())
+            .collect()
+    }
+
+    fn end(&self, user: &BareJid, which: SessionFilter, why: SessionEnd) -> usize {
+        let reason = match why {
+            SessionEnd::ClientRevoked => CloseReason::ClientRevoked,
+            SessionEnd::PasswordChanged => CloseReason::PasswordChanged,
+        };
+        let now = Instant::now();
+        {
+            let mut ended = self.ended.lock().expect("ended lock");
+            let keep = self.limits.negotiation_timeout;
+            ended.retain(|(_, _, _, at)| now.duration_since(*at) <= keep);
+            ended.push((user.clone(), which.clone(), reason, now));
+        }
+        // As in `account_deleted`: marked first, so a bind either is seen
+        // here or sees the mark.
+        let sessions = self.sessions.write().expect("router lock");
+        sessions
+            .get(user)
+            .into_iter()
+            .flatten()
+            .filter(|s| which.selects(&s.live()))
+            .filter(|s| s.request_close(reason))
+            .count()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn password_login() -> SessionLogin {
+        SessionLogin {
+            client: ClientId::parse("legacy1").unwrap(),
+            method: AuthMethod::Password,
+        }
+    }
 
     fn router(max_queued_bytes: usize, max_sessions_per_account: usize) -> Router {
         Router::new(RouterLimits {
@@ -469,9 +578,13 @@ mod tests {
     async fn binding_the_same_full_jid_replaces_the_older_session() {
         let router = router(1 << 20, 10);
         let jid = full("alice@example.test/phone");
-        let (mut first, replaced) = router.bind(jid.clone(), Instant::now()).unwrap();
+        let (mut first, replaced) = router
+            .bind(jid.clone(), password_login(), Instant::now())
+            .unwrap();
         assert!(replaced.is_none());
-        let (second, replaced) = router.bind(jid.clone(), Instant::now()).unwrap();
+        let (second, replaced) = router
+            .bind(jid.clone(), password_login(), Instant::now())
+            .unwrap();
         assert_eq!(replaced.unwrap().id, first.handle.id);
         assert!(matches!(
             first.recv().await,
@@ -492,7 +605,11 @@ mod tests {
     async fn the_queue_is_bounded_in_bytes_and_a_full_one_ends_the_session() {
         let router = router(4 * 1024, 10);
         let (mut queue, _) = router
-            .bind(full("alice@example.test/phone"), Instant::now())
+            .bind(
+                full("alice@example.test/phone"),
+                password_login(),
+                Instant::now(),
+            )
             .unwrap();
         let session = queue.handle.clone();
         let stanza = Bytes::from(vec![b'x'; 1000]);
@@ -513,7 +630,11 @@ mod tests {
     async fn an_offer_that_does_not_fit_leaves_the_session_alone() {
         let router = router(4 * 1024, 10);
         let (mut queue, _) = router
-            .bind(full("alice@example.test/phone"), Instant::now())
+            .bind(
+                full("alice@example.test/phone"),
+                password_login(),
+                Instant::now(),
+            )
             .unwrap();
         let session = queue.handle.clone();
         let stanza = Bytes::from(vec![b'x'; 1000]);
@@ -538,7 +659,11 @@ mod tests {
     async fn what_the_connection_takes_frees_its_room() {
         let router = router(4 * 1024, 10);
         let (mut queue, _) = router
-            .bind(full("alice@example.test/phone"), Instant::now())
+            .bind(
+                full("alice@example.test/phone"),
+                password_login(),
+                Instant::now(),
+            )
             .unwrap();
         let session = queue.handle.clone();
         let stanza = Bytes::from(vec![b'x'; 1000]);
@@ -555,13 +680,21 @@ mod tests {
     fn one_session_at_a_time_hands_over_offline_messages() {
         let router = router(1 << 20, 10);
         let (a, _) = router
-            .bind(full("alice@example.test/a"), Instant::now())
+            .bind(
+                full("alice@example.test/a"),
+                password_login(),
+                Instant::now(),
+            )
             .unwrap();
         let (b, _) = router
-            .bind(full("alice@example.test/b"), Instant::now())
+            .bind(
+                full("alice@example.test/b"),
+                password_login(),
+                Instant::now(),
+            )
             .unwrap();
         let (bob, _) = router
-            .bind(full("bob@example.test/a"), Instant::now())
+            .bind(full("bob@example.test/a"), password_login(), Instant::now())
             .unwrap();
         assert!(router.claim_offline(&a.handle));
         assert!(router.claim_offline(&a.handle), "claiming again is fine");
@@ -584,24 +717,40 @@ mod tests {
     fn sessions_per_account_are_capped_but_replacing_one_is_not_refused() {
         let router = router(1 << 20, 2);
         let _a = router
-            .bind(full("alice@example.test/a"), Instant::now())
+            .bind(
+                full("alice@example.test/a"),
+                password_login(),
+                Instant::now(),
+            )
             .unwrap();
         let _b = router
-            .bind(full("alice@example.test/b"), Instant::now())
+            .bind(
+                full("alice@example.test/b"),
+                password_login(),
+                Instant::now(),
+            )
             .unwrap();
         assert_eq!(
             router
-                .bind(full("alice@example.test/c"), Instant::now())
+                .bind(
+                    full("alice@example.test/c"),
+                    password_login(),
+                    Instant::now()
+                )
                 .err(),
             Some(BindError::TooManySessions)
         );
         let (_, replaced) = router
-            .bind(full("alice@example.test/b"), Instant::now())
+            .bind(
+                full("alice@example.test/b"),
+                password_login(),
+                Instant::now(),
+            )
             .unwrap();
         assert!(replaced.is_some());
         assert!(
             router
-                .bind(full("bob@example.test/c"), Instant::now())
+                .bind(full("bob@example.test/c"), password_login(), Instant::now())
                 .is_ok(),
             "the cap is per account"
         );
@@ -632,6 +781,66 @@ mod tests {
                 )
                 .is_ok(),
             "an account made again under the same name logs in anew"
+        );
+    }
+
+    #[tokio::test]
+    async fn ending_sessions_by_client_or_password_login() {
+        let router = router(1 << 20, 10);
+        let alice = BareJid::new("alice@example.test").unwrap();
+        let fast = SessionLogin {
+            client: ClientId::parse("phone-id").unwrap(),
+            method: AuthMethod::Fast,
+        };
+        let before = Instant::now();
+        let (mut laptop, _) = router
+            .bind(full("alice@example.test/laptop"), password_login(), before)
+            .unwrap();
+        let (mut phone, _) = router
+            .bind(full("alice@example.test/phone"), fast.clone(), before)
+            .unwrap();
+        assert_eq!(router.sessions(&alice).len(), 2);
+
+        let keep = Some(full("alice@example.test/other"));
+        let ended = router.end(
+            &alice,
+            SessionFilter::PasswordLoginsExcept(keep),
+            SessionEnd::PasswordChanged,
+        );
+        assert_eq!(ended, 1);
+        assert!(matches!(
+            laptop.recv().await,
+            Outbound::Close(CloseReason::PasswordChanged)
+        ));
+        // A password login that authenticated before the change cannot bind.
+        assert_eq!(
+            router
+                .bind(full("alice@example.test/late"), password_login(), before)
+                .err(),
+            Some(BindError::AccessEnded(CloseReason::PasswordChanged))
+        );
+
+        let ended = router.end(
+            &alice,
+            SessionFilter::Client(fast.client.clone()),
+            SessionEnd::ClientRevoked,
+        );
+        assert_eq!(ended, 1);
+        assert!(matches!(
+            phone.recv().await,
+            Outbound::Close(CloseReason::ClientRevoked)
+        ));
+        assert_eq!(
+            router
+                .bind(full("alice@example.test/phone2"), fast.clone(), before)
+                .err(),
+            Some(BindError::AccessEnded(CloseReason::ClientRevoked))
+        );
+        // Logins after the cut-off bind as usual.
+        assert!(
+            router
+                .bind(full("alice@example.test/phone3"), fast, Instant::now())
+                .is_ok()
         );
     }
 }

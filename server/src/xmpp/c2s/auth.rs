@@ -16,13 +16,14 @@ use roost_common::config::Config;
 
 use super::C2sShared;
 use crate::services::auth_limits::Attempt;
-use roost_sasl::{self as sasl, ChannelBinding, Mechanism, SaslFailure, ScramHash, ScramServer};
+use roost_sasl::{self as sasl, ChannelBinding, Mechanism, SaslFailure, ScramServer};
 
 /// What to answer after a client message.
 pub enum SaslStep {
     Challenge(Vec<u8>),
     Success {
         user: BareJid,
+        mechanism: Mechanism,
         additional: Option<Vec<u8>>,
     },
     Failure(&'static str, Option<String>),
@@ -51,12 +52,12 @@ pub enum SaslExchange {
     /// PLAIN without an initial response: waiting for the credentials.
     Plain,
     /// SCRAM without an initial response: waiting for client-first.
-    ScramFirst(ScramServer, ScramHash),
+    ScramFirst(ScramServer, Mechanism),
     /// SCRAM after server-first: waiting for client-final. `user` is known
     /// only if the account exists; the attempt is settled by the proof.
     /// The account the attempt counts against travels along: the attempt
     /// itself begins only with the proof (see [`scram_first`]).
-    ScramFinal(ScramServer, Option<BareJid>, String),
+    ScramFinal(ScramServer, Mechanism, Option<BareJid>, String),
 }
 
 /// Where the client is: the limiter counts attempts per address.
@@ -96,10 +97,10 @@ impl SaslExchange {
         let scram = ScramServer::new(hash, mechanism.is_plus(), binding, server_offers_plus);
         match initial {
             None => (
-                Some(SaslExchange::ScramFirst(scram, hash)),
+                Some(SaslExchange::ScramFirst(scram, mechanism)),
                 SaslStep::Challenge(Vec::new()),
             ),
-            Some(message) => scram_first(shared, client, scram, hash, &message).await,
+            Some(message) => scram_first(shared, client, scram, mechanism, &message).await,
         }
     }
 
@@ -112,10 +113,10 @@ impl SaslExchange {
     ) -> (Option<SaslExchange>, SaslStep) {
         match self {
             SaslExchange::Plain => (None, plain(shared, client, &response).await),
-            SaslExchange::ScramFirst(scram, hash) => {
-                scram_first(shared, client, scram, hash, &response).await
+            SaslExchange::ScramFirst(scram, mechanism) => {
+                scram_first(shared, client, scram, mechanism, &response).await
             }
-            SaslExchange::ScramFinal(mut scram, user, account) => {
+            SaslExchange::ScramFinal(mut scram, mechanism, user, account) => {
                 // Checked and settled with no await in between: parallel
                 // proofs get no more guesses than one.
                 let attempt = match begin(shared, client, &account) {
@@ -129,6 +130,7 @@ impl SaslExchange {
                             None,
                             SaslStep::Success {
                                 user,
+                                mechanism,
                                 additional: Some(server_final),
                             },
                         )
@@ -153,7 +155,7 @@ fn account_name(user: Option<&BareJid>, username: &str, host: &str) -> String {
 }
 
 /// Begins a login attempt, or the answer refusing it.
-fn begin(shared: &C2sShared, client: Client<'_>, account: &str) -> Result<Attempt, SaslStep> {
+pub fn begin(shared: &C2sShared, client: Client<'_>, account: &str) -> Result<Attempt, SaslStep> {
     shared
         .xmpp
         .services
@@ -177,9 +179,10 @@ async fn scram_first(
     shared: &C2sShared,
     client: Client<'_>,
     mut scram: ScramServer,
-    hash: ScramHash,
+    mechanism: Mechanism,
     message: &[u8],
 ) -> (Option<SaslExchange>, SaslStep) {
+    let hash = mechanism.scram_hash().expect("a SCRAM mechanism");
     let first = match scram.client_first(message) {
         Ok(first) => first,
         Err(failure) => return (None, failure.into()),
@@ -226,7 +229,7 @@ async fn scram_first(
     let challenge = scram.server_first(credentials.as_ref());
     let user = user.filter(|_| credentials.is_some());
     (
-        Some(SaslExchange::ScramFinal(scram, user, account)),
+        Some(SaslExchange::ScramFinal(scram, mechanism, user, account)),
         SaslStep::Challenge(challenge),
     )
 }
@@ -258,6 +261,7 @@ async fn plain(shared: &C2sShared, client: Client<'_>, message: &[u8]) -> SaslSt
             attempt.succeeded();
             SaslStep::Success {
                 user,
+                mechanism: Mechanism::Plain,
                 additional: None,
             }
         }

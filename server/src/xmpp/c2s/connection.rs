@@ -9,22 +9,26 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use jid::{BareJid, FullJid};
+use jid::BareJid;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
+mod binding;
+mod features;
+mod sasl;
+mod sasl2;
+
 use super::C2sShared;
-use super::auth::{SaslExchange, SaslStep};
+use super::auth::SaslExchange;
+use super::login::Login;
 use super::offline_delivery::OfflineDelivery;
-use super::register::{self, StreamRegistration};
+use super::register::StreamRegistration;
 use super::transport::Transport;
 use crate::services::secrets;
 use crate::xmpp::handlers::{self, presence};
-use crate::xmpp::router::{BindError, CloseReason, Outbound, SessionHandle, SessionQueue};
-use crate::xmpp::stanza::{self, ErrorType, StanzaError};
+use crate::xmpp::router::{CloseReason, Outbound, SessionHandle, SessionQueue};
+use crate::xmpp::stanza::{self, StanzaError};
 use roost_xml::{self as xml, Element, Limits, StreamEvent, StreamParser, ns};
 
 /// Bytes read per call. Small, because every connection holds one for its
@@ -61,9 +65,16 @@ pub struct Connection {
     out: Vec<u8>,
     stage: Stage,
     host: String,
+    /// A legacy SASL exchange in progress.
     sasl: Option<SaslExchange>,
+    /// A SASL2 exchange in progress.
+    sasl2: Option<sasl2::Sasl2Pending>,
     registration: StreamRegistration,
-    user: Option<BareJid>,
+    /// The account the stream header named (`from`), which makes FAST
+    /// available.
+    stream_user: Option<BareJid>,
+    /// Set by authentication, read by binding.
+    login: Option<Login>,
     session: Option<Arc<SessionHandle>>,
     queue: Option<SessionQueue>,
     offline: OfflineDelivery,
@@ -87,8 +98,10 @@ impl Connection {
             stage: Stage::Header,
             host: String::new(),
             sasl: None,
+            sasl2: None,
             registration: StreamRegistration::default(),
-            user: None,
+            stream_user: None,
+            login: None,
             session: None,
             queue: None,
             offline: OfflineDelivery::default(),
@@ -231,6 +244,7 @@ impl Connection {
                 // RFC 6120 §5.4.3.3: nothing negotiated before TLS carries
                 // over (a SASL exchange in progress, an invite token).
                 self.sasl = None;
+                self.sasl2 = None;
                 self.registration = StreamRegistration::default();
                 self.transport = Some(Transport::Tls(Box::new(tls)));
                 self.parser.reset();
@@ -334,55 +348,18 @@ impl Connection {
             self.stream_error("unsupported-version", None);
             return Next::Close;
         }
-        self.stage = if self.user.is_some() {
+        self.stream_user = header
+            .from
+            .as_deref()
+            .and_then(|from| BareJid::new(from).ok())
+            .filter(|from| from.node().is_some() && from.domain().as_str() == self.host);
+        self.stage = if self.login.is_some() {
             Stage::Authenticated
         } else {
             Stage::Unauthenticated
         };
         self.write_features();
         Next::Continue
-    }
-
-    fn write_features(&mut self) {
-        let transport = self.transport.as_ref().expect("transport");
-        let secure = transport.is_tls();
-        let mut features = Element::new("features", ns::STREAMS);
-        if self.user.is_some() {
-            features.push_child(Element::new("bind", ns::BIND));
-            features.push_child(
-                Element::new("session", ns::SESSION)
-                    .with_child(Element::new("optional", ns::SESSION)),
-            );
-        } else {
-            let require_tls = self.shared.xmpp.config.c2s.require_encryption;
-            if !secure {
-                let mut starttls = Element::new("starttls", ns::TLS);
-                if require_tls {
-                    starttls.push_child(Element::new("required", ns::TLS));
-                }
-                features.push_child(starttls);
-            }
-            if secure || !require_tls {
-                let mut mechanisms = Element::new("mechanisms", ns::SASL);
-                let config = &self.shared.xmpp.config;
-                for mechanism in
-                    super::auth::offered(config, secure, transport.tls_exporter().is_some())
-                {
-                    mechanisms.push_child(
-                        Element::new("mechanism", ns::SASL).with_text(mechanism.name()),
-                    );
-                }
-                features.push_child(mechanisms);
-                for feature in [
-                    register::FEATURE_IBR,
-                    register::FEATURE_INVITE,
-                    register::FEATURE_IBR_TOKEN,
-                ] {
-                    features.push_child(Element::new("register", feature));
-                }
-            }
-        }
-        features.write_to(&mut self.out, ns::STREAMS);
     }
 
     async fn on_element(&mut self, el: Element) -> Next {
@@ -392,198 +369,6 @@ impl Connection {
             Stage::Authenticated => self.bind(el).await,
             Stage::Bound => self.stanza(el).await,
         }
-    }
-
-    /// Before authentication: STARTTLS, SASL and in-band registration only.
-    async fn negotiate(&mut self, el: Element) -> Next {
-        let secure = self.transport.as_ref().is_some_and(Transport::is_tls);
-        if el.is("starttls", ns::TLS) && !secure {
-            self.out
-                .extend_from_slice(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
-            return Next::StartTls;
-        }
-        if register::is_registration_iq(&el) {
-            if let Some(reply) = self
-                .registration
-                .handle(&self.shared, &self.host, self.peer.ip(), secure, &el)
-                .await
-            {
-                self.write_element(&reply);
-            }
-            return Next::Continue;
-        }
-        if el.ns() != ns::SASL {
-            self.stream_error("not-authorized", None);
-            return Next::Close;
-        }
-        if !secure && self.shared.xmpp.config.c2s.require_encryption {
-            self.sasl_failure("encryption-required", Some("use STARTTLS first"));
-            return Next::Continue;
-        }
-        let step = match el.name() {
-            "auth" => {
-                let Some(mechanism) = el.attr("mechanism") else {
-                    self.sasl_failure("invalid-mechanism", None);
-                    return Next::Continue;
-                };
-                let initial = match decode_sasl(&el.text()) {
-                    Ok(data) => data,
-                    Err(()) => {
-                        self.sasl_failure("incorrect-encoding", None);
-                        return Next::Continue;
-                    }
-                };
-                let channel_binding = self.transport.as_ref().and_then(Transport::tls_exporter);
-                let client = super::auth::Client {
-                    host: &self.host,
-                    ip: self.peer.ip(),
-                };
-                let (exchange, step) = SaslExchange::start(
-                    &self.shared,
-                    client,
-                    mechanism,
-                    initial,
-                    secure,
-                    channel_binding,
-                )
-                .await;
-                self.sasl = exchange;
-                step
-            }
-            "response" => {
-                let Some(exchange) = self.sasl.take() else {
-                    self.sasl_failure("malformed-request", Some("no authentication in progress"));
-                    return Next::Continue;
-                };
-                match decode_sasl(&el.text()) {
-                    Ok(data) => {
-                        let client = super::auth::Client {
-                            host: &self.host,
-                            ip: self.peer.ip(),
-                        };
-                        let (exchange, step) = exchange
-                            .step(&self.shared, client, data.unwrap_or_default())
-                            .await;
-                        self.sasl = exchange;
-                        step
-                    }
-                    Err(()) => SaslStep::Failure("incorrect-encoding", None),
-                }
-            }
-            "abort" => SaslStep::Failure("aborted", None),
-            _ => {
-                self.stream_error("not-authorized", None);
-                return Next::Close;
-            }
-        };
-        match step {
-            SaslStep::Challenge(data) => {
-                let challenge = Element::new("challenge", ns::SASL).with_text(BASE64.encode(data));
-                challenge.write_to(&mut self.out, ns::STREAMS);
-                Next::Continue
-            }
-            SaslStep::Success { user, additional } => {
-                self.sasl = None;
-                let mut success = Element::new("success", ns::SASL);
-                if let Some(data) = additional {
-                    success.push_text(BASE64.encode(data));
-                }
-                success.write_to(&mut self.out, ns::STREAMS);
-                self.user = Some(user);
-                self.parser.reset();
-                self.parser.set_limits(Limits {
-                    max_stanza_bytes: self.shared.xmpp.config.c2s.max_stanza_size,
-                    ..Limits::default()
-                });
-                self.stage = Stage::Header;
-                Next::Continue
-            }
-            SaslStep::Failure(condition, text) => {
-                self.sasl = None;
-                self.sasl_failure(condition, text.as_deref());
-                Next::Continue
-            }
-        }
-    }
-
-    fn sasl_failure(&mut self, condition: &str, text: Option<&str>) {
-        let mut failure = Element::new("failure", ns::SASL);
-        failure.push_child(Element::new(condition, ns::SASL));
-        if let Some(text) = text {
-            failure.push_child(
-                Element::new("text", ns::SASL)
-                    .with_attr("xml:lang", "en")
-                    .with_text(text),
-            );
-        }
-        failure.write_to(&mut self.out, ns::STREAMS);
-    }
-
-    /// After authentication: resource binding (RFC 6120 §7).
-    async fn bind(&mut self, el: Element) -> Next {
-        let is_set = el.is("iq", ns::CLIENT) && el.attr("type") == Some("set");
-        let Some(request) = el.child("bind", ns::BIND).filter(|_| is_set) else {
-            if el.is("iq", ns::CLIENT) && el.child("session", ns::SESSION).is_some() {
-                self.write_element(&stanza::iq_result(&el, None));
-                return Next::Continue;
-            }
-            self.stream_error("not-authorized", Some("bind a resource first"));
-            return Next::Close;
-        };
-        let user = self.user.clone().expect("authenticated");
-        let wanted = request
-            .child("resource", ns::BIND)
-            .map(|r| r.text())
-            .filter(|r| !r.trim().is_empty());
-        let jid = match wanted {
-            Some(resource) => match user.with_resource_str(&resource) {
-                Ok(jid) => jid,
-                Err(_) => {
-                    self.reply_error(
-                        &el,
-                        StanzaError::bad_request().with_text("invalid resource"),
-                    );
-                    return Next::Continue;
-                }
-            },
-            None => generated_resource(&user),
-        };
-        let (queue, replaced) = match self.shared.xmpp.router.bind(jid.clone(), self.connected_at) {
-            Ok(bound) => bound,
-            Err(BindError::TooManySessions) => {
-                let limit = self.shared.xmpp.config.c2s.max_sessions_per_account;
-                // RFC 6120 §7.6.2.1: the account has reached its limit of
-                // simultaneously connected resources.
-                self.reply_error(
-                    &el,
-                    StanzaError::new(ErrorType::Wait, "resource-constraint").with_text(format!(
-                        "this account already has {limit} connected resources"
-                    )),
-                );
-                return Next::Continue;
-            }
-            Err(BindError::AccountDeleted) => {
-                let (condition, text) = CloseReason::AccountDeleted.stream_error();
-                self.stream_error(condition, Some(text));
-                return Next::Close;
-            }
-        };
-        let session = queue.handle();
-        if let Some(old) = replaced {
-            tracing::info!("{jid}: resource conflict, replacing the older session");
-            presence::disconnected(&self.shared.xmpp, &old).await;
-        }
-        tracing::debug!("{}: bound {jid}", self.peer);
-        self.session = Some(session);
-        self.queue = Some(queue);
-        self.stage = Stage::Bound;
-        let payload = Element::new("bind", ns::BIND)
-            .with_child(Element::new("jid", ns::BIND).with_text(jid.to_string()));
-        let mut reply = stanza::iq_result(&el, Some(payload));
-        reply.remove_attr("from");
-        reply.remove_attr("to");
-        self.write_element(&reply);
-        Next::Continue
     }
 
     /// A bound session's stanza: stamp `from` and hand it to the handlers.
@@ -642,20 +427,4 @@ async fn recv(queue: &mut Option<SessionQueue>) -> Outbound {
         Some(queue) => queue.recv().await,
         None => std::future::pending().await,
     }
-}
-
-/// SASL data: empty, `=` (explicitly empty), or base64.
-fn decode_sasl(text: &str) -> Result<Option<Vec<u8>>, ()> {
-    let text = text.trim();
-    match text {
-        "" => Ok(None),
-        "=" => Ok(Some(Vec::new())),
-        _ => BASE64.decode(text).map(Some).map_err(|_| ()),
-    }
-}
-
-fn generated_resource(user: &BareJid) -> FullJid {
-    let resource = format!("roost-{}", secrets::random_id(secrets::SHORT_ID_BYTES));
-    user.with_resource_str(&resource)
-        .expect("generated resources are valid")
 }

@@ -3,6 +3,9 @@
 
 mod auth;
 mod connection;
+mod fast;
+pub mod inline;
+mod login;
 mod offline_delivery;
 mod register;
 mod transport;
@@ -20,6 +23,8 @@ use super::handlers::XmppContext;
 pub struct C2sShared {
     pub xmpp: Arc<XmppContext>,
     pub tls: TlsAcceptor,
+    /// What Bind2 can enable inline.
+    pub bind2: inline::Bind2Registry,
 }
 
 /// Accepts connections on `listener` until `stop` turns true; each

@@ -33,16 +33,20 @@ pub use iq::IqRegistry;
 /// What every connection shares.
 pub struct XmppContext {
     pub services: Services,
-    pub router: Router,
+    pub router: Arc<Router>,
     pub config: Arc<Config>,
     pub iq_handlers: IqRegistry,
 }
 
 impl XmppContext {
+    /// The context, with the router attached to the services as their
+    /// view of live sessions.
     pub fn new(services: Services, config: Arc<Config>) -> XmppContext {
+        let router = Arc::new(Router::new(RouterLimits::from(&config.c2s)));
+        services.sessions.attach(router.clone());
         XmppContext {
             services,
-            router: Router::new(RouterLimits::from(&config.c2s)),
+            router,
             config,
             iq_handlers: IqRegistry::with_core_handlers(),
         }

@@ -1,0 +1,72 @@
+//! How services see live XMPP sessions without calling a front door: the
+//! router implements [`SessionDirectory`] and roostd attaches it at start.
+//! With none attached (unit tests) there are no sessions.
+
+use std::sync::{Arc, OnceLock};
+
+use jid::{BareJid, FullJid};
+
+use super::clients::{AuthMethod, ClientId};
+
+/// A bound session as services see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSession {
+    pub jid: FullJid,
+    pub client: ClientId,
+    pub method: AuthMethod,
+}
+
+/// Which sessions of an account to end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionFilter {
+    /// Every session of one client.
+    Client(ClientId),
+    /// Every session that logged in with the password, but this one.
+    PasswordLoginsExcept(Option<FullJid>),
+}
+
+impl SessionFilter {
+    pub fn selects(&self, session: &LiveSession) -> bool {
+        match self {
+            SessionFilter::Client(client) => session.client == *client,
+            SessionFilter::PasswordLoginsExcept(keep) => {
+                session.method == AuthMethod::Password && Some(&session.jid) != keep.as_ref()
+            }
+        }
+    }
+}
+
+/// Why sessions are ended, which the client is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    ClientRevoked,
+    PasswordChanged,
+}
+
+pub trait SessionDirectory: Send + Sync + 'static {
+    fn sessions(&self, user: &BareJid) -> Vec<LiveSession>;
+    /// Ends the sessions of `user` that `which` selects, each with a
+    /// stream error saying `why`, and keeps logins of that kind that
+    /// authenticated before this call from binding afterwards. Returns
+    /// how many sessions it ended.
+    fn end(&self, user: &BareJid, which: SessionFilter, why: SessionEnd) -> usize;
+}
+
+/// The directory, once attached.
+#[derive(Clone, Default)]
+pub struct Sessions(Arc<OnceLock<Arc<dyn SessionDirectory>>>);
+
+impl Sessions {
+    /// Attaches the directory; later calls are ignored.
+    pub fn attach(&self, directory: Arc<dyn SessionDirectory>) {
+        let _ = self.0.set(directory);
+    }
+
+    pub fn sessions(&self, user: &BareJid) -> Vec<LiveSession> {
+        self.0.get().map(|d| d.sessions(user)).unwrap_or_default()
+    }
+
+    pub fn end(&self, user: &BareJid, which: SessionFilter, why: SessionEnd) -> usize {
+        self.0.get().map_or(0, |d| d.end(user, which, why))
+    }
+}

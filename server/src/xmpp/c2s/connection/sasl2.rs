@@ -1,0 +1,343 @@
+//! SASL2 (XEP-0388) on a connection: `<authenticate>` with the same
+//! mechanisms as legacy SASL plus FAST (XEP-0484), challenges and
+//! responses, and a `<success>` that carries what was done inline (a
+//! Bind2 resource, a FAST token), followed at once by new stream features:
+//! no stream restart, and with Bind2 no separate bind.
+
+use std::time::Instant;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use roost_sasl::SaslFailure;
+use roost_sasl::bind2;
+use roost_sasl::fast::FastMechanism;
+use roost_sasl::sasl2::{self, Authenticate};
+use roost_xml::{Element, ns};
+
+use super::super::auth::{self, SaslExchange, SaslStep};
+use super::super::fast;
+use super::super::login::Login;
+use super::super::transport::Transport;
+use super::binding::BindRefusal;
+use super::{Connection, Next, Stage};
+use crate::services::clients::{AuthMethod, ClientId, UserAgent};
+use crate::services::secrets;
+use crate::xmpp::stanza::StanzaError;
+
+/// A SASL2 exchange waiting for the client's `<response>`.
+pub(super) struct Sasl2Pending {
+    exchange: SaslExchange,
+    request: Authenticate,
+    started: Instant,
+}
+
+impl Connection {
+    pub(super) async fn sasl2(&mut self, el: Element) -> Next {
+        match el.name() {
+            "authenticate" => self.sasl2_authenticate(el).await,
+            "response" => self.sasl2_response(el).await,
+            "abort" => {
+                self.sasl2 = None;
+                self.sasl2_failure(SaslFailure::Aborted, None);
+                Next::Continue
+            }
+            _ => {
+                self.stream_error("not-authorized", None);
+                Next::Close
+            }
+        }
+    }
+
+    fn sasl2_failure(&mut self, failure: SaslFailure, text: Option<&str>) {
+        self.write_sasl_failure(true, failure.condition(), text);
+    }
+
+    async fn sasl2_authenticate(&mut self, el: Element) -> Next {
+        // A new `<authenticate>` abandons any exchange in progress.
+        self.sasl = None;
+        self.sasl2 = None;
+        let started = Instant::now();
+        let mut request = match Authenticate::parse(&el) {
+            Ok(request) => request,
+            Err(failure) => {
+                self.sasl2_failure(failure, None);
+                return Next::Continue;
+            }
+        };
+        let client_id = request.client_id().and_then(ClientId::parse);
+        if self.shared.xmpp.config.auth.enforce_client_ids && client_id.is_none() {
+            self.sasl2_failure(
+                SaslFailure::MalformedRequest,
+                Some("Client identifier required but not supplied"),
+            );
+            return Next::Continue;
+        }
+        let transport = self.transport.as_ref().expect("transport");
+        let secure = transport.is_tls();
+        let channel_binding = transport.tls_exporter();
+        let client = auth::Client {
+            host: &self.host,
+            ip: self.peer.ip(),
+        };
+        let initial = request.initial_response.take();
+        if let Some(mechanism) = FastMechanism::from_name(&request.mechanism) {
+            let Some(client_id) = client_id.filter(|_| self.fast_available()) else {
+                self.sasl2_failure(
+                    SaslFailure::MalformedRequest,
+                    Some("FAST is not available on this stream"),
+                );
+                return Next::Continue;
+            };
+            let binding = match (mechanism.binds_channel(), &channel_binding) {
+                (false, _) => &[][..],
+                (true, Some(data)) => data.as_slice(),
+                (true, None) => {
+                    self.sasl2_failure(SaslFailure::InvalidMechanism, None);
+                    return Next::Continue;
+                }
+            };
+            let Some(message) = initial else {
+                self.sasl2_failure(
+                    SaslFailure::MalformedRequest,
+                    Some("FAST needs an initial response"),
+                );
+                return Next::Continue;
+            };
+            let outcome = fast::login(
+                &self.shared,
+                client,
+                mechanism,
+                &client_id,
+                &message,
+                binding,
+                request.fast.invalidate,
+            )
+            .await;
+            return match outcome {
+                Ok(done) => {
+                    let login = Login {
+                        user: done.user,
+                        method: AuthMethod::Fast,
+                        mechanism: mechanism.name(),
+                        client: Some(client_id),
+                        agent: user_agent(&request),
+                        at: started,
+                    };
+                    let rotate = done.rotate.then_some(mechanism);
+                    self.sasl2_success(request, login, Some(done.responder), rotate)
+                        .await
+                }
+                Err(step) => self.sasl2_answer(request, None, step, started).await,
+            };
+        }
+        let (exchange, step) = SaslExchange::start(
+            &self.shared,
+            client,
+            &request.mechanism,
+            initial,
+            secure,
+            channel_binding,
+        )
+        .await;
+        self.sasl2_answer(request, exchange, step, started).await
+    }
+
+    async fn sasl2_response(&mut self, el: Element) -> Next {
+        let Some(pending) = self.sasl2.take() else {
+            self.sasl2_failure(
+                SaslFailure::MalformedRequest,
+                Some("no authentication in progress"),
+            );
+            return Next::Continue;
+        };
+        let data = match sasl2::decode(&el.text()) {
+            Ok(data) => data,
+            Err(failure) => {
+                self.sasl2_failure(failure, None);
+                return Next::Continue;
+            }
+        };
+        let client = auth::Client {
+            host: &self.host,
+            ip: self.peer.ip(),
+        };
+        let (exchange, step) = pending.exchange.step(&self.shared, client, data).await;
+        self.sasl2_answer(pending.request, exchange, step, pending.started)
+            .await
+    }
+
+    /// Answers one step of a password mechanism.
+    async fn sasl2_answer(
+        &mut self,
+        request: Authenticate,
+        exchange: Option<SaslExchange>,
+        step: SaslStep,
+        started: Instant,
+    ) -> Next {
+        match step {
+            SaslStep::Challenge(data) => {
+                Element::new("challenge", ns::SASL2)
+                    .with_text(BASE64.encode(data))
+                    .write_to(&mut self.out, ns::STREAMS);
+                self.sasl2 = exchange.map(|exchange| Sasl2Pending {
+                    exchange,
+                    request,
+                    started,
+                });
+                Next::Continue
+            }
+            SaslStep::Success {
+                user,
+                mechanism,
+                additional,
+            } => {
+                let login = Login {
+                    user,
+                    method: AuthMethod::Password,
+                    mechanism: mechanism.name(),
+                    client: request.client_id().and_then(ClientId::parse),
+                    agent: user_agent(&request),
+                    at: started,
+                };
+                self.sasl2_success(request, login, additional, None).await
+            }
+            SaslStep::Failure(condition, text) => {
+                self.write_sasl_failure(true, condition, text.as_deref());
+                Next::Continue
+            }
+        }
+    }
+
+    /// Authenticated: binds inline if asked (Bind2), issues a FAST token
+    /// if asked or due (`rotate`), and answers `<success>` and the new
+    /// stream features.
+    async fn sasl2_success(
+        &mut self,
+        request: Authenticate,
+        login: Login,
+        additional: Option<Vec<u8>>,
+        rotate: Option<FastMechanism>,
+    ) -> Next {
+        let user = login.user.clone();
+        let client_id = login.client.clone();
+        self.authenticated(login);
+        let mut authorization_identifier = user.to_string();
+        let mut inline = Vec::new();
+        if let Some(bind) = &request.bind {
+            let suffix = match &client_id {
+                Some(id) => bind2::suffix_for_client(id.as_str()),
+                None => secrets::random_id(secrets::SHORT_ID_BYTES),
+            };
+            let resource = bind2::resource(bind.tag.as_deref(), &suffix);
+            // A tag that resourceprep refuses leaves the suffix alone.
+            let jid = user
+                .with_resource_str(&resource)
+                .or_else(|_| user.with_resource_str(&suffix))
+                .expect("a base64 suffix is a valid resource");
+            match self.bind_session(jid.clone()).await {
+                Ok(()) => {
+                    authorization_identifier = jid.to_string();
+                    let session = self.session.clone().expect("bound");
+                    let mut bound = Element::new("bound", ns::BIND2);
+                    for result in
+                        self.shared
+                            .bind2
+                            .enable(&self.shared.xmpp, &session, &bind.inline)
+                    {
+                        bound.push_child(result);
+                    }
+                    inline.push(bound);
+                }
+                Err(BindRefusal::TooManySessions(error) | BindRefusal::Internal(error)) => {
+                    inline.push(bind2_failed(&error));
+                }
+                Err(BindRefusal::Ended(reason)) => {
+                    let (condition, text) = reason.stream_error();
+                    self.stream_error(condition, Some(text));
+                    return Next::Close;
+                }
+            }
+        }
+        if let Some(token) = self.fast_token(&request, client_id.as_ref(), rotate).await {
+            inline.push(token);
+        }
+        let mut success = Element::new("success", ns::SASL2);
+        if let Some(data) = additional {
+            success.push_child(
+                Element::new("additional-data", ns::SASL2).with_text(BASE64.encode(data)),
+            );
+        }
+        success.push_child(
+            Element::new("authorization-identifier", ns::SASL2).with_text(authorization_identifier),
+        );
+        for element in inline {
+            success.push_child(element);
+        }
+        success.write_to(&mut self.out, ns::STREAMS);
+        if self.session.is_none() {
+            self.stage = Stage::Authenticated;
+        }
+        self.write_features();
+        Next::Continue
+    }
+
+    /// A new FAST token, when the client asked for one (`<request-token>`)
+    /// or the one it used is due for rotation; only for a client with an id.
+    async fn fast_token(
+        &self,
+        request: &Authenticate,
+        client_id: Option<&ClientId>,
+        rotate: Option<FastMechanism>,
+    ) -> Option<Element> {
+        let requested = request
+            .fast
+            .request_token
+            .as_deref()
+            .and_then(FastMechanism::from_name);
+        let mechanism = requested.or(rotate)?;
+        let Some(client_id) = client_id else {
+            tracing::debug!("{}: FAST token asked for without a client id", self.peer);
+            return None;
+        };
+        let user = &self.login.as_ref().expect("authenticated").user;
+        if !self.transport.as_ref().is_some_and(Transport::is_tls) {
+            return None;
+        }
+        match self
+            .shared
+            .xmpp
+            .services
+            .fast_tokens
+            .issue(user, client_id, mechanism)
+            .await
+        {
+            Ok(issued) => Some(
+                Element::new("token", ns::FAST)
+                    .with_attr("expiry", roost_common::time::xep0082(issued.expires_at))
+                    .with_attr("token", issued.token),
+            ),
+            Err(e) => {
+                // The login stands; the client keeps its old token or asks
+                // again next time.
+                tracing::error!("{user}: issuing a FAST token failed: {e}");
+                None
+            }
+        }
+    }
+}
+
+/// `<failed xmlns='urn:xmpp:bind:0'>` with the stanza error that says why.
+fn bind2_failed(error: &StanzaError) -> Element {
+    Element::new("failed", ns::BIND2).with_child(error.to_element())
+}
+
+fn user_agent(request: &Authenticate) -> UserAgent {
+    request
+        .user_agent
+        .as_ref()
+        .map(|ua| UserAgent {
+            software: ua.software.clone(),
+            device: ua.device.clone(),
+        })
+        .unwrap_or_default()
+}
