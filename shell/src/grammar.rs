@@ -22,8 +22,7 @@ pub const EXIT_STATUSES: [(u8, &str); 4] = [
     (0, "the command succeeded"),
     (
         1,
-        "roostd refused the command (reason on stderr), output failed, or \
-         user revoke_client ended a client that knows the password",
+        "refused by roostd or password reset needed (reason on stderr), or output failed",
     ),
     (
         2,
