@@ -236,14 +236,22 @@ fn is_help(kind: ClapErrorKind) -> bool {
 }
 
 /// clap's message without its usage block and hints, which take a screen
-/// in a shell where `help CMD` is one word away.
+/// in a shell where `help CMD` is one word away. The message is clap's first
+/// paragraph joined into one line, so that the names of missing arguments,
+/// which clap puts on lines of their own, are kept.
 fn one_line(error: &clap::Error) -> String {
     let rendered = error.render().to_string();
-    let first = rendered
+    let first: Vec<&str> = rendered
         .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid command");
-    let message = first.strip_prefix("error: ").unwrap_or(first).trim();
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    if first.is_empty() {
+        return "invalid command (try help)".into();
+    }
+    let message = first.join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
     format!("{message} (try help)")
 }
 

@@ -253,3 +253,19 @@ fn in_a_script_a_password_must_come_from_the_script() {
     );
     assert!(fake.requests().is_empty());
 }
+
+#[test]
+fn a_missing_argument_is_one_line_naming_it() {
+    let fake = fake();
+    let (status, out, err) = script(
+        &mut shell(&fake),
+        "user revoke_client alice@example.com\nuser clients\n",
+    );
+    assert_eq!((status, out.as_str()), (2, ""));
+    assert_eq!(
+        err,
+        "error: line 1: the following required arguments were not provided: <ID> (try help)\n\
+         error: line 2: the following required arguments were not provided: <JID> (try help)\n"
+    );
+    assert!(fake.requests().is_empty());
+}
