@@ -615,10 +615,32 @@ fn revoke_client_prints_what_it_ended_in_every_spelling() {
     let fake = fake();
     let dir = tempfile::tempdir().unwrap();
     for args in [
-        &["user", "revoke_client", "alice@example.com", "client/mVq3-Yk2"][..],
-        &["user", "revoke-client", "alice@example.com", "client/mVq3-Yk2"],
-        &["shell", "user", "revoke_client", "alice@example.com", "client/mVq3-Yk2"],
-        &["shell", "user", "revoke-client", "alice@example.com", "client/mVq3-Yk2"],
+        &[
+            "user",
+            "revoke_client",
+            "alice@example.com",
+            "client/mVq3-Yk2",
+        ][..],
+        &[
+            "user",
+            "revoke-client",
+            "alice@example.com",
+            "client/mVq3-Yk2",
+        ],
+        &[
+            "shell",
+            "user",
+            "revoke_client",
+            "alice@example.com",
+            "client/mVq3-Yk2",
+        ],
+        &[
+            "shell",
+            "user",
+            "revoke-client",
+            "alice@example.com",
+            "client/mVq3-Yk2",
+        ],
     ] {
         let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args(args));
         assert_eq!(

@@ -453,6 +453,9 @@ fn revoke_of_an_unknown_client_is_exit_code_1() {
         Style::Table,
     );
     let err = result.unwrap_err();
-    assert_eq!((err.exit_code(), err.to_string().as_str()), (1, "Client not found"));
+    assert_eq!(
+        (err.exit_code(), err.to_string().as_str()),
+        (1, "Client not found")
+    );
     assert_eq!(out, "");
 }

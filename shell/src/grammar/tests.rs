@@ -685,9 +685,18 @@ fn client_commands_parse_alike_from_argv_shell_line_and_prosody_spelling() {
     };
     let cases: [(&str, &Request); 4] = [
         ("user clients alice@example.com", &clients),
-        ("user revoke_client alice@example.com client/AbC123", &revoke),
-        ("user revoke-client alice@example.com client/AbC123", &revoke),
-        ("user revoke_client alice@example.com client/AbC123 --json", &revoke),
+        (
+            "user revoke_client alice@example.com client/AbC123",
+            &revoke,
+        ),
+        (
+            "user revoke-client alice@example.com client/AbC123",
+            &revoke,
+        ),
+        (
+            "user revoke_client alice@example.com client/AbC123 --json",
+            &revoke,
+        ),
     ];
     for (line, request) in cases {
         let argv = shell_words::split(line).unwrap();
@@ -715,8 +724,13 @@ fn client_ids_go_to_roostd_as_typed() {
     // others (exit status 1), whatever their shape.
     for id in ["-dash-first", "client/a b", "grant/x", "7lQ6PFduJt"] {
         assert_eq!(
-            admin_line(&shell_words::join(["user", "revoke_client", "a@example.com", id]))
-                .request(None),
+            admin_line(&shell_words::join([
+                "user",
+                "revoke_client",
+                "a@example.com",
+                id
+            ]))
+            .request(None),
             Request::UserRevokeClient {
                 jid: "a@example.com".into(),
                 client: id.into(),
@@ -763,12 +777,13 @@ fn client_usage_errors() {
 
 #[test]
 fn client_command_names_and_help() {
-    for line in [
-        "user clients a@x",
-        "user revoke_client a@x client/1",
-    ] {
+    for line in ["user clients a@x", "user revoke_client a@x client/1"] {
         let command = admin_line(line);
-        assert!(line.starts_with(command.name()), "{line} is named {}", command.name());
+        assert!(
+            line.starts_with(command.name()),
+            "{line} is named {}",
+            command.name()
+        );
     }
     assert_eq!(
         admin_line("user revoke-client a@x client/1").name(),
@@ -786,7 +801,11 @@ fn client_command_names_and_help() {
         .unwrap()
         .render_long_help()
         .to_string();
-    for needle in ["Client not found", "Password reset required", "Exit status 1"] {
+    for needle in [
+        "Client not found",
+        "Password reset required",
+        "Exit status 1",
+    ] {
         assert!(revoke.contains(needle), "{needle}: {revoke}");
     }
     let clients = user
@@ -795,7 +814,9 @@ fn client_command_names_and_help() {
         .render_long_help()
         .to_string();
     assert!(
-        clients.contains("ID<TAB>SOFTWARE<TAB>DEVICE<TAB>FIRST_SEEN<TAB>LAST_SEEN<TAB>AUTH<TAB>CONNECTED"),
+        clients.contains(
+            "ID<TAB>SOFTWARE<TAB>DEVICE<TAB>FIRST_SEEN<TAB>LAST_SEEN<TAB>AUTH<TAB>CONNECTED"
+        ),
         "{clients}"
     );
 }

@@ -155,7 +155,10 @@ fn empty_table_says_so() {
 #[test]
 fn revoke_says_what_it_ended() {
     let cases = [
-        (revocation(2, 1, false), "ended 2 sessions, deleted 1 FAST token\n"),
+        (
+            revocation(2, 1, false),
+            "ended 2 sessions, deleted 1 FAST token\n",
+        ),
         (revocation(1, 0, false), "ended 1 session\n"),
         (revocation(0, 2, false), "deleted 2 FAST tokens\n"),
         (revocation(0, 0, false), "nothing to end\n"),
