@@ -133,10 +133,10 @@ impl Completer {
                 let option = command
                     .get_arguments()
                     .find(|a| a.get_long() == Some(long) && a.get_action().takes_values());
-                if let Some(option) = option {
-                    if words.next().is_none() {
-                        return (command, Slot::OptionValue(option));
-                    }
+                if let Some(option) = option
+                    && words.next().is_none()
+                {
+                    return (command, Slot::OptionValue(option));
                 }
             } else if let Some(sub) = command.find_subcommand(word) {
                 command = sub;

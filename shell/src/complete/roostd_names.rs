@@ -68,10 +68,10 @@ impl RoostdNames {
     }
 
     fn hosts_before(&self, deadline: Instant) -> Vec<String> {
-        if let Some((fetched, hosts)) = &self.cache.borrow().hosts {
-            if fetched.elapsed() < KEEP_FOR {
-                return hosts.clone();
-            }
+        if let Some((fetched, hosts)) = &self.cache.borrow().hosts
+            && fetched.elapsed() < KEEP_FOR
+        {
+            return hosts.clone();
         }
         let Some(Reply::Hosts { hosts }) = self.call(deadline, Request::HostList) else {
             return Vec::new();
@@ -81,10 +81,10 @@ impl RoostdNames {
     }
 
     fn jids_of(&self, host: &str, deadline: Instant) -> Vec<String> {
-        if let Some((fetched, jids)) = self.cache.borrow().jids.get(host) {
-            if fetched.elapsed() < KEEP_FOR {
-                return jids.clone();
-            }
+        if let Some((fetched, jids)) = self.cache.borrow().jids.get(host)
+            && fetched.elapsed() < KEEP_FOR
+        {
+            return jids.clone();
         }
         let request = Request::UserList {
             host: host.to_owned(),
