@@ -15,6 +15,9 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
         Request::Hello => Reply::Hello {
             server_version: env!("CARGO_PKG_VERSION").to_owned(),
         },
+        Request::HostList => Reply::Hosts {
+            hosts: services.hosts.names(),
+        },
         Request::ApiKeyCreate {
             host,
             name,

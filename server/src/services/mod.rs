@@ -106,6 +106,11 @@ impl Services {
 pub struct Hosts(Arc<Config>);
 
 impl Hosts {
+    /// The served hosts' names, in configuration order.
+    pub fn names(&self) -> Vec<String> {
+        self.0.hosts.iter().map(ToString::to_string).collect()
+    }
+
     pub fn serves(&self, host: &DomainName) -> bool {
         self.0.serves(host)
     }
