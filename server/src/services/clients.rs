@@ -23,7 +23,7 @@ use jid::{BareJid, FullJid};
 use roost_common::admin::{ClientAuth, ClientInfo};
 use roost_common::config::Config;
 
-use super::sessions::{SessionEnd, Sessions};
+use super::sessions::{SessionEnd, SessionFilter, Sessions};
 use super::{ServiceError, now};
 use crate::storage::Db;
 
@@ -239,7 +239,7 @@ impl Clients {
         };
         let ended = self
             .sessions
-            .end(user, &|s| s.client == id, SessionEnd::ClientRevoked);
+            .end(user, SessionFilter::Client(id), SessionEnd::ClientRevoked);
         Ok(Revocation {
             sessions_ended: u32::try_from(ended).unwrap_or(u32::MAX),
             fast_tokens_deleted,
@@ -255,7 +255,7 @@ impl Clients {
         self.throttle.forget(user);
         self.sessions.end(
             user,
-            &|s| s.method == AuthMethod::Password && Some(&s.jid) != keep,
+            SessionFilter::PasswordLoginsExcept(keep.cloned()),
             SessionEnd::PasswordChanged,
         );
     }

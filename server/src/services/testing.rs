@@ -1,7 +1,7 @@
 //! A temporary database with accounts, clients, FAST tokens and a fake
 //! session directory, for the services' unit tests.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use jid::{BareJid, FullJid};
 use roost_common::config::{Config, Synchronous};
@@ -9,7 +9,7 @@ use roost_common::jid::DomainName;
 
 use super::accounts::Role;
 use super::clients::{AuthMethod, ClientId, ClientLogin, UserAgent};
-use super::sessions::fake::FakeDirectory;
+use super::sessions::{LiveSession, SessionDirectory, SessionEnd, SessionFilter};
 use super::{Accounts, Clients, FastTokens, Hosts, Sessions};
 use crate::storage::{Db, DbThread};
 
@@ -111,5 +111,47 @@ impl Fixture {
             })
             .await
             .unwrap();
+    }
+}
+
+/// A session table for tests: sessions are added by hand, and ending one
+/// removes it and remembers why.
+#[derive(Default)]
+pub struct FakeDirectory {
+    pub live: Mutex<Vec<LiveSession>>,
+    pub ended: Mutex<Vec<(LiveSession, SessionEnd)>>,
+}
+
+impl FakeDirectory {
+    pub fn add(&self, jid: &str, client: &str, method: AuthMethod) {
+        self.live.lock().unwrap().push(LiveSession {
+            jid: FullJid::new(jid).unwrap(),
+            client: id(client),
+            method,
+        });
+    }
+}
+
+impl SessionDirectory for FakeDirectory {
+    fn sessions(&self, user: &BareJid) -> Vec<LiveSession> {
+        let live = self.live.lock().unwrap();
+        live.iter()
+            .filter(|s| s.jid.to_bare() == *user)
+            .cloned()
+            .collect()
+    }
+
+    fn end(&self, user: &BareJid, which: SessionFilter, why: SessionEnd) -> usize {
+        let mut live = self.live.lock().unwrap();
+        let (ended, kept): (Vec<_>, Vec<_>) = live
+            .drain(..)
+            .partition(|s| s.jid.to_bare() == *user && which.selects(s));
+        *live = kept;
+        let count = ended.len();
+        self.ended
+            .lock()
+            .unwrap()
+            .extend(ended.into_iter().map(|s| (s, why)));
+        count
     }
 }
