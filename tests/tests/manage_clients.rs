@@ -59,13 +59,13 @@ async fn a_legacy_client_is_listed_connected_with_its_password_and_revoking_it_a
     let server = server_with_alice();
     let mut phone = RawClient::bound(&server, "alice", PASSWORD, "phone").await;
 
-    let features = iq(
-        &mut phone,
-        "d1",
-        "get",
-        &format!("<query xmlns='http://jabber.org/protocol/disco#info'/>"),
-    )
-    .await;
+    phone
+        .send(&format!(
+            "<iq type='get' id='d1' to='{HOST}'>\
+             <query xmlns='http://jabber.org/protocol/disco#info'/></iq>"
+        ))
+        .await;
+    let features = phone.read_iq("d1").await;
     assert!(features.contains(&format!("var='{NS}'")), "{features}");
 
     let listed = list(&mut phone, "l1").await;
