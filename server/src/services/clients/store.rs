@@ -64,6 +64,7 @@ pub fn record(
     if updated > 0 {
         return Ok((id, false));
     }
+    require_account(conn, host, username)?;
     let trimmed = make_room(conn, host, username, cap, connected, &id)?;
     conn.prepare_cached(
         "INSERT INTO clients (host, username, id, legacy, software, device, full_jid,
@@ -105,6 +106,7 @@ pub fn ensure(
     if exists {
         return Ok(false);
     }
+    require_account(conn, host, username)?;
     let trimmed = make_room(conn, host, username, cap, connected, client)?;
     conn.prepare_cached(
         "INSERT INTO clients (host, username, id, legacy, first_seen, last_seen)
@@ -112,6 +114,15 @@ pub fn ensure(
     )?
     .execute(params![host, username, client.as_str(), now])?;
     Ok(trimmed)
+}
+
+/// A record needs its account: one deleted while its client logged in is
+/// `NotFound`, not a foreign key failure.
+fn require_account(conn: &Connection, host: &str, username: &str) -> Result<(), ServiceError> {
+    conn.prepare_cached("SELECT 1 FROM accounts WHERE host = ?1 AND username = ?2")?
+        .query_row(params![host, username], |_| Ok(()))
+        .optional()?
+        .ok_or(ServiceError::NotFound("account"))
 }
 
 /// The legacy record whose latest session had this full JID.

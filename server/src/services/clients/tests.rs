@@ -424,3 +424,32 @@ fn client_ids_are_short_printable_and_without_spaces() {
     }
     assert!(ClientId::parse(&"x".repeat(129)).is_none());
 }
+
+#[tokio::test]
+async fn a_deleted_account_gets_no_records_or_tokens() {
+    let f = fixture(|_| {}).await;
+    f.accounts.delete("alice@example.test").await.unwrap();
+    let recorded = f
+        .clients
+        .record(ClientLogin {
+            user: &alice(),
+            client: Some(&id("c1")),
+            method: AuthMethod::Password,
+            mechanism: "PLAIN",
+            agent: &UserAgent::default(),
+            jid: &full("c1"),
+        })
+        .await;
+    assert!(
+        matches!(recorded, Err(ServiceError::NotFound("account"))),
+        "{recorded:?}"
+    );
+    let issued = f
+        .fast
+        .issue(&alice(), &id("c1"), FastMechanism::HtSha256None)
+        .await;
+    assert!(
+        matches!(issued, Err(ServiceError::NotFound("account"))),
+        "{issued:?}"
+    );
+}
