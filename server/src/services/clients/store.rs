@@ -22,7 +22,9 @@ pub struct LoginRow {
 }
 
 /// Creates or updates the record of a login; returns its id and whether
-/// records were deleted to stay within `cap`.
+/// records were deleted to stay within `cap`. The user agent is the first
+/// one known: a record made for a FAST token before its client's first
+/// bind ([`ensure`]) takes that bind's.
 pub fn record(
     conn: &Connection,
     (host, username): &Account,
