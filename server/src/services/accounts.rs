@@ -14,13 +14,14 @@
 
 use std::sync::Arc;
 
-use jid::{BareJid, FullJid};
+use jid::BareJid;
 use rand::RngCore as _;
 use roost_common::config::Config;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
 pub use roost_common::admin::Role;
 
+use super::sessions::LiveSession;
 use super::{Hosts, ServiceError, now};
 use crate::storage::{Db, StorageError};
 use roost_sasl::{DECOY_SECRET_LEN, SALT_LEN, ScramCredentials, ScramHash};
@@ -132,15 +133,16 @@ impl Accounts {
     /// Replaces the account's credentials with ones for `password`. What
     /// the old password gave is taken back: in the same storage job every
     /// client's password use is forgotten (a client that only knew the old
-    /// one drops from the list) and every FAST token is superseded (using
-    /// one says credentials-expired); once committed, every session that
-    /// logged in with a password ends, except `keep`, the session that
-    /// changed it in-band.
+    /// one drops from the list) but `keep`'s, the session that changed it
+    /// in-band and so knows the new one; every FAST token is superseded
+    /// (using one says credentials-expired); and the time is recorded, so
+    /// that a login that began before gets no token after. Once committed,
+    /// every other session ends.
     pub async fn set_password(
         &self,
         jid: &str,
         password: &str,
-        keep: Option<&FullJid>,
+        keep: Option<&LiveSession>,
     ) -> Result<(), ServiceError> {
         let jid = self.parse_jid(jid)?;
         if !self.exists(&jid).await? {
@@ -148,18 +150,24 @@ impl Accounts {
         }
         let credentials = self.derive(password).await?;
         let (host, username) = key(&jid);
+        let keep_client = keep.map(|s| s.client.clone());
         self.db
             .call(move |conn| -> Result<(), ServiceError> {
                 if !account_exists(conn, &host, &username)? {
                     return Err(ServiceError::NotFound("account"));
                 }
                 store_credentials(conn, &host, &username, &credentials)?;
+                conn.prepare_cached(
+                    "UPDATE accounts SET password_changed_ms = ?3 WHERE host = ?1 AND username = ?2",
+                )?
+                .execute(params![host, username, super::now_ms()])?;
                 let account = (host, username);
-                super::clients::store::forget_password_use(conn, &account)?;
+                super::clients::store::forget_password_use(conn, &account, keep_client.as_ref())?;
                 super::fast_tokens::store::supersede_all(conn, &account.0, &account.1)
             })
             .await?;
-        self.clients.password_changed(&jid, keep);
+        self.clients
+            .password_changed(&jid, keep.map(|s| s.jid.clone()));
         Ok(())
     }
 

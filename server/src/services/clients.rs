@@ -230,12 +230,14 @@ impl Clients {
                 Ok(Some((stored.password_used, deleted)))
             })
             .await?;
-        let Some((password_used, fast_tokens_deleted)) = revoked else {
-            return Ok(Revocation::default());
-        };
+        // Even with nothing active left, a login of this client still
+        // between authentication and bind must not get in.
         let ended = self
             .sessions
             .end(user, SessionFilter::Client(id), SessionEnd::ClientRevoked);
+        let Some((password_used, fast_tokens_deleted)) = revoked else {
+            return Ok(Revocation::default());
+        };
         Ok(Revocation {
             sessions_ended: u32::try_from(ended).unwrap_or(u32::MAX),
             fast_tokens_deleted,
@@ -245,13 +247,13 @@ impl Clients {
 
     /// The account's password changed (its records' password use was
     /// cleared in the same storage job): logins written before no longer
-    /// spare a write, and the sessions that logged in with a password end,
-    /// except `keep` (the session that changed it).
-    pub(crate) fn password_changed(&self, user: &BareJid, keep: Option<&FullJid>) {
+    /// spare a write, and every session ends but `keep` (the one that
+    /// changed it): what a user who changes a leaked password expects.
+    pub(crate) fn password_changed(&self, user: &BareJid, keep: Option<FullJid>) {
         self.throttle.forget(user);
         self.sessions.end(
             user,
-            SessionFilter::PasswordLoginsExcept(keep.cloned()),
+            SessionFilter::AllExcept(keep),
             SessionEnd::PasswordChanged,
         );
     }

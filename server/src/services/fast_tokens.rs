@@ -25,6 +25,7 @@ use jid::BareJid;
 use rand::RngCore as _;
 use roost_common::config::Config;
 use roost_sasl::fast::{FastMechanism, HT_SHA256_LEN, responder_hash, verify_initiator};
+use rusqlite::OptionalExtension as _;
 use sha2::Sha256;
 
 use super::clients::{self, ClientId, Clients};
@@ -55,8 +56,9 @@ pub struct IssuedToken {
 pub struct FastLogin {
     /// The server's answer, `<additional-data>`.
     pub responder: [u8; HT_SHA256_LEN],
-    /// The token is older than `fast.rotate_after`: issue a new one.
-    pub rotate: bool,
+    /// A new token, when one was asked for or the used one was older than
+    /// `fast.rotate_after`.
+    pub token: Option<IssuedToken>,
 }
 
 /// Why a FAST login was refused.
@@ -76,6 +78,13 @@ impl From<ServiceError> for FastRefusal {
     fn from(e: ServiceError) -> Self {
         FastRefusal::Storage(e)
     }
+}
+
+/// A token made and not yet stored.
+struct Fresh {
+    account: clients::store::Account,
+    row: store::Row,
+    issued: IssuedToken,
 }
 
 /// What the storage job found.
@@ -105,13 +114,58 @@ impl FastTokens {
     }
 
     /// Issues a token for `client` into its `new` slot (replacing one never
-    /// used), making the client's record if it has none yet.
+    /// used), making the client's record if it has none yet, after a
+    /// password login that began at `login_started_ms` (Unix ms). A login
+    /// that began before the password last changed gets none
+    /// (`Forbidden`): it proved the old password.
     pub async fn issue(
         &self,
         user: &BareJid,
         client: &ClientId,
         mechanism: FastMechanism,
+        login_started_ms: i64,
     ) -> Result<IssuedToken, ServiceError> {
+        let fresh = self.fresh(user, client, mechanism).await?;
+        let cap = self.clients.cap();
+        let connected = self.clients.connected(user);
+        let client = client.clone();
+        let (account, row) = (fresh.account, fresh.row);
+        let trimmed = self
+            .db
+            .call(move |conn| -> Result<bool, ServiceError> {
+                let changed = conn
+                    .prepare_cached(
+                        "SELECT password_changed_ms FROM accounts WHERE host = ?1 AND username = ?2",
+                    )?
+                    .query_row(rusqlite::params![account.0, account.1], |r| {
+                        r.get::<_, Option<i64>>(0)
+                    })
+                    .optional()?
+                    .ok_or(ServiceError::NotFound("account"))?;
+                if changed.is_some_and(|changed| changed >= login_started_ms) {
+                    return Err(ServiceError::Forbidden(
+                        "the password changed after this login began",
+                    ));
+                }
+                let trimmed =
+                    clients::store::ensure(conn, &account, &client, row.issued_at, cap, &connected)?;
+                store::put_new(conn, (&account.0, &account.1, client.as_str()), &row)?;
+                Ok(trimmed)
+            })
+            .await?;
+        if trimmed {
+            self.clients.forget(user);
+        }
+        Ok(fresh.issued)
+    }
+
+    /// A new token for `client`, not yet stored.
+    async fn fresh(
+        &self,
+        user: &BareJid,
+        client: &ClientId,
+        mechanism: FastMechanism,
+    ) -> Result<Fresh, ServiceError> {
         let key = self.key().await?;
         let mut token_id = [0u8; TOKEN_ID_LEN];
         rand::rng().fill_bytes(&mut token_id);
@@ -120,34 +174,27 @@ impl FastTokens {
         let issued_at = now();
         let lifetime = i64::try_from(self.config.fast.token_lifetime.as_secs()).unwrap_or(i64::MAX);
         let expires_at = issued_at.saturating_add(lifetime);
-        let row = store::Row {
-            token_id: token_id.to_vec(),
-            slot: store::Slot::New,
-            mechanism: mechanism.name().to_owned(),
-            issued_at,
-            expires_at,
-        };
-        let cap = self.clients.cap();
-        let connected = self.clients.connected(user);
-        let client = client.clone();
-        let trimmed = self
-            .db
-            .call(move |conn| -> Result<bool, ServiceError> {
-                let trimmed =
-                    clients::store::ensure(conn, &account, &client, issued_at, cap, &connected)?;
-                store::put_new(conn, (&account.0, &account.1, client.as_str()), &row)?;
-                Ok(trimmed)
-            })
-            .await?;
-        if trimmed {
-            self.clients.forget(user);
-        }
-        Ok(IssuedToken { token, expires_at })
+        Ok(Fresh {
+            row: store::Row {
+                token_id: token_id.to_vec(),
+                slot: store::Slot::New,
+                mechanism: mechanism.name().to_owned(),
+                issued_at,
+                expires_at,
+            },
+            account,
+            issued: IssuedToken { token, expires_at },
+        })
     }
 
     /// Checks a FAST login: `initiator` must be the HT hash of a token of
     /// `client` issued for `mechanism`, over `channel_binding`. With
-    /// `invalidate` the token is deleted once it has been accepted.
+    /// `invalidate` the token is deleted once it has been accepted. A new
+    /// token (for `requested`, else for `mechanism`) is issued when one was
+    /// requested or the used one is due for rotation, in the same storage
+    /// job: a revocation or a password change either comes before (and the
+    /// login fails) or after (and takes the new token too).
+    #[allow(clippy::too_many_arguments)]
     pub async fn authenticate(
         &self,
         user: &BareJid,
@@ -156,8 +203,12 @@ impl FastTokens {
         channel_binding: &[u8],
         initiator: &[u8; HT_SHA256_LEN],
         invalidate: bool,
+        requested: Option<FastMechanism>,
     ) -> Result<FastLogin, FastRefusal> {
         let key = self.key().await?;
+        let fresh = self
+            .fresh(user, client, requested.unwrap_or(mechanism))
+            .await?;
         let account = clients::account(user);
         let client = client.clone();
         let channel_binding = channel_binding.to_vec();
@@ -202,10 +253,15 @@ impl FastTokens {
                         } else if row.slot == store::Slot::New {
                             store::promote(conn, id, &row.token_id)?;
                         }
+                        let rotate =
+                            !invalidate && now.saturating_sub(row.issued_at) >= rotate_after;
+                        let renewed = (rotate || requested.is_some()).then_some(fresh);
+                        if let Some(fresh) = &renewed {
+                            store::put_new(conn, id, &fresh.row)?;
+                        }
                         Verdict::Accepted(FastLogin {
                             responder: responder_hash(token.as_bytes(), &channel_binding),
-                            rotate: !invalidate
-                                && now.saturating_sub(row.issued_at) >= rotate_after,
+                            token: renewed.map(|fresh| fresh.issued),
                         })
                     }
                 };

@@ -19,13 +19,18 @@ use rusqlite::{Connection, params};
 use super::accounts::{self, Role};
 use super::events::{AccountEvent, Events, InviteUsed};
 use super::invites::{self, CreatedInvite, Creator, InviteKind, NewInvite};
-use super::registration_limits::RegistrationLimiter;
+use super::registration_limits::{HourlyLimiter, RegistrationLimiter};
 use super::rosters::{self, RosterPush, Subscription};
+use super::sessions::LiveSession;
 use super::{Accounts, Hosts, Invites, ServiceError, now, secrets};
 use crate::storage::Db;
 
 /// Why a registration was refused. Each door words these its own way
 /// (XMPP error conditions, messages on the web form).
+/// In-band password changes an account may make per hour: each costs a
+/// PBKDF2 derivation, and ends the account's other sessions.
+pub const PASSWORD_CHANGES_PER_HOUR: u32 = 10;
+
 #[derive(Debug, thiserror::Error)]
 pub enum RegistrationError {
     #[error("registration on this server is through invitation only")]
@@ -42,6 +47,10 @@ pub enum RegistrationError {
     /// `registration.max_registrations_per_address`; retry after this.
     #[error("too many registrations from this address recently")]
     TooManyRegistrations(std::time::Duration),
+    /// The account changed its password [`PASSWORD_CHANGES_PER_HOUR`]
+    /// times within the hour; retry after this.
+    #[error("too many password changes recently; retry in {} s", .0.as_secs().max(1))]
+    TooManyPasswordChanges(std::time::Duration),
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -116,6 +125,8 @@ pub struct Onboarding {
     admins: Arc<Vec<BareJid>>,
     /// Open registrations per address.
     open_limits: RegistrationLimiter,
+    /// In-band password changes per account: each costs a key derivation.
+    password_changes: HourlyLimiter<BareJid>,
 }
 
 impl Onboarding {
@@ -136,6 +147,7 @@ impl Onboarding {
             RegistrationLimiter::new(config.registration.max_registrations_per_address);
         Onboarding {
             open_limits,
+            password_changes: HourlyLimiter::new(PASSWORD_CHANGES_PER_HOUR),
             db,
             hosts,
             accounts,
@@ -297,18 +309,24 @@ impl Onboarding {
     }
 
     /// A user changes their own password from `session` (XEP-0077 §3.3):
-    /// the same password rules as at registration; the other sessions that
-    /// logged in with the old password end, `session` keeps running.
+    /// the same password rules as at registration; every other session
+    /// ends, `session` keeps running.
     pub async fn change_password(
         &self,
-        session: &FullJid,
+        session: &LiveSession,
         password: &str,
     ) -> Result<(), RegistrationError> {
-        let username = session.node().map_or("", |n| n.as_str());
+        let username = session.jid.node().map_or("", |n| n.as_str());
         self.check_password(username, password)?;
+        let user = session.jid.to_bare();
+        let change = self
+            .password_changes
+            .begin_for(user.clone())
+            .map_err(RegistrationError::TooManyPasswordChanges)?;
         self.accounts
-            .set_password(&session.to_bare().to_string(), password, Some(session))
+            .set_password(&user.to_string(), password, Some(session))
             .await?;
+        change.made();
         Ok(())
     }
 

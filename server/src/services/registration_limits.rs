@@ -11,6 +11,7 @@
 //! goes first). `0` turns the limit off.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -23,10 +24,24 @@ pub const WINDOW: Duration = Duration::from_secs(3600);
 /// Most addresses tracked at once.
 const MAX_SOURCES: usize = 10_000;
 
-#[derive(Clone)]
-pub struct RegistrationLimiter {
+/// Open registrations, per source address.
+pub type RegistrationLimiter = HourlyLimiter<IpAddr>;
+
+/// At most `max` actions per key in any sliding hour, counted from when
+/// they start. Keyed by address for registrations, by account for
+/// in-band password changes.
+pub struct HourlyLimiter<K> {
     max: usize,
-    table: Arc<Mutex<HashMap<IpAddr, Tally>>>,
+    table: Arc<Mutex<HashMap<K, Tally>>>,
+}
+
+impl<K> Clone for HourlyLimiter<K> {
+    fn clone(&self) -> Self {
+        HourlyLimiter {
+            max: self.max,
+            table: self.table.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -56,29 +71,36 @@ impl Tally {
 
 /// A registration the limiter let through: [`made`](Self::made) once the
 /// account exists; dropped before that, it gives its place back.
-pub struct PendingRegistration {
-    reservation: Option<(RegistrationLimiter, IpAddr)>,
+pub struct PendingRegistration<K: Hash + Eq + Clone = IpAddr> {
+    reservation: Option<(HourlyLimiter<K>, K)>,
 }
 
 impl RegistrationLimiter {
-    pub fn new(max_per_hour: u32) -> RegistrationLimiter {
-        RegistrationLimiter {
+    /// Before registering from `ip`: the registration, or
+    /// `Err(retry_after)` when the address has used up its registrations.
+    pub fn begin(&self, ip: IpAddr) -> Result<PendingRegistration, Duration> {
+        self.begin_at(source(ip), Instant::now())
+    }
+}
+
+impl<K: Hash + Eq + Clone> HourlyLimiter<K> {
+    pub fn new(max_per_hour: u32) -> HourlyLimiter<K> {
+        HourlyLimiter {
             max: max_per_hour as usize,
             table: Arc::default(),
         }
     }
 
-    /// Before registering from `ip`: the registration, or
-    /// `Err(retry_after)` when the address has used up its registrations.
-    pub fn begin(&self, ip: IpAddr) -> Result<PendingRegistration, Duration> {
-        self.begin_at(ip, Instant::now())
+    /// Before an action for `key`: its place, or `Err(retry_after)` when
+    /// the key has used up its actions.
+    pub fn begin_for(&self, key: K) -> Result<PendingRegistration<K>, Duration> {
+        self.begin_at(key, Instant::now())
     }
 
-    fn begin_at(&self, ip: IpAddr, now: Instant) -> Result<PendingRegistration, Duration> {
+    fn begin_at(&self, address: K, now: Instant) -> Result<PendingRegistration<K>, Duration> {
         if self.max == 0 {
             return Ok(PendingRegistration { reservation: None });
         }
-        let address = source(ip);
         let mut table = self.lock();
         if let Some(tally) = table.get_mut(&address) {
             tally.expire(now);
@@ -93,7 +115,7 @@ impl RegistrationLimiter {
         } else if table.len() >= MAX_SOURCES {
             make_room(&mut table, now);
         }
-        let tally = table.entry(address).or_default();
+        let tally = table.entry(address.clone()).or_default();
         tally.pending += 1;
         tally.touched = Some(now);
         Ok(PendingRegistration {
@@ -101,13 +123,13 @@ impl RegistrationLimiter {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<IpAddr, Tally>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<K, Tally>> {
         // Consistent after every statement: a panic leaves nothing half-done.
         self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-impl PendingRegistration {
+impl<K: Hash + Eq + Clone> PendingRegistration<K> {
     /// The account was created: the place becomes a registration.
     pub fn made(mut self) {
         self.settle(true, Instant::now());
@@ -136,7 +158,7 @@ impl PendingRegistration {
     }
 }
 
-impl Drop for PendingRegistration {
+impl<K: Hash + Eq + Clone> Drop for PendingRegistration<K> {
     fn drop(&mut self) {
         self.settle(false, Instant::now());
     }
@@ -144,7 +166,7 @@ impl Drop for PendingRegistration {
 
 /// Forgets idle addresses; if that is not enough, the tenth least recently
 /// active.
-fn make_room(table: &mut HashMap<IpAddr, Tally>, now: Instant) {
+fn make_room<K: Hash + Eq + Clone>(table: &mut HashMap<K, Tally>, now: Instant) {
     table.retain(|_, tally| {
         tally.expire(now);
         !tally.is_idle()
@@ -152,13 +174,18 @@ fn make_room(table: &mut HashMap<IpAddr, Tally>, now: Instant) {
     if table.len() < MAX_SOURCES {
         return;
     }
-    let mut by_age: Vec<(Instant, IpAddr)> = table
+    let mut by_age: Vec<(Instant, &K)> = table
         .iter()
-        .filter_map(|(ip, tally)| tally.touched.map(|t| (t, *ip)))
+        .filter_map(|(key, tally)| tally.touched.map(|t| (t, key)))
         .collect();
-    by_age.sort_unstable();
-    for (_, ip) in by_age.into_iter().take(MAX_SOURCES / 10) {
-        table.remove(&ip);
+    by_age.sort_unstable_by_key(|(t, _)| *t);
+    let oldest: Vec<K> = by_age
+        .into_iter()
+        .take(MAX_SOURCES / 10)
+        .map(|(_, key)| key.clone())
+        .collect();
+    for key in oldest {
+        table.remove(&key);
     }
 }
 
@@ -171,7 +198,7 @@ mod tests {
     }
 
     fn register(limiter: &RegistrationLimiter, ip: IpAddr, at: Instant) -> Result<(), Duration> {
-        limiter.begin_at(ip, at)?.settle(true, at);
+        limiter.begin_at(source(ip), at)?.settle(true, at);
         Ok(())
     }
 

@@ -21,17 +21,33 @@ pub struct LiveSession {
 pub enum SessionFilter {
     /// Every session of one client.
     Client(ClientId),
-    /// Every session that logged in with the password, but this one.
-    PasswordLoginsExcept(Option<FullJid>),
+    /// Every session but this one (the one that changed the password).
+    AllExcept(Option<FullJid>),
 }
 
 impl SessionFilter {
     pub fn selects(&self, session: &LiveSession) -> bool {
         match self {
             SessionFilter::Client(client) => session.client == *client,
-            SessionFilter::PasswordLoginsExcept(keep) => {
-                session.method == AuthMethod::Password && Some(&session.jid) != keep.as_ref()
-            }
+            SessionFilter::AllExcept(keep) => Some(&session.jid) != keep.as_ref(),
+        }
+    }
+
+    /// The filter for logins still to bind: the spared session is bound
+    /// already, and its JID must be no way back in for an older login.
+    pub fn for_later_logins(&self) -> SessionFilter {
+        match self {
+            SessionFilter::Client(_) => self.clone(),
+            SessionFilter::AllExcept(_) => SessionFilter::AllExcept(None),
+        }
+    }
+
+    /// Whether a login by `client` (`None`: a legacy login whose client is
+    /// not known before it binds) is selected, once [`Self::for_later_logins`].
+    pub fn selects_login(&self, client: Option<&ClientId>) -> bool {
+        match self {
+            SessionFilter::Client(id) => client == Some(id),
+            SessionFilter::AllExcept(_) => true,
         }
     }
 }

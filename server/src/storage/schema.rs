@@ -131,7 +131,9 @@ const MIGRATIONS: &[M<'static>] = &[
     // by a password change, kept until it would have expired so that using
     // it says credentials-expired. At most one `new` and one `current` per
     // client. Tokens do not reference `clients`: one may be issued before
-    // its client's first bind is recorded.
+    // its client's first bind is recorded. `password_changed_ms` (Unix ms)
+    // keeps a login that began before a password change from getting a
+    // token after it.
     M::up(
         "CREATE TABLE clients (
         host TEXT NOT NULL,
@@ -164,7 +166,9 @@ const MIGRATIONS: &[M<'static>] = &[
         FOREIGN KEY (host, username) REFERENCES accounts (host, username) ON DELETE CASCADE
     ) STRICT, WITHOUT ROWID;
     CREATE UNIQUE INDEX fast_tokens_live_slot ON fast_tokens (host, username, client, slot)
-        WHERE slot != 'superseded';",
+        WHERE slot != 'superseded';
+
+    ALTER TABLE accounts ADD COLUMN password_changed_ms INTEGER;",
     ),
 ];
 

@@ -13,6 +13,8 @@ use bytes::Bytes;
 use jid::{BareJid, FullJid};
 use tokio::sync::mpsc;
 
+mod cutoffs;
+
 use crate::services::clients::{AuthMethod, ClientId};
 use crate::services::sessions::{LiveSession, SessionDirectory, SessionEnd, SessionFilter};
 
@@ -339,8 +341,7 @@ pub struct Router {
     deleted: Mutex<HashMap<BareJid, Instant>>,
     /// Sessions ended lately (a client revoked, a password changed), and
     /// when: a login of that kind that authenticated before may not bind.
-    /// Bounded as `deleted` is.
-    ended: Mutex<Vec<(BareJid, SessionFilter, CloseReason, Instant)>>,
+    cutoffs: Mutex<cutoffs::Cutoffs>,
     /// The session handing over each account's offline messages: one at a
     /// time, or two resources logging in together would both read them.
     offline_owner: Mutex<HashMap<BareJid, u64>>,
@@ -353,7 +354,7 @@ impl Router {
             limits,
             sessions: RwLock::default(),
             deleted: Mutex::default(),
-            ended: Mutex::default(),
+            cutoffs: Mutex::new(cutoffs::Cutoffs::new(limits.negotiation_timeout)),
             offline_owner: Mutex::default(),
             next_id: AtomicU64::new(0),
         }
@@ -418,23 +419,37 @@ impl Router {
             .is_some_and(|&at| at >= authenticated_at)
     }
 
-    /// Why sessions like `session` were ended after `authenticated_at`,
+    /// Why logins like `session`'s were cut off after `authenticated_at`,
     /// if they were.
     fn ended_since(
         &self,
         session: &SessionHandle,
         authenticated_at: Instant,
     ) -> Option<CloseReason> {
-        let live = session.live();
-        let bare = session.jid.to_bare();
-        self.ended
+        self.cut_off(
+            &session.jid.to_bare(),
+            Some(&session.login.client),
+            authenticated_at,
+        )
+    }
+
+    /// Why a login of `user` by `client` (`None` for a legacy login, whose
+    /// client is known only once recorded) that authenticated at
+    /// `authenticated_at` may no longer bind, if it may not: the account
+    /// was deleted, the client revoked or the password changed since.
+    pub fn cut_off(
+        &self,
+        user: &BareJid,
+        client: Option<&ClientId>,
+        authenticated_at: Instant,
+    ) -> Option<CloseReason> {
+        if self.deleted_since(user, authenticated_at) {
+            return Some(CloseReason::AccountDeleted);
+        }
+        self.cutoffs
             .lock()
-            .expect("ended lock")
-            .iter()
-            .find(|(user, filter, _, at)| {
-                *user == bare && *at >= authenticated_at && filter.selects(&live)
-            })
-            .map(|(_, _, reason, _)| *reason)
+            .expect("cutoffs lock")
+            .find(user, client, authenticated_at)
     }
 
     /// Ends every session of a deleted account, and keeps connections that
@@ -531,13 +546,10 @@ impl SessionDirectory for Router {
             SessionEnd::ClientRevoked => CloseReason::ClientRevoked,
             SessionEnd::PasswordChanged => CloseReason::PasswordChanged,
         };
-        let now = Instant::now();
-        {
-            let mut ended = self.ended.lock().expect("ended lock");
-            let keep = self.limits.negotiation_timeout;
-            ended.retain(|(_, _, _, at)| now.duration_since(*at) <= keep);
-            ended.push((user.clone(), which.clone(), reason, now));
-        }
+        self.cutoffs
+            .lock()
+            .expect("cutoffs lock")
+            .add(user, &which, reason, Instant::now());
         // As in `account_deleted`: marked first, so a bind either is seen
         // here or sees the mark.
         let sessions = self.sessions.write().expect("router lock");
@@ -788,7 +800,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn ending_sessions_by_client_or_password_login() {
+    async fn ending_sessions_by_client_or_all_but_one() {
         let router = router(1 << 20, 10);
         let alice = BareJid::new("alice@example.test").unwrap();
         let fast = SessionLogin {
@@ -796,32 +808,20 @@ mod tests {
             method: AuthMethod::Fast,
         };
         let before = Instant::now();
-        let (mut laptop, _) = router
-            .bind(full("alice@example.test/laptop"), password_login(), before)
-            .unwrap();
-        let (mut phone, _) = router
-            .bind(full("alice@example.test/phone"), fast.clone(), before)
-            .unwrap();
-        assert_eq!(router.sessions(&alice).len(), 2);
-
-        let keep = Some(full("alice@example.test/other"));
-        let ended = router.end(
-            &alice,
-            SessionFilter::PasswordLoginsExcept(keep),
-            SessionEnd::PasswordChanged,
-        );
-        assert_eq!(ended, 1);
-        assert!(matches!(
-            laptop.recv().await,
-            Outbound::Close(CloseReason::PasswordChanged)
-        ));
-        // A password login that authenticated before the change cannot bind.
-        assert_eq!(
+        let bind = |resource: &str, login: SessionLogin| {
             router
-                .bind(full("alice@example.test/late"), password_login(), before)
-                .err(),
-            Some(BindError::AccessEnded(CloseReason::PasswordChanged))
-        );
+                .bind(
+                    full(&format!("alice@example.test/{resource}")),
+                    login,
+                    before,
+                )
+                .unwrap()
+                .0
+        };
+        let mut laptop = bind("laptop", password_login());
+        let mut phone = bind("phone", fast.clone());
+        let mut tablet = bind("tablet", password_login());
+        assert_eq!(router.sessions(&alice).len(), 3);
 
         let ended = router.end(
             &alice,
@@ -833,13 +833,37 @@ mod tests {
             phone.recv().await,
             Outbound::Close(CloseReason::ClientRevoked)
         ));
+        // The client's login that authenticated before cannot bind after.
         assert_eq!(
             router
                 .bind(full("alice@example.test/phone2"), fast.clone(), before)
                 .err(),
             Some(BindError::AccessEnded(CloseReason::ClientRevoked))
         );
-        // Logins after the cut-off bind as usual.
+
+        // A password change from the laptop ends every other session.
+        let laptop_jid = full("alice@example.test/laptop");
+        let ended = router.end(
+            &alice,
+            SessionFilter::AllExcept(Some(laptop_jid.clone())),
+            SessionEnd::PasswordChanged,
+        );
+        assert_eq!(ended, 1, "the tablet; the phone was ending already");
+        assert!(matches!(
+            tablet.recv().await,
+            Outbound::Close(CloseReason::PasswordChanged)
+        ));
+        assert!(laptop.try_recv().is_none(), "the laptop keeps running");
+        // An older login cannot bind, not even as the spared laptop.
+        assert_eq!(
+            router.bind(laptop_jid, password_login(), before).err(),
+            Some(BindError::AccessEnded(CloseReason::PasswordChanged))
+        );
+        assert_eq!(
+            router.cut_off(&alice, None, before),
+            Some(CloseReason::PasswordChanged)
+        );
+        // Logins after the cut-offs bind as usual.
         assert!(
             router
                 .bind(full("alice@example.test/phone3"), fast, Instant::now())

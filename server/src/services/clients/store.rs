@@ -271,15 +271,23 @@ fn select(
         .collect()
 }
 
-/// The password changed: no client has used the new one yet.
+/// The password changed: no client has used the new one yet, but `keep`,
+/// the one that set it.
 pub fn forget_password_use(
     conn: &Connection,
     (host, username): &Account,
+    keep: Option<&ClientId>,
 ) -> Result<(), ServiceError> {
     conn.prepare_cached(
-        "UPDATE clients SET password_used_at = NULL WHERE host = ?1 AND username = ?2",
+        "UPDATE clients SET password_used_at = CASE WHEN id = ?3 THEN ?4 END
+         WHERE host = ?1 AND username = ?2",
     )?
-    .execute(params![host, username])?;
+    .execute(params![
+        host,
+        username,
+        keep.map(ClientId::as_str),
+        super::super::now()
+    ])?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use roost_sasl::fast::{FastMechanism, initiator_hash};
 
 use super::*;
 use crate::services::fast_tokens::FastRefusal;
+use crate::services::sessions::LiveSession;
 use crate::services::testing::{alice, fixture, full, id};
 
 #[tokio::test]
@@ -157,7 +158,12 @@ async fn past_the_cap_the_least_recently_seen_unconnected_clients_go_with_their_
     let f = fixture(|c| c.limits.clients_per_account = 3).await;
     let token = f
         .fast
-        .issue(&alice(), &id("a2"), FastMechanism::HtSha256None)
+        .issue(
+            &alice(),
+            &id("a2"),
+            FastMechanism::HtSha256None,
+            crate::services::now_ms(),
+        )
         .await
         .unwrap();
     for client in ["a1", "a2", "a3"] {
@@ -187,6 +193,7 @@ async fn past_the_cap_the_least_recently_seen_unconnected_clients_go_with_their_
             b"",
             &initiator_hash(token.token.as_bytes(), b""),
             false,
+            None,
         )
         .await;
     assert!(
@@ -195,7 +202,12 @@ async fn past_the_cap_the_least_recently_seen_unconnected_clients_go_with_their_
     );
     // A token issued to a new client counts against the cap too.
     f.fast
-        .issue(&alice(), &id("a5"), FastMechanism::HtSha256None)
+        .issue(
+            &alice(),
+            &id("a5"),
+            FastMechanism::HtSha256None,
+            crate::services::now_ms(),
+        )
         .await
         .unwrap();
     let listed = f.clients.list(&alice()).await.unwrap();
@@ -212,7 +224,12 @@ async fn the_list_shows_active_clients_by_last_seen_with_connected_and_auth() {
     let f = fixture(|_| {}).await;
     f.login(Some("both"), AuthMethod::Password, "both").await;
     f.fast
-        .issue(&alice(), &id("both"), FastMechanism::HtSha256None)
+        .issue(
+            &alice(),
+            &id("both"),
+            FastMechanism::HtSha256None,
+            crate::services::now_ms(),
+        )
         .await
         .unwrap();
     f.login(Some("old"), AuthMethod::Password, "old").await;
@@ -251,7 +268,12 @@ async fn revoking_a_connected_fast_client_ends_its_sessions_and_tokens() {
     let f = fixture(|_| {}).await;
     let token = f
         .fast
-        .issue(&alice(), &id("f1"), FastMechanism::HtSha256None)
+        .issue(
+            &alice(),
+            &id("f1"),
+            FastMechanism::HtSha256None,
+            crate::services::now_ms(),
+        )
         .await
         .unwrap();
     f.login(Some("f1"), AuthMethod::Fast, "f1").await;
@@ -283,6 +305,7 @@ async fn revoking_a_connected_fast_client_ends_its_sessions_and_tokens() {
             b"",
             &initiator_hash(token.token.as_bytes(), b""),
             false,
+            None,
         )
         .await;
     assert!(
@@ -303,7 +326,12 @@ async fn revoking_a_connected_fast_client_ends_its_sessions_and_tokens() {
 async fn revoking_a_fast_client_that_is_not_connected_deletes_its_token() {
     let f = fixture(|_| {}).await;
     f.fast
-        .issue(&alice(), &id("f1"), FastMechanism::HtSha256None)
+        .issue(
+            &alice(),
+            &id("f1"),
+            FastMechanism::HtSha256None,
+            crate::services::now_ms(),
+        )
         .await
         .unwrap();
     let revoked = f.clients.revoke(&alice(), "client/f1").await.unwrap();
@@ -372,11 +400,17 @@ async fn unknown_or_malformed_selectors_are_not_found() {
 }
 
 #[tokio::test]
-async fn a_password_change_ends_other_password_sessions_and_tokens() {
+async fn a_password_change_ends_every_other_session_and_old_tokens() {
     let f = fixture(|_| {}).await;
+    let login_before = crate::services::now_ms();
     let token = f
         .fast
-        .issue(&alice(), &id("f1"), FastMechanism::HtSha256None)
+        .issue(
+            &alice(),
+            &id("f1"),
+            FastMechanism::HtSha256None,
+            login_before,
+        )
         .await
         .unwrap();
     f.login(Some("p1"), AuthMethod::Password, "p1").await;
@@ -386,18 +420,28 @@ async fn a_password_change_ends_other_password_sessions_and_tokens() {
         .add("alice@example.test/p2", "p2", AuthMethod::Password);
     f.directory
         .add("alice@example.test/f1", "f1", AuthMethod::Fast);
+    let changer = LiveSession {
+        jid: full("p1"),
+        client: id("p1"),
+        method: AuthMethod::Password,
+    };
     f.accounts
-        .set_password("alice@example.test", "crayon", Some(&full("p1")))
+        .set_password("alice@example.test", "crayon", Some(&changer))
         .await
         .unwrap();
     let ended = f.directory.ended.lock().unwrap().clone();
-    assert_eq!(ended.len(), 1, "{ended:?}");
-    assert_eq!(ended[0].0.jid, full("p2"));
-    assert_eq!(ended[0].1, SessionEnd::PasswordChanged);
-    // p1 is listed only as connected now; f1's token no longer works.
+    let mut jids: Vec<_> = ended.iter().map(|(s, _)| s.jid.to_string()).collect();
+    jids.sort();
+    assert_eq!(jids, ["alice@example.test/f1", "alice@example.test/p2"]);
+    assert!(
+        ended
+            .iter()
+            .all(|(_, why)| *why == SessionEnd::PasswordChanged)
+    );
+    // p1 set the new password, so it knows it; f1's token no longer works.
     let listed = f.clients.list(&alice()).await.unwrap();
     let p1 = listed.iter().find(|c| c.id == "client/p1").unwrap();
-    assert!(p1.connected && p1.auth.is_empty(), "{p1:?}");
+    assert!(p1.connected && p1.auth == [ClientAuth::Password], "{p1:?}");
     let refused = f
         .fast
         .authenticate(
@@ -407,12 +451,34 @@ async fn a_password_change_ends_other_password_sessions_and_tokens() {
             b"",
             &initiator_hash(token.token.as_bytes(), b""),
             false,
+            None,
         )
         .await;
     assert!(
         matches!(refused, Err(FastRefusal::CredentialsExpired)),
         "{refused:?}"
     );
+    // A password login that began before the change gets no token after it;
+    // one that began after does.
+    let late = f
+        .fast
+        .issue(
+            &alice(),
+            &id("p2"),
+            FastMechanism::HtSha256None,
+            login_before,
+        )
+        .await;
+    assert!(matches!(late, Err(ServiceError::Forbidden(_))), "{late:?}");
+    f.fast
+        .issue(
+            &alice(),
+            &id("p2"),
+            FastMechanism::HtSha256None,
+            crate::services::now_ms() + 1,
+        )
+        .await
+        .unwrap();
 }
 
 #[test]
@@ -446,7 +512,12 @@ async fn a_deleted_account_gets_no_records_or_tokens() {
     );
     let issued = f
         .fast
-        .issue(&alice(), &id("c1"), FastMechanism::HtSha256None)
+        .issue(
+            &alice(),
+            &id("c1"),
+            FastMechanism::HtSha256None,
+            crate::services::now_ms(),
+        )
         .await;
     assert!(
         matches!(issued, Err(ServiceError::NotFound("account"))),

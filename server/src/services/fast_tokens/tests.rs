@@ -24,13 +24,14 @@ async fn login(
             b"",
             &initiator_hash(token.as_bytes(), b""),
             invalidate,
+            None,
         )
         .await
 }
 
 async fn issue(f: &Fixture, client: &str) -> String {
     f.fast
-        .issue(&alice(), &id(client), NONE)
+        .issue(&alice(), &id(client), NONE, crate::services::now_ms())
         .await
         .unwrap()
         .token
@@ -48,7 +49,11 @@ fn refused(result: Result<FastLogin, FastRefusal>) -> bool {
 async fn an_issued_token_logs_in_and_the_server_proves_it_knows_it() {
     let f = fixture(|_| {}).await;
     let before = now();
-    let issued = f.fast.issue(&alice(), &id("c1"), NONE).await.unwrap();
+    let issued = f
+        .fast
+        .issue(&alice(), &id("c1"), NONE, crate::services::now_ms())
+        .await
+        .unwrap();
     let lifetime = 21 * 86400;
     assert!((before + lifetime..=now() + lifetime).contains(&issued.expires_at));
     assert!(
@@ -61,7 +66,7 @@ async fn an_issued_token_logs_in_and_the_server_proves_it_knows_it() {
         accepted.responder,
         responder_hash(issued.token.as_bytes(), b"")
     );
-    assert!(!accepted.rotate);
+    assert!(!accepted.token.is_some());
     // Again: a used token keeps working.
     login(&f, "c1", &issued.token, false).await.unwrap();
     assert!(refused(
@@ -84,12 +89,18 @@ async fn a_token_works_only_for_its_client_and_mechanism() {
             cb,
             &initiator_hash(token.as_bytes(), cb),
             false,
+            None,
         )
         .await;
     assert!(refused(with_expr));
     let expr = f
         .fast
-        .issue(&alice(), &id("c3"), FastMechanism::HtSha256Expr)
+        .issue(
+            &alice(),
+            &id("c3"),
+            FastMechanism::HtSha256Expr,
+            crate::services::now_ms(),
+        )
         .await
         .unwrap()
         .token;
@@ -102,6 +113,7 @@ async fn a_token_works_only_for_its_client_and_mechanism() {
             cb,
             &initiator_hash(expr.as_bytes(), cb),
             false,
+            None,
         )
         .await
         .unwrap();
@@ -116,6 +128,7 @@ async fn a_token_works_only_for_its_client_and_mechanism() {
             b"another channel",
             &initiator_hash(expr.as_bytes(), cb),
             false,
+            None,
         )
         .await;
     assert!(refused(other_channel));
@@ -146,7 +159,13 @@ async fn an_old_token_asks_for_rotation() {
     let token = issue(&f, "c1").await;
     f.sql("UPDATE fast_tokens SET issued_at = issued_at - 86400")
         .await;
-    assert!(login(&f, "c1", &token, false).await.unwrap().rotate);
+    assert!(
+        login(&f, "c1", &token, false)
+            .await
+            .unwrap()
+            .token
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -164,7 +183,7 @@ async fn invalidate_deletes_the_token_after_the_login() {
     let f = fixture(|_| {}).await;
     let token = issue(&f, "c1").await;
     let accepted = login(&f, "c1", &token, true).await.unwrap();
-    assert!(!accepted.rotate);
+    assert!(!accepted.token.is_some());
     assert!(refused(login(&f, "c1", &token, false).await));
 }
 

@@ -21,7 +21,7 @@ mod sasl2;
 
 use super::C2sShared;
 use super::auth::SaslExchange;
-use super::login::Login;
+use super::login::{Login, Started};
 use super::offline_delivery::OfflineDelivery;
 use super::register::StreamRegistration;
 use super::transport::Transport;
@@ -65,8 +65,9 @@ pub struct Connection {
     out: Vec<u8>,
     stage: Stage,
     host: String,
-    /// A legacy SASL exchange in progress.
+    /// A legacy SASL exchange in progress, and when it began.
     sasl: Option<SaslExchange>,
+    sasl_started: Started,
     /// A SASL2 exchange in progress.
     sasl2: Option<sasl2::Sasl2Pending>,
     registration: StreamRegistration,
@@ -98,6 +99,7 @@ impl Connection {
             stage: Stage::Header,
             host: String::new(),
             sasl: None,
+            sasl_started: Started::now(),
             sasl2: None,
             registration: StreamRegistration::default(),
             stream_user: None,

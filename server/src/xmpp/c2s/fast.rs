@@ -13,31 +13,44 @@ use roost_sasl::fast::{self, FastMechanism};
 use super::C2sShared;
 use super::auth::{self, Client, SaslStep};
 use crate::services::clients::ClientId;
-use crate::services::fast_tokens::FastRefusal;
+use crate::services::fast_tokens::{FastRefusal, IssuedToken};
 
 /// What a FAST login gives besides the usual success.
 pub struct FastSuccess {
     pub user: BareJid,
     /// The server's proof, for `<additional-data>`.
     pub responder: Vec<u8>,
-    /// The token is old enough to be replaced in this `<success>`.
-    pub rotate: bool,
+    /// A new token for this `<success>`: asked for, or the used one was
+    /// due for rotation.
+    pub token: Option<IssuedToken>,
+}
+
+/// What the client sent.
+pub struct FastAttempt<'a> {
+    pub mechanism: FastMechanism,
+    pub client_id: &'a ClientId,
+    pub message: &'a [u8],
+    pub channel_binding: &'a [u8],
+    /// `<fast invalidate='true'/>`.
+    pub invalidate: bool,
+    /// `<request-token mechanism=…/>`.
+    pub requested: Option<FastMechanism>,
 }
 
 pub async fn login(
     shared: &C2sShared,
     client: Client<'_>,
-    mechanism: FastMechanism,
-    client_id: &ClientId,
-    message: &[u8],
-    channel_binding: &[u8],
-    invalidate: bool,
+    sent: FastAttempt<'_>,
 ) -> Result<FastSuccess, SaslStep> {
-    let response = fast::parse_response(message).map_err(SaslStep::from)?;
+    let response = fast::parse_response(sent.message).map_err(SaslStep::from)?;
     let accounts = &shared.xmpp.services.accounts;
-    let account = format!("{}@{}", response.username, client.host);
+    let given = format!("{}@{}", response.username, client.host);
+    let user = accounts.parse_jid(&given).ok();
+    // Counted against the account as normalised, as password logins are:
+    // `Alice` and `alice` share one budget.
+    let account = user.as_ref().map_or(given, BareJid::to_string);
     let attempt = auth::begin(shared, client, &account)?;
-    let Ok(user) = accounts.parse_jid(&account) else {
+    let Some(user) = user else {
         attempt.failed();
         return Err(SaslFailure::NotAuthorized.into());
     };
@@ -47,11 +60,12 @@ pub async fn login(
         .fast_tokens
         .authenticate(
             &user,
-            client_id,
-            mechanism,
-            channel_binding,
+            sent.client_id,
+            sent.mechanism,
+            sent.channel_binding,
             &response.initiator,
-            invalidate,
+            sent.invalidate,
+            sent.requested,
         )
         .await;
     match outcome {
@@ -60,7 +74,7 @@ pub async fn login(
             Ok(FastSuccess {
                 user,
                 responder: login.responder.to_vec(),
-                rotate: login.rotate,
+                token: login.token,
             })
         }
         Err(FastRefusal::NotAuthorized) => {

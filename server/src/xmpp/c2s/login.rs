@@ -16,7 +16,26 @@ pub struct Login {
     /// without an id (the client is then known by its resource).
     pub client: Option<ClientId>,
     pub agent: UserAgent,
-    /// When it succeeded: revocations and password changes made after
-    /// this keep the connection from binding.
+    /// When the exchange began, before any credential was read: a
+    /// revocation or password change after this keeps the connection from
+    /// binding, and from getting a FAST token.
     pub at: Instant,
+    /// The same moment in Unix milliseconds, as storage compares it.
+    pub at_unix_ms: i64,
+}
+
+/// When an exchange began, as a [`Login`] records it.
+#[derive(Debug, Clone, Copy)]
+pub struct Started {
+    pub at: Instant,
+    pub at_unix_ms: i64,
+}
+
+impl Started {
+    pub fn now() -> Started {
+        Started {
+            at: Instant::now(),
+            at_unix_ms: crate::services::now_ms(),
+        }
+    }
 }

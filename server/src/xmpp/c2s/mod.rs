@@ -7,7 +7,7 @@ mod fast;
 pub mod inline;
 mod login;
 mod offline_delivery;
-mod register;
+pub(crate) mod register;
 mod transport;
 
 use std::net::SocketAddr;

@@ -184,8 +184,9 @@ fn invalid_token() -> StanzaError {
         .with_text("The invite token is invalid or expired")
 }
 
-/// The XMPP error for a refused registration, in Prosody's words.
-fn error_for(e: RegistrationError) -> StanzaError {
+/// The XMPP error for a refused registration or password change, in
+/// Prosody's words: the one mapping for both.
+pub(crate) fn error_for(e: RegistrationError) -> StanzaError {
     let not_acceptable = StanzaError::new(ErrorType::Modify, "not-acceptable");
     match e {
         RegistrationError::InviteOnly => {
@@ -201,6 +202,9 @@ fn error_for(e: RegistrationError) -> StanzaError {
         RegistrationError::TooManyRegistrations(_) => {
             StanzaError::new(ErrorType::Wait, "policy-violation")
                 .with_text("Too many registrations from this IP address recently")
+        }
+        e @ RegistrationError::TooManyPasswordChanges(_) => {
+            StanzaError::new(ErrorType::Wait, "resource-constraint").with_text(e.to_string())
         }
         RegistrationError::Service(e) => e.into(),
     }

@@ -10,8 +10,7 @@
 
 use super::XmppContext;
 use super::iq::{IqFuture, IqHandler, IqKind, IqRequest, IqTarget};
-use crate::services::onboarding::RegistrationError;
-use crate::xmpp::stanza::{ErrorType, StanzaError};
+use crate::xmpp::stanza::StanzaError;
 use roost_xml::Element;
 
 /// XEP-0077's namespace.
@@ -78,13 +77,9 @@ impl IqHandler for AccountHandler {
                     }
                     ctx.services
                         .onboarding
-                        .change_password(own, &password.text())
+                        .change_password(&request.session.live(), &password.text())
                         .await
-                        .map_err(|e| match e {
-                            RegistrationError::Service(e) => StanzaError::from(e),
-                            e => StanzaError::new(ErrorType::Modify, "not-acceptable")
-                                .with_text(e.to_string()),
-                        })?;
+                        .map_err(crate::xmpp::c2s::register::error_for)?;
                     Ok(None)
                 }
             }

@@ -80,6 +80,12 @@ impl Connection {
     /// client by its full JID), then the router takes the session.
     pub(super) async fn bind_session(&mut self, jid: FullJid) -> Result<(), BindRefusal> {
         let login = self.login.as_ref().expect("authenticated");
+        // Checked before the client is recorded too, so that a login cut
+        // off meanwhile does not mark its client as knowing the password.
+        let router = &self.shared.xmpp.router;
+        if let Some(reason) = router.cut_off(&login.user, login.client.as_ref(), login.at) {
+            return Err(BindRefusal::Ended(reason));
+        }
         let recorded = self
             .shared
             .xmpp

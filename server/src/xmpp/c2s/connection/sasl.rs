@@ -2,15 +2,13 @@
 //! registration before authentication; SASL2 elements are handed to
 //! `sasl2.rs`.
 
-use std::time::Instant;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use roost_sasl::SaslFailure;
 use roost_xml::{Element, Limits, ns};
 
 use super::super::auth::{self, SaslExchange, SaslStep};
-use super::super::login::Login;
+use super::super::login::{Login, Started};
 use super::super::register;
 use super::super::transport::Transport;
 use super::{Connection, Next, Stage};
@@ -59,6 +57,7 @@ impl Connection {
         }
         let step = match el.name() {
             "auth" => {
+                self.sasl_started = Started::now();
                 let Some(mechanism) = el.attr("mechanism") else {
                     self.sasl_failure("invalid-mechanism", None);
                     return Next::Continue;
@@ -136,7 +135,8 @@ impl Connection {
                     mechanism: mechanism.name(),
                     client: None,
                     agent: UserAgent::default(),
-                    at: Instant::now(),
+                    at: self.sasl_started.at,
+                    at_unix_ms: self.sasl_started.at_unix_ms,
                 });
                 self.parser.reset();
                 self.stage = Stage::Header;

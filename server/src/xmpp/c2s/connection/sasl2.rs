@@ -4,8 +4,6 @@
 //! Bind2 resource, a FAST token), followed at once by new stream features:
 //! no stream restart, and with Bind2 no separate bind.
 
-use std::time::Instant;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use roost_sasl::SaslFailure;
@@ -15,12 +13,13 @@ use roost_sasl::sasl2::{self, Authenticate};
 use roost_xml::{Element, ns};
 
 use super::super::auth::{self, SaslExchange, SaslStep};
-use super::super::fast;
-use super::super::login::Login;
+use super::super::fast::{self, FastAttempt};
+use super::super::login::{Login, Started};
 use super::super::transport::Transport;
 use super::binding::BindRefusal;
 use super::{Connection, Next, Stage};
 use crate::services::clients::{AuthMethod, ClientId, UserAgent};
+use crate::services::fast_tokens::IssuedToken;
 use crate::services::secrets;
 use crate::xmpp::stanza::StanzaError;
 
@@ -28,7 +27,7 @@ use crate::xmpp::stanza::StanzaError;
 pub(super) struct Sasl2Pending {
     exchange: SaslExchange,
     request: Authenticate,
-    started: Instant,
+    started: Started,
 }
 
 impl Connection {
@@ -56,7 +55,7 @@ impl Connection {
         // A new `<authenticate>` abandons any exchange in progress.
         self.sasl = None;
         self.sasl2 = None;
-        let started = Instant::now();
+        let started = Started::now();
         let mut request = match Authenticate::parse(&el) {
             Ok(request) => request,
             Err(failure) => {
@@ -81,7 +80,8 @@ impl Connection {
         };
         let initial = request.initial_response.take();
         if let Some(mechanism) = FastMechanism::from_name(&request.mechanism) {
-            let Some(client_id) = client_id.filter(|_| self.fast_available()) else {
+            let usable = self.fast_available() && request.fast.uses_token;
+            let Some(client_id) = client_id.filter(|_| usable) else {
                 self.sasl2_failure(
                     SaslFailure::MalformedRequest,
                     Some("FAST is not available on this stream"),
@@ -103,16 +103,15 @@ impl Connection {
                 );
                 return Next::Continue;
             };
-            let outcome = fast::login(
-                &self.shared,
-                client,
+            let sent = FastAttempt {
                 mechanism,
-                &client_id,
-                &message,
-                binding,
-                request.fast.invalidate,
-            )
-            .await;
+                client_id: &client_id,
+                message: &message,
+                channel_binding: binding,
+                invalidate: request.fast.invalidate,
+                requested: requested_token(&request),
+            };
+            let outcome = fast::login(&self.shared, client, sent).await;
             return match outcome {
                 Ok(done) => {
                     let login = Login {
@@ -121,10 +120,11 @@ impl Connection {
                         mechanism: mechanism.name(),
                         client: Some(client_id),
                         agent: user_agent(&request),
-                        at: started,
+                        at: started.at,
+                        at_unix_ms: started.at_unix_ms,
                     };
-                    let rotate = done.rotate.then_some(mechanism);
-                    self.sasl2_success(request, login, Some(done.responder), rotate)
+                    let token = Issued::Already(done.token);
+                    self.sasl2_success(request, login, Some(done.responder), token)
                         .await
                 }
                 Err(step) => self.sasl2_answer(request, None, step, started).await,
@@ -172,7 +172,7 @@ impl Connection {
         request: Authenticate,
         exchange: Option<SaslExchange>,
         step: SaslStep,
-        started: Instant,
+        started: Started,
     ) -> Next {
         match step {
             SaslStep::Challenge(data) => {
@@ -197,9 +197,11 @@ impl Connection {
                     mechanism: mechanism.name(),
                     client: request.client_id().and_then(ClientId::parse),
                     agent: user_agent(&request),
-                    at: started,
+                    at: started.at,
+                    at_unix_ms: started.at_unix_ms,
                 };
-                self.sasl2_success(request, login, additional, None).await
+                self.sasl2_success(request, login, additional, Issued::OnRequest)
+                    .await
             }
             SaslStep::Failure(condition, text) => {
                 self.write_sasl_failure(true, condition, text.as_deref());
@@ -208,15 +210,14 @@ impl Connection {
         }
     }
 
-    /// Authenticated: binds inline if asked (Bind2), issues a FAST token
-    /// if asked or due (`rotate`), and answers `<success>` and the new
-    /// stream features.
+    /// Authenticated: binds inline if asked (Bind2), adds the FAST token
+    /// (`token`), and answers `<success>` and the new stream features.
     async fn sasl2_success(
         &mut self,
         request: Authenticate,
         login: Login,
         additional: Option<Vec<u8>>,
-        rotate: Option<FastMechanism>,
+        token: Issued,
     ) -> Next {
         let user = login.user.clone();
         let client_id = login.client.clone();
@@ -258,8 +259,16 @@ impl Connection {
                 }
             }
         }
-        if let Some(token) = self.fast_token(&request, client_id.as_ref(), rotate).await {
-            inline.push(token);
+        let token = match token {
+            Issued::Already(token) => token,
+            Issued::OnRequest => self.fast_token(&request, client_id.as_ref()).await,
+        };
+        if let Some(token) = token {
+            inline.push(
+                Element::new("token", ns::FAST)
+                    .with_attr("expiry", roost_common::time::xep0082(token.expires_at))
+                    .with_attr("token", token.token),
+            );
         }
         let mut success = Element::new("success", ns::SASL2);
         if let Some(data) = additional {
@@ -281,49 +290,52 @@ impl Connection {
         Next::Continue
     }
 
-    /// A new FAST token, when the client asked for one (`<request-token>`)
-    /// or the one it used is due for rotation; only for a client with an id.
+    /// A new FAST token after a password login, when the client asked for
+    /// one; only for a client with an id, over TLS.
     async fn fast_token(
         &self,
         request: &Authenticate,
         client_id: Option<&ClientId>,
-        rotate: Option<FastMechanism>,
-    ) -> Option<Element> {
-        let requested = request
-            .fast
-            .request_token
-            .as_deref()
-            .and_then(FastMechanism::from_name);
-        let mechanism = requested.or(rotate)?;
+    ) -> Option<IssuedToken> {
+        let mechanism = requested_token(request)?;
         let Some(client_id) = client_id else {
             tracing::debug!("{}: FAST token asked for without a client id", self.peer);
             return None;
         };
-        let user = &self.login.as_ref().expect("authenticated").user;
         if !self.transport.as_ref().is_some_and(Transport::is_tls) {
             return None;
         }
-        match self
+        let login = self.login.as_ref().expect("authenticated");
+        let issued = self
             .shared
             .xmpp
             .services
             .fast_tokens
-            .issue(user, client_id, mechanism)
-            .await
-        {
-            Ok(issued) => Some(
-                Element::new("token", ns::FAST)
-                    .with_attr("expiry", roost_common::time::xep0082(issued.expires_at))
-                    .with_attr("token", issued.token),
-            ),
-            Err(e) => {
-                // The login stands; the client keeps its old token or asks
-                // again next time.
-                tracing::error!("{user}: issuing a FAST token failed: {e}");
-                None
-            }
-        }
+            .issue(&login.user, client_id, mechanism, login.at_unix_ms)
+            .await;
+        // Without a token the login stands: the client keeps its old one
+        // or asks again next time.
+        issued
+            .inspect_err(|e| tracing::info!("{}: no FAST token issued: {e}", login.user))
+            .ok()
     }
+}
+
+/// Where the FAST token in a `<success>` comes from.
+enum Issued {
+    /// A FAST login issued it (or none) with the login itself.
+    Already(Option<IssuedToken>),
+    /// Issued after a password login if the client asked.
+    OnRequest,
+}
+
+/// The mechanism of `<request-token>`, if it names one we implement.
+fn requested_token(request: &Authenticate) -> Option<FastMechanism> {
+    request
+        .fast
+        .request_token
+        .as_deref()
+        .and_then(FastMechanism::from_name)
 }
 
 /// `<failed xmlns='urn:xmpp:bind:0'>` with the stanza error that says why.
