@@ -181,13 +181,27 @@ pub async fn password_login(
     (client, answer)
 }
 
-/// Parses the last `<name …>` element of `text` (with its children),
+/// Parses the last `<name …>` element of `text` (up to its end tag),
 /// inside the namespaces of a client stream.
 pub fn element(text: &str, name: &str) -> Element {
     let start = text
         .rfind(&format!("<{name}"))
         .unwrap_or_else(|| panic!("no <{name}> in {text}"));
-    let fragment = &text[start..];
+    let head_end = start
+        + text[start..]
+            .find('>')
+            .unwrap_or_else(|| panic!("unfinished <{name}> in {text}"));
+    let end = if text[..head_end].ends_with('/') {
+        head_end + 1
+    } else {
+        let close = format!("</{name}>");
+        head_end
+            + text[head_end..]
+                .find(&close)
+                .unwrap_or_else(|| panic!("no {close} in {text}"))
+            + close.len()
+    };
+    let fragment = &text[start..end];
     let wrapped =
         format!("<wrap xmlns='jabber:client' xmlns:stream='{NS_STREAMS}'>{fragment}</wrap>");
     let root: Element = wrapped
@@ -197,6 +211,20 @@ pub fn element(text: &str, name: &str) -> Element {
         .next()
         .cloned()
         .unwrap_or_else(|| panic!("empty {fragment}"))
+}
+
+/// The condition and text of the `<stream:error>` in `text`.
+pub fn stream_error_of(text: &str) -> (String, Option<String>) {
+    const NS_STREAM_ERRORS: &str = "urn:ietf:params:xml:ns:xmpp-streams";
+    let error = element(text, "stream:error");
+    let condition = error
+        .children()
+        .find(|c| c.ns() == NS_STREAM_ERRORS && c.name() != "text")
+        .unwrap_or_else(|| panic!("no condition: {text}"))
+        .name()
+        .to_owned();
+    let text = error.get_child("text", NS_STREAM_ERRORS).map(Element::text);
+    (condition, text)
 }
 
 /// The text content of the last `<name>` element in `text`.
