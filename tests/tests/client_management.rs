@@ -165,7 +165,8 @@ async fn js_stream_error(js: &mut XmppJs) -> (String, String) {
 /// tokio-xmpp reconnects by itself when its stream ends; a new `Online`
 /// (not a resumption) is how a test sees that the server ended the session.
 async fn legacy_reconnected(session: &mut Session) {
-    let deadline = tokio::time::Instant::now() + client::WAIT;
+    // tokio-xmpp may wait for the old stream's close before it reconnects.
+    let deadline = tokio::time::Instant::now() + 3 * client::WAIT;
     loop {
         match tokio::time::timeout_at(deadline, session.client.next()).await {
             Err(_) => panic!("the password session was not ended"),
@@ -238,11 +239,10 @@ async fn both_views_agree_and_revoking_over_xmpp_cuts_the_clients_off() {
         ("not-authorized", "this client's access was revoked")
     );
     let answer = fast_with(&server, &token).await;
-    assert!(answer.contains("</failure>"), "the revoked token: {answer}");
-    let (condition, _) = failure_of(&answer);
-    assert!(
-        ["not-authorized", "credentials-expired"].contains(&condition.as_str()),
-        "{answer}"
+    assert_eq!(
+        failure_of(&answer).0,
+        "not-authorized",
+        "a deleted token: {answer}"
     );
     let after = list(&mut lister, "l2").await;
     let js_entry = find(&after, &js_id()).expect("still password-active");
@@ -332,7 +332,11 @@ async fn revoking_from_roostctl_cuts_the_clients_off() {
         ("not-authorized", "this client's access was revoked")
     );
     let answer = fast_with(&server, &token).await;
-    assert!(answer.contains("</failure>"), "the revoked token: {answer}");
+    assert_eq!(
+        failure_of(&answer).0,
+        "not-authorized",
+        "a deleted token: {answer}"
+    );
 
     let legacy_id = admin_id_of(&server, &legacy.jid.to_string());
     // The prosodyctl spelling and ours reach the same command.
