@@ -321,6 +321,7 @@ async fn revoking_from_roostctl_cuts_the_clients_off() {
 
     let out = server.ctl(&["user", "revoke_client", &jid(), &js_id()]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "ended 1 session, deleted 1 FAST token\n");
     assert!(
         stderr(&out).contains("Password reset required"),
         "{}",
@@ -342,6 +343,7 @@ async fn revoking_from_roostctl_cuts_the_clients_off() {
     // The prosodyctl spelling and ours reach the same command.
     let out = server.ctl(&["user", "revoke-client", &jid(), &legacy_id]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "ended 1 session\n");
     assert!(
         stderr(&out).contains("Password reset required"),
         "{}",
@@ -362,10 +364,9 @@ async fn revoking_from_roostctl_cuts_the_clients_off() {
     assert!(find(&listed, &js_id()).is_some_and(|c| !c.connected));
 }
 
-/// After a password change, a FAST client that did not log in again is no
-/// longer connected through the password: its token was issued before the
-/// change and fails; revoking a client that is only connected ends it with
-/// success (exit 0).
+/// A password change from roostctl ends every password session and makes
+/// the tokens issued before it fail with credentials-expired; a session
+/// that logged in with FAST stays until revoked, which then succeeds.
 #[tokio::test]
 async fn a_password_change_from_roostctl_ends_password_sessions_and_old_tokens() {
     let Story {
@@ -425,14 +426,28 @@ async fn a_password_change_from_roostctl_ends_password_sessions_and_old_tokens()
             );
         }
     }
-    // If xmpp.js's FAST session is still up, it is listed as connected only,
-    // and revoking it is a plain success that ends it.
-    if let Some(entry) = find(&listed, &js_id()) {
-        let out = server.ctl(&["user", "revoke_client", &jid(), &entry.id]);
-        assert!(out.status.success(), "{}", stderr(&out));
-        let (condition, _) = js_stream_error(&mut js).await;
-        assert_eq!(condition, "not-authorized");
-    }
+    // xmpp.js's FAST session did not log in with the password: it stays,
+    // listed as connected only, and revoking it is a plain success that
+    // ends it (the one way a revocation needs no password reset).
+    let entry = find(&listed, &js_id()).expect("the FAST session is still up");
+    assert!(entry.connected && entry.auth.is_empty(), "{entry:?}");
+    let out = server.ctl(&["user", "revoke_client", &jid(), &js_id()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("ended 1 session"),
+        "{}",
+        stdout(&out)
+    );
+    let (condition, text) = js_stream_error(&mut js).await;
+    assert_eq!(
+        (condition.as_str(), text.as_str()),
+        ("not-authorized", "this client's access was revoked")
+    );
+    let listed = list(&mut lister, "l2").await;
+    assert!(
+        find(&listed, &js_id()).is_none(),
+        "nothing left: {listed:#?}"
+    );
 }
 
 /// XEP-0077 on an authenticated stream: a password change ends the other
