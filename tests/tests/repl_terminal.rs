@@ -112,7 +112,7 @@ impl Terminal {
         screen
             .lines()
             .rev()
-            .find(|l| l.starts_with(PROMPT))
+            .find(|l| l.starts_with(PROMPT.trim_end()))
             .unwrap_or("")
             .trim_end()
             .to_owned()
