@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use roost_tests::sasl2::{password_login, user_agent};
+use roost_tests::sasl2::{bind2, password_login, user_agent};
 use roost_tests::{HOST, Server, roostctl_bin};
 
 const PASSWORD: &str = "correct horse battery";
@@ -153,12 +153,16 @@ async fn the_shell_completes_remembers_helps_shows_tables_and_leaves_on_ctrl_d()
     let server = Server::start();
     server.create_user(&format!("alice@{HOST}"), PASSWORD);
     server.create_user(&format!("bob@{HOST}"), PASSWORD);
-    // alice has one client, known by its SASL2 id.
-    password_login(
+    // alice has one client, known by its SASL2 id, bound with Bind2.
+    let (_alice, _) = password_login(
         &server,
         "alice",
         PASSWORD,
-        &user_agent("repl-client-1", "ReplTest", "tty"),
+        &format!(
+            "{}{}",
+            user_agent("repl-client-1", "ReplTest", "tty"),
+            bind2(Some("Repl"))
+        ),
     )
     .await;
     let state = tempfile::tempdir().expect("state dir");
@@ -193,9 +197,27 @@ async fn the_shell_completes_remembers_helps_shows_tables_and_leaves_on_ctrl_d()
         screen.contains("ReplTest"),
         "the software column:\n{screen}"
     );
+    let columns = [
+        "id",
+        "software",
+        "device",
+        "first seen",
+        "last seen",
+        "auth",
+        "connected",
+    ];
     assert!(
-        screen.to_lowercase().contains("last seen"),
-        "a table with headers:\n{screen}"
+        screen.lines().any(|line| {
+            let mut rest = line;
+            columns.iter().all(|column| match rest.find(column) {
+                Some(at) => {
+                    rest = &rest[at + column.len()..];
+                    true
+                }
+                None => false,
+            })
+        }),
+        "a table with a header row, as on a terminal:\n{screen}"
     );
 
     // The account's client ids, from roostd.
@@ -217,7 +239,7 @@ async fn the_shell_completes_remembers_helps_shows_tables_and_leaves_on_ctrl_d()
     let screen = terminal.wait_for("the help", |s| {
         s.contains("invites-api") && Terminal::input_line(s) == PROMPT.trim_end()
     });
-    assert!(screen.contains("user"), "{screen}");
+    assert!(screen.contains("Manage user accounts"), "{screen}");
 
     terminal.press("C-d");
     terminal.wait_for("the shell to exit with status 0", |s| {
