@@ -13,9 +13,9 @@
 // mechanisms are those of every <authenticate> this start sent, in order
 // (a legacy SASL <auth> as "legacy NAME");
 // {"event":"token","token","expiry","mechanism"} when the server issued one;
-// {"event":"start-failed","condition","text","message"};
+// {"event":"start-failed","condition","text","name","message"};
 // {"event":"stream-error","condition","text"}; {"event":"offline"};
-// {"event":"stopped"}; {"event":"error","message"}.
+// {"event":"stopped"}; {"event":"error","name","message"}.
 
 import readline from "node:readline";
 import { client, xml } from "@xmpp/client";
@@ -39,6 +39,9 @@ const xmpp = client({
   username: env("XMPP_USERNAME"),
   password: env("XMPP_PASSWORD"),
   resource: env("XMPP_RESOURCE"),
+  // xmpp.js gives each step (stream open, STARTTLS, close) 2 s by default;
+  // a debug roostd on a loaded CI machine can need longer.
+  timeout: 20_000,
   userAgent: xml(
     "user-agent",
     { id: env("XMPP_CLIENT_ID") },
@@ -76,7 +79,14 @@ xmpp.on("offline", () => emit({ event: "offline" }));
 xmpp.on("disconnect", () => emit({ event: "disconnect" }));
 // Errors also reject start(); this reports the others (a stream error
 // after login) without crashing the process.
-xmpp.on("error", (err) => emit({ event: "error", message: String(err?.message ?? err) }));
+xmpp.on("error", (err) => emit({ event: "error", ...describe(err) }));
+
+function describe(err) {
+  return {
+    name: err?.name ?? null,
+    message: String(err?.message ?? err),
+  };
+}
 
 const saveToken = xmpp.fast.saveToken.bind(xmpp.fast);
 xmpp.fast.saveToken = async (token) => {
@@ -94,7 +104,7 @@ async function start() {
       event: "start-failed",
       condition: err?.condition ?? null,
       text: err?.text ?? null,
-      message: String(err?.message ?? err),
+      ...describe(err),
       mechanisms: sent,
     });
   }
@@ -104,7 +114,7 @@ async function stop() {
   try {
     await xmpp.stop();
   } catch (err) {
-    emit({ event: "error", message: String(err?.message ?? err) });
+    emit({ event: "error", ...describe(err) });
   }
   emit({ event: "stopped" });
 }
