@@ -3,7 +3,10 @@
 //! against its admin socket, and stop or kill it.
 
 pub mod client;
+pub mod manage_clients;
 pub mod raw;
+pub mod sasl2;
+pub mod xmppjs;
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpListener;

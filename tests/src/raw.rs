@@ -20,6 +20,17 @@ pub struct RawClient {
     io: Pin<Box<dyn Io>>,
     /// Received and not yet consumed by a `read_until`.
     pending: String,
+    /// TLS 1.3's exporter for channel binding (RFC 9266), taken right after
+    /// the handshake; `None` before TLS.
+    tls_exporter: Option<Vec<u8>>,
+}
+
+/// RFC 9266: 32 bytes of `EXPORTER-Channel-Binding` with no context.
+fn channel_binding<T>(tls: &tokio_rustls::client::TlsStream<T>) -> Vec<u8> {
+    tls.get_ref()
+        .1
+        .export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None)
+        .expect("TLS 1.3 exporter")
 }
 
 const STEP: Duration = Duration::from_secs(10);
@@ -32,7 +43,13 @@ impl RawClient {
         RawClient {
             io: Box::pin(tcp),
             pending: String::new(),
+            tls_exporter: None,
         }
+    }
+
+    /// The TLS exporter value of this connection (panics before TLS).
+    pub fn tls_exporter(&self) -> &[u8] {
+        self.tls_exporter.as_deref().expect("a TLS connection")
     }
 
     pub async fn send(&mut self, text: &str) {
@@ -43,8 +60,15 @@ impl RawClient {
     /// Sends a stream header to `to` and returns everything up to the end of
     /// the features (or of whatever the server sent instead, if it closed).
     pub async fn open(&mut self, to: &str) -> String {
+        self.open_from(to, None).await
+    }
+
+    /// As [`open`](Self::open), with `from='FROM'` on the header when given
+    /// (what makes a server offer FAST).
+    pub async fn open_from(&mut self, to: &str, from: Option<&str>) -> String {
+        let from = from.map(|f| format!(" from='{f}'")).unwrap_or_default();
         self.send(&format!(
-            "<?xml version='1.0'?><stream:stream to='{to}' version='1.0' xmlns='jabber:client' \
+            "<?xml version='1.0'?><stream:stream to='{to}'{from} version='1.0' xmlns='jabber:client' \
              xmlns:stream='http://etherx.jabber.org/streams'>"
         ))
         .await;
@@ -115,7 +139,12 @@ impl RawClient {
 
     /// STARTTLS on an opened stream, then a new stream over TLS; returns
     /// the new features.
-    pub async fn starttls(mut self) -> (RawClient, String) {
+    pub async fn starttls(self) -> (RawClient, String) {
+        self.starttls_from(None).await
+    }
+
+    /// As [`starttls`](Self::starttls), with `from` on the new stream header.
+    pub async fn starttls_from(mut self, from: Option<&str>) -> (RawClient, String) {
         self.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
             .await;
         self.read_until("<proceed").await;
@@ -137,11 +166,13 @@ impl RawClient {
             .connect(name, self.io)
             .await
             .expect("TLS handshake");
+        let tls_exporter = Some(channel_binding(&tls));
         let mut client = RawClient {
             io: Box::pin(tls),
             pending: String::new(),
+            tls_exporter,
         };
-        let features = client.open(HOST).await;
+        let features = client.open_from(HOST, from).await;
         (client, features)
     }
 
@@ -154,9 +185,11 @@ impl RawClient {
             .connect(server_name(), tcp)
             .await
             .expect("TLS handshake");
+        let tls_exporter = Some(channel_binding(&tls));
         RawClient {
             io: Box::pin(tls),
             pending: String::new(),
+            tls_exporter,
         }
     }
 
@@ -188,7 +221,7 @@ impl RawClient {
     }
 
     /// Binds `resource` on an authenticated stream; panics if refused.
-    async fn bind(&mut self, resource: &str) {
+    pub async fn bind(&mut self, resource: &str) {
         self.send(&format!(
             "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
              <resource>{resource}</resource></bind></iq>"
