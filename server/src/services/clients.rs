@@ -23,7 +23,7 @@ use jid::{BareJid, FullJid};
 use roost_common::admin::{ClientAuth, ClientInfo};
 use roost_common::config::Config;
 
-use super::sessions::{SessionEnd, SessionFilter, Sessions};
+use super::sessions::{LiveSession, SessionEnd, SessionFilter, Sessions};
 use super::{ServiceError, now};
 use crate::storage::Db;
 
@@ -171,7 +171,8 @@ impl Clients {
             .db
             .call(move |conn| store::all(conn, &account, now))
             .await?;
-        let connected = self.connected(user);
+        let live = self.sessions.sessions(user);
+        let connected: Vec<ClientId> = live.iter().map(|s| s.client.clone()).collect();
         let mut clients: Vec<ClientInfo> = stored
             .into_iter()
             .filter_map(|c| {
@@ -196,6 +197,7 @@ impl Clients {
                 })
             })
             .collect();
+        clients.extend(unrecorded(&live, &clients));
         clients.sort_by(|a, b| (a.last_seen, &a.id).cmp(&(b.last_seen, &b.id)));
         Ok(clients)
     }
@@ -209,15 +211,26 @@ impl Clients {
             .strip_prefix("client/")
             .and_then(ClientId::parse)
             .ok_or(ServiceError::NotFound("client"))?;
-        let connected = self.connected(user).contains(&id);
+        let live: Vec<LiveSession> = self
+            .sessions
+            .sessions(user)
+            .into_iter()
+            .filter(|s| s.client == id)
+            .collect();
+        let connected = !live.is_empty();
         let account = account(user);
         let client = id.clone();
         let now = now();
         let revoked = self
             .db
             .call(move |conn| -> Result<Option<(bool, u32)>, ServiceError> {
-                let stored = store::one(conn, &account, &client, now)?
-                    .ok_or(ServiceError::NotFound("client"))?;
+                let Some(stored) = store::one(conn, &account, &client, now)? else {
+                    // A session known only while connected (see `unrecorded`).
+                    return match connected {
+                        true => Ok(Some((false, 0))),
+                        false => Err(ServiceError::NotFound("client")),
+                    };
+                };
                 if !(connected || stored.password_used || stored.working_token) {
                     return Ok(None);
                 }
@@ -238,10 +251,11 @@ impl Clients {
         let Some((password_used, fast_tokens_deleted)) = revoked else {
             return Ok(Revocation::default());
         };
+        let password_session = live.iter().any(|s| s.method == AuthMethod::Password);
         Ok(Revocation {
             sessions_ended: u32::try_from(ended).unwrap_or(u32::MAX),
             fast_tokens_deleted,
-            password_reset_required: password_used,
+            password_reset_required: password_used || password_session,
         })
     }
 
@@ -292,6 +306,34 @@ fn trim(s: &str) -> String {
         Some((end, _)) => s[..end].to_owned(),
         None => s.to_owned(),
     }
+}
+
+/// Live sessions with no record: legacy logins that bound a resource the
+/// server chose. Such a client cannot be recognised at its next login (it
+/// gets another resource), so recording it would only fill the list and
+/// cost every login a write; it is listed while connected.
+fn unrecorded(live: &[LiveSession], recorded: &[ClientInfo]) -> Vec<ClientInfo> {
+    live.iter()
+        .filter(|s| {
+            !recorded
+                .iter()
+                .any(|c| c.id.strip_prefix("client/") == Some(s.client.as_str()))
+        })
+        .map(|s| ClientInfo {
+            id: format!("client/{}", s.client),
+            software: None,
+            device: None,
+            first_seen: s.since,
+            last_seen: s.since,
+            auth: match s.method {
+                AuthMethod::Password => vec![ClientAuth::Password],
+                AuthMethod::Fast => vec![ClientAuth::Fast],
+            },
+            connected: true,
+            jid: Some(s.jid.to_string()),
+            legacy: true,
+        })
+        .collect()
 }
 
 #[cfg(test)]

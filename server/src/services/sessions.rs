@@ -14,6 +14,8 @@ pub struct LiveSession {
     pub jid: FullJid,
     pub client: ClientId,
     pub method: AuthMethod,
+    /// When it bound, Unix seconds.
+    pub since: i64,
 }
 
 /// Which sessions of an account to end.

@@ -128,6 +128,7 @@ impl FakeDirectory {
             jid: FullJid::new(jid).unwrap(),
             client: id(client),
             method,
+            since: 1_700_000_000,
         });
     }
 }

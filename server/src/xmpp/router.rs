@@ -135,6 +135,8 @@ pub struct SessionHandle {
 pub struct SessionLogin {
     pub client: ClientId,
     pub method: AuthMethod,
+    /// When it bound, Unix seconds.
+    pub since: i64,
 }
 
 impl SessionHandle {
@@ -144,6 +146,7 @@ impl SessionHandle {
             jid: self.jid.clone(),
             client: self.login.client.clone(),
             method: self.login.method,
+            since: self.login.since,
         }
     }
 
@@ -571,6 +574,7 @@ mod tests {
         SessionLogin {
             client: ClientId::parse("legacy1").unwrap(),
             method: AuthMethod::Password,
+            since: 0,
         }
     }
 
@@ -806,6 +810,7 @@ mod tests {
         let fast = SessionLogin {
             client: ClientId::parse("phone-id").unwrap(),
             method: AuthMethod::Fast,
+            since: 0,
         };
         let before = Instant::now();
         let bind = |resource: &str, login: SessionLogin| {

@@ -367,6 +367,37 @@ async fn revoking_a_password_client_ends_it_and_asks_for_a_password_reset() {
 }
 
 #[tokio::test]
+async fn a_legacy_session_on_a_server_chosen_resource_is_listed_and_revoked_unrecorded() {
+    let f = fixture(|_| {}).await;
+    f.directory.add(
+        "alice@example.test/roost-x1",
+        "roost-x1",
+        AuthMethod::Password,
+    );
+    let listed = f.clients.list(&alice()).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].id, "client/roost-x1");
+    assert!(listed[0].connected && listed[0].legacy);
+    assert_eq!(listed[0].auth, [ClientAuth::Password]);
+    assert_eq!(listed[0].first_seen, 1_700_000_000);
+    let revoked = f.clients.revoke(&alice(), "client/roost-x1").await.unwrap();
+    assert_eq!(
+        revoked,
+        Revocation {
+            sessions_ended: 1,
+            fast_tokens_deleted: 0,
+            password_reset_required: true
+        }
+    );
+    // Gone with its session, it is unknown.
+    f.directory.live.lock().unwrap().clear();
+    assert!(matches!(
+        f.clients.revoke(&alice(), "client/roost-x1").await,
+        Err(ServiceError::NotFound("client"))
+    ));
+}
+
+#[tokio::test]
 async fn revoking_an_inactive_client_does_nothing_and_succeeds() {
     let f = fixture(|_| {}).await;
     f.login(Some("old"), AuthMethod::Password, "old").await;
@@ -424,6 +455,7 @@ async fn a_password_change_ends_every_other_session_and_old_tokens() {
         jid: full("p1"),
         client: id("p1"),
         method: AuthMethod::Password,
+        since: 1_700_000_000,
     };
     f.accounts
         .set_password("alice@example.test", "crayon", Some(&changer))

@@ -367,8 +367,12 @@ impl Connection {
     async fn on_element(&mut self, el: Element) -> Next {
         match self.stage {
             Stage::Header => Next::Close,
-            Stage::Unauthenticated => self.negotiate(el).await,
-            Stage::Authenticated => self.bind(el).await,
+            // Negotiation's futures are large (SASL2 holds a request, an
+            // exchange, a bind and a token issue across its awaits) and run
+            // a few times per connection: boxed, they cost memory only
+            // while they run, not in every idle session's task.
+            Stage::Unauthenticated => Box::pin(self.negotiate(el)).await,
+            Stage::Authenticated => Box::pin(self.bind(el)).await,
             Stage::Bound => self.stanza(el).await,
         }
     }

@@ -525,6 +525,7 @@ mod tests {
             let login = crate::xmpp::router::SessionLogin {
                 client: crate::services::clients::ClientId::parse(resource).unwrap(),
                 method: crate::services::clients::AuthMethod::Password,
+                since: 0,
             };
             let (queue, _) = router.bind(jid, login, std::time::Instant::now()).unwrap();
             queue.handle()

@@ -7,7 +7,7 @@ use roost_xml::{Element, ns};
 
 use super::{Connection, Next, Stage};
 use crate::services::ServiceError;
-use crate::services::clients::ClientLogin;
+use crate::services::clients::{ClientId, ClientLogin};
 use crate::services::secrets;
 use crate::xmpp::handlers::presence;
 use crate::xmpp::router::{BindError, CloseReason, SessionLogin};
@@ -42,9 +42,9 @@ impl Connection {
             .child("resource", ns::BIND)
             .map(|r| r.text())
             .filter(|r| !r.trim().is_empty());
-        let jid = match wanted {
+        let (jid, resource) = match wanted {
             Some(resource) => match user.with_resource_str(&resource) {
-                Ok(jid) => jid,
+                Ok(jid) => (jid, Resource::Chosen),
                 Err(_) => {
                     self.reply_error(
                         &el,
@@ -53,9 +53,9 @@ impl Connection {
                     return Next::Continue;
                 }
             },
-            None => generated_resource(&user),
+            None => (generated_resource(&user), Resource::Generated),
         };
-        match self.bind_session(jid.clone()).await {
+        match self.bind_session(jid.clone(), resource).await {
             Ok(()) => {}
             Err(BindRefusal::TooManySessions(error) | BindRefusal::Internal(error)) => {
                 self.reply_error(&el, error);
@@ -77,8 +77,15 @@ impl Connection {
     }
 
     /// Binds `jid` to this connection: the client is recorded (a legacy
-    /// client by its full JID), then the router takes the session.
-    pub(super) async fn bind_session(&mut self, jid: FullJid) -> Result<(), BindRefusal> {
+    /// client by its full JID), then the router takes the session. A
+    /// legacy client on a resource the server chose is not recorded: it
+    /// could never be recognised again, so it is known by its resource
+    /// while connected (`services::clients` lists it from the session).
+    pub(super) async fn bind_session(
+        &mut self,
+        jid: FullJid,
+        resource: Resource,
+    ) -> Result<(), BindRefusal> {
         let login = self.login.as_ref().expect("authenticated");
         // Checked before the client is recorded too, so that a login cut
         // off meanwhile does not mark its client as knowing the password.
@@ -86,20 +93,14 @@ impl Connection {
         if let Some(reason) = router.cut_off(&login.user, login.client.as_ref(), login.at) {
             return Err(BindRefusal::Ended(reason));
         }
-        let recorded = self
-            .shared
-            .xmpp
-            .services
-            .clients
-            .record(ClientLogin {
-                user: &login.user,
-                client: login.client.as_ref(),
-                method: login.method,
-                mechanism: login.mechanism,
-                agent: &login.agent,
-                jid: &jid,
-            })
-            .await;
+        let ephemeral = match (&login.client, resource) {
+            (None, Resource::Generated) => ClientId::parse(jid.resource().as_str()),
+            _ => None,
+        };
+        let recorded = match ephemeral {
+            Some(id) => Ok(id),
+            None => self.record_client(&jid).await,
+        };
         let client = match recorded {
             Ok(client) => client,
             // Deleted since it authenticated.
@@ -114,9 +115,11 @@ impl Connection {
                 ));
             }
         };
+        let login = self.login.as_ref().expect("authenticated");
         let session_login = SessionLogin {
             client,
             method: login.method,
+            since: crate::services::now(),
         };
         let bound = self
             .shared
@@ -151,6 +154,32 @@ impl Connection {
         self.stage = Stage::Bound;
         Ok(())
     }
+    /// Records the client of this login as bound to `jid`.
+    async fn record_client(&self, jid: &FullJid) -> Result<ClientId, ServiceError> {
+        let login = self.login.as_ref().expect("authenticated");
+        self.shared
+            .xmpp
+            .services
+            .clients
+            .record(ClientLogin {
+                user: &login.user,
+                client: login.client.as_ref(),
+                method: login.method,
+                mechanism: login.mechanism,
+                agent: &login.agent,
+                jid,
+            })
+            .await
+    }
+}
+
+/// Who picked the resource being bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Resource {
+    /// The client asked for it (or Bind2 derived it from the client id).
+    Chosen,
+    /// The server made it up; nothing ties it to the client.
+    Generated,
 }
 
 fn generated_resource(user: &BareJid) -> FullJid {

@@ -16,12 +16,21 @@ use super::super::auth::{self, SaslExchange, SaslStep};
 use super::super::fast::{self, FastAttempt};
 use super::super::login::{Login, Started};
 use super::super::transport::Transport;
-use super::binding::BindRefusal;
+use super::binding::{BindRefusal, Resource};
 use super::{Connection, Next, Stage};
 use crate::services::clients::{AuthMethod, ClientId, UserAgent};
 use crate::services::fast_tokens::IssuedToken;
 use crate::services::secrets;
 use crate::xmpp::stanza::StanzaError;
+
+/// What a token login brought, besides the request.
+struct TokenLogin {
+    mechanism: FastMechanism,
+    client_id: Option<ClientId>,
+    initial: Option<Vec<u8>>,
+    channel_binding: Option<Vec<u8>>,
+    started: Started,
+}
 
 /// A SASL2 exchange waiting for the client's `<response>`.
 pub(super) struct Sasl2Pending {
@@ -74,62 +83,21 @@ impl Connection {
         let transport = self.transport.as_ref().expect("transport");
         let secure = transport.is_tls();
         let channel_binding = transport.tls_exporter();
+        let initial = request.initial_response.take();
+        if let Some(mechanism) = FastMechanism::from_name(&request.mechanism) {
+            let token_login = TokenLogin {
+                mechanism,
+                client_id,
+                initial,
+                channel_binding,
+                started,
+            };
+            return self.sasl2_fast(request, token_login).await;
+        }
         let client = auth::Client {
             host: &self.host,
             ip: self.peer.ip(),
         };
-        let initial = request.initial_response.take();
-        if let Some(mechanism) = FastMechanism::from_name(&request.mechanism) {
-            let usable = self.fast_available() && request.fast.uses_token;
-            let Some(client_id) = client_id.filter(|_| usable) else {
-                self.sasl2_failure(
-                    SaslFailure::MalformedRequest,
-                    Some("FAST is not available on this stream"),
-                );
-                return Next::Continue;
-            };
-            let binding = match (mechanism.binds_channel(), &channel_binding) {
-                (false, _) => &[][..],
-                (true, Some(data)) => data.as_slice(),
-                (true, None) => {
-                    self.sasl2_failure(SaslFailure::InvalidMechanism, None);
-                    return Next::Continue;
-                }
-            };
-            let Some(message) = initial else {
-                self.sasl2_failure(
-                    SaslFailure::MalformedRequest,
-                    Some("FAST needs an initial response"),
-                );
-                return Next::Continue;
-            };
-            let sent = FastAttempt {
-                mechanism,
-                client_id: &client_id,
-                message: &message,
-                channel_binding: binding,
-                invalidate: request.fast.invalidate,
-                requested: requested_token(&request),
-            };
-            let outcome = fast::login(&self.shared, client, sent).await;
-            return match outcome {
-                Ok(done) => {
-                    let login = Login {
-                        user: done.user,
-                        method: AuthMethod::Fast,
-                        mechanism: mechanism.name(),
-                        client: Some(client_id),
-                        agent: user_agent(&request),
-                        at: started.at,
-                        at_unix_ms: started.at_unix_ms,
-                    };
-                    let token = Issued::Already(done.token);
-                    self.sasl2_success(request, login, Some(done.responder), token)
-                        .await
-                }
-                Err(step) => self.sasl2_answer(request, None, step, started).await,
-            };
-        }
         let (exchange, step) = SaslExchange::start(
             &self.shared,
             client,
@@ -140,6 +108,71 @@ impl Connection {
         )
         .await;
         self.sasl2_answer(request, exchange, step, started).await
+    }
+
+    /// A FAST login (XEP-0484): only where FAST was offered, with the
+    /// client's id and `<fast/>`, and `-EXPR` only with channel binding.
+    async fn sasl2_fast(&mut self, request: Authenticate, login: TokenLogin) -> Next {
+        let TokenLogin {
+            mechanism,
+            client_id,
+            initial,
+            channel_binding,
+            started,
+        } = login;
+        let usable = self.fast_available() && request.fast.uses_token;
+        let Some(client_id) = client_id.filter(|_| usable) else {
+            self.sasl2_failure(
+                SaslFailure::MalformedRequest,
+                Some("FAST is not available on this stream"),
+            );
+            return Next::Continue;
+        };
+        let binding = match (mechanism.binds_channel(), &channel_binding) {
+            (false, _) => &[][..],
+            (true, Some(data)) => data.as_slice(),
+            (true, None) => {
+                self.sasl2_failure(SaslFailure::InvalidMechanism, None);
+                return Next::Continue;
+            }
+        };
+        let Some(message) = initial else {
+            self.sasl2_failure(
+                SaslFailure::MalformedRequest,
+                Some("FAST needs an initial response"),
+            );
+            return Next::Continue;
+        };
+        let sent = FastAttempt {
+            mechanism,
+            client_id: &client_id,
+            message: &message,
+            channel_binding: binding,
+            invalidate: request.fast.invalidate,
+            requested: requested_token(&request),
+        };
+        let client = auth::Client {
+            host: &self.host,
+            ip: self.peer.ip(),
+        };
+        let outcome = fast::login(&self.shared, client, sent).await;
+        match outcome {
+            Ok(done) => {
+                let login = Login {
+                    user: done.user,
+                    method: AuthMethod::Fast,
+                    mechanism: mechanism.name(),
+                    client: Some(client_id),
+                    agent: user_agent(&request),
+                    at: started.at,
+                    at_unix_ms: started.at_unix_ms,
+                };
+                let token = Issued::Already(done.token);
+                self.sasl2_success(request, login, Some(done.responder), token)
+                    .await
+            }
+            Err(step) => self.sasl2_answer(request, None, step, started).await,
+        }
     }
 
     async fn sasl2_response(&mut self, el: Element) -> Next {
@@ -235,7 +268,13 @@ impl Connection {
                 .with_resource_str(&resource)
                 .or_else(|_| user.with_resource_str(&suffix))
                 .expect("a base64 suffix is a valid resource");
-            match self.bind_session(jid.clone()).await {
+            // Without a client id the suffix is random: nothing ties the
+            // resource to the client.
+            let resource = match &client_id {
+                Some(_) => Resource::Chosen,
+                None => Resource::Generated,
+            };
+            match self.bind_session(jid.clone(), resource).await {
                 Ok(()) => {
                     authorization_identifier = jid.to_string();
                     let session = self.session.clone().expect("bound");
