@@ -110,6 +110,8 @@ pub struct Clients {
     config: Arc<Config>,
     sessions: Sessions,
     throttle: Arc<throttle::Throttle>,
+    /// FAST token rows in memory; forgotten with the throttle.
+    tokens: Arc<super::fast_tokens::TokenCache>,
 }
 
 impl Clients {
@@ -119,6 +121,7 @@ impl Clients {
             config,
             sessions,
             throttle: Arc::default(),
+            tokens: Arc::default(),
         }
     }
 
@@ -155,7 +158,7 @@ impl Clients {
             .call(move |conn| store::record(conn, &account, &row, cap, &connected))
             .await?;
         if trimmed {
-            self.throttle.forget(login.user);
+            self.forget(login.user);
         }
         let legacy_id = login.client.is_none().then(|| id.clone());
         self.throttle
@@ -243,6 +246,7 @@ impl Clients {
                 Ok(Some((stored.password_used, deleted)))
             })
             .await?;
+        self.tokens.forget(user);
         // Even with nothing active left, a login of this client still
         // between authentication and bind must not get in.
         let ended = self
@@ -264,7 +268,7 @@ impl Clients {
     /// spare a write, and every session ends but `keep` (the one that
     /// changed it): what a user who changes a leaked password expects.
     pub(crate) fn password_changed(&self, user: &BareJid, keep: Option<FullJid>) {
-        self.throttle.forget(user);
+        self.forget(user);
         self.sessions.end(
             user,
             SessionFilter::AllExcept(keep),
@@ -272,9 +276,17 @@ impl Clients {
         );
     }
 
-    /// The account was deleted, or its records were trimmed elsewhere.
+    /// The account was deleted, its password changed, or its records or
+    /// tokens changed elsewhere: nothing remembered of it is used again.
     pub(crate) fn forget(&self, user: &BareJid) {
         self.throttle.forget(user);
+        self.tokens.forget(user);
+    }
+
+    /// The FAST tokens kept in memory, which every change of an account's
+    /// tokens must forget.
+    pub(crate) fn token_cache(&self) -> &super::fast_tokens::TokenCache {
+        &self.tokens
     }
 
     /// The ids of the account's connected clients.

@@ -32,7 +32,10 @@ use super::clients::{self, ClientId, Clients};
 use super::{ServiceError, now};
 use crate::storage::{Db, StorageError};
 
+mod cache;
 pub(crate) mod store;
+
+pub use cache::TokenCache;
 
 /// The server key's file in the data directory.
 pub const KEY_FILE: &str = "fast-token.key";
@@ -82,9 +85,79 @@ impl From<ServiceError> for FastRefusal {
 
 /// A token made and not yet stored.
 struct Fresh {
-    account: clients::store::Account,
     row: store::Row,
     issued: IssuedToken,
+}
+
+/// A new token for `client`, issued `now`.
+fn fresh(
+    key: &[u8; KEY_LEN],
+    account: &clients::store::Account,
+    client: &ClientId,
+    mechanism: FastMechanism,
+    now: i64,
+    lifetime: i64,
+) -> Fresh {
+    let mut token_id = [0u8; TOKEN_ID_LEN];
+    rand::rng().fill_bytes(&mut token_id);
+    let token = derive(key, account, client, &token_id);
+    let expires_at = now.saturating_add(lifetime);
+    Fresh {
+        row: store::Row {
+            token_id: token_id.to_vec(),
+            slot: store::Slot::New,
+            mechanism: mechanism.name().to_owned(),
+            issued_at: now,
+            expires_at,
+        },
+        issued: IssuedToken { token, expires_at },
+    }
+}
+
+/// What the client sent, and when.
+struct Attempt {
+    mechanism: FastMechanism,
+    channel_binding: Vec<u8>,
+    initiator: [u8; HT_SHA256_LEN],
+    now: i64,
+}
+
+/// Which row the attempt's hash matched, with its token.
+enum Check {
+    NoMatch,
+    Matched(usize, String),
+}
+
+impl Attempt {
+    /// Verifies the attempt against every row, in constant time each,
+    /// before saying which matched (if one did, for its mechanism).
+    fn check(
+        &self,
+        key: &[u8; KEY_LEN],
+        account: &clients::store::Account,
+        client: &ClientId,
+        rows: &[store::Row],
+    ) -> Check {
+        let matches: Vec<Option<String>> = rows
+            .iter()
+            .map(|row| {
+                let token = <[u8; TOKEN_ID_LEN]>::try_from(row.token_id.as_slice())
+                    .ok()
+                    .map(|token_id| derive(key, account, client, &token_id));
+                let matched = token.as_ref().is_some_and(|t| {
+                    verify_initiator(t.as_bytes(), &self.channel_binding, &self.initiator)
+                });
+                (matched && row.mechanism == self.mechanism.name())
+                    .then_some(token)
+                    .flatten()
+            })
+            .collect();
+        matches
+            .into_iter()
+            .enumerate()
+            .find_map(|(i, token)| Some(Check::Matched(i, token?)))
+            .unwrap_or(Check::NoMatch)
+    }
 }
 
 /// What the storage job found.
@@ -125,11 +198,13 @@ impl FastTokens {
         mechanism: FastMechanism,
         login_started_ms: i64,
     ) -> Result<IssuedToken, ServiceError> {
-        let fresh = self.fresh(user, client, mechanism).await?;
+        let key = self.key().await?;
+        let account = clients::account(user);
+        let fresh = fresh(&key, &account, client, mechanism, now(), self.lifetime());
         let cap = self.clients.cap();
         let connected = self.clients.connected(user);
         let client = client.clone();
-        let (account, row) = (fresh.account, fresh.row);
+        let row = fresh.row;
         let trimmed = self
             .db
             .call(move |conn| -> Result<bool, ServiceError> {
@@ -155,36 +230,10 @@ impl FastTokens {
             .await?;
         if trimmed {
             self.clients.forget(user);
+        } else {
+            self.clients.token_cache().forget(user);
         }
         Ok(fresh.issued)
-    }
-
-    /// A new token for `client`, not yet stored.
-    async fn fresh(
-        &self,
-        user: &BareJid,
-        client: &ClientId,
-        mechanism: FastMechanism,
-    ) -> Result<Fresh, ServiceError> {
-        let key = self.key().await?;
-        let mut token_id = [0u8; TOKEN_ID_LEN];
-        rand::rng().fill_bytes(&mut token_id);
-        let account = clients::account(user);
-        let token = derive(&key, &account, client, &token_id);
-        let issued_at = now();
-        let lifetime = i64::try_from(self.config.fast.token_lifetime.as_secs()).unwrap_or(i64::MAX);
-        let expires_at = issued_at.saturating_add(lifetime);
-        Ok(Fresh {
-            row: store::Row {
-                token_id: token_id.to_vec(),
-                slot: store::Slot::New,
-                mechanism: mechanism.name().to_owned(),
-                issued_at,
-                expires_at,
-            },
-            account,
-            issued: IssuedToken { token, expires_at },
-        })
     }
 
     /// Checks a FAST login: `initiator` must be the HT hash of a token of
@@ -194,6 +243,10 @@ impl FastTokens {
     /// requested or the used one is due for rotation, in the same storage
     /// job: a revocation or a password change either comes before (and the
     /// login fails) or after (and takes the new token too).
+    ///
+    /// A login with a token in use that changes nothing (the common case)
+    /// is checked against the rows in memory ([`cache`]) with no storage
+    /// job; anything else runs in one.
     #[allow(clippy::too_many_arguments)]
     pub async fn authenticate(
         &self,
@@ -206,74 +259,101 @@ impl FastTokens {
         requested: Option<FastMechanism>,
     ) -> Result<FastLogin, FastRefusal> {
         let key = self.key().await?;
-        let fresh = self
-            .fresh(user, client, requested.unwrap_or(mechanism))
-            .await?;
         let account = clients::account(user);
-        let client = client.clone();
-        let channel_binding = channel_binding.to_vec();
-        let initiator = *initiator;
-        let rotate_after =
-            i64::try_from(self.config.fast.rotate_after.as_secs()).unwrap_or(i64::MAX);
-        let now = now();
-        let verdict = self
+        let attempt = Attempt {
+            mechanism,
+            channel_binding: channel_binding.to_vec(),
+            initiator: *initiator,
+            now: now(),
+        };
+        let cache = self.clients.token_cache();
+        if let Some(rows) = cache.get(user, client) {
+            match attempt.check(&key, &account, client, &rows) {
+                Check::NoMatch => return Err(FastRefusal::NotAuthorized),
+                Check::Matched(i, token)
+                    if rows[i].slot == store::Slot::Current
+                        && rows[i].expires_at > attempt.now
+                        && !invalidate
+                        && requested.is_none()
+                        && !self.due(&rows[i], attempt.now) =>
+                {
+                    return Ok(FastLogin {
+                        responder: responder_hash(token.as_bytes(), &attempt.channel_binding),
+                        token: None,
+                    });
+                }
+                // The job decides, and nobody uses these rows meanwhile.
+                Check::Matched(..) => cache.forget(user),
+            }
+        }
+        let generation = cache.generation(user);
+        let lifetime = self.lifetime();
+        let rotate_after = self.rotate_after();
+        let client_id = client.clone();
+        let (verdict, rows) = self
             .db
-            .call(move |conn| -> Result<Verdict, ServiceError> {
-                let id = (account.0.as_str(), account.1.as_str(), client.as_str());
-                let rows = store::of_client(conn, id.0, id.1, id.2)?;
-                // Every candidate is checked before any is acted on.
-                let matches: Vec<Option<String>> = rows
-                    .iter()
-                    .map(|row| {
-                        let token = <[u8; TOKEN_ID_LEN]>::try_from(row.token_id.as_slice())
-                            .ok()
-                            .map(|token_id| derive(&key, &account, &client, &token_id));
-                        let matched = token.as_ref().is_some_and(|t| {
-                            verify_initiator(t.as_bytes(), &channel_binding, &initiator)
-                        });
-                        (matched && row.mechanism == mechanism.name())
-                            .then_some(token)
-                            .flatten()
-                    })
-                    .collect();
-                let matched = rows
-                    .iter()
-                    .zip(matches)
-                    .find_map(|(row, token)| Some((row, token?)));
-                let verdict = match matched {
-                    None => Verdict::NoMatch,
-                    Some((row, _))
-                        if row.slot == store::Slot::Superseded || row.expires_at <= now =>
-                    {
-                        Verdict::Expired
-                    }
-                    Some((row, token)) => {
-                        if invalidate {
-                            store::delete(conn, id, &row.token_id)?;
-                        } else if row.slot == store::Slot::New {
-                            store::promote(conn, id, &row.token_id)?;
+            .call(
+                move |conn| -> Result<(Verdict, Vec<store::Row>), ServiceError> {
+                    let client = client_id;
+                    let id = (account.0.as_str(), account.1.as_str(), client.as_str());
+                    let rows = store::of_client(conn, id.0, id.1, id.2)?;
+                    let verdict = match attempt.check(&key, &account, &client, &rows) {
+                        Check::NoMatch => Verdict::NoMatch,
+                        Check::Matched(i, _)
+                            if rows[i].slot == store::Slot::Superseded
+                                || rows[i].expires_at <= attempt.now =>
+                        {
+                            Verdict::Expired
                         }
-                        let rotate =
-                            !invalidate && now.saturating_sub(row.issued_at) >= rotate_after;
-                        let renewed = (rotate || requested.is_some()).then_some(fresh);
-                        if let Some(fresh) = &renewed {
-                            store::put_new(conn, id, &fresh.row)?;
+                        Check::Matched(i, token) => {
+                            let row = &rows[i];
+                            if invalidate {
+                                store::delete(conn, id, &row.token_id)?;
+                            } else if row.slot == store::Slot::New {
+                                store::promote(conn, id, &row.token_id)?;
+                            }
+                            let rotate = !invalidate
+                                && attempt.now.saturating_sub(row.issued_at) >= rotate_after;
+                            let renewed = (rotate || requested.is_some()).then(|| {
+                                let mechanism = requested.unwrap_or(mechanism);
+                                fresh(&key, &account, &client, mechanism, attempt.now, lifetime)
+                            });
+                            if let Some(fresh) = &renewed {
+                                store::put_new(conn, id, &fresh.row)?;
+                            }
+                            Verdict::Accepted(FastLogin {
+                                responder: responder_hash(
+                                    token.as_bytes(),
+                                    &attempt.channel_binding,
+                                ),
+                                token: renewed.map(|fresh| fresh.issued),
+                            })
                         }
-                        Verdict::Accepted(FastLogin {
-                            responder: responder_hash(token.as_bytes(), &channel_binding),
-                            token: renewed.map(|fresh| fresh.issued),
-                        })
-                    }
-                };
-                store::prune(conn, id, now)?;
-                Ok(verdict)
-            })
+                    };
+                    store::prune(conn, id, attempt.now)?;
+                    Ok((verdict, store::of_client(conn, id.0, id.1, id.2)?))
+                },
+            )
             .await?;
+        cache.put(user, client, rows, generation);
         match verdict {
             Verdict::Accepted(login) => Ok(login),
             Verdict::Expired => Err(FastRefusal::CredentialsExpired),
             Verdict::NoMatch => Err(FastRefusal::NotAuthorized),
         }
+    }
+
+    /// Whether `row`'s token is old enough to be replaced at this login.
+    fn due(&self, row: &store::Row, now: i64) -> bool {
+        now.saturating_sub(row.issued_at) >= self.rotate_after()
+    }
+
+    fn rotate_after(&self) -> i64 {
+        i64::try_from(self.config.fast.rotate_after.as_secs()).unwrap_or(i64::MAX)
+    }
+
+    fn lifetime(&self) -> i64 {
+        i64::try_from(self.config.fast.token_lifetime.as_secs()).unwrap_or(i64::MAX)
     }
 
     /// The server key, read (or made) once.

@@ -199,7 +199,9 @@ async fn a_password_change_expires_every_token() {
         .unwrap();
     assert!(expired(login(&f, "c1", &used, false).await));
     assert!(expired(login(&f, "c1", &fresh, false).await));
-    // A token issued after the change works.
+    // A token issued to a login that began after the change works (a
+    // login in the change's own millisecond counts as before it).
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     let after = issue(&f, "c1").await;
     login(&f, "c1", &after, false).await.unwrap();
 }
@@ -260,4 +262,22 @@ async fn rows(f: &Fixture) -> Vec<Vec<Vec<u8>>> {
     })
     .await
     .unwrap()
+}
+
+#[tokio::test]
+async fn a_token_in_use_is_checked_in_memory_and_a_revocation_forgets_it() {
+    let f = fixture(|_| {}).await;
+    let token = issue(&f, "c1").await;
+    // The first use promotes the token in a storage job and keeps its rows.
+    login(&f, "c1", &token, false).await.unwrap();
+    // Rows gone from storage behind the service's back: the cache answers,
+    // which shows that the login ran no storage job.
+    f.sql("DELETE FROM fast_tokens").await;
+    login(&f, "c1", &token, false).await.unwrap();
+    assert!(refused(
+        login(&f, "c1", "secret-token:fast-guess", false).await
+    ));
+    // Any change through the services forgets the account's rows.
+    f.clients.revoke(&alice(), "client/c1").await.unwrap();
+    assert!(refused(login(&f, "c1", &token, false).await));
 }
