@@ -12,6 +12,8 @@ use crate::session;
 use crate::tokens;
 use crate::Target;
 
+const GIVE_UP_AFTER: u64 = 20;
+
 fn add_target(r: &mut Report, t: &Target) {
     r.s("host", &t.host);
     r.n("port", f64::from(t.port));
@@ -24,7 +26,8 @@ fn add_target(r: &mut Report, t: &Target) {
 }
 
 /// Gets a token for every account (three tries each), writes the token
-/// file. True if every account has one.
+/// file. True if every account has one. Gives up early when the first
+/// [`GIVE_UP_AFTER`] accounts all failed: the server does not do FAST.
 pub async fn setup(t: Target, users: u64, concurrency: usize, max_time: f64) -> bool {
     let t0 = Instant::now();
     let deadline = t0 + Duration::from_secs_f64(max_time);
@@ -32,19 +35,30 @@ pub async fn setup(t: Target, users: u64, concurrency: usize, max_time: f64) -> 
     let errors = Errors::new();
     let got: Arc<Vec<Mutex<Option<String>>>> =
         Arc::new((0..users).map(|_| Mutex::new(None)).collect());
+    let successes = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
     for _ in 0..concurrency.max(1) {
-        let (t, next, errors, got) = (t.clone(), next.clone(), errors.clone(), got.clone());
+        let (t, next, errors, got, successes) = (
+            t.clone(),
+            next.clone(),
+            errors.clone(),
+            got.clone(),
+            successes.clone(),
+        );
         workers.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= users || Instant::now() > deadline {
                     break;
                 }
+                if errors.count() >= GIVE_UP_AFTER && successes.load(Ordering::Relaxed) == 0 {
+                    break;
+                }
                 for attempt in 1..=3 {
                     match session::request_token(&t, i).await {
                         Ok(token) => {
                             *got[i as usize].lock().unwrap() = Some(token);
+                            successes.fetch_add(1, Ordering::Relaxed);
                             break;
                         }
                         Err(e) if attempt == 3 => errors.add(&e),
