@@ -71,6 +71,14 @@ def cpuvals(rs, which):
                     else max(0.0, c[f"{sc}_busy_pct"] - c["server_cpu_pct"])}[which])
     return out
 
+def per_login(rs, key):
+    """CPU time per completed login in µs: what a login costs, whether or not the core was saturated."""
+    out = []
+    for r in ok(rs):
+        rate, pct = r["result"].get("logins_per_s"), cpu(r).get(key)
+        out.append(None if not rate or pct is None else 1e4 * pct / rate)
+    return out
+
 def errors(rs):
     """Failed logins (measured window and warm-up) plus rounds without a result."""
     n = 0
@@ -107,6 +115,8 @@ rows = [
     ["other load on server core % (softirq %)"] + [f"{spread(cpuvals(rs, 'other'))} ({spread(cpuvals(rs, 'softirq'))})" for _, rs in cols],
     ["load generator CPU % / load core busy %"] + [f"{spread(cpuvals(rs, 'loadgen'))} / {spread(cpuvals(rs, 'load_core'))}" for _, rs in cols],
     ["foreign load % on server core / load core"] + [f"{spread(cpuvals(rs, 'foreign_server'))} / {spread(cpuvals(rs, 'foreign_load'))}" for _, rs in cols],
+    ["server CPU µs per login (server CPU % / logins/s)"] + [spread(per_login(rs, "server_cpu_pct")) for _, rs in cols],
+    ["load generator CPU µs per login"] + [spread(per_login(rs, "loadgen_cpu_pct")) for _, rs in cols],
     ["token rotations during the run"] + ["–" if rs is not fast else spread(res(rs, "token_rotations")) for _, rs in cols],
 ]
 out += ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
