@@ -70,6 +70,9 @@ _roostctl() {
             roostctl__subcmd__help__subcmd__invites__subcmd__api,list)
                 cmd="roostctl__subcmd__help__subcmd__invites__subcmd__api__subcmd__list"
                 ;;
+            roostctl__subcmd__help__subcmd__user,clients)
+                cmd="roostctl__subcmd__help__subcmd__user__subcmd__clients"
+                ;;
             roostctl__subcmd__help__subcmd__user,create)
                 cmd="roostctl__subcmd__help__subcmd__user__subcmd__create"
                 ;;
@@ -81,6 +84,9 @@ _roostctl() {
                 ;;
             roostctl__subcmd__help__subcmd__user,password)
                 cmd="roostctl__subcmd__help__subcmd__user__subcmd__password"
+                ;;
+            roostctl__subcmd__help__subcmd__user,revoke_client)
+                cmd="roostctl__subcmd__help__subcmd__user__subcmd__revoke_client"
                 ;;
             roostctl__subcmd__help__subcmd__user,set-role)
                 cmd="roostctl__subcmd__help__subcmd__user__subcmd__set__subcmd__role"
@@ -139,6 +145,9 @@ _roostctl() {
             roostctl__subcmd__invites__subcmd__api__subcmd__help,list)
                 cmd="roostctl__subcmd__invites__subcmd__api__subcmd__help__subcmd__list"
                 ;;
+            roostctl__subcmd__user,clients)
+                cmd="roostctl__subcmd__user__subcmd__clients"
+                ;;
             roostctl__subcmd__user,create)
                 cmd="roostctl__subcmd__user__subcmd__create"
                 ;;
@@ -154,8 +163,17 @@ _roostctl() {
             roostctl__subcmd__user,password)
                 cmd="roostctl__subcmd__user__subcmd__password"
                 ;;
+            roostctl__subcmd__user,revoke-client)
+                cmd="roostctl__subcmd__user__subcmd__revoke_client"
+                ;;
+            roostctl__subcmd__user,revoke_client)
+                cmd="roostctl__subcmd__user__subcmd__revoke_client"
+                ;;
             roostctl__subcmd__user,set-role)
                 cmd="roostctl__subcmd__user__subcmd__set__subcmd__role"
+                ;;
+            roostctl__subcmd__user__subcmd__help,clients)
+                cmd="roostctl__subcmd__user__subcmd__help__subcmd__clients"
                 ;;
             roostctl__subcmd__user__subcmd__help,create)
                 cmd="roostctl__subcmd__user__subcmd__help__subcmd__create"
@@ -171,6 +189,9 @@ _roostctl() {
                 ;;
             roostctl__subcmd__user__subcmd__help,password)
                 cmd="roostctl__subcmd__user__subcmd__help__subcmd__password"
+                ;;
+            roostctl__subcmd__user__subcmd__help,revoke_client)
+                cmd="roostctl__subcmd__user__subcmd__help__subcmd__revoke_client"
                 ;;
             roostctl__subcmd__user__subcmd__help,set-role)
                 cmd="roostctl__subcmd__user__subcmd__help__subcmd__set__subcmd__role"
@@ -398,8 +419,22 @@ _roostctl() {
             return 0
             ;;
         roostctl__subcmd__help__subcmd__user)
-            opts="create password delete list set-role"
+            opts="create password delete list set-role clients revoke_client"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__help__subcmd__user__subcmd__clients)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -454,6 +489,20 @@ _roostctl() {
             return 0
             ;;
         roostctl__subcmd__help__subcmd__user__subcmd__password)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__help__subcmd__user__subcmd__revoke_client)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1136,8 +1185,56 @@ _roostctl() {
             return 0
             ;;
         roostctl__subcmd__user)
-            opts="-c -h --socket --config --json --help create password delete list set-role help"
+            opts="-c -h --socket --config --json --help create password delete list set-role clients revoke_client revoke-client help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -c)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__user__subcmd__clients)
+            opts="-c -h --socket --config --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1284,8 +1381,22 @@ _roostctl() {
             return 0
             ;;
         roostctl__subcmd__user__subcmd__help)
-            opts="create password delete list set-role help"
+            opts="create password delete list set-role clients revoke_client help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__user__subcmd__help__subcmd__clients)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1367,6 +1478,20 @@ _roostctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        roostctl__subcmd__user__subcmd__help__subcmd__revoke_client)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         roostctl__subcmd__user__subcmd__help__subcmd__set__subcmd__role)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1431,6 +1556,54 @@ _roostctl() {
             ;;
         roostctl__subcmd__user__subcmd__password)
             opts="-c -h --password-stdin --socket --config --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -c)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__user__subcmd__revoke_client)
+            opts="-c -h --socket --config --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

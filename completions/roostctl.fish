@@ -85,16 +85,19 @@ complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and _
 complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the API keys of a host'
 complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete an API key; it stops working at once'
 complete -c roostctl -n "__fish_roostctl_using_subcommand mod_invites_api; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
-complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
-complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -l json -d 'Print JSON instead of text'
-complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -f -a "create" -d 'Create an account'
-complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -f -a "password" -d 'Set a new password for an account'
-complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -f -a "delete" -d 'Delete an account with its roster and offline messages'
-complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -f -a "list" -d 'List the accounts of a host'
-complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -f -a "set-role" -d 'Make an account an admin or a plain user'
-complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role clients revoke_client revoke-client help" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role clients revoke_client revoke-client help" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role clients revoke_client revoke-client help" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role clients revoke_client revoke-client help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role clients revoke_client revoke-client help" -f -a "create" -d 'Create an account'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role clients revoke_client revoke-client help" -f -a "password" -d 'Set a new password for an account'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role clients revoke_client revoke-client help" -f -a "delete" -d 'Delete an account with its roster and offline messages'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role clients revoke_client revoke-client help" -f -a "list" -d 'List the accounts of a host'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role clients revoke_client revoke-client help" -f -a "set-role" -d 'Make an account an admin or a plain user'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role clients revoke_client revoke-client help" -f -a "clients" -d 'List the clients that have access to an account'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role clients revoke_client revoke-client help" -f -a "revoke_client" -d 'Revoke a client\'s access: end its sessions, delete its FAST tokens'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role clients revoke_client revoke-client help" -f -a "revoke-client" -d 'Revoke a client\'s access: end its sessions, delete its FAST tokens'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and not __fish_seen_subcommand_from create password delete list set-role clients revoke_client revoke-client help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from create" -l role -d 'What the account may do [default: user]' -r -f -a "user\t''
 admin\t''"
 complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from create" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
@@ -119,11 +122,25 @@ complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_
 complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from set-role" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from set-role" -l json -d 'Print JSON instead of text'
 complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from set-role" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from clients" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from clients" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from clients" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from clients" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from revoke_client" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from revoke_client" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from revoke_client" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from revoke_client" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from revoke-client" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from revoke-client" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from revoke-client" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from revoke-client" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create an account'
 complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "password" -d 'Set a new password for an account'
 complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete an account with its roster and offline messages'
 complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the accounts of a host'
 complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "set-role" -d 'Make an account an admin or a plain user'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "clients" -d 'List the clients that have access to an account'
+complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "revoke_client" -d 'Revoke a client\'s access: end its sessions, delete its FAST tokens'
 complete -c roostctl -n "__fish_roostctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and not __fish_seen_subcommand_from create list show revoke help" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and not __fish_seen_subcommand_from create list show revoke help" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
@@ -179,6 +196,8 @@ complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "delete" -d 'Delete an account with its roster and offline messages'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "list" -d 'List the accounts of a host'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "set-role" -d 'Make an account an admin or a plain user'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "clients" -d 'List the clients that have access to an account'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "revoke_client" -d 'Revoke a client\'s access: end its sessions, delete its FAST tokens'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invite" -f -a "create" -d 'Create an invite and print its landing page URL'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invite" -f -a "list" -d 'List the pending invites of a host, oldest first, with who used them'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invite" -f -a "show" -d 'Show one invite in detail, with who used it and when'

@@ -35,6 +35,9 @@ pub struct RequestFrame {
 pub enum Request {
     /// Asks for the server's version; used to check that a socket is alive.
     Hello,
+    /// Lists the virtual hosts roostd serves, as configured (the shell
+    /// completes account JIDs from them).
+    HostList,
     /// Creates an invite API key for `host`.
     ApiKeyCreate {
         host: String,
@@ -222,6 +225,10 @@ pub enum Outcome {
 pub enum Reply {
     Hello {
         server_version: String,
+    },
+    /// The virtual hosts roostd serves, in the order of its configuration.
+    Hosts {
+        hosts: Vec<String>,
     },
     ApiKeyCreated {
         /// The whole key, `ID/SECRET`. The secret is shown this once only.
@@ -747,6 +754,23 @@ mod tests {
         assert_eq!(invites[0].inviter, None);
         assert!(invites[0].redemptions.is_empty());
         assert_eq!(invites[0].uses_left, Some(2));
+    }
+
+    #[test]
+    fn host_list_wire_shapes_are_stable() {
+        assert_request(Request::HostList, r#""host_list""#);
+        let frame = ResponseFrame::ok(
+            4,
+            Reply::Hosts {
+                hosts: vec!["example.com".into(), "example.org".into()],
+            },
+        );
+        let json = serde_json::to_string(&frame).unwrap();
+        assert_eq!(
+            json,
+            r#"{"v":1,"id":4,"outcome":{"ok":{"hosts":{"hosts":["example.com","example.org"]}}}}"#
+        );
+        assert_eq!(serde_json::from_str::<ResponseFrame>(&json).unwrap(), frame);
     }
 
     #[test]

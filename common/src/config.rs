@@ -20,6 +20,13 @@ use crate::jid::DomainName;
 /// the owner more than the guesser.
 const MAX_FAILURE_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// The longest `fast.token_lifetime`: a token is a password-equivalent
+/// secret on a device, which should not outlive a year unused.
+const MAX_FAST_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// The most `limits.clients_per_account`: listing reads every record.
+const MAX_CLIENTS_PER_ACCOUNT: usize = 10_000;
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -41,6 +48,7 @@ pub struct Config {
     pub invite_page: InvitePageConfig,
     pub storage: StorageConfig,
     pub limits: LimitsConfig,
+    pub fast: FastConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -99,6 +107,23 @@ pub struct AuthConfig {
     /// SASL mechanisms that may be offered (a subset of SCRAM-SHA-256-PLUS,
     /// SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-1, PLAIN); empty for all.
     pub mechanisms: Vec<String>,
+    /// Refuse logins without a SASL2 client id (legacy SASL, and SASL2
+    /// without `<user-agent id>`), as Prosody's `enforce_client_ids`.
+    pub enforce_client_ids: bool,
+}
+
+/// FAST tokens (XEP-0484): logins without the password.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FastConfig {
+    /// How long a token works after it was issued (Prosody's
+    /// `sasl2_fast_token_ttl`).
+    #[serde(deserialize_with = "duration")]
+    pub token_lifetime: Duration,
+    /// A login with a token older than this is given a new one (Prosody's
+    /// `sasl2_fast_token_min_ttl`).
+    #[serde(deserialize_with = "duration")]
+    pub rotate_after: Duration,
 }
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -197,6 +222,9 @@ pub struct LimitsConfig {
     pub offline_messages_per_sender: usize,
     /// Most bytes of offline messages kept for one recipient.
     pub offline_bytes: u64,
+    /// Most client records kept per account; past it the least recently
+    /// seen ones that are not connected are forgotten, with their FAST tokens.
+    pub clients_per_account: usize,
 }
 
 /// SQLite's `synchronous` setting: how hard a commit tries to reach the disk.
@@ -249,6 +277,7 @@ impl Default for Config {
             invite_page: InvitePageConfig::default(),
             storage: StorageConfig::default(),
             limits: LimitsConfig::default(),
+            fast: FastConfig::default(),
         }
     }
 }
@@ -261,6 +290,16 @@ impl Default for LimitsConfig {
             user_invites_per_day: 10,
             offline_messages_per_sender: 100,
             offline_bytes: 10 * 1024 * 1024,
+            clients_per_account: 100,
+        }
+    }
+}
+
+impl Default for FastConfig {
+    fn default() -> Self {
+        FastConfig {
+            token_lifetime: Duration::from_secs(21 * 24 * 3600),
+            rotate_after: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -298,6 +337,7 @@ impl Default for AuthConfig {
             max_failures_per_address: 50,
             failure_window: Duration::from_secs(15 * 60),
             mechanisms: Vec::new(),
+            enforce_client_ids: false,
         }
     }
 }
@@ -556,10 +596,29 @@ impl Config {
                 limits.offline_messages_per_sender as u64,
             ),
             ("offline_bytes", limits.offline_bytes),
+            ("clients_per_account", limits.clients_per_account as u64),
         ] {
             if value == 0 {
                 return Err((line_of_key(text, key), format!("limits.{key}: at least 1")));
             }
+        }
+        if config.limits.clients_per_account > MAX_CLIENTS_PER_ACCOUNT {
+            return Err((
+                line_of_key(text, "clients_per_account"),
+                format!("limits.clients_per_account: at most {MAX_CLIENTS_PER_ACCOUNT}"),
+            ));
+        }
+        if config.fast.token_lifetime > MAX_FAST_TOKEN_LIFETIME {
+            return Err((
+                line_of_key(text, "token_lifetime"),
+                "fast.token_lifetime: at most 365 days".into(),
+            ));
+        }
+        if config.fast.rotate_after >= config.fast.token_lifetime {
+            return Err((
+                line_of_key(text, "rotate_after"),
+                "fast.rotate_after: shorter than fast.token_lifetime, or tokens expire before they are replaced".into(),
+            ));
         }
         if let Some(app) = config
             .invite_page
@@ -697,6 +756,10 @@ mod tests {
         assert!(c.invite_page.apps.iter().any(|a| a.name == "Conversations"));
         assert_eq!(c.limits.roster_items, 1000);
         assert_eq!(c.limits.offline_bytes, 10 * 1024 * 1024);
+        assert_eq!(c.limits.clients_per_account, 100);
+        assert_eq!(c.fast.token_lifetime, Duration::from_secs(21 * 86400));
+        assert_eq!(c.fast.rotate_after, Duration::from_secs(86400));
+        assert!(!c.auth.enforce_client_ids);
     }
 
     #[test]
@@ -753,6 +816,15 @@ mod tests {
             ("[limits]\nroster_items = 0", "limits.roster_items"),
             ("[limits]\noffline_bytes = -1", "u64"),
             ("[limits]\nrooster_items = 5", "rooster_items"),
+            ("[limits]\nclients_per_account = 0", "at least 1"),
+            ("[limits]\nclients_per_account = 20000", "at most 10000"),
+            ("[fast]\ntoken_lifetime = \"400d\"", "at most 365 days"),
+            (
+                "[fast]\nrotate_after = \"30d\"",
+                "shorter than fast.token_lifetime",
+            ),
+            ("[fast]\nrotate_after = \"0s\"", "positive"),
+            ("[auth]\nenforce_client_ids = 1", "bool"),
             (
                 "[[invite_page.apps]]\nname = \"X\"\nplatforms = []\ndownload_url = \"ftp://x\"",
                 "download_url",

@@ -8,7 +8,8 @@ use std::process::{Command, Output, Stdio};
 
 use roost_common::admin::{ErrorKind, Outcome, Password, Reply, Request};
 use roost_shell::fake_roostd::{
-    Action, FakeRoostd, refusal, sample_invites, sample_keys, sample_used_invite, sample_users,
+    Action, FakeRoostd, refusal, sample_clients, sample_invites, sample_keys, sample_used_invite,
+    sample_users,
 };
 
 fn roostctl(cwd: &Path) -> Command {
@@ -66,9 +67,32 @@ fn fake() -> FakeRoostd {
         Request::InviteList { .. } => Action::Answer(Outcome::Ok(Reply::Invites {
             invites: sample_invites(),
         })),
-        Request::InviteCreate { .. }
-        | Request::UserClients { .. }
-        | Request::UserRevokeClient { .. } => refusal(ErrorKind::BadRequest, "not in this test"),
+        Request::InviteCreate { .. } => refusal(ErrorKind::BadRequest, "not in this test"),
+        Request::HostList => Action::Answer(Outcome::Ok(Reply::Hosts {
+            hosts: vec!["example.com".into()],
+        })),
+        Request::UserClients { jid } if jid == "alice@example.com" => {
+            Action::Answer(Outcome::Ok(Reply::Clients {
+                clients: sample_clients(),
+            }))
+        }
+        Request::UserClients { .. } => {
+            Action::Answer(Outcome::Ok(Reply::Clients { clients: vec![] }))
+        }
+        Request::UserRevokeClient { client, .. } => match client.as_str() {
+            // The legacy client logged in with the password.
+            "client/7lQ6PFduJt" => Action::Answer(Outcome::Ok(Reply::ClientRevoked {
+                sessions_ended: 1,
+                fast_tokens_deleted: 0,
+                password_reset_required: true,
+            })),
+            "client/mVq3-Yk2" => Action::Answer(Outcome::Ok(Reply::ClientRevoked {
+                sessions_ended: 0,
+                fast_tokens_deleted: 1,
+                password_reset_required: false,
+            })),
+            _ => refusal(ErrorKind::NotFound, "Client not found"),
+        },
         Request::InviteRevoke { .. } => refusal(ErrorKind::NotFound, "invite not found"),
         Request::InviteShow { host, invite } if invite != "7" => refusal(
             ErrorKind::NotFound,
@@ -546,4 +570,150 @@ fn an_unreadable_config_is_a_usage_error() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn user_clients_one_line_per_client_when_piped_in_every_spelling() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let expected = "client/7lQ6PFduJt\t\t\t1699990000\t1699996400\tpassword\tyes\n\
+         client/d4565fa7-4c79-4f4e-b8d2-1f0d9e3b2a10\tConversations/2.16\tPixel 8\t\
+         1700000000\t1700003600\tpassword,fast\tyes\n\
+         client/mVq3-Yk2\txmpp.js\t\t1700000100\t1700007200\tfast\tno\n";
+    for args in [
+        &["user", "clients", "alice@example.com"][..],
+        &["shell", "user", "clients", "alice@example.com"],
+    ] {
+        let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args(args));
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (0, expected, ""),
+            "{args:?}"
+        );
+    }
+    let (code, out, _) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "user",
+        "clients",
+        "alice@example.com",
+        "--json",
+    ]));
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json[1]["auth"], serde_json::json!(["password", "fast"]));
+    assert_eq!(json[2]["jid"], serde_json::Value::Null);
+    // No clients: nothing on a pipe, still success.
+    let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "user",
+        "clients",
+        "nobody@example.com",
+    ]));
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
+}
+
+#[test]
+fn revoke_client_prints_what_it_ended_in_every_spelling() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &[
+            "user",
+            "revoke_client",
+            "alice@example.com",
+            "client/mVq3-Yk2",
+        ][..],
+        &[
+            "user",
+            "revoke-client",
+            "alice@example.com",
+            "client/mVq3-Yk2",
+        ],
+        &[
+            "shell",
+            "user",
+            "revoke_client",
+            "alice@example.com",
+            "client/mVq3-Yk2",
+        ],
+        &[
+            "shell",
+            "user",
+            "revoke-client",
+            "alice@example.com",
+            "client/mVq3-Yk2",
+        ],
+    ] {
+        let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args(args));
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (0, "deleted 1 FAST token\n", ""),
+            "{args:?}"
+        );
+    }
+    assert_eq!(
+        fake.requests()[0],
+        Request::UserRevokeClient {
+            jid: "alice@example.com".into(),
+            client: "client/mVq3-Yk2".into()
+        }
+    );
+}
+
+#[test]
+fn revoke_client_that_knows_the_password_is_exit_code_1() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "user",
+        "revoke_client",
+        "alice@example.com",
+        "client/7lQ6PFduJt",
+    ]));
+    assert_eq!(code, 1);
+    assert_eq!(out, "ended 1 session\n");
+    assert_eq!(
+        err,
+        "roostctl: Password reset required: the client logged in with the account's password; \
+         only a new one keeps it out (user password alice@example.com)\n"
+    );
+    let (code, out, _) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "--json",
+        "user",
+        "revoke_client",
+        "alice@example.com",
+        "client/7lQ6PFduJt",
+    ]));
+    assert_eq!(code, 1);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["password_reset_required"], true);
+    assert_eq!(json["sessions_ended"], 1);
+}
+
+#[test]
+fn revoke_of_an_unknown_client_is_exit_code_1() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "user",
+        "revoke_client",
+        "alice@example.com",
+        "client/nope",
+    ]));
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(err, "roostctl: Client not found\n");
+}
+
+#[test]
+fn client_commands_without_their_arguments_are_exit_code_2() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["user", "clients"][..],
+        &["user", "revoke_client", "alice@example.com"],
+        &["shell", "user", "revoke-client", "alice@example.com"],
+    ] {
+        let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args(args));
+        assert_eq!((code, out.as_str()), (2, ""), "{args:?}");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+    }
+    assert!(fake.requests().is_empty());
 }

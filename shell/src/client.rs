@@ -99,6 +99,23 @@ impl AdminClient {
         self
     }
 
+    /// Changes how long to wait for the next answers, on the open
+    /// connection too. A zero duration is taken as a millisecond: the
+    /// socket API reads zero as "forever".
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout.max(Duration::from_millis(1));
+        if let Some(connection) = &self.connection {
+            let stream = &connection.stream;
+            let applied = stream
+                .set_read_timeout(Some(self.timeout))
+                .and_then(|()| stream.set_write_timeout(Some(self.timeout)));
+            if applied.is_err() {
+                // A socket that cannot take it is replaced at the next call.
+                self.connection = None;
+            }
+        }
+    }
+
     pub fn socket_path(&self) -> &Path {
         &self.path
     }

@@ -2,13 +2,53 @@
 //! [`ReplLine`](crate::grammar::ReplLine), so every command and option added
 //! to the grammar completes without further work.
 //!
+//! Command words and `--options` come from the tree. Argument values that
+//! only roostd knows (hosts, account JIDs, an account's client ids) come
+//! from a [`Names`], chosen by the argument's name in the grammar: `host`,
+//! `jid` (not for `create`, whose account does not exist yet), `--inviter`,
+//! and `client`, which completes the ids of the account typed before it.
+//! [`RoostdNames`] asks roostd for them.
+//!
 //! Deliberately simple: words are split on whitespace (quotes are not
-//! interpreted), and only command words and `--options` are offered; host
-//! names and key ids would need a round trip to roostd per keystroke.
+//! interpreted).
+
+mod roostd_names;
 
 use clap::CommandFactory;
 
+pub use roostd_names::RoostdNames;
+
 use crate::grammar::ReplLine;
+
+/// Names that only roostd knows. An implementation answers quickly or not
+/// at all: completion must not hang the shell or print errors mid-line, so
+/// any failure is simply no names.
+pub trait Names {
+    /// The virtual hosts roostd serves.
+    fn hosts(&self) -> Vec<String>;
+    /// Account JIDs that may start with `prefix` (more is fine: the
+    /// completer keeps only those that do).
+    fn jids(&self, prefix: &str) -> Vec<String>;
+    /// The ids of the clients of the account `jid`.
+    fn clients(&self, jid: &str) -> Vec<String>;
+}
+
+/// No roostd to ask: only command words and options complete.
+pub struct NoNames;
+
+impl Names for NoNames {
+    fn hosts(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn jids(&self, _: &str) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn clients(&self, _: &str) -> Vec<String> {
+        Vec::new()
+    }
+}
 
 pub struct Completer {
     root: clap::Command,
@@ -20,6 +60,22 @@ impl Default for Completer {
     }
 }
 
+/// Where the word being typed stands in the line.
+enum Slot<'a> {
+    /// After a command with subcommands: one of them.
+    Subcommand,
+    /// The value of this option.
+    OptionValue(&'a clap::Arg),
+    /// A positional argument of a leaf command, with the positional words
+    /// typed before it.
+    Positional {
+        command: &'a clap::Command,
+        before: Vec<&'a str>,
+    },
+    /// After a word that is no command: nothing sensible can follow.
+    Nothing,
+}
+
 impl Completer {
     pub fn new(mut root: clap::Command) -> Self {
         // Building adds `help` and `--help` and copies global options down,
@@ -29,29 +85,14 @@ impl Completer {
     }
 
     /// For the text before the cursor, returns where the word being typed
-    /// starts and the words it may become, sorted.
-    pub fn complete(&self, before_cursor: &str) -> (usize, Vec<String>) {
+    /// starts and the words it may become, sorted. `names` is asked only
+    /// when the word is a value it knows.
+    pub fn complete(&self, before_cursor: &str, names: &dyn Names) -> (usize, Vec<String>) {
         let start = before_cursor
             .rfind(char::is_whitespace)
             .map_or(0, |i| i + 1);
         let (done, partial) = before_cursor.split_at(start);
-        let mut command = &self.root;
-        let mut words = done.split_whitespace();
-        while let Some(word) = words.next() {
-            if let Some(long) = word.strip_prefix("--") {
-                let takes_value = command
-                    .get_arguments()
-                    .any(|a| a.get_long() == Some(long) && a.get_action().takes_values());
-                if takes_value {
-                    words.next();
-                }
-            } else if let Some(sub) = command.find_subcommand(word) {
-                command = sub;
-            } else if command.has_subcommands() {
-                // An unknown command: nothing sensible can follow it.
-                return (start, Vec::new());
-            }
-        }
+        let (command, slot) = self.locate(done);
         let mut candidates: Vec<String> = if partial.starts_with('-') {
             command
                 .get_arguments()
@@ -60,120 +101,102 @@ impl Completer {
                 .map(|long| format!("--{long}"))
                 .collect()
         } else {
-            command
-                .get_subcommands()
-                .filter(|s| !s.is_hide_set())
-                .flat_map(|s| std::iter::once(s.get_name()).chain(s.get_visible_aliases()))
-                .map(str::to_owned)
-                .collect()
+            match slot {
+                Slot::Subcommand => command
+                    .get_subcommands()
+                    .filter(|s| !s.is_hide_set())
+                    .flat_map(|s| std::iter::once(s.get_name()).chain(s.get_visible_aliases()))
+                    .map(str::to_owned)
+                    .collect(),
+                Slot::OptionValue(arg) if arg.get_id() == "inviter" => names.jids(partial),
+                Slot::OptionValue(arg) => possible_values(arg),
+                Slot::Nothing => Vec::new(),
+                Slot::Positional { command, before } => {
+                    positional_values(command, &before, partial, names)
+                }
+            }
         };
         candidates.retain(|c| c.starts_with(partial));
         candidates.sort();
+        candidates.dedup();
         (start, candidates)
     }
+
+    /// Walks the finished words: the command they reach and what the next
+    /// word is.
+    fn locate<'a>(&'a self, done: &'a str) -> (&'a clap::Command, Slot<'a>) {
+        let mut command = &self.root;
+        let mut positionals = Vec::new();
+        let mut words = done.split_whitespace();
+        while let Some(word) = words.next() {
+            if let Some(long) = word.strip_prefix("--") {
+                let option = command
+                    .get_arguments()
+                    .find(|a| a.get_long() == Some(long) && a.get_action().takes_values());
+                if let Some(option) = option
+                    && words.next().is_none()
+                {
+                    return (command, Slot::OptionValue(option));
+                }
+            } else if let Some(sub) = command.find_subcommand(word) {
+                command = sub;
+                positionals.clear();
+            } else if command.has_subcommands() {
+                return (command, Slot::Nothing);
+            } else {
+                positionals.push(word);
+            }
+        }
+        if command.has_subcommands() {
+            (command, Slot::Subcommand)
+        } else {
+            (
+                command,
+                Slot::Positional {
+                    command,
+                    before: positionals,
+                },
+            )
+        }
+    }
+}
+
+/// Values for the next positional argument of a leaf command, after the
+/// positional words `before`.
+fn positional_values(
+    command: &clap::Command,
+    before: &[&str],
+    partial: &str,
+    names: &dyn Names,
+) -> Vec<String> {
+    let Some(arg) = command.get_positionals().nth(before.len()) else {
+        return Vec::new();
+    };
+    match arg.get_id().as_str() {
+        "host" => names.hosts(),
+        // A new account's JID is not among the existing ones.
+        "jid" if command.get_name() != "create" => names.jids(partial),
+        _ if !arg.get_possible_values().is_empty() => possible_values(arg),
+        "client" => {
+            let jid = command
+                .get_positionals()
+                .position(|a| a.get_id() == "jid")
+                .and_then(|i| before.get(i));
+            jid.map_or_else(Vec::new, |jid| names.clients(jid))
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The values an argument accepts, when the grammar lists them (roles,
+/// invite types).
+fn possible_values(arg: &clap::Arg) -> Vec<String> {
+    arg.get_possible_values()
+        .iter()
+        .filter(|v| !v.is_hide_set())
+        .map(|v| v.get_name().to_owned())
+        .collect()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn complete(line: &str) -> (usize, Vec<String>) {
-        Completer::default().complete(line)
-    }
-
-    #[test]
-    fn first_word_is_a_command() {
-        assert_eq!(
-            complete(""),
-            (
-                0,
-                vec![
-                    "help".into(),
-                    "invite".into(),
-                    "invites-api".into(),
-                    "mod_invites_api".into(),
-                    "quit".into(),
-                    "user".into()
-                ]
-            )
-        );
-        assert_eq!(complete("mod"), (0, vec!["mod_invites_api".into()]));
-        assert_eq!(
-            complete("inv"),
-            (0, vec!["invite".into(), "invites-api".into()])
-        );
-        assert_eq!(complete("invites"), (0, vec!["invites-api".into()]));
-        assert_eq!(complete("  q"), (2, vec!["quit".into()]));
-    }
-
-    #[test]
-    fn subcommands_follow_their_group_and_its_alias() {
-        let subs = vec![
-            "create".to_owned(),
-            "delete".into(),
-            "help".into(),
-            "list".into(),
-        ];
-        assert_eq!(complete("invites-api "), (12, subs.clone()));
-        assert_eq!(complete("mod_invites_api "), (16, subs));
-        assert_eq!(complete("invites-api de"), (12, vec!["delete".into()]));
-    }
-
-    #[test]
-    fn options_after_a_dash() {
-        let (start, options) = complete("invites-api create example.com --");
-        assert_eq!(start, 31);
-        assert_eq!(options, vec!["--expires-in", "--help", "--json"]);
-        assert_eq!(complete("invites-api list x --j").1, vec!["--json"]);
-    }
-
-    #[test]
-    fn an_option_value_is_not_taken_for_a_command() {
-        use clap::{Arg, Command};
-        let tree = Command::new("t")
-            .arg(Arg::new("level").long("level").global(true))
-            .subcommand(Command::new("list"))
-            .subcommand(Command::new("show"));
-        // "list" is the value of --level, so a command is still expected.
-        let (_, words) = Completer::new(tree).complete("--level list ");
-        assert_eq!(words, vec!["help", "list", "show"]);
-    }
-
-    #[test]
-    fn nothing_after_a_leaf_or_for_unknown_words() {
-        assert_eq!(complete("invites-api list example.com "), (29, vec![]));
-        assert_eq!(complete("frobnicate "), (11, vec![]));
-        assert_eq!(complete("zzz"), (0, vec![]));
-    }
-
-    #[test]
-    fn user_subcommands_and_options() {
-        assert_eq!(
-            complete("user "),
-            (
-                5,
-                vec![
-                    "create".into(),
-                    "delete".into(),
-                    "help".into(),
-                    "list".into(),
-                    "password".into(),
-                    "set-role".into()
-                ]
-            )
-        );
-        assert_eq!(
-            complete("user create a@example.com --").1,
-            vec!["--help", "--json", "--password-stdin", "--role"]
-        );
-    }
-
-    #[test]
-    fn help_completes_command_names() {
-        assert_eq!(
-            complete("help inv"),
-            (5, vec!["invite".into(), "invites-api".into()])
-        );
-        assert_eq!(complete("help invites"), (5, vec!["invites-api".into()]));
-    }
-}
+mod tests;

@@ -8,6 +8,7 @@ use roost_common::admin::Reply;
 
 use crate::client::{AdminClient, ClientError};
 use crate::grammar::{AdminCommand, InviteCommand, InvitesApiCommand, UserCommand};
+use crate::output::clients::{self, Revocation};
 use crate::output::{self, Style, invites, users};
 use crate::password::{PasswordError, PasswordReader};
 
@@ -26,6 +27,13 @@ pub enum Error {
     Output(#[source] io::Error),
     #[error(transparent)]
     Password(#[from] PasswordError),
+    /// `user revoke_client` ended what the client held, but it logged in
+    /// with the account's password and can do so again.
+    #[error(
+        "Password reset required: the client logged in with the account's password; \
+         only a new one keeps it out (user password {jid})"
+    )]
+    PasswordResetRequired { jid: String },
 }
 
 impl Error {
@@ -34,7 +42,7 @@ impl Error {
         match self {
             Error::Client(e) => e.exit_code(),
             Error::UnexpectedReply { .. } => 3,
-            Error::Output(_) => 1,
+            Error::Output(_) | Error::PasswordResetRequired { .. } => 1,
             // Nothing was sent: like a missing argument.
             Error::Password(_) => 2,
         }
@@ -86,6 +94,31 @@ pub fn execute(
         (AdminCommand::User(UserCommand::SetRole { jid, role }), Reply::Done) => {
             users::role_set(&jid.jid, *role, style)
         }
+        (AdminCommand::User(UserCommand::Clients { jid }), Reply::Clients { clients: list }) => {
+            clients::list(&jid.jid, &list, style)
+        }
+        (
+            AdminCommand::User(UserCommand::RevokeClient { jid, client }),
+            Reply::ClientRevoked {
+                sessions_ended,
+                fast_tokens_deleted,
+                password_reset_required,
+            },
+        ) => {
+            let outcome = Revocation {
+                sessions_ended,
+                fast_tokens_deleted,
+                password_reset_required,
+            };
+            write(out, &clients::revoked(&jid.jid, client, outcome, style))?;
+            return if password_reset_required {
+                Err(Error::PasswordResetRequired {
+                    jid: jid.jid.clone(),
+                })
+            } else {
+                Ok(())
+            };
+        }
         (AdminCommand::Invite(InviteCommand::Create { .. }), Reply::InviteCreated { invite }) => {
             invites::created(&invite, style)
         }
@@ -106,6 +139,10 @@ pub fn execute(
             });
         }
     };
+    write(out, &text)
+}
+
+fn write(out: &mut dyn Write, text: &str) -> Result<(), Error> {
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(Error::Output)
@@ -115,6 +152,7 @@ pub fn execute(
 fn reply_kind(reply: &Reply) -> &'static str {
     match reply {
         Reply::Hello { .. } => "hello",
+        Reply::Hosts { .. } => "host list",
         Reply::ApiKeyCreated { .. } => "key created",
         Reply::ApiKeys { .. } => "key list",
         Reply::Deleted => "deleted",

@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use roost_common::admin::{
-    AdminError, ApiKeyInfo, ErrorKind, InviteInfo, InviteStatus, InviteType, Outcome,
-    PROTOCOL_VERSION, RedemptionInfo, Reply, Request, RequestFrame, ResponseFrame, Role, UserInfo,
+    AdminError, ApiKeyInfo, ClientAuth, ClientInfo, ErrorKind, InviteInfo, InviteStatus,
+    InviteType, Outcome, PROTOCOL_VERSION, RedemptionInfo, Reply, Request, RequestFrame,
+    ResponseFrame, Role, UserInfo,
 };
 use roost_common::frame;
 
@@ -194,6 +195,48 @@ pub fn sample_users() -> Vec<UserInfo> {
             jid: "root@example.com".into(),
             role: Role::Admin,
             created_at: 1_600_000_000,
+        },
+    ]
+}
+
+/// Three clients of alice@example.com, oldest use first as roostd lists
+/// them: an app that knows the password and holds a FAST token, connected;
+/// one with a FAST token only, offline; and a legacy client known by its
+/// resource, connected, with neither software nor device.
+pub fn sample_clients() -> Vec<ClientInfo> {
+    vec![
+        ClientInfo {
+            id: "client/7lQ6PFduJt".into(),
+            software: None,
+            device: None,
+            first_seen: 1_699_990_000,
+            last_seen: 1_699_996_400,
+            auth: vec![ClientAuth::Password],
+            connected: true,
+            jid: Some("alice@example.com/laptop".into()),
+            legacy: true,
+        },
+        ClientInfo {
+            id: "client/d4565fa7-4c79-4f4e-b8d2-1f0d9e3b2a10".into(),
+            software: Some("Conversations/2.16".into()),
+            device: Some("Pixel 8".into()),
+            first_seen: 1_700_000_000,
+            last_seen: 1_700_003_600,
+            auth: vec![ClientAuth::Password, ClientAuth::Fast],
+            connected: true,
+            jid: Some("alice@example.com/Conversations.x1Y2".into()),
+            legacy: false,
+        },
+        ClientInfo {
+            id: "client/mVq3-Yk2".into(),
+            software: Some("xmpp.js".into()),
+            device: None,
+            first_seen: 1_700_000_100,
+            last_seen: 1_700_007_200,
+            auth: vec![ClientAuth::Fast],
+            connected: false,
+            jid: None,
+            legacy: false,
         },
     ]
 }

@@ -22,7 +22,7 @@ pub const EXIT_STATUSES: [(u8, &str); 4] = [
     (0, "the command succeeded"),
     (
         1,
-        "roostd refused the command (reason on stderr), or output failed",
+        "refused by roostd or password reset needed (reason on stderr), or output failed",
     ),
     (
         2,
@@ -431,6 +431,52 @@ pub enum UserCommand {
         #[arg(value_name = "ROLE", value_parser = role_parser())]
         role: Role,
     },
+
+    /// List the clients that have access to an account
+    ///
+    /// A client is one installation of an XMPP app: known by the id it
+    /// gave when it logged in (SASL2), or by its resource for an app that
+    /// gave none. Listed are those that logged in with the account's
+    /// password since it last changed, hold a FAST token, or are connected
+    /// now, oldest use first. On a terminal, a table. Otherwise one
+    /// ID<TAB>SOFTWARE<TAB>DEVICE<TAB>FIRST_SEEN<TAB>LAST_SEEN<TAB>AUTH<TAB>CONNECTED
+    /// line per client: times in Unix seconds, AUTH a comma-separated list
+    /// of password and fast (empty for none), CONNECTED yes or no,
+    /// SOFTWARE and DEVICE empty when unknown. --json gives an array of
+    /// {"id", "software", "device", "first_seen", "last_seen", "auth",
+    /// "connected", "jid", "legacy"} (software, device and jid null when
+    /// unknown; jid is the full JID of its latest session; legacy true for
+    /// a client known by its resource only). Prosody's spelling, roostctl
+    /// shell user clients JID, works too.
+    Clients {
+        #[command(flatten)]
+        jid: JidArg,
+    },
+
+    /// Revoke a client's access: end its sessions, delete its FAST tokens
+    ///
+    /// The client's connections are closed at once and its FAST tokens
+    /// stop working. Prints what was ended, such as "ended 1 session,
+    /// deleted 2 FAST tokens", or "nothing to end"; --json prints {"jid",
+    /// "client", "sessions_ended", "fast_tokens_deleted",
+    /// "password_reset_required"}. Exit status 1 with "Client not found"
+    /// when the account has no such client, and with "Password reset
+    /// required" on standard error when the client logged in with the
+    /// account's password: what it held is ended all the same, but only a
+    /// new password (user password JID) keeps it out. Prosody's spelling,
+    /// roostctl shell user revoke_client JID ID, works too.
+    #[command(name = "revoke_client", visible_alias = "revoke-client")]
+    RevokeClient {
+        #[command(flatten)]
+        jid: JidArg,
+
+        /// The client, by its id as user clients shows it, such as
+        /// client/AbC123
+        // Passed as typed: roostd knows which ids exist. allow_hyphen_values
+        // because an id chosen by a client may start with '-'.
+        #[arg(value_name = "ID", allow_hyphen_values = true)]
+        client: String,
+    },
 }
 
 /// An account's JID, passed to roostd as typed: roostd normalises it and
@@ -537,6 +583,13 @@ impl AdminCommand {
                     jid: jid.jid.clone(),
                     role: *role,
                 },
+                UserCommand::Clients { jid } => Request::UserClients {
+                    jid: jid.jid.clone(),
+                },
+                UserCommand::RevokeClient { jid, client } => Request::UserRevokeClient {
+                    jid: jid.jid.clone(),
+                    client: client.clone(),
+                },
             },
             AdminCommand::Invite(cmd) => match cmd {
                 InviteCommand::Create {
@@ -579,6 +632,8 @@ impl AdminCommand {
             AdminCommand::User(UserCommand::Delete { .. }) => "user delete",
             AdminCommand::User(UserCommand::List { .. }) => "user list",
             AdminCommand::User(UserCommand::SetRole { .. }) => "user set-role",
+            AdminCommand::User(UserCommand::Clients { .. }) => "user clients",
+            AdminCommand::User(UserCommand::RevokeClient { .. }) => "user revoke_client",
             AdminCommand::Invite(InviteCommand::Create { .. }) => "invite create",
             AdminCommand::Invite(InviteCommand::List { .. }) => "invite list",
             AdminCommand::Invite(InviteCommand::Show { .. }) => "invite show",

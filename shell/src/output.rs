@@ -18,7 +18,8 @@
 //! `YYYY-MM-DD HH:MM UTC`. Control characters in names are shown as spaces
 //! in text output, so a name can never break a line-oriented script.
 //!
-//! The `user` commands' shapes are in [`users`], the `invite` commands' in
+//! The `user` commands' shapes are in [`users`] (those of `user clients`
+//! and `user revoke_client` in [`clients`]), the `invite` commands' in
 //! [`invites`].
 
 use std::borrow::Cow;
@@ -28,6 +29,7 @@ use roost_common::admin::ApiKeyInfo;
 use roost_common::time::utc_minutes;
 use serde::Serialize;
 
+pub mod clients;
 pub mod invites;
 pub mod users;
 

@@ -1,11 +1,13 @@
 //! `roostctl shell`: admin commands read line by line.
 //!
 //! At a terminal it is an interactive shell (rustyline: prompt, history,
-//! completion); otherwise it reads a script from standard input, with no
+//! completion, with hosts, accounts and client ids asked of roostd);
+//! otherwise it reads a script from standard input, with no
 //! prompt. Either way each line goes through the same steps: split like a
 //! shell would, parse with the [`ReplLine`] grammar, run with
 //! [`exec::execute`](crate::exec::execute). One connection to roostd serves
-//! every line (the client reconnects when roostd restarts).
+//! every line (the client reconnects when roostd restarts); tab completion
+//! has one of its own.
 
 use std::ffi::OsString;
 use std::io::{self, BufRead, IsTerminal, Write};
@@ -20,7 +22,7 @@ use rustyline::history::DefaultHistory;
 use rustyline::{Context, Editor, Helper};
 
 use crate::client::AdminClient;
-use crate::complete::Completer;
+use crate::complete::{Completer, RoostdNames};
 use crate::exec;
 use crate::grammar::{PasswordInput, ReplCommand, ReplLine};
 use crate::output::Style;
@@ -156,7 +158,10 @@ impl Shell {
                 return USAGE_ERROR;
             }
         };
-        editor.set_helper(Some(LineHelper(Completer::default())));
+        editor.set_helper(Some(LineHelper {
+            completer: Completer::default(),
+            names: RoostdNames::new(self.client.socket_path()),
+        }));
         let history = history_path(std::env::var_os("XDG_STATE_HOME"), std::env::var_os("HOME"));
         if let Some(path) = &history {
             // A first run has no history yet; that is not worth a word.
@@ -236,14 +241,22 @@ fn is_help(kind: ClapErrorKind) -> bool {
 }
 
 /// clap's message without its usage block and hints, which take a screen
-/// in a shell where `help CMD` is one word away.
+/// in a shell where `help CMD` is one word away. The message is clap's first
+/// paragraph joined into one line, so that the names of missing arguments,
+/// which clap puts on lines of their own, are kept.
 fn one_line(error: &clap::Error) -> String {
     let rendered = error.render().to_string();
-    let first = rendered
+    let first: Vec<&str> = rendered
         .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid command");
-    let message = first.strip_prefix("error: ").unwrap_or(first).trim();
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    if first.is_empty() {
+        return "invalid command (try help)".into();
+    }
+    let message = first.join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
     format!("{message} (try help)")
 }
 
@@ -258,8 +271,12 @@ pub fn history_path(xdg_state_home: Option<OsString>, home: Option<OsString>) ->
     Some(state.join("roost/shell_history"))
 }
 
-/// Plugs the grammar's completion into rustyline.
-struct LineHelper(Completer);
+/// Plugs the grammar's completion into rustyline, with the names roostd
+/// knows.
+struct LineHelper {
+    completer: Completer,
+    names: RoostdNames,
+}
 
 impl rustyline::completion::Completer for LineHelper {
     type Candidate = Pair;
@@ -270,7 +287,7 @@ impl rustyline::completion::Completer for LineHelper {
         pos: usize,
         _: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
-        let (start, words) = self.0.complete(&line[..pos]);
+        let (start, words) = self.completer.complete(&line[..pos], &self.names);
         let pairs = words
             .into_iter()
             .map(|word| Pair {

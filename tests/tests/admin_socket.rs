@@ -4,7 +4,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::Command;
 
-use roost_tests::{HOST, Server, roostctl_bin, stderr, stdout};
+use roost_tests::{HOST, OTHER_HOST, Server, roostctl_bin, stderr, stdout};
 
 #[test]
 fn socket_is_private_to_roostds_user() {
@@ -213,4 +213,16 @@ fn long_lists_fit_in_one_answer() {
     );
     let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(keys.as_array().unwrap().len(), 600);
+}
+
+#[test]
+fn host_list_names_the_served_hosts() {
+    let server = Server::start();
+    let mut admin = server.admin_connection();
+    let hosts = admin.request(r#"{"v":1,"id":1,"request":"host_list"}"#);
+    assert_eq!(
+        hosts["outcome"]["ok"]["hosts"]["hosts"],
+        serde_json::json!([HOST, OTHER_HOST]),
+        "{hosts}"
+    );
 }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use jid::BareJid;
+
 use roost_common::admin::{
     AdminError, CreatedInviteInfo, ErrorKind, Reply, Request, Role, UserInfo,
 };
@@ -14,6 +16,9 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
     Ok(match request {
         Request::Hello => Reply::Hello {
             server_version: env!("CARGO_PKG_VERSION").to_owned(),
+        },
+        Request::HostList => Reply::Hosts {
+            hosts: services.hosts.names(),
         },
         Request::ApiKeyCreate {
             host,
@@ -50,7 +55,10 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
             }
         }
         Request::UserPassword { jid, password } => {
-            services.accounts.set_password(&jid, &password.0).await?;
+            services
+                .accounts
+                .set_password(&jid, &password.0, None)
+                .await?;
             Reply::Done
         }
         Request::UserDelete { jid } => {
@@ -120,14 +128,44 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
             services.invites.revoke(&host, &invite).await?;
             Reply::Deleted
         }
-        // Wired to the clients service by issue 9's next step.
-        Request::UserClients { .. } | Request::UserRevokeClient { .. } => {
-            return Err(AdminError::new(
-                ErrorKind::Internal,
-                "client management is not built yet",
-            ));
+        Request::UserClients { jid } => {
+            let user = existing_account(services, &jid).await?;
+            Reply::Clients {
+                clients: services.clients.list(&user).await?,
+            }
+        }
+        Request::UserRevokeClient { jid, client } => {
+            let user = existing_account(services, &jid).await?;
+            let revoked = services
+                .clients
+                .revoke(&user, &client)
+                .await
+                .map_err(|e| match e {
+                    ServiceError::NotFound(_) => {
+                        AdminError::new(ErrorKind::NotFound, "Client not found")
+                    }
+                    e => e.into(),
+                })?;
+            Reply::ClientRevoked {
+                sessions_ended: revoked.sessions_ended,
+                fast_tokens_deleted: revoked.fast_tokens_deleted,
+                password_reset_required: revoked.password_reset_required,
+            }
         }
     })
+}
+
+/// The account `jid` names, which must exist: a typo in the JID says so
+/// rather than "no clients".
+async fn existing_account(services: &Services, jid: &str) -> Result<BareJid, AdminError> {
+    let user = services.accounts.parse_jid(jid)?;
+    if !services.accounts.exists(&user).await? {
+        return Err(AdminError::new(
+            ErrorKind::NotFound,
+            format!("no account {user}"),
+        ));
+    }
+    Ok(user)
 }
 
 impl From<ServiceError> for AdminError {

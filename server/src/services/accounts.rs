@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use jid::BareJid;
+use jid::{BareJid, FullJid};
 use rand::RngCore as _;
 use roost_common::config::Config;
 use rusqlite::{Connection, OptionalExtension as _, params};
@@ -43,6 +43,8 @@ pub struct Accounts {
     hosts: Hosts,
     config: Arc<Config>,
     events: super::events::Events,
+    /// Password changes forget password use and end sessions there.
+    clients: super::Clients,
     /// Loaded on first need, from the data directory.
     decoy_secret: Arc<tokio::sync::OnceCell<[u8; DECOY_SECRET_LEN]>>,
 }
@@ -53,12 +55,14 @@ impl Accounts {
         hosts: Hosts,
         config: Arc<Config>,
         events: super::events::Events,
+        clients: super::Clients,
     ) -> Accounts {
         Accounts {
             db,
             hosts,
             config,
             events,
+            clients,
             decoy_secret: Arc::default(),
         }
     }
@@ -125,8 +129,19 @@ impl Accounts {
         Ok(jid)
     }
 
-    /// Replaces the account's credentials with ones for `password`.
-    pub async fn set_password(&self, jid: &str, password: &str) -> Result<(), ServiceError> {
+    /// Replaces the account's credentials with ones for `password`. What
+    /// the old password gave is taken back: in the same storage job every
+    /// client's password use is forgotten (a client that only knew the old
+    /// one drops from the list) and every FAST token is superseded (using
+    /// one says credentials-expired); once committed, every session that
+    /// logged in with a password ends, except `keep`, the session that
+    /// changed it in-band.
+    pub async fn set_password(
+        &self,
+        jid: &str,
+        password: &str,
+        keep: Option<&FullJid>,
+    ) -> Result<(), ServiceError> {
         let jid = self.parse_jid(jid)?;
         if !self.exists(&jid).await? {
             return Err(ServiceError::NotFound("account"));
@@ -138,15 +153,20 @@ impl Accounts {
                 if !account_exists(conn, &host, &username)? {
                     return Err(ServiceError::NotFound("account"));
                 }
-                store_credentials(conn, &host, &username, &credentials)
+                store_credentials(conn, &host, &username, &credentials)?;
+                let account = (host, username);
+                super::clients::store::forget_password_use(conn, &account)?;
+                super::fast_tokens::store::supersede_all(conn, &account.0, &account.1)
             })
-            .await
+            .await?;
+        self.clients.password_changed(&jid, keep);
+        Ok(())
     }
 
     /// Deletes the account; its credentials, roster, pending subscription
-    /// requests and offline messages go with it (foreign keys cascade).
-    /// Deletes an account with everything it owns; its sessions are ended
-    /// by the front doors listening to [`super::events`].
+    /// requests, offline messages, clients and FAST tokens go with it
+    /// (foreign keys cascade). Its sessions are ended by the front doors
+    /// listening to [`super::events`].
     pub async fn delete(&self, jid: &str) -> Result<(), ServiceError> {
         let jid = self.parse_jid(jid)?;
         let (host, username) = key(&jid);
@@ -162,6 +182,7 @@ impl Accounts {
         if deleted == 0 {
             return Err(ServiceError::NotFound("account"));
         }
+        self.clients.forget(&jid);
         self.events.emit(super::events::AccountEvent::Deleted(jid));
         Ok(())
     }

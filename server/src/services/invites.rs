@@ -618,6 +618,7 @@ mod tests {
             hosts.clone(),
             config.clone(),
             Default::default(),
+            crate::services::Clients::new(db.clone(), config.clone(), Default::default()),
         );
         (dir, Invites::new(db, hosts, accounts, config))
     }

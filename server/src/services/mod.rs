@@ -10,13 +10,17 @@ pub mod api_keys;
 pub mod auth_limits;
 pub mod clients;
 pub mod events;
+pub mod fast_tokens;
 pub mod invites;
 pub mod offline;
 pub mod onboarding;
 pub mod registration_limits;
 pub mod rosters;
+pub mod secret_file;
 pub mod secrets;
 pub mod sessions;
+#[cfg(test)]
+mod testing;
 
 use std::sync::Arc;
 
@@ -28,10 +32,13 @@ use crate::storage::{Db, StorageError};
 pub use accounts::Accounts;
 pub use api_keys::ApiKeys;
 pub use auth_limits::AuthLimiter;
+pub use clients::Clients;
+pub use fast_tokens::FastTokens;
 pub use invites::Invites;
 pub use offline::Offline;
 pub use onboarding::Onboarding;
 pub use rosters::Rosters;
+pub use sessions::Sessions;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -66,15 +73,26 @@ pub struct Services {
     pub offline: Offline,
     pub onboarding: Onboarding,
     pub events: events::Events,
-    /// Live XMPP sessions, once the XMPP front door attached its router.
-    pub sessions: sessions::Sessions,
+    pub clients: Clients,
+    pub fast_tokens: FastTokens,
+    /// The live XMPP sessions, attached by roostd at startup.
+    pub sessions: Sessions,
 }
 
 impl Services {
     pub fn new(db: Db, config: Arc<Config>) -> Services {
         let hosts = Hosts(config.clone());
         let events = events::Events::default();
-        let accounts = Accounts::new(db.clone(), hosts.clone(), config.clone(), events.clone());
+        let sessions = Sessions::default();
+        let clients = Clients::new(db.clone(), config.clone(), sessions.clone());
+        let fast_tokens = FastTokens::new(db.clone(), config.clone(), clients.clone());
+        let accounts = Accounts::new(
+            db.clone(),
+            hosts.clone(),
+            config.clone(),
+            events.clone(),
+            clients.clone(),
+        );
         let auth_limits = AuthLimiter::new(&config.auth);
         let invites = Invites::new(db.clone(), hosts.clone(), accounts.clone(), config.clone());
         let onboarding = Onboarding::new(
@@ -95,7 +113,9 @@ impl Services {
             hosts,
             invites,
             events,
-            sessions: sessions::Sessions::default(),
+            clients,
+            fast_tokens,
+            sessions,
         }
     }
 }
@@ -106,6 +126,11 @@ impl Services {
 pub struct Hosts(Arc<Config>);
 
 impl Hosts {
+    /// The served hosts' names, in configuration order.
+    pub fn names(&self) -> Vec<String> {
+        self.0.hosts.iter().map(ToString::to_string).collect()
+    }
+
     pub fn serves(&self, host: &DomainName) -> bool {
         self.0.serves(host)
     }

@@ -296,6 +296,22 @@ impl Onboarding {
         Ok(())
     }
 
+    /// A user changes their own password from `session` (XEP-0077 §3.3):
+    /// the same password rules as at registration; the other sessions that
+    /// logged in with the old password end, `session` keeps running.
+    pub async fn change_password(
+        &self,
+        session: &FullJid,
+        password: &str,
+    ) -> Result<(), RegistrationError> {
+        let username = session.node().map_or("", |n| n.as_str());
+        self.check_password(username, password)?;
+        self.accounts
+            .set_password(&session.to_bare().to_string(), password, Some(session))
+            .await?;
+        Ok(())
+    }
+
     /// The normalised username (nodeprep) for `username` on `host`.
     pub fn normalise_username(
         &self,

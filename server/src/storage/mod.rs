@@ -26,6 +26,10 @@ pub enum StorageError {
     Sqlite(String),
     #[error("the storage thread has stopped")]
     Closed,
+    /// A file in the data directory (a server key) could not be read or
+    /// written; the message names it.
+    #[error("{0}")]
+    File(String),
 }
 
 impl From<rusqlite::Error> for StorageError {

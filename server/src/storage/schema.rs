@@ -123,6 +123,49 @@ const MIGRATIONS: &[M<'static>] = &[
     ) STRICT;
     CREATE INDEX user_invites_created_by_user ON user_invites_created (host, username, created_at);",
     ),
+    // Client management (issue 9): every client (installation) that gained
+    // access to an account, and its FAST tokens. A token itself is never
+    // stored: only the random id it is derived from with the server key
+    // (`services/fast_tokens.rs`). `new` is issued and not yet used,
+    // `current` used, `superseded` replaced by a newer used one or made void
+    // by a password change, kept until it would have expired so that using
+    // it says credentials-expired. At most one `new` and one `current` per
+    // client. Tokens do not reference `clients`: one may be issued before
+    // its client's first bind is recorded.
+    M::up(
+        "CREATE TABLE clients (
+        host TEXT NOT NULL,
+        username TEXT NOT NULL,
+        id TEXT NOT NULL,
+        legacy INTEGER NOT NULL,
+        software TEXT,
+        device TEXT,
+        full_jid TEXT,
+        last_mechanism TEXT,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        password_used_at INTEGER,
+        fast_used_at INTEGER,
+        PRIMARY KEY (host, username, id),
+        FOREIGN KEY (host, username) REFERENCES accounts (host, username) ON DELETE CASCADE
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX clients_by_full_jid ON clients (host, username, full_jid);
+
+    CREATE TABLE fast_tokens (
+        host TEXT NOT NULL,
+        username TEXT NOT NULL,
+        client TEXT NOT NULL,
+        token_id BLOB NOT NULL,
+        slot TEXT NOT NULL CHECK (slot IN ('new', 'current', 'superseded')),
+        mechanism TEXT NOT NULL,
+        issued_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (host, username, client, token_id),
+        FOREIGN KEY (host, username) REFERENCES accounts (host, username) ON DELETE CASCADE
+    ) STRICT, WITHOUT ROWID;
+    CREATE UNIQUE INDEX fast_tokens_live_slot ON fast_tokens (host, username, client, slot)
+        WHERE slot != 'superseded';",
+    ),
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {

@@ -761,7 +761,7 @@ mod tests {
         let router = router(1 << 20, 10);
         let logged_in = Instant::now();
         let (mut bound, _) = router
-            .bind(full("alice@example.test/a"), logged_in)
+            .bind(full("alice@example.test/a"), password_login(), logged_in)
             .unwrap();
         router.account_deleted(&BareJid::new("alice@example.test").unwrap());
         assert!(matches!(
@@ -769,7 +769,9 @@ mod tests {
             Outbound::Close(CloseReason::AccountDeleted)
         ));
         assert_eq!(
-            router.bind(full("alice@example.test/b"), logged_in).err(),
+            router
+                .bind(full("alice@example.test/b"), password_login(), logged_in)
+                .err(),
             Some(BindError::AccountDeleted),
             "authenticated before the deletion"
         );
@@ -777,6 +779,7 @@ mod tests {
             router
                 .bind(
                     full("alice@example.test/b"),
+                    password_login(),
                     Instant::now() + Duration::from_millis(1)
                 )
                 .is_ok(),

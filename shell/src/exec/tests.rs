@@ -6,7 +6,9 @@ use clap::Parser;
 use roost_common::admin::{ErrorKind, Password, Reply, Request, Role};
 
 use super::*;
-use crate::fake_roostd::{FakeRoostd, refusal, sample_keys, sample_used_invite, sample_users};
+use crate::fake_roostd::{
+    FakeRoostd, refusal, sample_clients, sample_keys, sample_used_invite, sample_users,
+};
 use crate::grammar::{PasswordInput, ReplLine};
 use crate::password::{PasswordError, PasswordReader};
 
@@ -366,4 +368,94 @@ fn invite_show_of_an_unknown_invite_is_exit_code_1() {
     let err = result.unwrap_err();
     assert_eq!(err.exit_code(), 3);
     assert!(err.to_string().contains("invite show"), "{err}");
+}
+
+#[test]
+fn user_clients_asks_for_the_account_and_prints_its_clients() {
+    let fake = FakeRoostd::replying(Reply::Clients {
+        clients: sample_clients(),
+    });
+    let (result, out) = run(&fake, "user clients alice@example.com", Style::Lines);
+    result.unwrap();
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(out.starts_with("client/7lQ6PFduJt\t"), "{out}");
+    assert_eq!(
+        fake.requests(),
+        vec![Request::UserClients {
+            jid: "alice@example.com".into()
+        }]
+    );
+    let fake = FakeRoostd::replying(Reply::Clients { clients: vec![] });
+    let (result, out) = run(&fake, "user clients alice@example.com", Style::Table);
+    result.unwrap();
+    assert_eq!(out, "No clients have access to alice@example.com.\n");
+}
+
+fn revoked(sessions: u32, tokens: u32, reset: bool) -> Reply {
+    Reply::ClientRevoked {
+        sessions_ended: sessions,
+        fast_tokens_deleted: tokens,
+        password_reset_required: reset,
+    }
+}
+
+#[test]
+fn revoke_client_prints_what_it_ended() {
+    let fake = FakeRoostd::replying(revoked(2, 1, false));
+    let (result, out) = run(
+        &fake,
+        "user revoke-client alice@example.com client/mVq3-Yk2",
+        Style::Table,
+    );
+    result.unwrap();
+    assert_eq!(out, "ended 2 sessions, deleted 1 FAST token\n");
+    assert_eq!(
+        fake.requests(),
+        vec![Request::UserRevokeClient {
+            jid: "alice@example.com".into(),
+            client: "client/mVq3-Yk2".into()
+        }]
+    );
+}
+
+#[test]
+fn revoke_client_needing_a_password_reset_prints_what_it_ended_and_fails() {
+    let fake = FakeRoostd::replying(revoked(1, 0, true));
+    for (style, expected) in [
+        (Style::Lines, "ended 1 session\n"),
+        (Style::Json, "\"password_reset_required\": true"),
+    ] {
+        let (result, out) = run(
+            &fake,
+            "user revoke_client alice@example.com client/7lQ6PFduJt",
+            style,
+        );
+        assert!(out.contains(expected), "{out}");
+        let err = result.unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        assert!(
+            err.to_string().starts_with("Password reset required"),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("user password alice@example.com"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn revoke_of_an_unknown_client_is_exit_code_1() {
+    let fake = FakeRoostd::start(|_| refusal(ErrorKind::NotFound, "Client not found"));
+    let (result, out) = run(
+        &fake,
+        "user revoke_client alice@example.com client/nope",
+        Style::Table,
+    );
+    let err = result.unwrap_err();
+    assert_eq!(
+        (err.exit_code(), err.to_string().as_str()),
+        (1, "Client not found")
+    );
+    assert_eq!(out, "");
 }

@@ -673,3 +673,150 @@ fn invite_list_help_says_tokens_are_not_kept() {
         .to_string();
     assert!(help.contains("Tokens are not shown"), "{help}");
 }
+
+#[test]
+fn client_commands_parse_alike_from_argv_shell_line_and_prosody_spelling() {
+    let clients = Request::UserClients {
+        jid: "alice@example.com".into(),
+    };
+    let revoke = Request::UserRevokeClient {
+        jid: "alice@example.com".into(),
+        client: "client/AbC123".into(),
+    };
+    let cases: [(&str, &Request); 4] = [
+        ("user clients alice@example.com", &clients),
+        (
+            "user revoke_client alice@example.com client/AbC123",
+            &revoke,
+        ),
+        (
+            "user revoke-client alice@example.com client/AbC123",
+            &revoke,
+        ),
+        (
+            "user revoke_client alice@example.com client/AbC123 --json",
+            &revoke,
+        ),
+    ];
+    for (line, request) in cases {
+        let argv = shell_words::split(line).unwrap();
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        assert_eq!(&admin_argv(&argv).request(None), request, "{line}");
+        assert_eq!(&admin_line(line).request(None), request, "{line}");
+        // prosodyctl's spelling: `roostctl shell user clients JID`.
+        let mut shell = vec!["shell"];
+        shell.extend(&argv);
+        let CliCommand::Shell(ShellArgs { command }) = one_shot(&shell).unwrap().command else {
+            panic!("{shell:?} is not the shell");
+        };
+        let as_typed = ReplLine::try_parse_from(&command).unwrap();
+        let ReplCommand::Admin(admin) = as_typed.command else {
+            panic!("{command:?} is not an admin command");
+        };
+        assert_eq!(&admin.request(None), request, "shell {line}");
+        assert_eq!(as_typed.output.json, line.ends_with("--json"), "{line}");
+    }
+}
+
+#[test]
+fn client_ids_go_to_roostd_as_typed() {
+    // roostd knows which ids exist and answers "Client not found" for the
+    // others (exit status 1), whatever their shape.
+    for id in ["-dash-first", "client/a b", "grant/x", "7lQ6PFduJt"] {
+        assert_eq!(
+            admin_line(&shell_words::join([
+                "user",
+                "revoke_client",
+                "a@example.com",
+                id
+            ]))
+            .request(None),
+            Request::UserRevokeClient {
+                jid: "a@example.com".into(),
+                client: id.into(),
+            },
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn client_usage_errors() {
+    let cases: [(&str, ErrorKind, &str); 5] = [
+        ("user clients", ErrorKind::MissingRequiredArgument, "<JID>"),
+        (
+            "user clients a@example.com b@example.com",
+            ErrorKind::UnknownArgument,
+            "'b@example.com'",
+        ),
+        (
+            "user revoke_client a@example.com",
+            ErrorKind::MissingRequiredArgument,
+            "<ID>",
+        ),
+        (
+            "user revoke-client",
+            ErrorKind::MissingRequiredArgument,
+            "<JID>",
+        ),
+        (
+            "user revoke_clients a@example.com x",
+            ErrorKind::InvalidSubcommand,
+            "'revoke_clients'",
+        ),
+    ];
+    for (line, kind, needle) in cases {
+        let err = repl(line).unwrap_err();
+        assert_eq!(err.kind(), kind, "{line}: {err}");
+        assert!(err.to_string().contains(needle), "{line}: {err}");
+        let argv: Vec<String> = shell_words::split(line).unwrap();
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        assert_eq!(one_shot(&argv).unwrap_err().exit_code(), 2, "{line}");
+    }
+}
+
+#[test]
+fn client_command_names_and_help() {
+    for line in ["user clients a@x", "user revoke_client a@x client/1"] {
+        let command = admin_line(line);
+        assert!(
+            line.starts_with(command.name()),
+            "{line} is named {}",
+            command.name()
+        );
+    }
+    assert_eq!(
+        admin_line("user revoke-client a@x client/1").name(),
+        "user revoke_client"
+    );
+    let mut cli = Cli::command();
+    let user = cli.find_subcommand_mut("user").unwrap();
+    let help = user.render_help().to_string();
+    assert!(help.contains("clients"), "{help}");
+    // clap may wrap the alias onto the next line.
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(help.contains("[alias: revoke-client]"), "{help}");
+    let revoke = user
+        .find_subcommand_mut("revoke_client")
+        .unwrap()
+        .render_long_help()
+        .to_string();
+    for needle in [
+        "Client not found",
+        "Password reset required",
+        "Exit status 1",
+    ] {
+        assert!(revoke.contains(needle), "{needle}: {revoke}");
+    }
+    let clients = user
+        .find_subcommand_mut("clients")
+        .unwrap()
+        .render_long_help()
+        .to_string();
+    assert!(
+        clients.contains(
+            "ID<TAB>SOFTWARE<TAB>DEVICE<TAB>FIRST_SEEN<TAB>LAST_SEEN<TAB>AUTH<TAB>CONNECTED"
+        ),
+        "{clients}"
+    );
+}

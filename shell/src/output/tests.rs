@@ -10,7 +10,7 @@ use crate::fake_roostd::{sample_invites, sample_keys, sample_used_invite, sample
 /// Compares with a checked-in file under `shell/tests/snapshots/`. These
 /// files are the `--json` and line-output contracts: change them only on
 /// purpose, and say so in the changelog.
-fn assert_snapshot(name: &str, actual: &str) {
+pub(super) fn assert_snapshot(name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/snapshots")
         .join(name);

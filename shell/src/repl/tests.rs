@@ -253,3 +253,38 @@ fn in_a_script_a_password_must_come_from_the_script() {
     );
     assert!(fake.requests().is_empty());
 }
+
+#[test]
+fn a_missing_argument_is_one_line_naming_it() {
+    let fake = fake();
+    let (status, out, err) = script(
+        &mut shell(&fake),
+        "user revoke_client alice@example.com\nuser clients\n",
+    );
+    assert_eq!((status, out.as_str()), (2, ""));
+    assert_eq!(
+        err,
+        "error: line 1: the following required arguments were not provided: <ID> (try help)\n\
+         error: line 2: the following required arguments were not provided: <JID> (try help)\n"
+    );
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn a_revocation_that_needs_a_password_reset_fails_the_line_after_printing() {
+    let fake = FakeRoostd::replying(Reply::ClientRevoked {
+        sessions_ended: 2,
+        fast_tokens_deleted: 1,
+        password_reset_required: true,
+    });
+    let (status, out, err) = script(
+        &mut shell(&fake),
+        "user revoke_client alice@example.com client/7lQ6PFduJt\n",
+    );
+    assert_eq!(status, 1);
+    assert_eq!(out, "ended 2 sessions, deleted 1 FAST token\n");
+    assert!(
+        err.starts_with("error: line 1: Password reset required: ") && err.lines().count() == 1,
+        "{err}"
+    );
+}

@@ -21,9 +21,16 @@ fn accounts() -> (tempfile::TempDir, Accounts) {
         },
         ..Config::default()
     });
+    let clients = crate::services::Clients::new(db.clone(), config.clone(), Default::default());
     (
         dir,
-        Accounts::new(db, Hosts(config.clone()), config, Default::default()),
+        Accounts::new(
+            db,
+            Hosts(config.clone()),
+            config,
+            Default::default(),
+            clients,
+        ),
     )
 }
 
@@ -189,7 +196,7 @@ async fn passwords_change() {
         .await
         .unwrap();
     accounts
-        .set_password("alice@example.test", "new")
+        .set_password("alice@example.test", "new", None)
         .await
         .unwrap();
     assert!(!accounts.verify_plain(&alice, "old").await.unwrap());
@@ -197,12 +204,12 @@ async fn passwords_change() {
     assert!(scram_login(&accounts, ScramHash::Sha1, "alice", "new").await);
 
     let err = accounts
-        .set_password("bob@example.test", "x")
+        .set_password("bob@example.test", "x", None)
         .await
         .unwrap_err();
     assert!(matches!(err, ServiceError::NotFound("account")), "{err:?}");
     let err = accounts
-        .set_password("alice@example.test", "")
+        .set_password("alice@example.test", "", None)
         .await
         .unwrap_err();
     assert!(matches!(err, ServiceError::Invalid(_)), "{err:?}");
@@ -326,7 +333,14 @@ async fn the_decoy_secret_is_kept_in_the_data_directory() {
             data_dir: dir.path().to_owned(),
             ..Config::default()
         });
-        Accounts::new(db, Hosts(config.clone()), config, Default::default())
+        let clients = crate::services::Clients::new(db.clone(), config.clone(), Default::default());
+        Accounts::new(
+            db,
+            Hosts(config.clone()),
+            config,
+            Default::default(),
+            clients,
+        )
     };
     let secret = start().decoy_secret().await.unwrap();
     // Another start on the same directory (a restart) reads the same one.

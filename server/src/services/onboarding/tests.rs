@@ -28,7 +28,14 @@ fn fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
     let config = Arc::new(config);
     let hosts = Hosts(config.clone());
     let events = Events::default();
-    let accounts = Accounts::new(db.clone(), hosts.clone(), config.clone(), events.clone());
+    let clients = crate::services::Clients::new(db.clone(), config.clone(), Default::default());
+    let accounts = Accounts::new(
+        db.clone(),
+        hosts.clone(),
+        config.clone(),
+        events.clone(),
+        clients,
+    );
     let invites = Invites::new(db.clone(), hosts.clone(), accounts.clone(), config.clone());
     let onboarding = Onboarding::new(
         db.clone(),

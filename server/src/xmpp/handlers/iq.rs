@@ -111,6 +111,9 @@ impl IqRegistry {
         registry.register(Box::new(super::disco::DiscoItemsHandler));
         registry.register(Box::new(SessionHandler));
         registry.register(Box::new(super::adhoc::AdhocHandler));
+        registry.register(Box::new(super::manage_clients::ListClientsHandler));
+        registry.register(Box::new(super::manage_clients::RevokeClientHandler));
+        registry.register(Box::new(super::account::AccountHandler));
         registry
     }
 

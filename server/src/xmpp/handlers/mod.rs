@@ -5,10 +5,12 @@
 //! There is no server-to-server link yet: stanzas to other domains are
 //! answered with `remote-server-not-found`.
 
+mod account;
 mod account_events;
 mod adhoc;
 mod disco;
 mod iq;
+mod manage_clients;
 pub mod message;
 mod ping;
 pub mod presence;

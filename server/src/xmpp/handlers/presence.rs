@@ -522,7 +522,11 @@ mod tests {
         ));
         let bind = |resource: &str| {
             let jid = jid::FullJid::new(&format!("alice@x.test/{resource}")).unwrap();
-            let (queue, _) = router.bind(jid, std::time::Instant::now()).unwrap();
+            let login = crate::xmpp::router::SessionLogin {
+                client: crate::services::clients::ClientId::parse(resource).unwrap(),
+                method: crate::services::clients::AuthMethod::Password,
+            };
+            let (queue, _) = router.bind(jid, login, std::time::Instant::now()).unwrap();
             queue.handle()
         };
         // Fetched the roster, sent no presence (a client mid-login).

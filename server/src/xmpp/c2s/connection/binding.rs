@@ -6,6 +6,7 @@ use jid::{BareJid, FullJid};
 use roost_xml::{Element, ns};
 
 use super::{Connection, Next, Stage};
+use crate::services::ServiceError;
 use crate::services::clients::ClientLogin;
 use crate::services::secrets;
 use crate::xmpp::handlers::presence;
@@ -95,6 +96,10 @@ impl Connection {
             .await;
         let client = match recorded {
             Ok(client) => client,
+            // Deleted since it authenticated.
+            Err(ServiceError::NotFound(_)) => {
+                return Err(BindRefusal::Ended(CloseReason::AccountDeleted));
+            }
             Err(e) => {
                 tracing::error!("{jid}: recording the client failed: {e}");
                 return Err(BindRefusal::Internal(
