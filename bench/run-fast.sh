@@ -29,8 +29,8 @@
 #     variant tls), FAST logins (fast-login `login`, variant fast), and with a
 #     baseline its SCRAM-SHA-1 TLS logins (target roost-baseline).
 #  3. idle: IDLE_RUNS x IDLE_COUNTS, each on a freshly started roostd
-#     (ROOST_BIN_DIR), shared loadgen `idle` over TLS (an RSS delta on a grown
-#     heap would read near zero).
+#     (ROOST_BIN_DIR, then the baseline build unless IDLE_BASELINE=0), shared
+#     loadgen `idle` over TLS (an RSS delta on a grown heap would read near zero).
 #  4. summary: bench/summarize-fast.py -> summary.md (ratio, targets).
 #
 # Builds nothing. Run as root. Every load is bounded by its own duration and by
@@ -54,6 +54,7 @@ source "$HERE/env.sh"
 : "${BASELINE_HTTP_PORT:=6482}"
 : "${QUIET_WAIT:=600}"   # seconds to wait for a quiet machine before each measurement (0: don't)
 : "${QUIET_BUSY:=15}"    # % busy of a core (over 3 s) below which the machine counts as quiet
+: "${IDLE_BASELINE:=${BASELINE_BIN_DIR:+1}}"   # 1: idle memory of the baseline build too (needs ACCOUNTS accounts there)
 : "${KINDS:=scram fast${BASELINE_BIN_DIR:+ scram-baseline}}"   # the measurements of a round
 [ "$IDLE_COUNTS" = none ] && IDLE_COUNTS=
 die() { echo "run-fast: $*" >&2; exit 1; }
@@ -110,6 +111,7 @@ check_alive() {
   fi
 }
 INSTANCES="main${BASELINE_BIN_DIR:+ baseline}"
+IDLE_INSTANCES="main"; [ "$IDLE_BASELINE" = 1 ] && [ -n "$BASELINE_BIN_DIR" ] && IDLE_INSTANCES="main baseline"
 SUMMARY_DONE=
 cleanup() {
   set +e
@@ -133,7 +135,7 @@ commit_of() { local c="$1/../../COMMIT"; [ -s "$c" ] && echo "commit $(cut -c1-1
   [ -n "$BASELINE_BIN_DIR" ] && echo "baseline roostd: $BASELINE_BIN_DIR, built $(date -r "$BASELINE_BIN_DIR/roostd" -Is); $(commit_of "$BASELINE_BIN_DIR")"
   echo "loadgen (SCRAM, idle): $LOADGEN (built $(date -r "$LOADGEN" -Is))"
   echo "fast-login (FAST): $FAST_LOGIN (built $(date -r "$FAST_LOGIN" -Is))"
-  echo "params: KINDS='$KINDS' RUNS=$RUNS DURATION=${DURATION}s WARMUP=${WARMUP}s LOGIN_USERS=$LOGIN_USERS LOGIN_CONC=$LOGIN_CONC ACCOUNTS=$ACCOUNTS IDLE_COUNTS='$IDLE_COUNTS' IDLE_RUNS=$IDLE_RUNS IDLE_HOLD=$IDLE_HOLD SETTLE=${SETTLE}s"
+  echo "params: KINDS='$KINDS' RUNS=$RUNS DURATION=${DURATION}s WARMUP=${WARMUP}s LOGIN_USERS=$LOGIN_USERS LOGIN_CONC=$LOGIN_CONC ACCOUNTS=$ACCOUNTS IDLE_COUNTS='$IDLE_COUNTS' IDLE_RUNS=$IDLE_RUNS IDLE_HOLD=$IDLE_HOLD IDLE_BASELINE=${IDLE_BASELINE:-0} SETTLE=${SETTLE}s"
   echo "quiet machine: before each measurement, wait up to ${QUIET_WAIT}s for both cores < ${QUIET_BUSY}% busy"
   echo "pinning: roostd on core $SERVER_CPU at nice $NICE, load generators on core $LOADGEN_CPU at nice $NICE"
   echo "ports: roostd c2s 127.0.0.1:$ROOST_C2S_PORT${BASELINE_BIN_DIR:+, baseline c2s 127.0.0.1:$BASELINE_C2S_PORT}"
@@ -171,7 +173,7 @@ echo "== setup ($(date +%T))"
 roost main start
 if [ -n "$BASELINE_BIN_DIR" ]; then roost baseline start; fi
 for i in $INSTANCES; do
-  n=$ACCOUNTS; [ "$i" = baseline ] && n=$LOGIN_USERS   # the baseline only logs in
+  n=$ACCOUNTS; [ "$i" = baseline ] && [ "$IDLE_BASELINE" != 1 ] && n=$LOGIN_USERS   # a baseline that only logs in
   echo "== $i: $n accounts (bench/roost-accounts.sh)"
   ROOST_RUN_DIR="$(run_dir "$i")" ROOST_BIN_DIR="$(bin_dir "$i")" \
     ACCOUNTS=$n OUT="$RESULTS/setup/accounts-$i.json" "$HERE/roost-accounts.sh" \
@@ -257,15 +259,19 @@ for i in $INSTANCES; do save_log "$i" rounds; roost "$i" stop >/dev/null; done
 # ---- 3. idle-session memory, each on a freshly started roostd ---------------------------
 for r in $(seq 1 "$IDLE_RUNS"); do
   for n in $IDLE_COUNTS; do
-    echo "== idle $n, round $r/$IDLE_RUNS ($(date +%T))"
-    roost main start >/dev/null; sleep "$SETTLE"; wait_quiet
-    MEASURE_EXTRA="--idle-ready $RUN_ROOT/bench-idle-ready" M main roost idle "$n" "$r" 0 5 -- "$LOADGEN" idle --host 127.0.0.1 --port "$ROOST_C2S_PORT" --domain "$DOMAIN" \
-      --prefix "$BENCH_PREFIX" --password "$BENCH_PASSWORD" --label roost --tls on --conns "$n" \
-      --concurrency "$LOGIN_CONC" --hold "$IDLE_HOLD" --ready-file "$RUN_ROOT/bench-idle-ready" < /dev/null \
-      | python3 -c 'import json,sys; r=json.loads(sys.stdin.read().strip().splitlines()[-1]); x=r.get("result") or {}; print("    KiB/session", r.get("rss_per_conn_kb"), "up", x.get("up"), "errors", x.get("errors"))'
-    check_alive main "idle $n"
-    save_log main "idle$n-round$r"
-    roost main stop >/dev/null
+    for i in $IDLE_INSTANCES; do
+      target=roost; [ "$i" = baseline ] && target=roost-baseline
+      echo "== idle $n, $i, round $r/$IDLE_RUNS ($(date +%T))"
+      roost "$i" start >/dev/null; sleep "$SETTLE"; wait_quiet
+      MEASURE_EXTRA="--idle-ready $RUN_ROOT/bench-idle-ready" M "$i" "$target" idle "$n" "$r" 0 5 -- "$LOADGEN" idle \
+        --host 127.0.0.1 --port "$(port_of "$i")" --domain "$DOMAIN" \
+        --prefix "$BENCH_PREFIX" --password "$BENCH_PASSWORD" --label "$target" --tls on --conns "$n" \
+        --concurrency "$LOGIN_CONC" --hold "$IDLE_HOLD" --ready-file "$RUN_ROOT/bench-idle-ready" < /dev/null \
+        | python3 -c 'import json,sys; r=json.loads(sys.stdin.read().strip().splitlines()[-1]); x=r.get("result") or {}; print("    KiB/session", r.get("rss_per_conn_kb"), "up", x.get("up"), "errors", x.get("errors"))'
+      check_alive "$i" "idle $n"
+      save_log "$i" "idle$n-round$r"
+      roost "$i" stop >/dev/null
+    done
   done
 done
 echo "loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RESULTS/meta.txt"

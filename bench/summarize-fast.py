@@ -201,6 +201,14 @@ for n in idle_ns:
     befores = [(r.get("rss_before_kb") or 0) / 1024 for r in rs]
     withs = [(r.get("rss_with_sessions_kb") or 0) / 1024 for r in rs]
     out.append(f"* Idle, {n:,} sessions: {tgt}: **{spread(kib, 1)}** KiB (RSS {spread(befores)} → {spread(withs)} MiB): {v}")
+    brs = sel("roost-baseline", "idle", n)
+    if brs:
+        bkib = [r.get("rss_per_conn_kb") for r in brs]
+        out.append(f"  * same run, the baseline build: {spread(bkib, 1)} KiB per session (RSS "
+                   f"{spread([(r.get('rss_before_kb') or 0) / 1024 for r in brs])} → "
+                   f"{spread([(r.get('rss_with_sessions_kb') or 0) / 1024 for r in brs])} MiB, sessions up "
+                   f"{spread([(r.get('result') or {}).get('up') for r in brs])}); this build − baseline = "
+                   f"**{(m or 0) - (med([k for k in bkib if k is not None]) or 0):+.1f} KiB** per session")
 if not any(n == IDLE_N for n in idle_ns):
     out.append(f"* Idle, {IDLE_N:,} sessions: – (not measured in this run)")
 out.append("")
@@ -222,7 +230,8 @@ for r in sorted([r for r in recs if r["workload"] == "login"], key=lambda r: (r[
                                   + (" **disturbed**" if is_disturbed(r) else "")]) + " |")
 for r in [r for r in recs if r["workload"] == "idle"]:
     x = r.get("result") or {}
-    out.append(f"| {r['run']} | {r.get('time', '')} | idle-{r['variant']}: {fmt(r.get('rss_per_conn_kb'), 1)} KiB/session, "
+    who = " (baseline)" if r["target"] == "roost-baseline" else ""
+    out.append(f"| {r['run']} | {r.get('time', '')} | idle-{r['variant']}{who}: {fmt(r.get('rss_per_conn_kb'), 1)} KiB/session, "
                f"{fmt(x.get('up'))} up | | | | {fmt(x.get('errors'))} | {fmt(cpu(r).get('server_cpu_pct'), 1)} (idle) | | | | |")
 out.append("")
 
