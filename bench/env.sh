@@ -13,7 +13,9 @@ source "$SHARED_BENCH/env.sh"               # SERVER_CPU, LOADGEN_CPU, DOMAIN, D
 : "${ROOST_SYNCHRONOUS:=normal}"            # [storage] synchronous: normal | full
 : "${ROOST_LOG_LEVEL:=warn}"                # log_level; roostd logs to $ROOST_RUN_DIR/stdout.log
 : "${NICE:=-10}"
-ROOST_RUN_DIR="$RUN_ROOT/bench-roost"
+# A second roostd (run-fast.sh's baseline build) runs beside the first with
+# its own ROOST_RUN_DIR and ports.
+: "${ROOST_RUN_DIR:=$RUN_ROOT/bench-roost}"
 # data_dir: run-invites.sh wants it empty on every start (ROOST_FRESH_DATA=1, the
 # default); run-xmpp.sh keeps its accounts in a separate directory
 # (ROOST_DATA_DIR=$ROOST_RUN_DIR/data-xmpp ROOST_FRESH_DATA=0), which the invite
