@@ -66,7 +66,7 @@ async fn an_issued_token_logs_in_and_the_server_proves_it_knows_it() {
         accepted.responder,
         responder_hash(issued.token.as_bytes(), b"")
     );
-    assert!(!accepted.token.is_some());
+    assert!(accepted.token.is_none());
     // Again: a used token keeps working.
     login(&f, "c1", &issued.token, false).await.unwrap();
     assert!(refused(
@@ -183,7 +183,7 @@ async fn invalidate_deletes_the_token_after_the_login() {
     let f = fixture(|_| {}).await;
     let token = issue(&f, "c1").await;
     let accepted = login(&f, "c1", &token, true).await.unwrap();
-    assert!(!accepted.token.is_some());
+    assert!(accepted.token.is_none());
     assert!(refused(login(&f, "c1", &token, false).await));
 }
 
