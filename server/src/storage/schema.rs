@@ -131,9 +131,7 @@ const MIGRATIONS: &[M<'static>] = &[
     // by a password change, kept until it would have expired so that using
     // it says credentials-expired. At most one `new` and one `current` per
     // client. Tokens do not reference `clients`: one may be issued before
-    // its client's first bind is recorded. `password_changed_ms` (Unix ms)
-    // keeps a login that began before a password change from getting a
-    // token after it.
+    // its client's first bind is recorded.
     M::up(
         "CREATE TABLE clients (
         host TEXT NOT NULL,
@@ -166,10 +164,11 @@ const MIGRATIONS: &[M<'static>] = &[
         FOREIGN KEY (host, username) REFERENCES accounts (host, username) ON DELETE CASCADE
     ) STRICT, WITHOUT ROWID;
     CREATE UNIQUE INDEX fast_tokens_live_slot ON fast_tokens (host, username, client, slot)
-        WHERE slot != 'superseded';
-
-    ALTER TABLE accounts ADD COLUMN password_changed_ms INTEGER;",
+        WHERE slot != 'superseded';",
     ),
+    // When the password last changed (Unix ms): a login that began before
+    // gets no FAST token after it (issue 9).
+    M::up("ALTER TABLE accounts ADD COLUMN password_changed_ms INTEGER;"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {
