@@ -18,6 +18,7 @@ use super::super::login::{Login, Started};
 use super::super::transport::Transport;
 use super::binding::{BindRefusal, Resource};
 use super::{Connection, Next, Stage};
+use crate::services::ServiceError;
 use crate::services::clients::{AuthMethod, ClientId, UserAgent};
 use crate::services::fast_tokens::IssuedToken;
 use crate::services::secrets;
@@ -354,9 +355,17 @@ impl Connection {
             .await;
         // Without a token the login stands: the client keeps its old one
         // or asks again next time.
-        issued
-            .inspect_err(|e| tracing::info!("{}: no FAST token issued: {e}", login.user))
-            .ok()
+        match issued {
+            Ok(token) => Some(token),
+            Err(e @ ServiceError::Forbidden(_)) => {
+                tracing::info!("{}: no FAST token issued: {e}", login.user);
+                None
+            }
+            Err(e) => {
+                tracing::error!("{}: issuing a FAST token failed: {e}", login.user);
+                None
+            }
+        }
     }
 }
 
