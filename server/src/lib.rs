@@ -75,6 +75,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         xmpp: xmpp.clone(),
         tls,
         bind2: xmpp::c2s::inline::Bind2Registry::default(),
+        features: xmpp::c2s::feature_cache::FeatureCache::default(),
     });
     let account_watch = tokio::spawn(xmpp::handlers::follow_account_events(xmpp.clone()));
     let c2s_tasks: Vec<_> = c2s_listeners

@@ -4,6 +4,7 @@
 mod auth;
 mod connection;
 mod fast;
+pub mod feature_cache;
 pub mod inline;
 mod login;
 mod offline_delivery;
@@ -25,6 +26,8 @@ pub struct C2sShared {
     pub tls: TlsAcceptor,
     /// What Bind2 can enable inline.
     pub bind2: inline::Bind2Registry,
+    /// Stream features, serialised once per combination.
+    pub features: feature_cache::FeatureCache,
 }
 
 /// Accepts connections on `listener` until `stop` turns true; each

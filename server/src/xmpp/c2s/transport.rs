@@ -19,6 +19,15 @@ impl Transport {
         matches!(self, Transport::Tls(_))
     }
 
+    /// Whether [`tls_exporter`](Self::tls_exporter) has data, without
+    /// exporting it.
+    pub fn has_tls_exporter(&self) -> bool {
+        let Transport::Tls(tls) = self else {
+            return false;
+        };
+        tls.get_ref().1.protocol_version() == Some(ProtocolVersion::TLSv1_3)
+    }
+
     /// RFC 9266 `tls-exporter` channel binding data, for TLS 1.3 only (with
     /// TLS 1.2 it is only safe with extended master secret, which we do not
     /// check, so -PLUS is not offered there).

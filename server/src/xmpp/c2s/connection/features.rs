@@ -5,17 +5,31 @@
 use roost_sasl::fast::FastMechanism;
 use roost_xml::{Element, ns};
 
+use super::super::feature_cache::FeatureSet;
 use super::super::register;
 use super::super::transport::Transport;
 use super::Connection;
 
 impl Connection {
     pub(super) fn write_features(&mut self) {
+        let transport = self.transport.as_ref().expect("transport");
+        let set = FeatureSet {
+            authenticated: self.login.is_some(),
+            bound: self.session.is_some(),
+            tls: transport.is_tls(),
+            channel_binding: transport.has_tls_exporter(),
+            fast: self.fast_available(),
+        };
+        let bytes = self.shared.features.get(set, || self.make_features(set));
+        self.out.extend_from_slice(bytes);
+    }
+
+    fn make_features(&self, set: FeatureSet) -> Vec<u8> {
         let mut features = Element::new("features", ns::STREAMS);
-        if self.login.is_some() {
+        if set.authenticated {
             // After SASL2 with Bind2 the session is bound already and
             // there is nothing left to negotiate.
-            if self.session.is_none() {
+            if !set.bound {
                 features.push_child(Element::new("bind", ns::BIND));
                 features.push_child(
                     Element::new("session", ns::SESSION)
@@ -23,14 +37,15 @@ impl Connection {
                 );
             }
         } else {
-            self.unauthenticated_features(&mut features);
+            self.unauthenticated_features(set, &mut features);
         }
-        features.write_to(&mut self.out, ns::STREAMS);
+        let mut bytes = Vec::new();
+        features.write_to(&mut bytes, ns::STREAMS);
+        bytes
     }
 
-    fn unauthenticated_features(&self, features: &mut Element) {
-        let transport = self.transport.as_ref().expect("transport");
-        let secure = transport.is_tls();
+    fn unauthenticated_features(&self, set: FeatureSet, features: &mut Element) {
+        let secure = set.tls;
         let require_tls = self.shared.xmpp.config.c2s.require_encryption;
         if !secure {
             let mut starttls = Element::new("starttls", ns::TLS);
@@ -43,7 +58,7 @@ impl Connection {
             return;
         }
         let config = &self.shared.xmpp.config;
-        let channel_binding = transport.tls_exporter().is_some();
+        let channel_binding = set.channel_binding;
         let offered = super::super::auth::offered(config, secure, channel_binding);
         // With client ids enforced, legacy SASL (which has none) is not
         // offered at all, rather than offered and then refused.
@@ -62,7 +77,7 @@ impl Connection {
         }
         let mut inline = Element::new("inline", ns::SASL2);
         inline.push_child(self.bind2_feature());
-        if self.fast_available() {
+        if set.fast {
             let mut fast = Element::new("fast", ns::FAST);
             for mechanism in FastMechanism::offered(channel_binding) {
                 fast.push_child(Element::new("mechanism", ns::FAST).with_text(mechanism.name()));

@@ -83,9 +83,13 @@ impl Connection {
         }
         let transport = self.transport.as_ref().expect("transport");
         let secure = transport.is_tls();
-        let channel_binding = transport.tls_exporter();
         let initial = request.initial_response.take();
         if let Some(mechanism) = FastMechanism::from_name(&request.mechanism) {
+            // Exported only for the mechanism that binds to it.
+            let channel_binding = mechanism
+                .binds_channel()
+                .then(|| transport.tls_exporter())
+                .flatten();
             let token_login = TokenLogin {
                 mechanism,
                 client_id,
@@ -95,6 +99,7 @@ impl Connection {
             };
             return self.sasl2_fast(request, token_login).await;
         }
+        let channel_binding = transport.tls_exporter();
         let client = auth::Client {
             host: &self.host,
             ip: self.peer.ip(),
