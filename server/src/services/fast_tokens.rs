@@ -16,6 +16,7 @@
 //! tried only for the client id it was issued to. Every candidate of the
 //! client is verified in constant time before any is acted on.
 
+use std::ops::Not as _;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -269,7 +270,9 @@ impl FastTokens {
         let cache = self.clients.token_cache();
         if let Some(rows) = cache.get(user, client) {
             match attempt.check(&key, &account, client, &rows) {
-                Check::NoMatch => return Err(FastRefusal::NotAuthorized),
+                // Storage has the last word on a refusal: a row missing
+                // here must never cost a client its token.
+                Check::NoMatch => {}
                 Check::Matched(i, token)
                     if rows[i].slot == store::Slot::Current
                         && rows[i].expires_at > attempt.now
@@ -293,7 +296,7 @@ impl FastTokens {
         let (verdict, rows) = self
             .db
             .call(
-                move |conn| -> Result<(Verdict, Vec<store::Row>), ServiceError> {
+                move |conn| -> Result<(Verdict, Option<Vec<store::Row>>), ServiceError> {
                     let client = client_id;
                     let id = (account.0.as_str(), account.1.as_str(), client.as_str());
                     let rows = store::of_client(conn, id.0, id.1, id.2)?;
@@ -331,11 +334,20 @@ impl FastTokens {
                         }
                     };
                     store::prune(conn, id, attempt.now)?;
-                    Ok((verdict, store::of_client(conn, id.0, id.1, id.2)?))
+                    let after = store::of_client(conn, id.0, id.1, id.2)?;
+                    let changed = after != rows;
+                    Ok((verdict, changed.not().then_some(after)))
                 },
             )
             .await?;
-        cache.put(user, client, rows, generation);
+        match rows {
+            // Read only: what was read is kept, unless the account changed
+            // meanwhile.
+            Some(rows) => cache.put(user, client, rows, generation),
+            // This job changed the rows: a login that read them before
+            // must not put them back.
+            None => cache.forget(user),
+        }
         match verdict {
             Verdict::Accepted(login) => Ok(login),
             Verdict::Expired => Err(FastRefusal::CredentialsExpired),

@@ -3,11 +3,13 @@
 //! HMACs against rows read earlier.
 //!
 //! Storage stays the authority. Every job that changes an account's tokens
-//! (issue, first use, invalidation, a password change, a revocation, the
-//! client cap, an account deletion) forgets the account here, and rows are
-//! put back only under the generation taken before the job that read them:
-//! rows read before a change never land after it. So a revoked or
-//! superseded token is refused from the next login on, as without a cache.
+//! (issue, first use, invalidation, rotation, a password change, a
+//! revocation, the client cap, an account deletion) forgets the account
+//! here once it committed, and rows are put back only by jobs that changed
+//! nothing, under the generation taken before they read: rows read before
+//! a change never land after it. So a revoked or superseded token is
+//! refused from the next login on, as without a cache; and a refusal is
+//! always storage's, so a missing row never costs a client its token.
 //!
 //! Bounded: past [`MAX_CLIENTS`] clients the whole cache is dropped, which
 //! only costs each client one storage job at its next login.

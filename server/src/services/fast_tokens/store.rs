@@ -41,7 +41,7 @@ impl Slot {
 }
 
 /// One stored token of a client.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     pub token_id: Vec<u8>,
     pub slot: Slot,

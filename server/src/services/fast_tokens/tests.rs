@@ -268,7 +268,9 @@ async fn rows(f: &Fixture) -> Vec<Vec<Vec<u8>>> {
 async fn a_token_in_use_is_checked_in_memory_and_a_revocation_forgets_it() {
     let f = fixture(|_| {}).await;
     let token = issue(&f, "c1").await;
-    // The first use promotes the token in a storage job and keeps its rows.
+    // The first use promotes the token in a storage job; the second reads
+    // the rows and keeps them.
+    login(&f, "c1", &token, false).await.unwrap();
     login(&f, "c1", &token, false).await.unwrap();
     // Rows gone from storage behind the service's back: the cache answers,
     // which shows that the login ran no storage job.
@@ -279,5 +281,16 @@ async fn a_token_in_use_is_checked_in_memory_and_a_revocation_forgets_it() {
     ));
     // Any change through the services forgets the account's rows.
     f.clients.revoke(&alice(), "client/c1").await.unwrap();
+    assert!(refused(login(&f, "c1", &token, false).await));
+}
+
+#[tokio::test]
+async fn rows_a_login_changed_are_not_kept() {
+    let f = fixture(|_| {}).await;
+    let token = issue(&f, "c1").await;
+    // The first use promotes the token: a write, so its rows are not kept
+    // (a login that read them before the write could put stale ones back).
+    login(&f, "c1", &token, false).await.unwrap();
+    f.sql("DELETE FROM fast_tokens").await;
     assert!(refused(login(&f, "c1", &token, false).await));
 }

@@ -15,6 +15,7 @@ use jid::BareJid;
 use roost_common::config::Config;
 
 use super::C2sShared;
+use super::transport::Transport;
 use crate::services::auth_limits::Attempt;
 use roost_sasl::{self as sasl, ChannelBinding, Mechanism, SaslFailure, ScramServer};
 
@@ -75,11 +76,10 @@ impl SaslExchange {
         client: Client<'_>,
         mechanism: &str,
         initial: Option<Vec<u8>>,
-        secure: bool,
-        channel_binding: Option<Vec<u8>>,
+        transport: &Transport,
     ) -> (Option<SaslExchange>, SaslStep) {
         let config = &shared.xmpp.config;
-        let offered = offered(config, secure, channel_binding.is_some());
+        let offered = offered(config, transport.is_tls(), transport.has_tls_exporter());
         let Some(mechanism) = Mechanism::from_name(mechanism).filter(|m| offered.contains(m))
         else {
             return (None, SaslFailure::InvalidMechanism.into());
@@ -91,8 +91,11 @@ impl SaslExchange {
             };
         };
         let server_offers_plus = offered.iter().any(|m| m.is_plus());
-        let binding = channel_binding
-            .filter(|_| mechanism.is_plus())
+        // Exported only for a -PLUS mechanism, the one that binds to it.
+        let binding = mechanism
+            .is_plus()
+            .then(|| transport.tls_exporter())
+            .flatten()
             .map(ChannelBinding::tls_exporter);
         let scram = ScramServer::new(hash, mechanism.is_plus(), binding, server_offers_plus);
         match initial {

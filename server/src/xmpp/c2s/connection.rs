@@ -71,16 +71,15 @@ pub struct Connection {
     /// A SASL2 exchange in progress.
     sasl2: Option<sasl2::Sasl2Pending>,
     registration: StreamRegistration,
-    /// The account the stream header named (`from`), which makes FAST
-    /// available.
-    stream_user: Option<BareJid>,
+    /// The stream header named an account of this host (`from`), which
+    /// makes FAST available.
+    names_user: bool,
     /// Set by authentication, read by binding.
     login: Option<Login>,
     session: Option<Arc<SessionHandle>>,
     queue: Option<SessionQueue>,
     offline: OfflineDelivery,
-    /// When the client connected: the negotiation deadline runs from here,
-    /// and an account deleted after it cannot be bound on this connection.
+    /// When the client connected: the negotiation deadline runs from here.
     connected_at: Instant,
 }
 
@@ -102,7 +101,7 @@ impl Connection {
             sasl_started: Started::now(),
             sasl2: None,
             registration: StreamRegistration::default(),
-            stream_user: None,
+            names_user: false,
             login: None,
             session: None,
             queue: None,
@@ -350,11 +349,11 @@ impl Connection {
             self.stream_error("unsupported-version", None);
             return Next::Close;
         }
-        self.stream_user = header
+        self.names_user = header
             .from
             .as_deref()
             .and_then(|from| BareJid::new(from).ok())
-            .filter(|from| from.node().is_some() && from.domain().as_str() == self.host);
+            .is_some_and(|from| from.node().is_some() && from.domain().as_str() == self.host);
         self.stage = if self.login.is_some() {
             Stage::Authenticated
         } else {

@@ -4,9 +4,10 @@
 //! `c2s/register.rs`'s.
 //!
 //! A password change follows the registration's password rules and takes
-//! back what the old password gave: the account's other password sessions
-//! end, FAST tokens stop working (`services/accounts.rs`); the session that
-//! changed it keeps running.
+//! back what the old password gave: every other session of the account
+//! ends and FAST tokens stop working (`services/accounts.rs`); the session
+//! that changed it keeps running. At most
+//! `onboarding::PASSWORD_CHANGES_PER_HOUR` changes an hour.
 
 use super::XmppContext;
 use super::iq::{IqFuture, IqHandler, IqKind, IqRequest, IqTarget};

@@ -17,8 +17,8 @@ use super::CloseReason;
 use crate::services::clients::ClientId;
 use crate::services::sessions::SessionFilter;
 
-/// Cut-offs kept per account; past it the oldest goes (it is the one
-/// closest to needing no keeping anyway).
+/// Cut-offs kept per account; past it they are replaced by one that
+/// selects every login.
 const PER_ACCOUNT: usize = 16;
 /// Accounts with cut-offs past which the whole table is pruned of expired
 /// entries at the next addition.
@@ -62,8 +62,20 @@ impl Cutoffs {
         let filter = filter.for_later_logins();
         let list = self.by_account.entry(user.clone()).or_default();
         list.retain(|c| now.duration_since(c.at) <= keep && c.filter != filter);
+        if filter == SessionFilter::AllExcept(None) {
+            // It selects every login the older ones did.
+            list.clear();
+        }
         if list.len() >= PER_ACCOUNT {
-            list.remove(0);
+            // Full of live cut-offs: one that selects every login, as of
+            // now, covers them all (it refuses more, never less).
+            list.clear();
+            list.push(Cutoff {
+                filter: SessionFilter::AllExcept(None),
+                reason,
+                at: now,
+            });
+            return;
         }
         list.push(Cutoff {
             filter,
@@ -111,6 +123,7 @@ mod tests {
             );
         }
         assert_eq!(cutoffs.by_account[&alice()].len(), 1);
+        let before = now - Duration::from_millis(1);
         for i in 0..1000 {
             let client = ClientId::parse(&format!("c{i}")).unwrap();
             cutoffs.add(
@@ -120,7 +133,16 @@ mod tests {
                 now,
             );
         }
-        assert_eq!(cutoffs.by_account[&alice()].len(), PER_ACCOUNT);
+        assert!(cutoffs.by_account[&alice()].len() <= PER_ACCOUNT);
+        // Nothing live was dropped: every revoked client is still refused.
+        for i in [0, 500, 999] {
+            let client = ClientId::parse(&format!("c{i}")).unwrap();
+            assert!(
+                cutoffs.find(&alice(), Some(&client), before).is_some(),
+                "c{i}"
+            );
+        }
+        assert!(cutoffs.find(&alice(), Some(&phone), before).is_some());
     }
 
     #[test]

@@ -53,7 +53,11 @@ impl Connection {
                     return Next::Continue;
                 }
             },
-            None => (generated_resource(&user), Resource::Generated),
+            None => {
+                let jid = generated_resource(&user);
+                let id = jid.resource().to_string();
+                (jid, Resource::Generated(id))
+            }
         };
         match self.bind_session(jid.clone(), resource).await {
             Ok(()) => {}
@@ -94,7 +98,7 @@ impl Connection {
             return Err(BindRefusal::Ended(reason));
         }
         let ephemeral = match (&login.client, resource) {
-            (None, Resource::Generated) => ClientId::parse(jid.resource().as_str()),
+            (None, Resource::Generated(id)) => ClientId::parse(&id),
             _ => None,
         };
         let recorded = match ephemeral {
@@ -174,12 +178,13 @@ impl Connection {
 }
 
 /// Who picked the resource being bound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Resource {
     /// The client asked for it (or Bind2 derived it from the client id).
     Chosen,
-    /// The server made it up; nothing ties it to the client.
-    Generated,
+    /// The server made it up (a random part, which is the id its session
+    /// is known by); nothing ties it to the client.
+    Generated(String),
 }
 
 fn generated_resource(user: &BareJid) -> FullJid {

@@ -114,6 +114,6 @@ impl Connection {
     /// named the user (`from`), the one case where the server knows whose
     /// tokens a login would use.
     pub(super) fn fast_available(&self) -> bool {
-        self.stream_user.is_some() && self.transport.as_ref().is_some_and(Transport::is_tls)
+        self.names_user && self.transport.as_ref().is_some_and(Transport::is_tls)
     }
 }

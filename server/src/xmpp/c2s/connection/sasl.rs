@@ -69,20 +69,13 @@ impl Connection {
                         return Next::Continue;
                     }
                 };
-                let channel_binding = self.transport.as_ref().and_then(Transport::tls_exporter);
+                let transport = self.transport.as_ref().expect("transport");
                 let client = auth::Client {
                     host: &self.host,
                     ip: self.peer.ip(),
                 };
-                let (exchange, step) = SaslExchange::start(
-                    &self.shared,
-                    client,
-                    mechanism,
-                    initial,
-                    secure,
-                    channel_binding,
-                )
-                .await;
+                let (exchange, step) =
+                    SaslExchange::start(&self.shared, client, mechanism, initial, transport).await;
                 self.sasl = exchange;
                 step
             }

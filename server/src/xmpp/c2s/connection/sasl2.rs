@@ -82,7 +82,6 @@ impl Connection {
             return Next::Continue;
         }
         let transport = self.transport.as_ref().expect("transport");
-        let secure = transport.is_tls();
         let initial = request.initial_response.take();
         if let Some(mechanism) = FastMechanism::from_name(&request.mechanism) {
             // Exported only for the mechanism that binds to it.
@@ -99,20 +98,12 @@ impl Connection {
             };
             return self.sasl2_fast(request, token_login).await;
         }
-        let channel_binding = transport.tls_exporter();
         let client = auth::Client {
             host: &self.host,
             ip: self.peer.ip(),
         };
-        let (exchange, step) = SaslExchange::start(
-            &self.shared,
-            client,
-            &request.mechanism,
-            initial,
-            secure,
-            channel_binding,
-        )
-        .await;
+        let (exchange, step) =
+            SaslExchange::start(&self.shared, client, &request.mechanism, initial, transport).await;
         self.sasl2_answer(request, exchange, step, started).await
     }
 
@@ -278,7 +269,7 @@ impl Connection {
             // resource to the client.
             let resource = match &client_id {
                 Some(_) => Resource::Chosen,
-                None => Resource::Generated,
+                None => Resource::Generated(suffix.clone()),
             };
             match self.bind_session(jid.clone(), resource).await {
                 Ok(()) => {
