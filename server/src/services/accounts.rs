@@ -21,6 +21,7 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 
 pub use roost_common::admin::Role;
 
+use super::secret_file::{SecretCell, SecretFileError};
 use super::sessions::LiveSession;
 use super::{Hosts, ServiceError, now};
 use crate::storage::{Db, StorageError};
@@ -47,7 +48,7 @@ pub struct Accounts {
     /// Password changes forget password use and end sessions there.
     clients: super::Clients,
     /// Loaded on first need, from the data directory.
-    decoy_secret: Arc<tokio::sync::OnceCell<[u8; DECOY_SECRET_LEN]>>,
+    decoy_secret: Arc<SecretCell<DECOY_SECRET_LEN>>,
 }
 
 impl Accounts {
@@ -70,22 +71,9 @@ impl Accounts {
 
     /// The secret SCRAM decoy salts are derived from: the same across
     /// restarts (kept in the data directory, see `decoy_secret.rs`).
-    pub async fn decoy_secret(
-        &self,
-    ) -> Result<[u8; DECOY_SECRET_LEN], decoy_secret::DecoySecretError> {
-        let data_dir = self.config.data_dir.clone();
-        self.decoy_secret
-            .get_or_try_init(|| async move {
-                match tokio::task::spawn_blocking(move || decoy_secret::load_or_create(&data_dir))
-                    .await
-                {
-                    Ok(loaded) => loaded,
-                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                    Err(_) => Err(decoy_secret::DecoySecretError::shutting_down()),
-                }
-            })
-            .await
-            .copied()
+    pub async fn decoy_secret(&self) -> Result<[u8; DECOY_SECRET_LEN], SecretFileError> {
+        let path = self.config.data_dir.join(decoy_secret::FILE_NAME);
+        self.decoy_secret.get(path, decoy_secret::IF_REMOVED).await
     }
 
     /// Reads an account's JID as typed: `user@host` with a host we serve,

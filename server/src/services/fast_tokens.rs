@@ -174,7 +174,7 @@ pub struct FastTokens {
     config: Arc<Config>,
     clients: Clients,
     /// Loaded on first need, from the data directory.
-    key: Arc<tokio::sync::OnceCell<[u8; KEY_LEN]>>,
+    key: Arc<super::secret_file::SecretCell<KEY_LEN>>,
 }
 
 impl FastTokens {
@@ -371,24 +371,12 @@ impl FastTokens {
     /// The server key, read (or made) once.
     async fn key(&self) -> Result<[u8; KEY_LEN], ServiceError> {
         let path = self.config.data_dir.join(KEY_FILE);
+        let if_removed =
+            "every FAST token then stops working; clients log in with the password again";
         self.key
-            .get_or_try_init(|| async move {
-                let loaded = tokio::task::spawn_blocking(move || {
-                    super::secret_file::load_or_create(
-                        &path,
-                        "every FAST token then stops working; clients log in with the password again",
-                    )
-                })
-                .await;
-                match loaded {
-                    Ok(Ok(key)) => Ok(key),
-                    Ok(Err(e)) => Err(ServiceError::Storage(StorageError::File(e.0))),
-                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                    Err(_) => Err(ServiceError::Storage(StorageError::Closed)),
-                }
-            })
+            .get(path, if_removed)
             .await
-            .copied()
+            .map_err(|e| ServiceError::Storage(StorageError::File(e.0)))
     }
 }
 

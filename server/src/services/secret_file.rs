@@ -18,6 +18,43 @@ use rand::RngCore as _;
 #[error("{0}")]
 pub struct SecretFileError(pub String);
 
+/// A secret file read once per process, off the async runtime (a first
+/// read may create and sync the file).
+pub struct SecretCell<const N: usize> {
+    cell: tokio::sync::OnceCell<[u8; N]>,
+}
+
+impl<const N: usize> Default for SecretCell<N> {
+    fn default() -> Self {
+        SecretCell {
+            cell: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+impl<const N: usize> SecretCell<N> {
+    /// The secret at `path`, read (or made) the first time; see
+    /// [`load_or_create`].
+    pub async fn get(
+        &self,
+        path: PathBuf,
+        if_removed: &'static str,
+    ) -> Result<[u8; N], SecretFileError> {
+        self.cell
+            .get_or_try_init(|| async move {
+                let loaded =
+                    tokio::task::spawn_blocking(move || load_or_create(&path, if_removed)).await;
+                match loaded {
+                    Ok(loaded) => loaded,
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    Err(_) => Err(SecretFileError("roostd is shutting down".into())),
+                }
+            })
+            .await
+            .copied()
+    }
+}
+
 /// Reads the `N`-byte secret at `path`, making it first if there is none.
 /// `if_removed` tells the operator what removing a damaged file costs.
 pub fn load_or_create<const N: usize>(
