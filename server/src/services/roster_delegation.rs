@@ -89,6 +89,8 @@ struct Inner {
     events: Events,
     sessions: Sessions,
     hosts: HashMap<String, Host>,
+    /// Every host served, delegated or not.
+    served: HashSet<String>,
     max_items: usize,
     fetches: SingleFlight<BareJid, FetchResult>,
     /// Users whose roster was fetched since they came online: a roster get
@@ -132,6 +134,7 @@ impl RosterDelegation {
                 events,
                 sessions,
                 hosts,
+                served: config.hosts.iter().map(ToString::to_string).collect(),
                 max_items: config.limits.roster_items,
                 fetches: SingleFlight::default(),
                 fresh: Mutex::default(),
@@ -147,6 +150,20 @@ impl RosterDelegation {
     /// The largest refresh body `host` takes, if it delegates rosters.
     pub fn refresh_body_limit(&self, host: &str) -> Option<usize> {
         self.inner.hosts.get(host).map(|h| h.refresh_body_limit)
+    }
+
+    /// The delegated host a refresh request is for: the one its `Host`
+    /// header names or, when that names none of ours (an address, a
+    /// proxy's name) and only one host delegates, that one. `None` when
+    /// the request names a host without delegation or cannot be placed.
+    pub fn refresh_host(&self, named: Option<&str>) -> Option<String> {
+        let named = named.map(str::to_ascii_lowercase);
+        match named {
+            Some(name) if self.inner.hosts.contains_key(&name) => Some(name),
+            Some(name) if self.inner.served.contains(&name) => None,
+            _ if self.inner.hosts.len() == 1 => self.inner.hosts.keys().next().cloned(),
+            _ => None,
+        }
     }
 
     /// Whether a refresh call for `host` from `peer`, with this bearer

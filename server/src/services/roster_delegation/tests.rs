@@ -50,6 +50,7 @@ struct Setup {
     delegation: RosterDelegation,
     rosters: Rosters,
     events: EventReceiver,
+    _authorization_file: tempfile::NamedTempFile,
 }
 
 async fn setup(configure: impl FnOnce(&mut RosterDelegationConfig)) -> Setup {
@@ -88,6 +89,7 @@ async fn setup(configure: impl FnOnce(&mut RosterDelegationConfig)) -> Setup {
         service,
         delegation,
         events: receiver,
+        _authorization_file: secret,
     }
 }
 
@@ -401,6 +403,33 @@ async fn who_may_refresh() {
 }
 
 #[tokio::test]
+async fn the_refresh_host_comes_from_the_host_header() {
+    let s = setup(|_| {}).await;
+    let host = |named| s.delegation.refresh_host(named);
+    assert_eq!(host(Some("example.test")).as_deref(), Some("example.test"));
+    assert_eq!(host(Some("Example.TEST")).as_deref(), Some("example.test"));
+    // An address or a proxy's name: the one delegated host.
+    assert_eq!(host(Some("127.0.0.1")).as_deref(), Some("example.test"));
+    assert_eq!(host(None).as_deref(), Some("example.test"));
+
+    // A host we serve without delegation has no refresh endpoint.
+    let mut config = (*s.fx.config).clone();
+    config.hosts.push(DomainName::parse("plain.test").unwrap());
+    let delegation = RosterDelegation::new(
+        s.fx.db.clone(),
+        &config,
+        Events::default(),
+        Sessions::default(),
+    )
+    .unwrap();
+    assert_eq!(delegation.refresh_host(Some("plain.test")), None);
+    assert_eq!(
+        delegation.refresh_host(Some("127.0.0.1")).as_deref(),
+        Some("example.test")
+    );
+}
+
+#[tokio::test]
 async fn a_missing_secret_file_is_a_setup_error() {
     let fx = fixture(|c: &mut Config| {
         c.roster_delegation.insert(
@@ -451,8 +480,8 @@ async fn tls_service() -> (u16, tempfile::NamedTempFile) {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let ca = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(ca.path(), certified.cert.pem()).unwrap();
-    let key = rustls_pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der())
-        .unwrap();
+    let key =
+        rustls_pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let tls = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -479,7 +508,9 @@ async fn tls_service() -> (u16, tempfile::NamedTempFile) {
                     }
                 }
                 let _ = tls
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+                    )
                     .await;
                 let _ = tls.shutdown().await;
             });
@@ -505,5 +536,8 @@ async fn https_services_are_verified_against_the_configured_ca() {
     let untrusted = setup(move |d| d.url = url).await;
     let outcome = untrusted.refresh(&["alice"]).await;
     assert_eq!(outcome.updated, 0, "{outcome:?}");
-    assert!(outcome.failures[0].reason.contains("certificate"), "{outcome:?}");
+    assert!(
+        outcome.failures[0].reason.contains("certificate"),
+        "{outcome:?}"
+    );
 }
