@@ -650,9 +650,12 @@ impl Config {
                     format!("roster_delegation.\"{host}\": not one of the configured hosts"),
                 ));
             }
-            delegation
-                .check()
-                .map_err(|e| (line, format!("roster_delegation.\"{host}\".{e}")))?;
+            delegation.check().map_err(|(option, e)| {
+                (
+                    line_in_table(text, line, option),
+                    format!("roster_delegation.\"{host}\".{option}: {e}"),
+                )
+            })?;
             for path in delegation.paths_mut() {
                 *path = base.join(&*path);
             }
@@ -717,6 +720,21 @@ fn line_of_table(text: &str, table: &str, key: &str) -> usize {
     text.lines()
         .position(|l| l.contains(table) && l.contains(key))
         .map_or_else(|| line_of_key(text, table), |i| i + 1)
+}
+
+/// The line of `key` in the table whose header is on line `table`, else
+/// the header's.
+fn line_in_table(text: &str, table: usize, key: &str) -> usize {
+    text.lines()
+        .enumerate()
+        .skip(table)
+        .take_while(|(_, l)| !l.trim_start().starts_with('['))
+        .find(|(_, l)| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map_or(table, |(i, _)| i + 1)
 }
 
 /// Accepts a whole number of seconds or a human duration such as `"7d"`,
@@ -914,7 +932,10 @@ mod tests {
                     url = \"http://app/contacts\"\n";
         let (line, msg) = Config::parse(text, Path::new(".")).unwrap_err();
         assert_eq!(line, 5, "{msg}");
-        assert!(msg.contains("roster_delegation url"), "{msg}");
+        assert!(
+            msg.starts_with("roster_delegation.\"a.test\".url: 'http://app/contacts'"),
+            "{msg}"
+        );
     }
 
     #[test]

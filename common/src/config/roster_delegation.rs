@@ -67,19 +67,23 @@ fn default_max_concurrent_requests() -> usize {
 }
 
 impl RosterDelegationConfig {
-    /// The checks that need more than one field; `Err` names the option.
-    pub fn check(&self) -> Result<(), String> {
+    /// Checks the values; `Err` gives the option at fault and what is
+    /// wrong, for the caller to place on its line with the host.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        RosterUrl::check(&self.url.0).map_err(|e| ("url", e))?;
         if self.timeout > MAX_TIMEOUT {
-            return Err("timeout: at most 5 minutes".into());
+            return Err(("timeout", "at most 5 minutes".into()));
         }
         if !(1..=MAX_CONCURRENT_REQUESTS).contains(&self.max_concurrent_requests) {
-            return Err(format!(
-                "max_concurrent_requests: from 1 to {MAX_CONCURRENT_REQUESTS}"
+            return Err((
+                "max_concurrent_requests",
+                format!("from 1 to {MAX_CONCURRENT_REQUESTS}"),
             ));
         }
         if !(2..=MAX_REFRESH_BODY_LIMIT).contains(&self.refresh_body_limit) {
-            return Err(format!(
-                "refresh_body_limit: from 2 to {MAX_REFRESH_BODY_LIMIT} bytes"
+            return Err((
+                "refresh_body_limit",
+                format!("from 2 to {MAX_REFRESH_BODY_LIMIT} bytes"),
             ));
         }
         Ok(())
@@ -98,8 +102,11 @@ impl RosterDelegationConfig {
 }
 
 /// An `http://` or `https://` URL with exactly one `%s`, outside the host.
+/// Read from a file as it stands and checked by
+/// [`RosterDelegationConfig::check`], so the error can name the host;
+/// made in code with `try_from`, which checks.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[serde(transparent)]
 pub struct RosterUrl(String);
 
 impl RosterUrl {
@@ -118,7 +125,14 @@ impl TryFrom<String> for RosterUrl {
     type Error = String;
 
     fn try_from(url: String) -> Result<Self, String> {
-        let problem = |what: &str| format!("roster_delegation url '{url}': {what}");
+        RosterUrl::check(&url)?;
+        Ok(RosterUrl(url))
+    }
+}
+
+impl RosterUrl {
+    fn check(url: &str) -> Result<(), String> {
+        let problem = |what: &str| format!("'{url}' {what}");
         let Some(rest) = url
             .strip_prefix("https://")
             .or_else(|| url.strip_prefix("http://"))
@@ -141,7 +155,7 @@ impl TryFrom<String> for RosterUrl {
         if url.contains('#') {
             return Err(problem("must not have a #fragment"));
         }
-        Ok(RosterUrl(url))
+        Ok(())
     }
 }
 
@@ -268,7 +282,7 @@ mod tests {
             ("http://h/%s#top", "fragment"),
         ] {
             let e = url(bad).unwrap_err();
-            assert!(e.contains(needle) && e.contains("url"), "{bad}: {e}");
+            assert!(e.contains(needle) && e.contains(bad), "{bad}: {e}");
         }
     }
 

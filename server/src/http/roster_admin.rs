@@ -110,11 +110,13 @@ fn admitted(
     headers: &HeaderMap,
     peer: SocketAddr,
 ) -> Result<String, ApiError> {
-    let host = headers
+    let named = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .and_then(super::host_without_port)
-        .map(|h| h.to_string())
+        .and_then(super::host_without_port);
+    let host = services
+        .roster_delegation
+        .refresh_host(named.as_ref().map(|h| h.as_str()))
         .unwrap_or_default();
     services
         .roster_delegation
