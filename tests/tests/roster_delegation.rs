@@ -13,8 +13,9 @@
 //! addresses and the secret configured. A backend that hangs, refuses,
 //! fails or answers garbage never leaves a roster request unanswered, never
 //! hides the last good roster and never holds up anyone else. Users cannot
-//! edit a delegated roster or subscribe to or from delegated users. A bad
-//! URL template stops roostd at startup.
+//! edit a delegated roster or subscribe to or from delegated users, and
+//! presence flows between delegated contacts as between mutual
+//! subscribers. A bad URL template stops roostd at startup.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -1055,6 +1056,16 @@ async fn roster_edits_and_subscriptions_are_refused() {
         "{:#?}",
         show(&got)
     );
+
+    // Presence still flows as between mutual subscribers: bob leaving is
+    // an unavailable for alice.
+    bob.send("</stream:stream>").await;
+    bob.read_to_end().await;
+    read_until_seen(&mut alice, "bob's unavailable", |s| {
+        s.iter()
+            .any(|el| is_presence(el, &jid("bob"), Some("unavailable")))
+    })
+    .await;
 }
 
 // ---------------------------------------------------------------------------
