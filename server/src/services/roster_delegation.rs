@@ -93,9 +93,10 @@ struct Inner {
     served: HashSet<String>,
     max_items: usize,
     fetches: SingleFlight<BareJid, FetchResult>,
-    /// Users whose roster was fetched since they came online: a roster get
-    /// while another of their sessions is bound is answered from storage.
-    fresh: Mutex<HashSet<BareJid>>,
+    /// Users whose roster was fetched in their current online period,
+    /// with the sessions of that period: a roster get while one of them
+    /// is bound is answered from storage.
+    fresh: Mutex<HashMap<BareJid, Vec<(FullJid, i64)>>>,
 }
 
 impl RosterDelegation {
@@ -194,34 +195,50 @@ impl RosterDelegation {
     }
 
     /// Before `session` of a delegated user reads its roster: fetches it
-    /// unless another of the user's sessions is bound and the roster was
-    /// fetched since the user came online. A failed fetch is logged and
-    /// leaves the stored copy; the caller answers from storage either way.
+    /// at the first roster get of the user's online period (as Prosody,
+    /// which keeps the roster while any resource is online), or when the
+    /// last fetch failed. A failed fetch is logged and leaves the stored
+    /// copy; the caller answers from storage either way.
     pub async fn before_roster_get(&self, session: &FullJid) {
         let user = session.to_bare();
         if !self.delegates(user.domain().as_str()) {
             return;
         }
-        let others_online = self
-            .inner
-            .sessions
-            .sessions(&user)
-            .iter()
-            .any(|s| s.jid != *session);
-        if others_online && self.inner.fresh.lock().expect("fresh lock").contains(&user) {
-            return;
+        let live = self.live_sessions(&user);
+        {
+            let mut fresh = self.inner.fresh.lock().expect("fresh lock");
+            // The period goes on while a session that was bound at the
+            // fetch (or joined since) still is.
+            if let Some(mark) = fresh.get_mut(&user)
+                && live.iter().any(|s| mark.contains(s))
+            {
+                *mark = live;
+                return;
+            }
         }
         let fetched = self.fetch(&user).await.is_ok();
+        let live = self.live_sessions(&user);
         let mut fresh = self.inner.fresh.lock().expect("fresh lock");
         if fetched {
             if fresh.len() >= FRESH_PRUNE_AT {
                 let sessions = &self.inner.sessions;
-                fresh.retain(|u| !sessions.sessions(u).is_empty());
+                fresh.retain(|u, _| !sessions.sessions(u).is_empty());
             }
-            fresh.insert(user);
+            fresh.insert(user, live);
         } else {
             fresh.remove(&user);
         }
+    }
+
+    /// The user's bound sessions, each known by its JID and bind time
+    /// (a resource may come back in a later period).
+    fn live_sessions(&self, user: &BareJid) -> Vec<(FullJid, i64)> {
+        self.inner
+            .sessions
+            .sessions(user)
+            .into_iter()
+            .map(|s| (s.jid, s.since))
+            .collect()
     }
 
     /// Refreshes the rosters of `usernames` on `host` (the refresh endpoint).

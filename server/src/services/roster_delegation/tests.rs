@@ -215,27 +215,69 @@ async fn concurrent_first_roster_gets_make_one_request() {
 }
 
 #[tokio::test]
-async fn another_online_session_shares_the_fetched_roster() {
+async fn an_online_period_fetches_once() {
     let s = setup(|_| {}).await;
     s.answers(BOB_CARL);
-    s.fx.directory
-        .add("alice@example.test/phone", "phone", AuthMethod::Password);
     let phone = crate::services::testing::full("phone");
     let laptop = crate::services::testing::full("laptop");
+    let online = |jid: &str| {
+        s.fx.directory.add(
+            &format!("alice@example.test/{jid}"),
+            jid,
+            AuthMethod::Password,
+        )
+    };
+    let offline = |jid: &FullJid| {
+        s.fx.directory
+            .live
+            .lock()
+            .unwrap()
+            .retain(|l| l.jid != *jid)
+    };
+    online("phone");
     s.delegation.before_roster_get(&phone).await;
     assert_eq!(s.requests(), 1);
-    s.fx.directory
-        .add("alice@example.test/laptop", "laptop", AuthMethod::Password);
+    s.delegation.before_roster_get(&phone).await;
+    assert_eq!(s.requests(), 1, "a second roster get of the session");
+    online("laptop");
     s.delegation.before_roster_get(&laptop).await;
     assert_eq!(s.requests(), 1, "the phone's fetch serves the laptop");
-    // Alone again after the others left, a session fetches anew.
+    offline(&phone);
+    s.delegation.before_roster_get(&laptop).await;
+    assert_eq!(
+        s.requests(),
+        1,
+        "the period goes on while the laptop is online"
+    );
+    // Everyone left; a new period fetches anew, even with a known resource.
+    offline(&laptop);
     s.fx.directory
         .live
         .lock()
         .unwrap()
-        .retain(|l| l.jid == laptop);
-    s.delegation.before_roster_get(&laptop).await;
+        .push(crate::services::sessions::LiveSession {
+            jid: phone.clone(),
+            client: crate::services::testing::id("phone"),
+            method: AuthMethod::Password,
+            since: 1_800_000_000,
+        });
+    s.delegation.before_roster_get(&phone).await;
     assert_eq!(s.requests(), 2);
+}
+
+#[tokio::test]
+async fn a_failed_fetch_is_tried_again_at_the_next_roster_get() {
+    let s = setup(|_| {}).await;
+    s.fx.directory
+        .add("alice@example.test/phone", "phone", AuthMethod::Password);
+    let phone = crate::services::testing::full("phone");
+    s.service.lock().unwrap().status = Some(StatusCode::BAD_GATEWAY);
+    s.delegation.before_roster_get(&phone).await;
+    assert!(s.contacts().await.is_empty());
+    s.answers(BOB_CARL);
+    s.delegation.before_roster_get(&phone).await;
+    assert_eq!(s.requests(), 2);
+    assert_eq!(s.contacts().await.len(), 2);
 }
 
 #[tokio::test]
