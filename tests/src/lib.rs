@@ -5,6 +5,8 @@
 pub mod client;
 pub mod manage_clients;
 pub mod raw;
+pub mod raw_stanzas;
+pub mod roster_backend;
 pub mod sasl2;
 pub mod xmppjs;
 
