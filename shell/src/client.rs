@@ -116,6 +116,11 @@ impl AdminClient {
         }
     }
 
+    /// How long the next answer is waited for.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     pub fn socket_path(&self) -> &Path {
         &self.path
     }
