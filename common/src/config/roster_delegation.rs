@@ -181,12 +181,8 @@ impl AddressPrefix {
     /// Whether `peer` is inside; an IPv4-mapped IPv6 peer counts as IPv4.
     pub fn contains(&self, peer: IpAddr) -> bool {
         match (self.addr, peer.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                prefix_eq(&net.octets(), &ip.octets(), self.len)
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                prefix_eq(&net.octets(), &ip.octets(), self.len)
-            }
+            (IpAddr::V4(net), IpAddr::V4(ip)) => prefix_eq(&net.octets(), &ip.octets(), self.len),
+            (IpAddr::V6(net), IpAddr::V6(ip)) => prefix_eq(&net.octets(), &ip.octets(), self.len),
             _ => false,
         }
     }
@@ -207,9 +203,8 @@ impl TryFrom<String> for AddressPrefix {
     type Error = String;
 
     fn try_from(text: String) -> Result<Self, String> {
-        let bad = || {
-            format!("refresh_allow: '{text}' is not an address or an address/prefix-length")
-        };
+        let bad =
+            || format!("refresh_allow: '{text}' is not an address or an address/prefix-length");
         let (addr, len) = match text.split_once('/') {
             Some((addr, len)) => (addr, Some(len)),
             None => (text.as_str(), None),
@@ -217,7 +212,12 @@ impl TryFrom<String> for AddressPrefix {
         let addr: IpAddr = addr.trim().parse().map_err(|_| bad())?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let len = match len {
-            Some(len) => len.trim().parse::<u8>().ok().filter(|l| *l <= max).ok_or_else(bad)?,
+            Some(len) => len
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|l| *l <= max)
+                .ok_or_else(bad)?,
             None => max,
         };
         Ok(AddressPrefix { addr, len })
@@ -245,7 +245,10 @@ mod tests {
             u.for_user("o'neil&co/x"),
             "https://app.example/contacts/o%27neil%26co%2Fx?x=1"
         );
-        assert_eq!(u.for_user("élan"), "https://app.example/contacts/%C3%A9lan?x=1");
+        assert_eq!(
+            u.for_user("élan"),
+            "https://app.example/contacts/%C3%A9lan?x=1"
+        );
         // A literal %20 elsewhere is kept (Prosody took it for a format directive).
         assert_eq!(
             url("http://h/a%20b/%s").unwrap().for_user("z"),
