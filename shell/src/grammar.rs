@@ -125,7 +125,7 @@ pub struct OutputArgs {
     /// invites-api create prints {"key", "id", "host", "name", "created_at",
     /// "expires_at", "last_used_at", "invites_created"}; invites-api list an
     /// array of such objects without "key"; invites-api delete
-    /// {"deleted": ID, "host": HOST}. Each user command's help gives its
+    /// {"deleted": ID, "host": HOST}. Every other command's help gives its
     /// shape. Times are Unix seconds, or null when there is none.
     #[arg(long, global = true)]
     pub json: bool,
