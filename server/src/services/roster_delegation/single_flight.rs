@@ -76,8 +76,7 @@ where
                 }
             }
         };
-        let value = result.wait_for(Option::is_some).await.ok()?.clone();
-        value
+        result.wait_for(Option::is_some).await.ok()?.clone()
     }
 
     /// Runs going now.

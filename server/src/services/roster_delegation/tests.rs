@@ -441,3 +441,69 @@ async fn futures_join_all<F: std::future::Future<Output = ()> + Send + 'static>(
         handle.await.unwrap();
     }
 }
+
+/// An HTTPS roster service with a self-signed certificate for localhost,
+/// answering every request with an empty roster.
+async fn tls_service() -> (u16, tempfile::NamedTempFile) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio_rustls::rustls;
+
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let ca = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ca.path(), certified.cert.pem()).unwrap();
+    let key = rustls_pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der())
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut request = Vec::new();
+                let mut buf = [0; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = tls
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
+                    .await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (port, ca)
+}
+
+#[tokio::test]
+async fn https_services_are_verified_against_the_configured_ca() {
+    let (port, ca) = tls_service().await;
+    let url = RosterUrl::try_from(format!("https://localhost:{port}/contacts/%s")).unwrap();
+    let trusted = {
+        let (url, ca) = (url.clone(), ca.path().to_owned());
+        setup(move |d| {
+            d.url = url;
+            d.ca_file = Some(ca);
+        })
+        .await
+    };
+    assert_eq!(trusted.refresh(&["alice"]).await.updated, 1);
+    // The system's store does not know this certificate.
+    let untrusted = setup(move |d| d.url = url).await;
+    let outcome = untrusted.refresh(&["alice"]).await;
+    assert_eq!(outcome.updated, 0, "{outcome:?}");
+    assert!(outcome.failures[0].reason.contains("certificate"), "{outcome:?}");
+}
