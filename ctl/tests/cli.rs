@@ -881,3 +881,20 @@ fn roster_commands_without_their_arguments_are_exit_code_2() {
     }
     assert!(fake.requests().is_empty());
 }
+
+#[test]
+fn a_refresh_of_more_jids_than_a_request_holds_is_exit_code_2_unsent() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let jids: Vec<String> = (0..5000).map(|i| format!("u{i}@school.example")).collect();
+    let (code, out, err) = run(roostctl(dir.path())
+        .args(socket_arg(&fake))
+        .args(["roster", "refresh"])
+        .args(&jids));
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(
+        err.starts_with("roostctl: the request would be ") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert!(fake.requests().is_empty());
+}

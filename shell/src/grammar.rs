@@ -259,13 +259,15 @@ pub enum RosterCommand {
 
     /// Fetch delegated rosters again from their roster service
     ///
-    /// Does what the service's POST /roster_admin/refresh does: each
-    /// account's roster is fetched again and stored, and its connected
+    /// Does what POST /roster_admin/refresh on roostd's HTTP listener does:
+    /// each account's roster is fetched again and stored, and its connected
     /// clients are sent the changes. Every JID must be on a host with
     /// roster delegation; otherwise nothing is fetched and the command
     /// fails (exit status 1). An account that does not exist counts as
     /// updated: its first login fetches its roster. A JID given twice
-    /// counts once. Prints "updated N, errors M" and, for each failure,
+    /// counts once; one command takes as many JIDs as fit in the 64 KiB an
+    /// admin request may have (two thousand or so), more is a usage error
+    /// (exit status 2). Prints "updated N, errors M" and, for each failure,
     /// the JID and why; when piped, FIELD<TAB>VALUE lines: updated<TAB>N,
     /// errors<TAB>M, then one failed<TAB>JID<TAB>REASON line per failure.
     /// --json gives {"updated", "errors", "failures": [{"jid", "reason"}]}.
