@@ -1,7 +1,8 @@
 //! The roster service's refresh endpoint (issue 10, Prosody's
 //! mod_http_roster_admin): `POST /roster_admin/refresh` with a JSON array
 //! of usernames, `GET /roster_admin/refresh/USERNAME` for one. The host is
-//! the one the `Host` header names; it must delegate its rosters.
+//! the one the `Host` header names (or the only delegated host, when it
+//! names none of ours); it must delegate its rosters.
 //!
 //! Unlike Prosody, which answers anyone, callers must come from the host's
 //! `refresh_allow` addresses (and bring its secret when one is set); the

@@ -89,11 +89,14 @@ struct Inner {
     events: Events,
     sessions: Sessions,
     hosts: HashMap<String, Host>,
+    /// Every host served, delegated or not.
+    served: HashSet<String>,
     max_items: usize,
     fetches: SingleFlight<BareJid, FetchResult>,
-    /// Users whose roster was fetched since they came online: a roster get
-    /// while another of their sessions is bound is answered from storage.
-    fresh: Mutex<HashSet<BareJid>>,
+    /// Users whose roster was fetched in their current online period,
+    /// with the sessions of that period: a roster get while one of them
+    /// is bound is answered from storage.
+    fresh: Mutex<HashMap<BareJid, Vec<(FullJid, i64)>>>,
 }
 
 impl RosterDelegation {
@@ -132,6 +135,7 @@ impl RosterDelegation {
                 events,
                 sessions,
                 hosts,
+                served: config.hosts.iter().map(ToString::to_string).collect(),
                 max_items: config.limits.roster_items,
                 fetches: SingleFlight::default(),
                 fresh: Mutex::default(),
@@ -147,6 +151,20 @@ impl RosterDelegation {
     /// The largest refresh body `host` takes, if it delegates rosters.
     pub fn refresh_body_limit(&self, host: &str) -> Option<usize> {
         self.inner.hosts.get(host).map(|h| h.refresh_body_limit)
+    }
+
+    /// The delegated host a refresh request is for: the one its `Host`
+    /// header names or, when that names none of ours (an address, a
+    /// proxy's name) and only one host delegates, that one. `None` when
+    /// the request names a host without delegation or cannot be placed.
+    pub fn refresh_host(&self, named: Option<&str>) -> Option<String> {
+        let named = named.map(str::to_ascii_lowercase);
+        match named {
+            Some(name) if self.inner.hosts.contains_key(&name) => Some(name),
+            Some(name) if self.inner.served.contains(&name) => None,
+            _ if self.inner.hosts.len() == 1 => self.inner.hosts.keys().next().cloned(),
+            _ => None,
+        }
     }
 
     /// Whether a refresh call for `host` from `peer`, with this bearer
@@ -177,34 +195,50 @@ impl RosterDelegation {
     }
 
     /// Before `session` of a delegated user reads its roster: fetches it
-    /// unless another of the user's sessions is bound and the roster was
-    /// fetched since the user came online. A failed fetch is logged and
-    /// leaves the stored copy; the caller answers from storage either way.
+    /// at the first roster get of the user's online period (as Prosody,
+    /// which keeps the roster while any resource is online), or when the
+    /// last fetch failed. A failed fetch is logged and leaves the stored
+    /// copy; the caller answers from storage either way.
     pub async fn before_roster_get(&self, session: &FullJid) {
         let user = session.to_bare();
         if !self.delegates(user.domain().as_str()) {
             return;
         }
-        let others_online = self
-            .inner
-            .sessions
-            .sessions(&user)
-            .iter()
-            .any(|s| s.jid != *session);
-        if others_online && self.inner.fresh.lock().expect("fresh lock").contains(&user) {
-            return;
+        let live = self.live_sessions(&user);
+        {
+            let mut fresh = self.inner.fresh.lock().expect("fresh lock");
+            // The period goes on while a session that was bound at the
+            // fetch (or joined since) still is.
+            if let Some(mark) = fresh.get_mut(&user)
+                && live.iter().any(|s| mark.contains(s))
+            {
+                *mark = live;
+                return;
+            }
         }
         let fetched = self.fetch(&user).await.is_ok();
+        let live = self.live_sessions(&user);
         let mut fresh = self.inner.fresh.lock().expect("fresh lock");
         if fetched {
             if fresh.len() >= FRESH_PRUNE_AT {
                 let sessions = &self.inner.sessions;
-                fresh.retain(|u| !sessions.sessions(u).is_empty());
+                fresh.retain(|u, _| !sessions.sessions(u).is_empty());
             }
-            fresh.insert(user);
+            fresh.insert(user, live);
         } else {
             fresh.remove(&user);
         }
+    }
+
+    /// The user's bound sessions, each known by its JID and bind time
+    /// (a resource may come back in a later period).
+    fn live_sessions(&self, user: &BareJid) -> Vec<(FullJid, i64)> {
+        self.inner
+            .sessions
+            .sessions(user)
+            .into_iter()
+            .map(|s| (s.jid, s.since))
+            .collect()
     }
 
     /// Refreshes the rosters of `usernames` on `host` (the refresh endpoint).

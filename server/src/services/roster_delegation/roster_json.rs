@@ -4,9 +4,10 @@
 //! and the reasons for what was skipped out.
 //!
 //! What Prosody crashes on (array-shaped groups, a `null`), this reads or
-//! skips: one bad item never costs the user the rest of the roster. Items
-//! are bounded as a roster set is (names, groups, bytes per item) and in
-//! number by `[limits] roster_items`.
+//! skips: one bad item never costs the user the rest of the roster, and
+//! unknown fields are ignored (and reported). Items are bounded as a roster
+//! set is (names, groups, bytes per item) and in number by `[limits]
+//! roster_items`.
 
 use std::collections::BTreeMap;
 
@@ -66,6 +67,12 @@ pub fn parse(body: &[u8], user: &BareJid, max_items: usize) -> Result<ParsedRost
         if jid == *user {
             skipped.push(format!("{key}: the user's own JID"));
             continue;
+        }
+        for field in details
+            .keys()
+            .filter(|f| !matches!(f.as_str(), "name" | "groups"))
+        {
+            skipped.push(format!("{key}: unknown field '{field}' ignored"));
         }
         let name = match details.get("name") {
             Some(Value::String(n)) if !n.is_empty() && n.len() <= MAX_NAME_BYTES => Some(n.clone()),
@@ -194,7 +201,13 @@ mod tests {
         let jids: Vec<String> = r.items.iter().map(|i| i.jid.to_string()).collect();
         assert_eq!(jids, ["num@school.example", "ok@school.example"]);
         assert_eq!(r.items[0].name, None);
-        assert_eq!(r.skipped.len(), 5, "{:?}", r.skipped);
+        // Four items left out, a name that is not a string, two unknown fields.
+        assert_eq!(r.skipped.len(), 7, "{:?}", r.skipped);
+        assert!(
+            r.skipped.iter().any(
+                |s| s.contains("unknown field 'deep'") || s.contains("unknown field 'unknown'")
+            )
+        );
     }
 
     #[test]

@@ -50,6 +50,7 @@ struct Setup {
     delegation: RosterDelegation,
     rosters: Rosters,
     events: EventReceiver,
+    _authorization_file: tempfile::NamedTempFile,
 }
 
 async fn setup(configure: impl FnOnce(&mut RosterDelegationConfig)) -> Setup {
@@ -88,6 +89,7 @@ async fn setup(configure: impl FnOnce(&mut RosterDelegationConfig)) -> Setup {
         service,
         delegation,
         events: receiver,
+        _authorization_file: secret,
     }
 }
 
@@ -213,27 +215,69 @@ async fn concurrent_first_roster_gets_make_one_request() {
 }
 
 #[tokio::test]
-async fn another_online_session_shares_the_fetched_roster() {
+async fn an_online_period_fetches_once() {
     let s = setup(|_| {}).await;
     s.answers(BOB_CARL);
-    s.fx.directory
-        .add("alice@example.test/phone", "phone", AuthMethod::Password);
     let phone = crate::services::testing::full("phone");
     let laptop = crate::services::testing::full("laptop");
+    let online = |jid: &str| {
+        s.fx.directory.add(
+            &format!("alice@example.test/{jid}"),
+            jid,
+            AuthMethod::Password,
+        )
+    };
+    let offline = |jid: &FullJid| {
+        s.fx.directory
+            .live
+            .lock()
+            .unwrap()
+            .retain(|l| l.jid != *jid)
+    };
+    online("phone");
     s.delegation.before_roster_get(&phone).await;
     assert_eq!(s.requests(), 1);
-    s.fx.directory
-        .add("alice@example.test/laptop", "laptop", AuthMethod::Password);
+    s.delegation.before_roster_get(&phone).await;
+    assert_eq!(s.requests(), 1, "a second roster get of the session");
+    online("laptop");
     s.delegation.before_roster_get(&laptop).await;
     assert_eq!(s.requests(), 1, "the phone's fetch serves the laptop");
-    // Alone again after the others left, a session fetches anew.
+    offline(&phone);
+    s.delegation.before_roster_get(&laptop).await;
+    assert_eq!(
+        s.requests(),
+        1,
+        "the period goes on while the laptop is online"
+    );
+    // Everyone left; a new period fetches anew, even with a known resource.
+    offline(&laptop);
     s.fx.directory
         .live
         .lock()
         .unwrap()
-        .retain(|l| l.jid == laptop);
-    s.delegation.before_roster_get(&laptop).await;
+        .push(crate::services::sessions::LiveSession {
+            jid: phone.clone(),
+            client: crate::services::testing::id("phone"),
+            method: AuthMethod::Password,
+            since: 1_800_000_000,
+        });
+    s.delegation.before_roster_get(&phone).await;
     assert_eq!(s.requests(), 2);
+}
+
+#[tokio::test]
+async fn a_failed_fetch_is_tried_again_at_the_next_roster_get() {
+    let s = setup(|_| {}).await;
+    s.fx.directory
+        .add("alice@example.test/phone", "phone", AuthMethod::Password);
+    let phone = crate::services::testing::full("phone");
+    s.service.lock().unwrap().status = Some(StatusCode::BAD_GATEWAY);
+    s.delegation.before_roster_get(&phone).await;
+    assert!(s.contacts().await.is_empty());
+    s.answers(BOB_CARL);
+    s.delegation.before_roster_get(&phone).await;
+    assert_eq!(s.requests(), 2);
+    assert_eq!(s.contacts().await.len(), 2);
 }
 
 #[tokio::test]
@@ -401,6 +445,33 @@ async fn who_may_refresh() {
 }
 
 #[tokio::test]
+async fn the_refresh_host_comes_from_the_host_header() {
+    let s = setup(|_| {}).await;
+    let host = |named| s.delegation.refresh_host(named);
+    assert_eq!(host(Some("example.test")).as_deref(), Some("example.test"));
+    assert_eq!(host(Some("Example.TEST")).as_deref(), Some("example.test"));
+    // An address or a proxy's name: the one delegated host.
+    assert_eq!(host(Some("127.0.0.1")).as_deref(), Some("example.test"));
+    assert_eq!(host(None).as_deref(), Some("example.test"));
+
+    // A host we serve without delegation has no refresh endpoint.
+    let mut config = (*s.fx.config).clone();
+    config.hosts.push(DomainName::parse("plain.test").unwrap());
+    let delegation = RosterDelegation::new(
+        s.fx.db.clone(),
+        &config,
+        Events::default(),
+        Sessions::default(),
+    )
+    .unwrap();
+    assert_eq!(delegation.refresh_host(Some("plain.test")), None);
+    assert_eq!(
+        delegation.refresh_host(Some("127.0.0.1")).as_deref(),
+        Some("example.test")
+    );
+}
+
+#[tokio::test]
 async fn a_missing_secret_file_is_a_setup_error() {
     let fx = fixture(|c: &mut Config| {
         c.roster_delegation.insert(
@@ -451,8 +522,8 @@ async fn tls_service() -> (u16, tempfile::NamedTempFile) {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let ca = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(ca.path(), certified.cert.pem()).unwrap();
-    let key = rustls_pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der())
-        .unwrap();
+    let key =
+        rustls_pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let tls = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -479,7 +550,9 @@ async fn tls_service() -> (u16, tempfile::NamedTempFile) {
                     }
                 }
                 let _ = tls
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+                    )
                     .await;
                 let _ = tls.shutdown().await;
             });
@@ -505,5 +578,8 @@ async fn https_services_are_verified_against_the_configured_ca() {
     let untrusted = setup(move |d| d.url = url).await;
     let outcome = untrusted.refresh(&["alice"]).await;
     assert_eq!(outcome.updated, 0, "{outcome:?}");
-    assert!(outcome.failures[0].reason.contains("certificate"), "{outcome:?}");
+    assert!(
+        outcome.failures[0].reason.contains("certificate"),
+        "{outcome:?}"
+    );
 }
