@@ -8,8 +8,8 @@ use std::process::{Command, Output, Stdio};
 
 use roost_common::admin::{ErrorKind, Outcome, Password, Reply, Request};
 use roost_shell::fake_roostd::{
-    Action, FakeRoostd, refusal, sample_clients, sample_invites, sample_keys, sample_used_invite,
-    sample_users,
+    Action, FakeRoostd, refusal, sample_clients, sample_invites, sample_keys,
+    sample_refresh_failures, sample_roster, sample_used_invite, sample_users,
 };
 
 fn roostctl(cwd: &Path) -> Command {
@@ -101,6 +101,30 @@ fn fake() -> FakeRoostd {
         Request::InviteShow { .. } => Action::Answer(Outcome::Ok(Reply::Invite {
             invite: sample_used_invite(),
         })),
+        Request::RosterShow { jid } if jid == "ann@school.example" => {
+            Action::Answer(Outcome::Ok(Reply::Roster {
+                roster: sample_roster(),
+            }))
+        }
+        Request::RosterShow { jid } => refusal(ErrorKind::NotFound, &format!("no account {jid}")),
+        // school.example delegates rosters; cy's service answers 500.
+        Request::RosterRefresh { jids } => {
+            if let Some(local) = jids.iter().find(|j| !j.ends_with("@school.example")) {
+                return refusal(
+                    ErrorKind::BadRequest,
+                    &format!("{local}: its host has no roster delegation"),
+                );
+            }
+            let failures: Vec<_> = sample_refresh_failures()
+                .into_iter()
+                .filter(|f| jids.contains(&f.jid))
+                .collect();
+            Action::Answer(Outcome::Ok(Reply::RosterRefreshed {
+                updated: (jids.len() - failures.len()) as u32,
+                errors: failures.len() as u32,
+                failures,
+            }))
+        }
     })
 }
 
@@ -715,5 +739,162 @@ fn client_commands_without_their_arguments_are_exit_code_2() {
         assert_eq!((code, out.as_str()), (2, ""), "{args:?}");
         assert!(err.starts_with("error: "), "{args:?}: {err}");
     }
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn roster_show_one_line_per_contact_when_piped_in_every_spelling() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let expected = "bo@school.example\tMr Bo\tboth\tno\tno\tTeachers,Class 4b, Maths\n\
+         cy@school.example\t\tboth\tno\tno\t\n\
+         zoe@example.org\tZoë\tnone\tyes\tyes\tFriends\n";
+    for args in [
+        &["roster", "show", "ann@school.example"][..],
+        &["shell", "roster", "show", "ann@school.example"],
+    ] {
+        let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args(args));
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (0, expected, ""),
+            "{args:?}"
+        );
+    }
+    let (code, out, _) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "roster",
+        "show",
+        "ann@school.example",
+        "--json",
+    ]));
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["fetched_at"], 1_700_000_000);
+    assert_eq!(
+        json["items"][0]["groups"],
+        serde_json::json!(["Teachers", "Class 4b, Maths"])
+    );
+}
+
+#[test]
+fn roster_show_of_no_account_is_exit_code_1() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "roster",
+        "show",
+        "nobody@school.example",
+    ]));
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(err, "roostctl: no account nobody@school.example\n");
+}
+
+#[test]
+fn roster_refresh_counts_and_exit_codes() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    // Every roster refreshed: the counts, success.
+    let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "roster",
+        "refresh",
+        "ann@school.example",
+        "bo@school.example",
+    ]));
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (0, "updated\t2\nerrors\t0\n", "")
+    );
+    // One failed: the counts and the failure on stdout, one line on
+    // stderr, exit status 1, in every spelling.
+    for args in [
+        &[
+            "roster",
+            "refresh",
+            "ann@school.example",
+            "cy@school.example",
+        ][..],
+        &[
+            "shell",
+            "roster",
+            "refresh",
+            "ann@school.example",
+            "cy@school.example",
+        ],
+    ] {
+        let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args(args));
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (
+                1,
+                "updated\t1\nerrors\t1\nfailed\tcy@school.example\t\
+                 the roster service answered 500 Internal Server Error\n",
+                "roostctl: rosters not refreshed: 1 of 2\n"
+            ),
+            "{args:?}"
+        );
+    }
+    let (code, out, _) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "--json",
+        "roster",
+        "refresh",
+        "cy@school.example",
+    ]));
+    assert_eq!(code, 1);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "updated": 0,
+            "errors": 1,
+            "failures": [{
+                "jid": "cy@school.example",
+                "reason": "the roster service answered 500 Internal Server Error"
+            }]
+        })
+    );
+    // A host without delegation: one line, exit status 1, nothing on stdout.
+    let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "roster",
+        "refresh",
+        "ann@school.example",
+        "alice@example.com",
+    ]));
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(
+        err,
+        "roostctl: alice@example.com: its host has no roster delegation\n"
+    );
+}
+
+#[test]
+fn roster_commands_without_their_arguments_are_exit_code_2() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["roster", "show"][..],
+        &["roster", "refresh"],
+        &["shell", "roster", "refresh"],
+        &["roster"],
+    ] {
+        let (code, out, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args(args));
+        assert_eq!((code, out.as_str()), (2, ""), "{args:?}");
+        assert!(!err.is_empty(), "{args:?}");
+    }
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn a_refresh_of_more_jids_than_a_request_holds_is_exit_code_2_unsent() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let jids: Vec<String> = (0..5000).map(|i| format!("u{i}@school.example")).collect();
+    let (code, out, err) = run(roostctl(dir.path())
+        .args(socket_arg(&fake))
+        .args(["roster", "refresh"])
+        .args(&jids));
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(
+        err.starts_with("roostctl: the request would be ") && err.lines().count() == 1,
+        "{err}"
+    );
     assert!(fake.requests().is_empty());
 }

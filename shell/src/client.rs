@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use roost_common::admin::{
-    AdminError, MAX_RESPONSE_LEN, Outcome, PROTOCOL_VERSION, Reply, Request, RequestFrame,
-    ResponseFrame,
+    AdminError, MAX_REQUEST_LEN, MAX_RESPONSE_LEN, Outcome, PROTOCOL_VERSION, Reply, Request,
+    RequestFrame, ResponseFrame,
 };
 use roost_common::frame::{self, FrameDecoder};
 
@@ -40,14 +40,23 @@ pub enum ClientError {
     /// roostd understood the request and said no.
     #[error("{0}")]
     Refused(AdminError),
+    /// Not sent: roostd reads requests of at most [`MAX_REQUEST_LEN`]
+    /// bytes (a `roster refresh` of thousands of JIDs).
+    #[error(
+        "the request would be {len} bytes, more than roostd reads ({MAX_REQUEST_LEN}); \
+         give fewer arguments per command"
+    )]
+    TooLarge { len: usize },
 }
 
 impl ClientError {
     /// The exit status documented in `roostctl --help`: 1 when roostd
-    /// refused, 3 when no answer could be had.
+    /// refused, 2 for a request too large to send (like a bad argument),
+    /// 3 when no answer could be had.
     pub fn exit_code(&self) -> u8 {
         match self {
             ClientError::Refused(_) => 1,
+            ClientError::TooLarge { .. } => 2,
             _ => 3,
         }
     }
@@ -116,6 +125,11 @@ impl AdminClient {
         }
     }
 
+    /// How long the next answer is waited for.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     pub fn socket_path(&self) -> &Path {
         &self.path
     }
@@ -141,6 +155,12 @@ impl AdminClient {
             id,
             request,
         });
+        // roostd would answer "too large" only after reading the whole line;
+        // saying so here is quicker and names the cure.
+        let len = bytes.len() - 1;
+        if len > MAX_REQUEST_LEN {
+            return Err(ClientError::TooLarge { len });
+        }
         let result = self.send(&bytes).and_then(|()| self.receive(id));
         if matches!(result, Err(ref e) if !matches!(e, ClientError::Refused(_))) {
             self.connection = None;

@@ -5,8 +5,9 @@
 //! Command words and `--options` come from the tree. Argument values that
 //! only roostd knows (hosts, account JIDs, an account's client ids) come
 //! from a [`Names`], chosen by the argument's name in the grammar: `host`,
-//! `jid` (not for `create`, whose account does not exist yet), `--inviter`,
-//! and `client`, which completes the ids of the account typed before it.
+//! `jid` (not for `create`, whose account does not exist yet), `jids` (any
+//! number of accounts, each offered once), `--inviter`, and `client`, which
+//! completes the ids of the account typed before it.
 //! [`RoostdNames`] asks roostd for them.
 //!
 //! Deliberately simple: words are split on whitespace (quotes are not
@@ -169,23 +170,43 @@ fn positional_values(
     partial: &str,
     names: &dyn Names,
 ) -> Vec<String> {
-    let Some(arg) = command.get_positionals().nth(before.len()) else {
-        return Vec::new();
+    let positionals: Vec<&clap::Arg> = command.get_positionals().collect();
+    // A last argument that takes many values (roster refresh JID...) takes
+    // every word after the ones before it.
+    let arg = match positionals.get(before.len()) {
+        Some(arg) => *arg,
+        None => match positionals.last() {
+            Some(last) if takes_many(last) => *last,
+            _ => return Vec::new(),
+        },
     };
     match arg.get_id().as_str() {
         "host" => names.hosts(),
         // A new account's JID is not among the existing ones.
         "jid" if command.get_name() != "create" => names.jids(partial),
+        // Each account once: those typed already are not offered again.
+        "jids" => {
+            let typed = &before[positionals.len() - 1..];
+            let mut jids = names.jids(partial);
+            jids.retain(|jid| !typed.contains(&jid.as_str()));
+            jids
+        }
         _ if !arg.get_possible_values().is_empty() => possible_values(arg),
         "client" => {
-            let jid = command
-                .get_positionals()
+            let jid = positionals
+                .iter()
                 .position(|a| a.get_id() == "jid")
                 .and_then(|i| before.get(i));
             jid.map_or_else(Vec::new, |jid| names.clients(jid))
         }
         _ => Vec::new(),
     }
+}
+
+/// Whether a positional argument takes more than one word.
+fn takes_many(arg: &clap::Arg) -> bool {
+    arg.get_num_args()
+        .is_some_and(|range| range.max_values() > 1)
 }
 
 /// The values an argument accepts, when the grammar lists them (roles,

@@ -3,14 +3,21 @@
 //! why they cannot behave differently.
 
 use std::io::{self, Write};
+use std::time::Duration;
 
-use roost_common::admin::Reply;
+use roost_common::admin::{Password, Reply, Request};
 
 use crate::client::{AdminClient, ClientError};
-use crate::grammar::{AdminCommand, InviteCommand, InvitesApiCommand, UserCommand};
+use crate::grammar::{AdminCommand, InviteCommand, InvitesApiCommand, RosterCommand, UserCommand};
 use crate::output::clients::{self, Revocation};
+use crate::output::roster::{self, Refresh};
 use crate::output::{self, Style, invites, users};
 use crate::password::{PasswordError, PasswordReader};
+
+/// How long `roster refresh` waits for its answer: roostd answers within
+/// the roster service's `timeout` plus a second, and the config allows at
+/// most five minutes (`roster_delegation.HOST.timeout`).
+pub const REFRESH_ANSWER_TIMEOUT: Duration = Duration::from_secs(5 * 60 + 10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -34,6 +41,9 @@ pub enum Error {
          only a new one keeps it out (user password {jid})"
     )]
     PasswordResetRequired { jid: String },
+    /// `roster refresh` refreshed some rosters, or none, but not all.
+    #[error("rosters not refreshed: {errors} of {asked}")]
+    RosterRefreshFailed { errors: u32, asked: u32 },
 }
 
 impl Error {
@@ -42,7 +52,9 @@ impl Error {
         match self {
             Error::Client(e) => e.exit_code(),
             Error::UnexpectedReply { .. } => 3,
-            Error::Output(_) | Error::PasswordResetRequired { .. } => 1,
+            Error::Output(_)
+            | Error::PasswordResetRequired { .. }
+            | Error::RosterRefreshFailed { .. } => 1,
             // Nothing was sent: like a missing argument.
             Error::Password(_) => 2,
         }
@@ -67,7 +79,7 @@ pub fn execute(
         .password_input()
         .map(|input| passwords.read(&input))
         .transpose()?;
-    let reply = client.call(command.request(password))?;
+    let reply = call(client, command, password)?;
     let text = match (command, reply) {
         (
             AdminCommand::InvitesApi(InvitesApiCommand::Create { .. }),
@@ -119,6 +131,32 @@ pub fn execute(
                 Ok(())
             };
         }
+        (AdminCommand::Roster(RosterCommand::Show { .. }), Reply::Roster { roster: info }) => {
+            roster::show(&info, style)
+        }
+        (
+            AdminCommand::Roster(RosterCommand::Refresh { .. }),
+            Reply::RosterRefreshed {
+                updated,
+                errors,
+                failures,
+            },
+        ) => {
+            let outcome = Refresh {
+                updated,
+                errors,
+                failures: &failures,
+            };
+            write(out, &roster::refreshed(outcome, style))?;
+            return if errors > 0 {
+                Err(Error::RosterRefreshFailed {
+                    errors,
+                    asked: updated.saturating_add(errors),
+                })
+            } else {
+                Ok(())
+            };
+        }
         (AdminCommand::Invite(InviteCommand::Create { .. }), Reply::InviteCreated { invite }) => {
             invites::created(&invite, style)
         }
@@ -140,6 +178,25 @@ pub fn execute(
         }
     };
     write(out, &text)
+}
+
+/// Sends the command's request. A roster refresh waits for the roster
+/// services, up to their longest configurable timeout, so it gets longer
+/// than other commands before roostctl gives up.
+fn call(
+    client: &mut AdminClient,
+    command: &AdminCommand,
+    password: Option<Password>,
+) -> Result<Reply, ClientError> {
+    let request = command.request(password);
+    if !matches!(request, Request::RosterRefresh { .. }) {
+        return client.call(request);
+    }
+    let usual = client.timeout();
+    client.set_timeout(usual.max(REFRESH_ANSWER_TIMEOUT));
+    let reply = client.call(request);
+    client.set_timeout(usual);
+    reply
 }
 
 fn write(out: &mut dyn Write, text: &str) -> Result<(), Error> {
@@ -164,6 +221,8 @@ fn reply_kind(reply: &Reply) -> &'static str {
         Reply::Invite { .. } => "invite",
         Reply::Clients { .. } => "client list",
         Reply::ClientRevoked { .. } => "client revoked",
+        Reply::Roster { .. } => "roster",
+        Reply::RosterRefreshed { .. } => "roster refreshed",
     }
 }
 

@@ -12,7 +12,7 @@ use std::thread;
 use roost_common::admin::{
     AdminError, ApiKeyInfo, ClientAuth, ClientInfo, ErrorKind, InviteInfo, InviteStatus,
     InviteType, Outcome, PROTOCOL_VERSION, RedemptionInfo, Reply, Request, RequestFrame,
-    ResponseFrame, Role, UserInfo,
+    ResponseFrame, Role, RosterInfo, RosterItemInfo, RosterRefreshFailure, UserInfo,
 };
 use roost_common::frame;
 
@@ -239,4 +239,48 @@ pub fn sample_clients() -> Vec<ClientInfo> {
             legacy: false,
         },
     ]
+}
+
+/// The delegated roster of ann@school.example, fetched once, by contact JID
+/// as roostd lists it: a teacher with a name and two groups (one with a
+/// comma), a classmate without a name in no group, and (as a local roster
+/// could have, shown here to cover every column) a contact with a pending
+/// request and a pre-approval.
+pub fn sample_roster() -> RosterInfo {
+    let item =
+        |jid: &str, name: Option<&str>, subscription: &str, groups: &[&str]| RosterItemInfo {
+            jid: jid.into(),
+            name: name.map(Into::into),
+            subscription: subscription.into(),
+            ask: false,
+            approved: false,
+            groups: groups.iter().map(|g| (*g).into()).collect(),
+        };
+    let mut pending = item("zoe@example.org", Some("Zoë"), "none", &["Friends"]);
+    pending.ask = true;
+    pending.approved = true;
+    RosterInfo {
+        jid: "ann@school.example".into(),
+        delegated: true,
+        fetched_at: Some(1_700_000_000),
+        version: 7,
+        items: vec![
+            item(
+                "bo@school.example",
+                Some("Mr Bo"),
+                "both",
+                &["Teachers", "Class 4b, Maths"],
+            ),
+            item("cy@school.example", None, "both", &[]),
+            pending,
+        ],
+    }
+}
+
+/// A refresh of three JIDs of which one failed.
+pub fn sample_refresh_failures() -> Vec<RosterRefreshFailure> {
+    vec![RosterRefreshFailure {
+        jid: "cy@school.example".into(),
+        reason: "the roster service answered 500 Internal Server Error".into(),
+    }]
 }

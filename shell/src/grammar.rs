@@ -5,8 +5,9 @@
 //! `shell`), and [`ReplLine`], one line typed at `roostctl shell` (plus
 //! `quit`). Both roots parse the admin commands with the same clap
 //! definition, so help, errors, man pages and completions can never disagree
-//! with what the shell accepts. New command groups (`user`, `invite`) are new
-//! variants of [`AdminCommand`] and appear in both places at once.
+//! with what the shell accepts. New command groups (`user`, `invite`,
+//! `roster`) are new variants of [`AdminCommand`] and appear in both places
+//! at once.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,7 +23,7 @@ pub const EXIT_STATUSES: [(u8, &str); 4] = [
     (0, "the command succeeded"),
     (
         1,
-        "refused by roostd or password reset needed (reason on stderr), or output failed",
+        "refused by roostd or not all done (reason on stderr), or output failed",
     ),
     (
         2,
@@ -124,7 +125,7 @@ pub struct OutputArgs {
     /// invites-api create prints {"key", "id", "host", "name", "created_at",
     /// "expires_at", "last_used_at", "invites_created"}; invites-api list an
     /// array of such objects without "key"; invites-api delete
-    /// {"deleted": ID, "host": HOST}. Each user command's help gives its
+    /// {"deleted": ID, "host": HOST}. Every other command's help gives its
     /// shape. Times are Unix seconds, or null when there is none.
     #[arg(long, global = true)]
     pub json: bool,
@@ -222,6 +223,61 @@ pub enum AdminCommand {
     /// of each invite's token, so the link is shown once, at creation.
     #[command(subcommand)]
     Invite(InviteCommand),
+
+    /// Show rosters, and fetch delegated ones again
+    ///
+    /// A roster is an account's contact list. On a host with roster
+    /// delegation (a [roster_delegation."HOST"] table in the config),
+    /// rosters come from an external service and their users cannot change
+    /// them; on other hosts roostd keeps them as users edit them.
+    #[command(subcommand)]
+    Roster(RosterCommand),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum RosterCommand {
+    /// Show an account's roster: contacts, names, subscriptions, groups
+    ///
+    /// Any account's roster, delegated or kept by roostd, as roostd has it
+    /// stored (for a delegated one: the last copy fetched from the
+    /// service), by contact JID. On a terminal, a line saying whether the
+    /// roster is delegated and when it was last fetched, then a table.
+    /// Otherwise one JID<TAB>NAME<TAB>SUBSCRIPTION<TAB>ASK<TAB>APPROVED<TAB>GROUPS
+    /// line per contact: NAME empty for none, SUBSCRIPTION none, to, from
+    /// or both, ASK yes when a subscription request to the contact is
+    /// pending, APPROVED yes when the contact's request is pre-approved,
+    /// GROUPS the groups joined with commas (use --json when group names
+    /// may contain commas); nothing for an empty roster. --json gives
+    /// {"jid", "delegated", "fetched_at", "version", "items": [{"jid",
+    /// "name", "subscription", "ask", "approved", "groups"}]}, fetched_at
+    /// in Unix seconds or null (a local roster, or one never fetched), name
+    /// null for none. Exit status 1 when there is no such account.
+    Show {
+        #[command(flatten)]
+        jid: JidArg,
+    },
+
+    /// Fetch delegated rosters again from their roster service
+    ///
+    /// Does what POST /roster_admin/refresh on roostd's HTTP listener does:
+    /// each account's roster is fetched again and stored, and its connected
+    /// clients are sent the changes. Every JID must be on a host with
+    /// roster delegation; otherwise nothing is fetched and the command
+    /// fails (exit status 1). An account that does not exist counts as
+    /// updated: its first login fetches its roster. A JID given twice
+    /// counts once; one command takes as many JIDs as fit in the 64 KiB an
+    /// admin request may have (two thousand or so), more is a usage error
+    /// (exit status 2). Prints "updated N, errors M" and, for each failure,
+    /// the JID and why; when piped, FIELD<TAB>VALUE lines: updated<TAB>N,
+    /// errors<TAB>M, then one failed<TAB>JID<TAB>REASON line per failure.
+    /// --json gives {"updated", "errors", "failures": [{"jid", "reason"}]}.
+    /// Exit status 1 when any roster could not be refreshed, after printing
+    /// the counts and the failures.
+    Refresh {
+        /// The accounts, such as ann@school.example
+        #[arg(value_name = "JID", required = true)]
+        jids: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -591,6 +647,12 @@ impl AdminCommand {
                     client: client.clone(),
                 },
             },
+            AdminCommand::Roster(cmd) => match cmd {
+                RosterCommand::Show { jid } => Request::RosterShow {
+                    jid: jid.jid.clone(),
+                },
+                RosterCommand::Refresh { jids } => Request::RosterRefresh { jids: jids.clone() },
+            },
             AdminCommand::Invite(cmd) => match cmd {
                 InviteCommand::Create {
                     host,
@@ -638,6 +700,8 @@ impl AdminCommand {
             AdminCommand::Invite(InviteCommand::List { .. }) => "invite list",
             AdminCommand::Invite(InviteCommand::Show { .. }) => "invite show",
             AdminCommand::Invite(InviteCommand::Revoke { .. }) => "invite revoke",
+            AdminCommand::Roster(RosterCommand::Show { .. }) => "roster show",
+            AdminCommand::Roster(RosterCommand::Refresh { .. }) => "roster refresh",
         }
     }
 }

@@ -20,7 +20,7 @@
 //!
 //! The `user` commands' shapes are in [`users`] (those of `user clients`
 //! and `user revoke_client` in [`clients`]), the `invite` commands' in
-//! [`invites`].
+//! [`invites`], the `roster` commands' in [`roster`].
 
 use std::borrow::Cow;
 
@@ -31,6 +31,7 @@ use serde::Serialize;
 
 pub mod clients;
 pub mod invites;
+pub mod roster;
 pub mod users;
 
 /// How to print a reply.

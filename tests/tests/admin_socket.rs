@@ -226,3 +226,45 @@ fn host_list_names_the_served_hosts() {
         "{hosts}"
     );
 }
+
+#[test]
+fn roster_requests_on_the_wire() {
+    let server = Server::start();
+    server.create_user(&format!("alice@{HOST}"), "pencil");
+    let mut admin = server.admin_connection();
+    let shown = admin.request(&format!(
+        r#"{{"v":1,"id":1,"request":{{"roster_show":{{"jid":"alice@{HOST}"}}}}}}"#
+    ));
+    assert_eq!(
+        shown,
+        serde_json::json!({"v": 1, "id": 1, "outcome": {"ok": {"roster": {"roster": {
+            "jid": format!("alice@{HOST}"),
+            "delegated": false,
+            "fetched_at": null,
+            "version": 0,
+            "items": []
+        }}}}})
+    );
+    let missing = admin.request(&format!(
+        r#"{{"v":1,"id":2,"request":{{"roster_show":{{"jid":"nobody@{HOST}"}}}}}}"#
+    ));
+    assert_eq!(
+        missing["outcome"]["error"]["kind"], "not_found",
+        "{missing}"
+    );
+    let refused = admin.request(&format!(
+        r#"{{"v":1,"id":3,"request":{{"roster_refresh":{{"jids":["alice@{HOST}"]}}}}}}"#
+    ));
+    assert_eq!(refused["id"], 3);
+    assert_eq!(
+        refused["outcome"]["error"]["kind"], "bad_request",
+        "{refused}"
+    );
+    // Nothing asked, nothing done (the endpoint's `[]`).
+    let nothing = admin.request(r#"{"v":1,"id":4,"request":{"roster_refresh":{"jids":[]}}}"#);
+    assert_eq!(
+        nothing["outcome"]["ok"],
+        serde_json::json!({"roster_refreshed": {"updated": 0, "errors": 0, "failures": []}}),
+        "{nothing}"
+    );
+}

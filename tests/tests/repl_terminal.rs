@@ -1,14 +1,16 @@
 //! `roostctl shell` in a real terminal (tmux): the prompt, tab completion
 //! of commands, of the host's JIDs and of an account's client ids (fetched
 //! from the running roostd), history with the Up arrow, `help`, a table,
-//! and Ctrl-D leaving with status 0. tmux is installed from Debian's
-//! packages when it is missing.
+//! and Ctrl-D leaving with status 0; `roster show` and `roster refresh`
+//! completing accounts and showing a roster as a table. tmux is installed
+//! from Debian's packages when it is missing.
 
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use roost_tests::raw::RawClient;
 use roost_tests::sasl2::{bind2, password_login, user_agent};
 use roost_tests::{HOST, Server, roostctl_bin};
 
@@ -251,4 +253,67 @@ async fn the_shell_completes_remembers_helps_shows_tables_and_leaves_on_ctrl_d()
         history.contains(&format!("user clients alice@{HOST}")),
         "{history}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roster_commands_complete_accounts_and_show_a_table() {
+    let server = Server::start();
+    server.create_user(&format!("alice@{HOST}"), PASSWORD);
+    server.create_user(&format!("bob@{HOST}"), PASSWORD);
+    let mut alice = RawClient::bound(&server, "alice", PASSWORD, "desk").await;
+    alice
+        .send(&format!(
+            "<iq type='set' id='set1'><query xmlns='jabber:iq:roster'>\
+             <item jid='bob@{HOST}' name='Bobby'><group>Friends</group></item></query></iq>"
+        ))
+        .await;
+    let answer = alice.read_iq("set1").await;
+    assert!(answer.contains("type='result'"), "{answer}");
+
+    let state = tempfile::tempdir().expect("state dir");
+    let terminal = Terminal::start(&shell_command(&server, state.path()));
+    terminal.wait_for("the greeting and prompt", |s| {
+        s.contains("Type help") && Terminal::input_line(s) == PROMPT.trim_end()
+    });
+    terminal.type_text("ros");
+    terminal.press("Tab");
+    terminal.wait_for_input("roster ");
+    terminal.type_text("sh");
+    terminal.press("Tab");
+    terminal.wait_for_input("roster show ");
+    terminal.type_text("a");
+    terminal.press("Tab");
+    terminal.wait_for_input(&format!("roster show alice@{HOST} "));
+
+    // A table on a terminal, under a line saying where the roster comes from.
+    terminal.press("Enter");
+    let screen = terminal.wait_for("the roster table", |s| {
+        s.contains("Bobby") && Terminal::input_line(s) == PROMPT.trim_end()
+    });
+    assert!(
+        screen.contains(&format!("Roster of alice@{HOST}: kept by roostd;")),
+        "{screen}"
+    );
+    let row = screen
+        .lines()
+        .find(|l| l.contains("Bobby"))
+        .expect("the contact's row");
+    let cells: Vec<&str> = row
+        .split(['│', '┆'])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(cells, [&*format!("bob@{HOST}"), "Bobby", "none", "Friends"]);
+
+    // refresh takes many accounts and offers each once.
+    terminal.type_text(&format!("roster refresh alice@{HOST} "));
+    terminal.press("Tab");
+    terminal.wait_for_input(&format!("roster refresh alice@{HOST} bob@{HOST} "));
+    // Without delegation, one line and the shell goes on.
+    terminal.press("Enter");
+    terminal.wait_for("the refusal", |s| {
+        s.contains("no roster delegation") && Terminal::input_line(s) == PROMPT.trim_end()
+    });
+    terminal.press("C-d");
+    terminal.wait_for("the shell to exit", |s| s.contains("exit status"));
 }

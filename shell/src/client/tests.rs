@@ -175,3 +175,22 @@ fn hello_returns_the_server_version() {
     assert_eq!(AdminClient::new(&fake.path).hello().unwrap(), "0.1.0");
     assert_eq!(fake.requests(), vec![Request::Hello]);
 }
+
+#[test]
+fn a_request_roostd_would_not_read_is_not_sent() {
+    let fake = FakeRoostd::replying(Reply::Done);
+    let mut client = AdminClient::new(&fake.path);
+    let jids: Vec<String> = (0..5000).map(|i| format!("user{i}@example.com")).collect();
+    let err = client.call(Request::RosterRefresh { jids }).unwrap_err();
+    assert!(
+        matches!(err, ClientError::TooLarge { len } if len > MAX_REQUEST_LEN),
+        "{err}"
+    );
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.to_string().contains("give fewer arguments"), "{err}");
+    assert!(fake.requests().is_empty());
+    // One that fits still goes, on the same client.
+    let jids: Vec<String> = (0..1000).map(|i| format!("user{i}@example.com")).collect();
+    client.call(Request::RosterRefresh { jids }).unwrap();
+    assert_eq!(fake.requests().len(), 1);
+}

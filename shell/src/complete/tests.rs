@@ -21,6 +21,7 @@ fn first_word_is_a_command() {
                 "invites-api".into(),
                 "mod_invites_api".into(),
                 "quit".into(),
+                "roster".into(),
                 "user".into()
             ]
         )
@@ -236,4 +237,53 @@ fn commands_and_options_never_ask_roostd() {
     for line in ["", "user ", "user cl", "user clients --", "help user "] {
         assert_eq!(with_names(line).1, Vec::<String>::new(), "{line:?}");
     }
+}
+
+#[test]
+fn roster_subcommands() {
+    assert_eq!(
+        complete("roster "),
+        (7, vec!["help".into(), "refresh".into(), "show".into()])
+    );
+    assert_eq!(complete("roster re"), (7, vec!["refresh".into()]));
+    assert_eq!(
+        complete("roster refresh a@example.com --").1,
+        ["--help", "--json"]
+    );
+}
+
+#[test]
+fn account_jids_after_roster_commands() {
+    let all = [
+        "alice@example.com".to_owned(),
+        "alice@example.org".into(),
+        "bob@example.com".into(),
+    ];
+    for line in ["roster show ", "roster refresh ", "--json roster show "] {
+        assert_eq!(with_names(line).0, all, "{line}");
+    }
+    let (words, asked) = with_names("roster show al");
+    assert_eq!(words, ["alice@example.com", "alice@example.org"]);
+    assert_eq!(asked, ["jids al"]);
+    // show takes one account: nothing after it, and roostd is not asked.
+    assert_eq!(
+        with_names("roster show alice@example.com "),
+        (vec![], vec![])
+    );
+}
+
+#[test]
+fn roster_refresh_completes_every_further_account_once() {
+    assert_eq!(
+        with_names("roster refresh alice@example.com ").0,
+        ["alice@example.org", "bob@example.com"]
+    );
+    assert_eq!(
+        with_names("roster refresh alice@example.com bob@example.com al").0,
+        ["alice@example.org"]
+    );
+    assert_eq!(
+        with_names("roster refresh --json bob@example.com alice@example.com ").0,
+        ["alice@example.org"]
+    );
 }

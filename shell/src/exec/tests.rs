@@ -7,7 +7,8 @@ use roost_common::admin::{ErrorKind, Password, Reply, Request, Role};
 
 use super::*;
 use crate::fake_roostd::{
-    FakeRoostd, refusal, sample_clients, sample_keys, sample_used_invite, sample_users,
+    Action, FakeRoostd, refusal, sample_clients, sample_keys, sample_refresh_failures,
+    sample_roster, sample_used_invite, sample_users,
 };
 use crate::grammar::{PasswordInput, ReplLine};
 use crate::password::{PasswordError, PasswordReader};
@@ -458,4 +459,139 @@ fn revoke_of_an_unknown_client_is_exit_code_1() {
         (1, "Client not found")
     );
     assert_eq!(out, "");
+}
+
+#[test]
+fn roster_show_asks_for_the_account_and_prints_its_contacts() {
+    let fake = FakeRoostd::replying(Reply::Roster {
+        roster: sample_roster(),
+    });
+    let (result, out) = run(&fake, "roster show ann@school.example", Style::Lines);
+    result.unwrap();
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(out.starts_with("bo@school.example\tMr Bo\tboth\t"), "{out}");
+    let (result, out) = run(&fake, "roster show ann@school.example", Style::Json);
+    result.unwrap();
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["delegated"], true);
+    assert_eq!(json["items"][1]["name"], serde_json::Value::Null);
+    assert_eq!(
+        fake.requests(),
+        vec![
+            Request::RosterShow {
+                jid: "ann@school.example".into()
+            };
+            2
+        ]
+    );
+}
+
+#[test]
+fn roster_show_of_no_account_is_exit_code_1() {
+    let fake = FakeRoostd::start(|_| refusal(ErrorKind::NotFound, "no account nobody@example.com"));
+    let (result, out) = run(&fake, "roster show nobody@example.com", Style::Table);
+    let err = result.unwrap_err();
+    assert_eq!(
+        (err.exit_code(), err.to_string().as_str()),
+        (1, "no account nobody@example.com")
+    );
+    assert_eq!(out, "");
+}
+
+fn refreshed(updated: u32, failures: Vec<roost_common::admin::RosterRefreshFailure>) -> Reply {
+    Reply::RosterRefreshed {
+        updated,
+        errors: failures.len() as u32,
+        failures,
+    }
+}
+
+#[test]
+fn roster_refresh_of_all_is_success() {
+    let fake = FakeRoostd::replying(refreshed(2, Vec::new()));
+    let (result, out) = run(
+        &fake,
+        "roster refresh ann@school.example bo@school.example",
+        Style::Table,
+    );
+    result.unwrap();
+    assert_eq!(out, "updated 2, errors 0\n");
+    assert_eq!(
+        fake.requests(),
+        vec![Request::RosterRefresh {
+            jids: vec!["ann@school.example".into(), "bo@school.example".into()]
+        }]
+    );
+}
+
+#[test]
+fn roster_refresh_with_a_failure_prints_it_and_is_exit_code_1() {
+    let fake = FakeRoostd::replying(refreshed(2, sample_refresh_failures()));
+    for (style, expected) in [
+        (
+            Style::Lines,
+            "updated\t2\nerrors\t1\nfailed\tcy@school.example\t\
+             the roster service answered 500 Internal Server Error\n",
+        ),
+        (Style::Json, "\"errors\": 1"),
+    ] {
+        let (result, out) = run(
+            &fake,
+            "roster refresh ann@school.example bo@school.example cy@school.example",
+            style,
+        );
+        assert!(out.contains(expected), "{out}");
+        let err = result.unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        assert_eq!(err.to_string(), "rosters not refreshed: 1 of 3");
+    }
+}
+
+#[test]
+fn roster_refresh_on_a_host_without_delegation_is_exit_code_1() {
+    let fake = FakeRoostd::start(|_| {
+        refusal(
+            ErrorKind::BadRequest,
+            "example.com has no roster delegation",
+        )
+    });
+    let (result, out) = run(&fake, "roster refresh alice@example.com", Style::Lines);
+    let err = result.unwrap_err();
+    assert_eq!(
+        (err.exit_code(), err.to_string().as_str()),
+        (1, "example.com has no roster delegation")
+    );
+    assert_eq!(out, "");
+}
+
+#[test]
+fn roster_refresh_waits_longer_than_other_commands() {
+    // A fake roostd that takes a while to answer a refresh, as one waiting
+    // for a slow roster service does; the client's usual timeout is
+    // shorter than that.
+    let fake = FakeRoostd::start(|request| {
+        if matches!(request, Request::RosterRefresh { .. }) {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        Action::Answer(roost_common::admin::Outcome::Ok(match request {
+            Request::RosterRefresh { .. } => refreshed(1, Vec::new()),
+            _ => Reply::Roster {
+                roster: sample_roster(),
+            },
+        }))
+    });
+    let mut client =
+        AdminClient::new(&fake.path).with_timeout(std::time::Duration::from_millis(100));
+    let mut out = Vec::new();
+    execute(
+        &mut client,
+        &command("roster refresh ann@school.example"),
+        Style::Lines,
+        &mut out,
+        &mut Given::default(),
+    )
+    .unwrap();
+    assert_eq!(out, b"updated\t1\nerrors\t0\n");
+    // Other commands keep the usual timeout.
+    assert_eq!(client.timeout(), std::time::Duration::from_millis(100));
 }

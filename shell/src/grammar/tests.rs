@@ -820,3 +820,124 @@ fn client_command_names_and_help() {
         "{clients}"
     );
 }
+
+#[test]
+fn roster_commands_parse_alike_from_argv_shell_line_and_shell_word() {
+    let show = Request::RosterShow {
+        jid: "Ann@school.example".into(),
+    };
+    let refresh_one = Request::RosterRefresh {
+        jids: vec!["ann@school.example".into()],
+    };
+    let refresh_three = Request::RosterRefresh {
+        jids: vec![
+            "ann@school.example".into(),
+            "bo@school.example".into(),
+            "ann@school.example".into(),
+        ],
+    };
+    let cases: [(&str, &Request); 5] = [
+        ("roster show Ann@school.example", &show),
+        ("roster show Ann@school.example --json", &show),
+        ("roster refresh ann@school.example", &refresh_one),
+        (
+            "roster refresh ann@school.example bo@school.example ann@school.example",
+            &refresh_three,
+        ),
+        (
+            "roster refresh ann@school.example bo@school.example ann@school.example --json",
+            &refresh_three,
+        ),
+    ];
+    for (line, request) in cases {
+        let argv = shell_words::split(line).unwrap();
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let from_argv = admin_argv(&argv);
+        assert_eq!(&from_argv.request(None), request, "{line}");
+        assert_eq!(from_argv, admin_line(line), "{line}");
+        assert!(line.starts_with(from_argv.name()), "{line}");
+        assert_eq!(from_argv.password_input(), None, "{line}");
+        let mut shell = vec!["shell"];
+        shell.extend(&argv);
+        let CliCommand::Shell(ShellArgs { command }) = one_shot(&shell).unwrap().command else {
+            panic!("{shell:?} is not the shell");
+        };
+        let as_typed = ReplLine::try_parse_from(&command).unwrap();
+        let ReplCommand::Admin(admin) = as_typed.command else {
+            panic!("{command:?} is not an admin command");
+        };
+        assert_eq!(&admin.request(None), request, "shell {line}");
+        assert_eq!(as_typed.output.json, line.ends_with("--json"), "{line}");
+    }
+}
+
+#[test]
+fn roster_usage_errors() {
+    let cases: [(&str, ErrorKind, &str); 5] = [
+        ("roster show", ErrorKind::MissingRequiredArgument, "<JID>"),
+        (
+            "roster show a@example.com b@example.com",
+            ErrorKind::UnknownArgument,
+            "'b@example.com'",
+        ),
+        (
+            "roster refresh",
+            ErrorKind::MissingRequiredArgument,
+            "<JID>",
+        ),
+        (
+            "roster refresh a@example.com --all",
+            ErrorKind::UnknownArgument,
+            "--all",
+        ),
+        (
+            "roster list a@example.com",
+            ErrorKind::InvalidSubcommand,
+            "'list'",
+        ),
+    ];
+    for (line, kind, needle) in cases {
+        let err = repl(line).unwrap_err();
+        assert_eq!(err.kind(), kind, "{line}: {err}");
+        assert!(err.to_string().contains(needle), "{line}: {err}");
+        let argv: Vec<String> = shell_words::split(line).unwrap();
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        assert_eq!(one_shot(&argv).unwrap_err().exit_code(), 2, "{line}");
+    }
+}
+
+#[test]
+fn roster_help_gives_the_contracts() {
+    let mut cli = Cli::command();
+    let roster = cli.find_subcommand_mut("roster").unwrap();
+    let help = roster.render_help().to_string();
+    for command in ["show", "refresh"] {
+        assert!(help.contains(command), "{help}");
+    }
+    let show = roster
+        .find_subcommand_mut("show")
+        .unwrap()
+        .render_long_help()
+        .to_string();
+    let show = show.split_whitespace().collect::<Vec<_>>().join(" ");
+    for needle in [
+        "JID<TAB>NAME<TAB>SUBSCRIPTION<TAB>ASK<TAB>APPROVED<TAB>GROUPS",
+        r#"{"jid", "delegated", "fetched_at", "version", "items": [{"jid", "name", "subscription", "ask", "approved", "groups"}]}"#,
+    ] {
+        assert!(show.contains(needle), "{needle}: {show}");
+    }
+    let refresh = roster
+        .find_subcommand_mut("refresh")
+        .unwrap()
+        .render_long_help()
+        .to_string();
+    let refresh = refresh.split_whitespace().collect::<Vec<_>>().join(" ");
+    for needle in [
+        "<JID>...",
+        "failed<TAB>JID<TAB>REASON",
+        r#"{"updated", "errors", "failures": [{"jid", "reason"}]}"#,
+        "Exit status 1 when any roster could not be refreshed",
+    ] {
+        assert!(refresh.contains(needle), "{needle}: {refresh}");
+    }
+}
