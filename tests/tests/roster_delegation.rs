@@ -547,16 +547,26 @@ async fn a_refresh_pushes_the_changes_and_presence_follows() {
     bob.send("<presence/>").await;
     sync(&mut bob, "s1").await;
     let mut alice = setup.login("alice", "res").await;
-    let before = roster_get(&mut alice, "r1").await;
+    send_roster_get(&mut alice, "r1").await;
+    let (before, mut after_login) = read_answer(&mut alice, "r1").await;
     let before_ver = before
         .get_child("query", ROSTER)
         .and_then(|q| q.attr("ver"))
         .map(str::to_owned);
     alice.send("<presence/>").await;
-    read_until_seen(&mut alice, "bob's presence", |s| {
-        s.iter().any(|el| is_presence(el, &jid("bob"), None))
-    })
-    .await;
+    after_login.extend(
+        read_until_seen(&mut alice, "bob's presence", |s| {
+            s.iter().any(|el| is_presence(el, &jid("bob"), None))
+        })
+        .await,
+    );
+    after_login.extend(sync(&mut alice, "s1").await);
+    // The roster answer carried the fetched roster: no pushes of it.
+    assert!(
+        pushes(&after_login).is_empty(),
+        "pushes after the login's roster get: {:#?}",
+        show(&after_login)
+    );
     read_until_seen(&mut bob, "alice's presence", |s| {
         s.iter().any(|el| is_presence(el, &jid("alice"), None))
     })

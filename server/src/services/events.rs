@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use jid::BareJid;
+use jid::{BareJid, FullJid};
 use tokio::sync::mpsc;
 
 use super::rosters::{ItemChange, RosterPush};
@@ -21,6 +21,9 @@ pub enum AccountEvent {
     RosterReplaced {
         user: BareJid,
         changes: Vec<(ItemChange, RosterPush)>,
+        /// The session whose roster get caused the change: its answer
+        /// carries the roster, so the pushes skip it.
+        answering: Option<FullJid>,
     },
 }
 

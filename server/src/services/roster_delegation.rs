@@ -216,7 +216,7 @@ impl RosterDelegation {
                 return;
             }
         }
-        let fetched = self.fetch(&user).await.is_ok();
+        let fetched = self.fetch(&user, Some(session.clone())).await.is_ok();
         let live = self.live_sessions(&user);
         let mut fresh = self.inner.fresh.lock().expect("fresh lock");
         if fetched {
@@ -337,7 +337,7 @@ impl RosterDelegation {
             unfinished.insert(user.clone());
             let this = self.clone();
             pending.spawn(async move {
-                let result = this.fetch(&user).await;
+                let result = this.fetch(&user, None).await;
                 (user, result)
             });
         }
@@ -394,20 +394,21 @@ impl RosterDelegation {
 
     /// Fetches `user`'s roster and stores it; joins a fetch of the same
     /// user already running. `Err` says why, already logged.
-    async fn fetch(&self, user: &BareJid) -> FetchResult {
+    /// `answering`: the session whose roster get waits for this fetch; its
+    /// answer holds the whole roster, so it gets no pushes of it.
+    async fn fetch(&self, user: &BareJid, answering: Option<FullJid>) -> FetchResult {
         let this = self.clone();
         let owned = user.clone();
         self.inner
             .fetches
-            .run(
-                user.clone(),
-                async move { this.fetch_and_store(&owned).await },
-            )
+            .run(user.clone(), async move {
+                this.fetch_and_store(&owned, answering).await
+            })
             .await
             .unwrap_or_else(|| Err("the fetch ended unexpectedly".into()))
     }
 
-    async fn fetch_and_store(&self, user: &BareJid) -> FetchResult {
+    async fn fetch_and_store(&self, user: &BareJid, answering: Option<FullJid>) -> FetchResult {
         let Some(host) = self.inner.hosts.get(user.domain().as_str()) else {
             return Err("no roster delegation for this host".into());
         };
@@ -464,6 +465,7 @@ impl RosterDelegation {
                 self.inner.events.emit(AccountEvent::RosterReplaced {
                     user: user.clone(),
                     changes,
+                    answering,
                 });
                 Ok(())
             }

@@ -6,12 +6,12 @@
 
 use std::sync::Arc;
 
-use jid::BareJid;
+use jid::{BareJid, FullJid};
 
 use super::XmppContext;
 use super::message;
 use super::presence::{send_current_presence, send_unavailable};
-use super::roster::push;
+use super::roster::{push, push_except};
 use crate::services::events::{AccountEvent, InviteUsed};
 use crate::services::rosters::{ItemChange, RosterPush};
 
@@ -22,9 +22,11 @@ pub async fn follow_account_events(ctx: Arc<XmppContext>) {
         match events.recv().await {
             Some(AccountEvent::Deleted(jid)) => ctx.router.account_deleted(&jid),
             Some(AccountEvent::InviteUsed(used)) => invite_used(&ctx, used).await,
-            Some(AccountEvent::RosterReplaced { user, changes }) => {
-                roster_replaced(&ctx, &user, &changes)
-            }
+            Some(AccountEvent::RosterReplaced {
+                user,
+                changes,
+                answering,
+            }) => roster_replaced(&ctx, &user, &changes, answering.as_ref()),
             None => return,
         }
     }
@@ -57,10 +59,16 @@ async fn invite_used(ctx: &XmppContext, used: InviteUsed) {
 
 /// A roster service changed `user`'s roster: each change is pushed, then
 /// presence starts (both ways, as between new mutual subscribers) or stops
-/// (unavailable both ways) with the contact; a rename is only pushed.
-fn roster_replaced(ctx: &XmppContext, user: &BareJid, changes: &[(ItemChange, RosterPush)]) {
+/// (unavailable both ways) with the contact; a rename is only pushed. The
+/// session whose roster get fetched it gets the roster in its answer.
+fn roster_replaced(
+    ctx: &XmppContext,
+    user: &BareJid,
+    changes: &[(ItemChange, RosterPush)],
+    answering: Option<&FullJid>,
+) {
     for (change, roster_push) in changes {
-        push(ctx, user, roster_push);
+        push_except(ctx, user, roster_push, answering);
         let Ok(contact) = BareJid::new(&roster_push.item.contact) else {
             continue;
         };

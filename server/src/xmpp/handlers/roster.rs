@@ -1,7 +1,7 @@
 //! Roster management (RFC 6121 §2): get with versioning, set, remove, and
 //! roster pushes to every resource that asked for the roster.
 
-use jid::BareJid;
+use jid::{BareJid, FullJid};
 
 use super::iq::{IqFuture, IqHandler, IqKind, IqRequest};
 use super::{XmppContext, serialise};
@@ -180,6 +180,16 @@ async fn cancel_subscriptions(
 
 /// Sends a roster push to every resource of `user` that asked for the roster.
 pub fn push(ctx: &XmppContext, user: &BareJid, change: &RosterPush) {
+    push_except(ctx, user, change, None);
+}
+
+/// [`push`], leaving out the session `except` (if any).
+pub fn push_except(
+    ctx: &XmppContext,
+    user: &BareJid,
+    change: &RosterPush,
+    except: Option<&FullJid>,
+) {
     let mut item = item_element(&change.item);
     if change.removed {
         item = Element::new("item", ns::ROSTER)
@@ -187,7 +197,7 @@ pub fn push(ctx: &XmppContext, user: &BareJid, change: &RosterPush) {
             .with_attr("subscription", "remove");
     }
     for session in ctx.router.sessions_of(user) {
-        if !session.wants_roster_pushes() {
+        if !session.wants_roster_pushes() || Some(&session.jid) == except {
             continue;
         }
         let iq = Element::new("iq", ns::CLIENT)
