@@ -154,10 +154,14 @@ async fn a_fetch_stores_the_roster_and_a_refresh_pushes_the_difference() {
         assert_eq!(headers["accept"], "application/json");
         assert_eq!(headers["authorization"], "Bearer backend-key");
     }
-    let Ok(AccountEvent::RosterReplaced { changes, .. }) = s.events.try_recv() else {
+    let Ok(AccountEvent::RosterReplaced {
+        changes, answering, ..
+    }) = s.events.try_recv()
+    else {
         panic!("the first fetch adds two contacts");
     };
     assert_eq!(changes.len(), 2);
+    assert_eq!(answering, Some(crate::services::testing::full("phone")));
 
     // Bob renamed, Carl gone, Dora new.
     s.answers(
@@ -172,7 +176,12 @@ async fn a_fetch_stores_the_roster_and_a_refresh_pushes_the_difference() {
             failures: vec![]
         }
     );
-    let Ok(AccountEvent::RosterReplaced { user, changes }) = s.events.try_recv() else {
+    let Ok(AccountEvent::RosterReplaced {
+        user,
+        changes,
+        answering: None,
+    }) = s.events.try_recv()
+    else {
         panic!("a refresh that changed something tells the front doors");
     };
     assert_eq!(user, alice());
