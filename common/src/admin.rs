@@ -121,6 +121,16 @@ pub enum Request {
         jid: String,
         client: String,
     },
+    /// An account's roster, delegated (issue 10) or kept locally.
+    RosterShow {
+        jid: String,
+    },
+    /// Fetches these accounts' rosters again from their hosts' roster
+    /// service, as `POST /roster_admin/refresh` does; every JID must be on
+    /// a host with roster delegation.
+    RosterRefresh {
+        jids: Vec<String>,
+    },
 }
 
 /// What an invite lets its holder do.
@@ -268,6 +278,53 @@ pub enum Reply {
         fast_tokens_deleted: u32,
         password_reset_required: bool,
     },
+    Roster {
+        roster: RosterInfo,
+    },
+    /// What a roster refresh did: `updated` + `errors` = the distinct JIDs
+    /// asked for, and `failures` says why each error happened.
+    RosterRefreshed {
+        updated: u32,
+        errors: u32,
+        failures: Vec<RosterRefreshFailure>,
+    },
+}
+
+/// An account's roster as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterInfo {
+    /// The account, normalised.
+    pub jid: String,
+    /// The roster comes from the host's roster service (issue 10).
+    pub delegated: bool,
+    /// When the stored copy was last fetched from the service (Unix
+    /// seconds); `None` for a local roster or one never fetched.
+    pub fetched_at: Option<i64>,
+    /// The roster version clients see (`ver`).
+    pub version: i64,
+    /// By contact JID.
+    pub items: Vec<RosterItemInfo>,
+}
+
+/// One contact in a roster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterItemInfo {
+    pub jid: String,
+    pub name: Option<String>,
+    /// `none`, `to`, `from` or `both` (RFC 6121).
+    pub subscription: String,
+    /// A subscription request to the contact is pending.
+    pub ask: bool,
+    /// The contact's subscription request is pre-approved.
+    pub approved: bool,
+    pub groups: Vec<String>,
+}
+
+/// A JID whose roster could not be refreshed, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterRefreshFailure {
+    pub jid: String,
+    pub reason: String,
 }
 
 /// One client with access to an account (Prosody's mod_client_management).
@@ -532,6 +589,34 @@ mod tests {
         let json = serde_json::to_string(&frame).unwrap();
         assert_eq!(json, format!(r#"{{"v":1,"id":5,"request":{expected}}}"#));
         assert_eq!(serde_json::from_str::<RequestFrame>(&json).unwrap(), frame);
+    }
+
+    #[test]
+    fn roster_wire_shapes_are_stable() {
+        assert_request(
+            Request::RosterShow {
+                jid: "ann@school.example".into(),
+            },
+            r#"{"roster_show":{"jid":"ann@school.example"}}"#,
+        );
+        assert_request(
+            Request::RosterRefresh {
+                jids: vec!["ann@school.example".into(), "bo@school.example".into()],
+            },
+            r#"{"roster_refresh":{"jids":["ann@school.example","bo@school.example"]}}"#,
+        );
+        let reply = Reply::RosterRefreshed {
+            updated: 1,
+            errors: 1,
+            failures: vec![RosterRefreshFailure {
+                jid: "bo@school.example".into(),
+                reason: "timed out".into(),
+            }],
+        };
+        assert_eq!(
+            serde_json::to_string(&reply).unwrap(),
+            r#"{"roster_refreshed":{"updated":1,"errors":1,"failures":[{"jid":"bo@school.example","reason":"timed out"}]}}"#
+        );
     }
 
     #[test]

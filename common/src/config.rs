@@ -8,6 +8,9 @@
 //! Relative paths in a file are relative to the file's directory; the
 //! built-in defaults are relative to the working directory.
 
+mod roster_delegation;
+
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,6 +18,8 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 use crate::jid::DomainName;
+
+pub use roster_delegation::{AddressPrefix, RosterDelegationConfig, RosterUrl};
 
 /// The longest `auth.failure_window`: a lock longer than a week punishes
 /// the owner more than the guesser.
@@ -49,6 +54,8 @@ pub struct Config {
     pub storage: StorageConfig,
     pub limits: LimitsConfig,
     pub fast: FastConfig,
+    /// Hosts whose rosters an external HTTP service keeps.
+    pub roster_delegation: BTreeMap<DomainName, RosterDelegationConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -278,6 +285,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             limits: LimitsConfig::default(),
             fast: FastConfig::default(),
+            roster_delegation: BTreeMap::new(),
         }
     }
 }
@@ -634,6 +642,21 @@ impl Config {
                 ),
             ));
         }
+        for (host, delegation) in &mut config.roster_delegation {
+            let line = line_of_table(text, "roster_delegation", host.as_str());
+            if !config.hosts.contains(host) {
+                return Err((
+                    line,
+                    format!("roster_delegation.\"{host}\": not one of the configured hosts"),
+                ));
+            }
+            delegation
+                .check()
+                .map_err(|e| (line, format!("roster_delegation.\"{host}\".{e}")))?;
+            for path in delegation.paths_mut() {
+                *path = base.join(&*path);
+            }
+        }
         config.data_dir = base.join(&config.data_dir);
         for path in [&mut config.tls.certificate, &mut config.tls.key]
             .into_iter()
@@ -687,6 +710,13 @@ fn line_of_key(text: &str, key: &str) -> usize {
     text.lines()
         .position(|l| l.trim_start().starts_with(key))
         .map_or(1, |i| i + 1)
+}
+
+/// The line of a `[table."key"]` header (any quoting), else of the table's name.
+fn line_of_table(text: &str, table: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(table) && l.contains(key))
+        .map_or_else(|| line_of_key(text, table), |i| i + 1)
 }
 
 /// Accepts a whole number of seconds or a human duration such as `"7d"`,
@@ -826,6 +856,27 @@ mod tests {
             ("[fast]\nrotate_after = \"0s\"", "positive"),
             ("[auth]\nenforce_client_ids = 1", "bool"),
             (
+                "[roster_delegation.\"localhost\"]\nurl = \"http://app/contacts\"",
+                "exactly once",
+            ),
+            (
+                "[roster_delegation.\"other.test\"]\nurl = \"http://app/%s\"",
+                "not one of the configured hosts",
+            ),
+            (
+                "[roster_delegation.\"localhost\"]\nurl = \"http://app/%s\"\ntimeout = \"1h\"",
+                "roster_delegation.\"localhost\".timeout",
+            ),
+            (
+                "[roster_delegation.\"localhost\"]\nurl = \"http://app/%s\"\nrefresh_allow = [\"x\"]",
+                "refresh_allow",
+            ),
+            (
+                "[roster_delegation.\"localhost\"]\nurl = \"http://app/%s\"\nmax_concurrent_requests = 0",
+                "max_concurrent_requests",
+            ),
+            ("[roster_delegation.\"localhost\"]\ntimeout = 5", "url"),
+            (
                 "[[invite_page.apps]]\nname = \"X\"\nplatforms = []\ndownload_url = \"ftp://x\"",
                 "download_url",
             ),
@@ -833,6 +884,37 @@ mod tests {
             let (_, msg) = Config::parse(text, Path::new(".")).unwrap_err();
             assert!(msg.contains(needle), "{text:?} gave {msg:?}");
         }
+    }
+
+    #[test]
+    fn roster_delegation_per_host() {
+        let text = "hosts = [\"school.example\", \"b.test\"]\n\
+                    [roster_delegation.\"school.example\"]\n\
+                    url = \"https://app.example/contacts/%s\"\n\
+                    authorization_file = \"backend.secret\"\n\
+                    refresh_allow = [\"10.0.0.0/8\"]\n";
+        let c = Config::parse(text, Path::new("/etc/roost")).unwrap();
+        let host = DomainName::parse("school.example").unwrap();
+        let d = &c.roster_delegation[&host];
+        assert_eq!(d.url.for_user("ann"), "https://app.example/contacts/ann");
+        assert_eq!(d.timeout, Duration::from_secs(5));
+        assert_eq!(
+            d.authorization_file.as_deref(),
+            Some(Path::new("/etc/roost/backend.secret"))
+        );
+        assert!(d.refresh_allow[0].contains("10.1.2.3".parse().unwrap()));
+        assert_eq!(d.refresh_body_limit, 1024 * 1024);
+        assert_eq!(d.max_concurrent_requests, 16);
+        assert_eq!(c.roster_delegation.len(), 1);
+    }
+
+    #[test]
+    fn a_bad_roster_url_names_its_line() {
+        let text = "hosts = [\"a.test\"]\n\n[roster_delegation.\"a.test\"]\ntimeout = \"2s\"\n\
+                    url = \"http://app/contacts\"\n";
+        let (line, msg) = Config::parse(text, Path::new(".")).unwrap_err();
+        assert_eq!(line, 5, "{msg}");
+        assert!(msg.contains("roster_delegation url"), "{msg}");
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let _lock = lock::DataDirLock::acquire(&config.data_dir)?;
     let (db, db_thread) = Db::open(&config.database_path(), config.storage.synchronous)?;
-    let services = Services::new(db, config.clone());
+    let services = Services::new(db, config.clone())?;
 
     let tls = tokio_rustls::TlsAcceptor::from(tls::server_config(&config)?);
     let http_listener = tokio::net::TcpListener::bind(config.http.bind)

@@ -134,6 +134,20 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
                 clients: services.clients.list(&user).await?,
             }
         }
+        Request::RosterShow { jid } => {
+            let user = existing_account(services, &jid).await?;
+            Reply::Roster {
+                roster: services.rosters.show(&user).await?,
+            }
+        }
+        Request::RosterRefresh { jids } => {
+            let outcome = services.roster_delegation.refresh_jids(&jids).await?;
+            Reply::RosterRefreshed {
+                updated: outcome.updated,
+                errors: u32::try_from(outcome.failures.len()).unwrap_or(u32::MAX),
+                failures: outcome.failures,
+            }
+        }
         Request::UserRevokeClient { jid, client } => {
             let user = existing_account(services, &jid).await?;
             let revoked = services

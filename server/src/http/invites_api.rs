@@ -7,7 +7,6 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use roost_common::jid::DomainName;
 use serde::Serialize;
 
 use super::error::ApiError;
@@ -59,7 +58,7 @@ pub async fn create(
     let for_host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .and_then(host_without_port)
+        .and_then(super::host_without_port)
         .filter(|h| services.hosts.serves(h));
     let invite = services.api_keys.create_invite(&key, for_host).await?;
     let location = HeaderValue::from_str(&invite.landing_url)
@@ -104,14 +103,6 @@ fn presented_key(headers: &HeaderMap, from_query: Option<String>) -> Result<Stri
             "the Authorization header must be 'Bearer KEY'",
         )),
     }
-}
-
-fn host_without_port(host: &str) -> Option<DomainName> {
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => host,
-    };
-    DomainName::parse(name).ok()
 }
 
 pub async fn preflight() -> StatusCode {
@@ -170,19 +161,6 @@ mod tests {
         assert!(!Params::parse(Some("redirect=false")).redirect);
         assert!(!Params::parse(None).redirect);
         assert_eq!(Params::parse(Some("key=a%2Fb")).key.as_deref(), Some("a/b"));
-    }
-
-    #[test]
-    fn host_header() {
-        assert_eq!(
-            host_without_port("Example.com:5280").unwrap().as_str(),
-            "example.com"
-        );
-        assert_eq!(
-            host_without_port("localhost").unwrap().as_str(),
-            "localhost"
-        );
-        assert!(host_without_port("[::1]:5280").is_none());
     }
 
     #[test]

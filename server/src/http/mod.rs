@@ -12,16 +12,19 @@ mod invites_api;
 mod pages;
 mod qr;
 mod register;
+mod roster_admin;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::http::Uri;
+use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse as _, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use roost_common::config::Config;
+use roost_common::jid::DomainName;
 use tokio::net::TcpListener;
 
 use crate::services::Services;
@@ -59,6 +62,14 @@ pub fn router(services: Services, config: Arc<Config>) -> Router {
                 .post(register::submit)
                 .layer(DefaultBodyLimit::max(register::BODY_LIMIT)),
         )
+        .route(
+            "/roster_admin/refresh",
+            post(roster_admin::refresh_many).fallback(roster_admin::method_not_allowed),
+        )
+        .route(
+            "/roster_admin/refresh/{username}",
+            get(roster_admin::refresh_one).fallback(roster_admin::method_not_allowed),
+        )
         .fallback(not_found)
         .with_state(HttpState { services, config })
 }
@@ -79,6 +90,25 @@ fn is_under_invite(path: &str) -> bool {
     path == "/invite" || path.starts_with("/invite/")
 }
 
+/// A `Host` header's name without its port.
+fn host_without_port(host: &str) -> Option<DomainName> {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    DomainName::parse(name).ok()
+}
+
+/// The token of an `Authorization: Bearer TOKEN` header (scheme in any case).
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
 /// Serves until `shutdown` completes, then lets requests in flight finish.
 pub async fn serve(
     listener: TcpListener,
@@ -86,14 +116,29 @@ pub async fn serve(
     config: Arc<Config>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(services, config))
+    // Handlers that check who calls (the roster refresh) see the peer.
+    let app = router(services, config).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_under_invite;
+    use super::{host_without_port, is_under_invite};
+
+    #[test]
+    fn host_header() {
+        assert_eq!(
+            host_without_port("Example.com:5280").unwrap().as_str(),
+            "example.com"
+        );
+        assert_eq!(
+            host_without_port("localhost").unwrap().as_str(),
+            "localhost"
+        );
+        assert!(host_without_port("[::1]:5280").is_none());
+    }
 
     #[test]
     fn paths_under_invite() {

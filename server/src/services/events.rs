@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use jid::BareJid;
 use tokio::sync::mpsc;
 
-use super::rosters::RosterPush;
+use super::rosters::{ItemChange, RosterPush};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountEvent {
@@ -15,6 +15,13 @@ pub enum AccountEvent {
     /// An invite was redeemed: roster changes to push, and perhaps a
     /// message for the inviter.
     InviteUsed(InviteUsed),
+    /// A roster service changed a user's roster (issue 10): pushes for the
+    /// user's resources, and presence to start or stop between them and
+    /// the contacts added or removed.
+    RosterReplaced {
+        user: BareJid,
+        changes: Vec<(ItemChange, RosterPush)>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

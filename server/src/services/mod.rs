@@ -15,6 +15,7 @@ pub mod invites;
 pub mod offline;
 pub mod onboarding;
 pub mod registration_limits;
+pub mod roster_delegation;
 pub mod rosters;
 pub mod secret_file;
 pub mod secrets;
@@ -37,6 +38,7 @@ pub use fast_tokens::FastTokens;
 pub use invites::Invites;
 pub use offline::Offline;
 pub use onboarding::Onboarding;
+pub use roster_delegation::RosterDelegation;
 pub use rosters::Rosters;
 pub use sessions::Sessions;
 
@@ -70,6 +72,7 @@ pub struct Services {
     pub api_keys: ApiKeys,
     pub invites: Invites,
     pub rosters: Rosters,
+    pub roster_delegation: RosterDelegation,
     pub offline: Offline,
     pub onboarding: Onboarding,
     pub events: events::Events,
@@ -80,7 +83,11 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(db: Db, config: Arc<Config>) -> Services {
+    /// Fails when a roster service's configured files cannot be read.
+    pub fn new(
+        db: Db,
+        config: Arc<Config>,
+    ) -> Result<Services, roster_delegation::backend::SetupError> {
         let hosts = Hosts(config.clone());
         let events = events::Events::default();
         let sessions = Sessions::default();
@@ -94,6 +101,9 @@ impl Services {
             clients.clone(),
         );
         let auth_limits = AuthLimiter::new(&config.auth);
+        let roster_delegation =
+            RosterDelegation::new(db.clone(), &config, events.clone(), sessions.clone())?;
+        let rosters = Rosters::new(db.clone(), &config);
         let invites = Invites::new(db.clone(), hosts.clone(), accounts.clone(), config.clone());
         let onboarding = Onboarding::new(
             db.clone(),
@@ -103,11 +113,12 @@ impl Services {
             config,
             events.clone(),
         );
-        Services {
+        Ok(Services {
             onboarding,
             accounts,
             auth_limits,
-            rosters: Rosters::new(db.clone()),
+            rosters,
+            roster_delegation,
             offline: Offline::new(db.clone()),
             api_keys: ApiKeys::new(db, hosts.clone(), invites.clone()),
             hosts,
@@ -116,7 +127,7 @@ impl Services {
             clients,
             fast_tokens,
             sessions,
-        }
+        })
     }
 }
 

@@ -9,12 +9,29 @@
 //! one more (a roster set, a subscription request or pre-approval, an
 //! invite redeemed) is refused with [`RosterError::Full`] and changes
 //! nothing.
+//!
+//! On a host with roster delegation (issue 10) the roster service is the
+//! source of truth: users cannot edit their rosters or change
+//! subscriptions ([`RosterError::Managed`]); [`replace_items`] writes what
+//! the service sent, in the same table, so presence and roster versions
+//! work as for local rosters.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use jid::BareJid;
+use roost_common::admin::{RosterInfo, RosterItemInfo};
+use roost_common::config::Config;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
 use super::ServiceError;
 use crate::storage::Db;
+
+/// Why a delegated user's roster edit is refused.
+pub const ROSTER_MANAGED: &str = "rosters on this host are managed by an external service";
+/// Why a subscription stanza from or to a delegated user is refused.
+pub const SUBSCRIPTIONS_MANAGED: &str =
+    "subscriptions on this host are managed by an external service";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subscription {
@@ -153,6 +170,9 @@ pub enum RosterError {
     /// The change would add an item to a roster that holds the most allowed.
     #[error("the roster is full (at most {0} items)")]
     Full(usize),
+    /// The host's rosters come from its roster service.
+    #[error("{0}")]
+    Managed(&'static str),
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -169,6 +189,7 @@ impl From<RosterError> for ServiceError {
     fn from(e: RosterError) -> Self {
         match e {
             RosterError::Full(_) => ServiceError::Forbidden("the contact list is full"),
+            RosterError::Managed(why) => ServiceError::Forbidden(why),
             RosterError::Service(e) => e,
         }
     }
@@ -183,6 +204,8 @@ impl From<rusqlite::Error> for RosterError {
 #[derive(Clone)]
 pub struct Rosters {
     db: Db,
+    /// Hosts whose rosters come from a roster service.
+    delegated: Arc<HashSet<String>>,
 }
 
 fn parts(user: &BareJid) -> (String, String) {
@@ -195,8 +218,75 @@ fn parts(user: &BareJid) -> (String, String) {
 }
 
 impl Rosters {
-    pub fn new(db: Db) -> Rosters {
-        Rosters { db }
+    pub fn new(db: Db, config: &Config) -> Rosters {
+        let delegated = config
+            .roster_delegation
+            .keys()
+            .map(|h| h.as_str().to_owned())
+            .collect();
+        Rosters {
+            db,
+            delegated: Arc::new(delegated),
+        }
+    }
+
+    /// Whether `user`'s roster comes from a roster service.
+    pub fn is_delegated(&self, user: &BareJid) -> bool {
+        self.delegated.contains(user.domain().as_str())
+    }
+
+    fn editable(&self, user: &BareJid) -> Result<(), RosterError> {
+        if self.is_delegated(user) {
+            return Err(RosterError::Managed(ROSTER_MANAGED));
+        }
+        Ok(())
+    }
+
+    /// Subscription stanzas between `user` and `contact` change state only
+    /// when neither roster comes from a roster service (as Prosody's
+    /// mod_block_subscriptions, but refused rather than dropped silently).
+    pub fn check_subscription(&self, user: &BareJid, contact: &BareJid) -> Result<(), RosterError> {
+        if self.is_delegated(user) || self.is_delegated(contact) {
+            return Err(RosterError::Managed(SUBSCRIPTIONS_MANAGED));
+        }
+        Ok(())
+    }
+
+    /// An account's roster for the admin, with where it comes from.
+    pub async fn show(&self, user: &BareJid) -> Result<RosterInfo, ServiceError> {
+        let (host, name) = parts(user);
+        let delegated = self.is_delegated(user);
+        let (roster, fetched_at) = self
+            .db
+            .call(move |c| -> Result<_, ServiceError> {
+                let roster = roster_in(c, &host, &name)?;
+                let fetched_at: Option<i64> = c
+                    .prepare_cached(
+                        "SELECT fetched_at FROM delegated_rosters WHERE host = ?1 AND username = ?2",
+                    )?
+                    .query_row(params![host, name], |r| r.get(0))
+                    .optional()?;
+                Ok((roster, fetched_at))
+            })
+            .await?;
+        Ok(RosterInfo {
+            jid: user.to_string(),
+            delegated,
+            fetched_at: fetched_at.filter(|_| delegated),
+            version: roster.version,
+            items: roster
+                .items
+                .into_iter()
+                .map(|i| RosterItemInfo {
+                    jid: i.contact,
+                    name: i.name,
+                    subscription: i.subscription.as_str().to_owned(),
+                    ask: i.ask,
+                    approved: i.approved,
+                    groups: i.groups,
+                })
+                .collect(),
+        })
     }
 
     pub async fn get(&self, user: &BareJid) -> Result<Roster, ServiceError> {
@@ -234,6 +324,7 @@ impl Rosters {
         groups: Vec<String>,
         max_items: usize,
     ) -> Result<RosterPush, RosterError> {
+        self.editable(user)?;
         let (host, username) = parts(user);
         let contact = contact.to_string();
         self.db
@@ -255,11 +346,12 @@ impl Rosters {
         &self,
         user: &BareJid,
         contact: &BareJid,
-    ) -> Result<Option<RosterPush>, ServiceError> {
+    ) -> Result<Option<RosterPush>, RosterError> {
+        self.editable(user)?;
         let (host, username) = parts(user);
         let contact = contact.to_string();
         self.db
-            .call(move |c| -> Result<_, ServiceError> {
+            .call(move |c| -> Result<_, RosterError> {
                 let Some(item) = load(c, &host, &username, &contact)? else {
                     return Ok(None);
                 };
@@ -630,6 +722,78 @@ pub(crate) fn set_subscription(
 }
 
 /// Increments and returns the account's roster version.
+/// How one contact changed when a roster was replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemChange {
+    /// New, or newly a mutual subscription: presence starts flowing.
+    Added,
+    /// Gone: presence stops.
+    Removed,
+    /// Another name or other groups.
+    Renamed,
+}
+
+/// Makes `user`'s roster exactly `wanted` (contact, name, groups), every
+/// item a mutual subscription with nothing pending, as a roster service
+/// says it is; one version per changed item. `None` when the account does
+/// not exist. On the storage thread.
+pub(crate) fn replace_items(
+    c: &Connection,
+    user: &BareJid,
+    wanted: Vec<(String, Option<String>, Vec<String>)>,
+) -> Result<Option<Vec<(ItemChange, RosterPush)>>, ServiceError> {
+    let (host, username) = parts(user);
+    if !account_exists(c, &host, &username)? {
+        return Ok(None);
+    }
+    let mut current: HashMap<String, RosterItem> = roster_in(c, &host, &username)?
+        .items
+        .into_iter()
+        .map(|i| (i.contact.clone(), i))
+        .collect();
+    let mut changes = Vec::new();
+    for (contact, name, groups) in wanted {
+        let before = current.remove(&contact);
+        let change = match &before {
+            None => ItemChange::Added,
+            Some(old) if old.subscription != Subscription::Both || old.ask || old.approved => {
+                ItemChange::Added
+            }
+            Some(old) if old.name != name || old.groups != groups => ItemChange::Renamed,
+            Some(_) => continue,
+        };
+        let item = RosterItem {
+            contact,
+            name,
+            subscription: Subscription::Both,
+            ask: false,
+            approved: false,
+            groups,
+        };
+        take_request(c, &host, &username, &item.contact)?;
+        changes.push((change, save(c, &host, &username, &item)?));
+    }
+    let mut gone: Vec<RosterItem> = current.into_values().collect();
+    gone.sort_by(|a, b| a.contact.cmp(&b.contact));
+    for item in gone {
+        c.prepare_cached(
+            "DELETE FROM roster_items WHERE host = ?1 AND username = ?2 AND contact = ?3",
+        )?
+        .execute(params![host, username, item.contact])?;
+        take_request(c, &host, &username, &item.contact)?;
+        let version = bump(c, &host, &username)?;
+        changes.push((
+            ItemChange::Removed,
+            RosterPush {
+                version,
+                item,
+                removed: true,
+            },
+        ));
+    }
+    Ok(Some(changes))
+}
+
 fn bump(c: &Connection, host: &str, username: &str) -> Result<i64, ServiceError> {
     c.prepare_cached(
         "UPDATE accounts SET roster_version = roster_version + 1
@@ -674,7 +838,7 @@ mod tests {
         .unwrap();
         let alice = BareJid::new("alice@x.test").unwrap();
         let bob = BareJid::new("bob@x.test").unwrap();
-        (dir, Rosters::new(db), alice, bob)
+        (dir, Rosters::new(db, &Config::default()), alice, bob)
     }
 
     fn sub(roster: &Roster, contact: &BareJid) -> (Subscription, bool) {

@@ -19,6 +19,8 @@ pub struct Fixture {
     pub thread: Option<DbThread>,
     pub config: Arc<Config>,
     pub directory: Arc<FakeDirectory>,
+    /// Attached to `directory`.
+    pub sessions: Sessions,
     pub accounts: Accounts,
     pub clients: Clients,
     pub fast: FastTokens,
@@ -58,6 +60,7 @@ pub async fn fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
         thread: Some(thread),
         config,
         directory,
+        sessions,
         accounts,
         clients,
         fast,

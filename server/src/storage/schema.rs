@@ -169,6 +169,17 @@ const MIGRATIONS: &[M<'static>] = &[
     // When the password last changed (Unix ms): a login that began before
     // gets no FAST token after it (issue 9).
     M::up("ALTER TABLE accounts ADD COLUMN password_changed_ms INTEGER;"),
+    // When a delegated roster was last fetched from its roster service
+    // (issue 10); the items themselves are ordinary roster_items.
+    M::up(
+        "CREATE TABLE delegated_rosters (
+        host TEXT NOT NULL,
+        username TEXT NOT NULL,
+        fetched_at INTEGER NOT NULL,
+        PRIMARY KEY (host, username),
+        FOREIGN KEY (host, username) REFERENCES accounts (host, username) ON DELETE CASCADE
+    ) STRICT, WITHOUT ROWID;",
+    ),
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {

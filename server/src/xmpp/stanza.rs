@@ -122,7 +122,7 @@ impl From<crate::services::rosters::RosterError> for StanzaError {
     fn from(e: crate::services::rosters::RosterError) -> Self {
         use crate::services::rosters::RosterError as E;
         match e {
-            E::Full(_) => StanzaError::not_allowed().with_text(e.to_string()),
+            E::Full(_) | E::Managed(_) => StanzaError::not_allowed().with_text(e.to_string()),
             E::Service(e) => e.into(),
         }
     }

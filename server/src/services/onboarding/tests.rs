@@ -49,7 +49,7 @@ fn fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
         _dir: dir,
         onboarding,
         accounts,
-        rosters: Rosters::new(db),
+        rosters: Rosters::new(db, &Config::default()),
         events: events.subscribe(),
     }
 }

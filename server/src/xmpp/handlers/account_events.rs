@@ -1,14 +1,19 @@
 //! What the XMPP side does about account changes made through other doors
-//! (the admin socket, the web form) or by other sessions: ends a deleted
-//! account's sessions, pushes roster changes from a redeemed invite, and
-//! tells the inviter their invite was used.
+//! (the admin socket, the web form, a roster service) or by other
+//! sessions: ends a deleted account's sessions, pushes roster changes from
+//! a redeemed invite or a roster service, and tells the inviter their
+//! invite was used.
 
 use std::sync::Arc;
 
+use jid::BareJid;
+
 use super::XmppContext;
 use super::message;
+use super::presence::{send_current_presence, send_unavailable};
 use super::roster::push;
 use crate::services::events::{AccountEvent, InviteUsed};
+use crate::services::rosters::{ItemChange, RosterPush};
 
 /// Follows the services' events for as long as they are sent.
 pub async fn follow_account_events(ctx: Arc<XmppContext>) {
@@ -17,6 +22,9 @@ pub async fn follow_account_events(ctx: Arc<XmppContext>) {
         match events.recv().await {
             Some(AccountEvent::Deleted(jid)) => ctx.router.account_deleted(&jid),
             Some(AccountEvent::InviteUsed(used)) => invite_used(&ctx, used).await,
+            Some(AccountEvent::RosterReplaced { user, changes }) => {
+                roster_replaced(&ctx, &user, &changes)
+            }
             None => return,
         }
     }
@@ -45,4 +53,27 @@ async fn invite_used(ctx: &XmppContext, used: InviteUsed) {
         ),
     };
     message::from_server(ctx, &inviter, &text).await;
+}
+
+/// A roster service changed `user`'s roster: each change is pushed, then
+/// presence starts (both ways, as between new mutual subscribers) or stops
+/// (unavailable both ways) with the contact; a rename is only pushed.
+fn roster_replaced(ctx: &XmppContext, user: &BareJid, changes: &[(ItemChange, RosterPush)]) {
+    for (change, roster_push) in changes {
+        push(ctx, user, roster_push);
+        let Ok(contact) = BareJid::new(&roster_push.item.contact) else {
+            continue;
+        };
+        match change {
+            ItemChange::Added => {
+                send_current_presence(ctx, user, &contact);
+                send_current_presence(ctx, &contact, user);
+            }
+            ItemChange::Removed => {
+                send_unavailable(ctx, user, &contact);
+                send_unavailable(ctx, &contact, user);
+            }
+            ItemChange::Renamed => {}
+        }
+    }
 }

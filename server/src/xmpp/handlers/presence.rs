@@ -299,6 +299,7 @@ async fn subscription(
     if !local_contact {
         return Err(StanzaError::remote_server_not_found());
     }
+    rosters.check_subscription(&user, &contact)?;
     let max_items = ctx.config.limits.roster_items;
     match kind {
         "subscribe" if redeemed_contact_invite(ctx, &presence, &user, &contact).await? => {}
@@ -449,7 +450,7 @@ async fn answer_subscribed(ctx: &XmppContext, owner: &BareJid, subscriber: &Bare
 }
 
 /// Sends every available resource's presence of `from` to `to`'s resources.
-fn send_current_presence(ctx: &XmppContext, from: &BareJid, to: &BareJid) {
+pub(super) fn send_current_presence(ctx: &XmppContext, from: &BareJid, to: &BareJid) {
     for session in ctx.router.sessions_of(from) {
         if let Some(last) = session.last_presence() {
             send_to_account(ctx, to, &last);
@@ -458,7 +459,7 @@ fn send_current_presence(ctx: &XmppContext, from: &BareJid, to: &BareJid) {
 }
 
 /// Tells `to` that every resource of `from` is now unavailable to it.
-fn send_unavailable(ctx: &XmppContext, from: &BareJid, to: &BareJid) {
+pub(super) fn send_unavailable(ctx: &XmppContext, from: &BareJid, to: &BareJid) {
     for session in ctx.router.sessions_of(from) {
         let unavailable = Element::new("presence", ns::CLIENT)
             .with_attr("from", session.jid.to_string())

@@ -48,6 +48,12 @@ async fn get(
     user: &BareJid,
 ) -> Result<Option<Element>, StanzaError> {
     request.session.set_wants_roster_pushes();
+    // A delegated roster is fetched first when due; the answer always
+    // comes from storage, the last good copy if the fetch failed.
+    ctx.services
+        .roster_delegation
+        .before_roster_get(&request.session.jid)
+        .await;
     let roster = ctx.services.rosters.get(user).await?;
     let version = roster.version.to_string();
     // Roster versioning (RFC 6121 §2.6): an up-to-date client gets an empty

@@ -1,0 +1,448 @@
+//! Roster delegation (issue 10, Prosody's mod_http_roster_admin): on a
+//! host with `[roster_delegation."HOST"]`, users' rosters come from an
+//! external HTTP service.
+//!
+//! A fetch replaces the stored roster ([`rosters::replace_items`]), so the
+//! last good copy survives restarts and outages, and the XMPP side reads
+//! rosters as it always does. Fetches happen at the first roster get of a
+//! user's online period ([`RosterDelegation::before_roster_get`]) and on
+//! refresh ([`RosterDelegation::refresh`], the refresh endpoint and
+//! `roostctl roster refresh`). Concurrent fetches of one user are one
+//! request ([`single_flight`]); each runs in its own task under the
+//! backend's timeout and concurrency cap ([`backend`]), so a slow service
+//! delays only the callers waiting for that user, never the storage
+//! thread or anyone else. Changes reach online resources through an
+//! [`AccountEvent::RosterReplaced`].
+
+pub mod backend;
+pub mod roster_json;
+mod single_flight;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jid::{BareJid, FullJid};
+use roost_common::admin::RosterRefreshFailure;
+use roost_common::config::{AddressPrefix, Config};
+use rusqlite::params;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+
+use self::backend::{Backend, SetupError};
+use self::single_flight::SingleFlight;
+use super::events::{AccountEvent, Events};
+use super::rosters;
+use super::{ServiceError, Sessions};
+use crate::storage::Db;
+
+/// Users remembered as fetched during their online period before the set
+/// is pruned to those still online.
+const FRESH_PRUNE_AT: usize = 10_000;
+
+/// Time a refresh call has beyond the backend's timeout to answer.
+const REFRESH_GRACE: Duration = Duration::from_secs(1);
+
+/// What a refresh did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RefreshOutcome {
+    /// Rosters fetched and stored, plus valid usernames without an account
+    /// (nothing to fetch: their first login will).
+    pub updated: u32,
+    pub failures: Vec<RosterRefreshFailure>,
+}
+
+/// Why a refresh caller is turned away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RefreshDenied {
+    #[error("roster delegation is not configured for this host")]
+    NotDelegated,
+    #[error("this address may not refresh rosters")]
+    Address,
+    #[error("a valid 'Authorization: Bearer' secret is needed to refresh rosters")]
+    Secret,
+}
+
+/// One delegated host.
+struct Host {
+    backend: Backend,
+    refresh_allow: Vec<AddressPrefix>,
+    /// SHA-256 of the refresh secret: compared in constant time whatever
+    /// the length of what a caller sends.
+    refresh_secret: Option<[u8; 32]>,
+    refresh_body_limit: usize,
+}
+
+/// What a fetch ended with, shared by everyone who waited for it.
+type FetchResult = Result<(), String>;
+
+#[derive(Clone)]
+pub struct RosterDelegation {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    events: Events,
+    sessions: Sessions,
+    hosts: HashMap<String, Host>,
+    max_items: usize,
+    fetches: SingleFlight<BareJid, FetchResult>,
+    /// Users whose roster was fetched since they came online: a roster get
+    /// while another of their sessions is bound is answered from storage.
+    fresh: Mutex<HashSet<BareJid>>,
+}
+
+impl RosterDelegation {
+    /// Reads the configured secret files and builds one HTTP client per
+    /// delegated host.
+    pub fn new(
+        db: Db,
+        config: &Config,
+        events: Events,
+        sessions: Sessions,
+    ) -> Result<RosterDelegation, SetupError> {
+        let mut hosts = HashMap::new();
+        for (name, delegation) in &config.roster_delegation {
+            let refresh_secret = match &delegation.refresh_secret_file {
+                Some(path) => Some(digest(&backend::read_secret(path).map_err(|message| {
+                    SetupError {
+                        host: name.to_string(),
+                        message,
+                    }
+                })?)),
+                None => None,
+            };
+            hosts.insert(
+                name.to_string(),
+                Host {
+                    backend: Backend::new(name.as_str(), delegation)?,
+                    refresh_allow: delegation.refresh_allow.clone(),
+                    refresh_secret,
+                    refresh_body_limit: delegation.refresh_body_limit,
+                },
+            );
+        }
+        Ok(RosterDelegation {
+            inner: Arc::new(Inner {
+                db,
+                events,
+                sessions,
+                hosts,
+                max_items: config.limits.roster_items,
+                fetches: SingleFlight::default(),
+                fresh: Mutex::default(),
+            }),
+        })
+    }
+
+    /// Whether `host`'s rosters come from a roster service.
+    pub fn delegates(&self, host: &str) -> bool {
+        self.inner.hosts.contains_key(host)
+    }
+
+    /// The largest refresh body `host` takes, if it delegates rosters.
+    pub fn refresh_body_limit(&self, host: &str) -> Option<usize> {
+        self.inner.hosts.get(host).map(|h| h.refresh_body_limit)
+    }
+
+    /// Whether a refresh call for `host` from `peer`, with this bearer
+    /// token if it sent one, may go ahead.
+    pub fn check_refresh_caller(
+        &self,
+        host: &str,
+        peer: IpAddr,
+        bearer: Option<&str>,
+    ) -> Result<(), RefreshDenied> {
+        let host = self
+            .inner
+            .hosts
+            .get(host)
+            .ok_or(RefreshDenied::NotDelegated)?;
+        if !host.refresh_allow.iter().any(|p| p.contains(peer)) {
+            return Err(RefreshDenied::Address);
+        }
+        if let Some(expected) = &host.refresh_secret {
+            // Hashed first, so that the comparison takes the same time
+            // whatever the caller sent.
+            let given = bearer.map(digest).unwrap_or([0; 32]);
+            if !bool::from(given.ct_eq(expected)) {
+                return Err(RefreshDenied::Secret);
+            }
+        }
+        Ok(())
+    }
+
+    /// Before `session` of a delegated user reads its roster: fetches it
+    /// unless another of the user's sessions is bound and the roster was
+    /// fetched since the user came online. A failed fetch is logged and
+    /// leaves the stored copy; the caller answers from storage either way.
+    pub async fn before_roster_get(&self, session: &FullJid) {
+        let user = session.to_bare();
+        if !self.delegates(user.domain().as_str()) {
+            return;
+        }
+        let others_online = self
+            .inner
+            .sessions
+            .sessions(&user)
+            .iter()
+            .any(|s| s.jid != *session);
+        if others_online && self.inner.fresh.lock().expect("fresh lock").contains(&user) {
+            return;
+        }
+        let fetched = self.fetch(&user).await.is_ok();
+        let mut fresh = self.inner.fresh.lock().expect("fresh lock");
+        if fetched {
+            if fresh.len() >= FRESH_PRUNE_AT {
+                let sessions = &self.inner.sessions;
+                fresh.retain(|u| !sessions.sessions(u).is_empty());
+            }
+            fresh.insert(user);
+        } else {
+            fresh.remove(&user);
+        }
+    }
+
+    /// Refreshes the rosters of `usernames` on `host` (the refresh endpoint).
+    pub async fn refresh(
+        &self,
+        host: &str,
+        usernames: &[String],
+    ) -> Result<RefreshOutcome, ServiceError> {
+        if !self.delegates(host) {
+            return Err(ServiceError::NotFound("roster delegation for this host"));
+        }
+        let mut users = BTreeSet::new();
+        let mut invalid = BTreeSet::new();
+        for name in usernames {
+            match BareJid::new(&format!("{name}@{host}")) {
+                Ok(jid) if !name.is_empty() && jid.domain().as_str() == host => {
+                    users.insert(jid);
+                }
+                _ => {
+                    invalid.insert(name.clone());
+                }
+            }
+        }
+        let invalid = invalid
+            .into_iter()
+            .map(|name| RosterRefreshFailure {
+                jid: format!("{name}@{host}"),
+                reason: "not a valid username".into(),
+            })
+            .collect();
+        Ok(self.refresh_users(users, invalid).await)
+    }
+
+    /// Refreshes the rosters of `jids` (`roostctl roster refresh`): every
+    /// one must be a valid JID on a delegated host, or nothing is fetched.
+    pub async fn refresh_jids(&self, jids: &[String]) -> Result<RefreshOutcome, ServiceError> {
+        let mut users = BTreeSet::new();
+        for text in jids {
+            let jid = BareJid::new(text)
+                .ok()
+                .filter(|j| j.node().is_some())
+                .ok_or_else(|| ServiceError::Invalid(format!("'{text}' is not a user JID")))?;
+            if !self.delegates(jid.domain().as_str()) {
+                return Err(ServiceError::Invalid(format!(
+                    "{} has no roster delegation ([roster_delegation.\"{}\"] in the config)",
+                    jid.domain(),
+                    jid.domain()
+                )));
+            }
+            users.insert(jid);
+        }
+        Ok(self.refresh_users(users, Vec::new()).await)
+    }
+
+    async fn refresh_users(
+        &self,
+        users: BTreeSet<BareJid>,
+        mut failures: Vec<RosterRefreshFailure>,
+    ) -> RefreshOutcome {
+        if users.is_empty() {
+            return RefreshOutcome {
+                updated: 0,
+                failures,
+            };
+        }
+        let timeout = users
+            .iter()
+            .filter_map(|u| self.inner.hosts.get(u.domain().as_str()))
+            .map(|h| h.backend.timeout())
+            .max()
+            .unwrap_or_default();
+        let deadline = tokio::time::Instant::now() + timeout + REFRESH_GRACE;
+        let list: Vec<BareJid> = users.into_iter().collect();
+        let existing = match self.existing(list.clone()).await {
+            Ok(existing) => existing,
+            Err(e) => {
+                let reason = format!("cannot read accounts: {e}");
+                failures.extend(list.iter().map(|u| RosterRefreshFailure {
+                    jid: u.to_string(),
+                    reason: reason.clone(),
+                }));
+                return RefreshOutcome {
+                    updated: 0,
+                    failures,
+                };
+            }
+        };
+        let mut updated = 0;
+        let mut pending = tokio::task::JoinSet::new();
+        let mut unfinished = HashSet::new();
+        for user in list {
+            if !existing.contains(&user) {
+                updated += 1;
+                continue;
+            }
+            unfinished.insert(user.clone());
+            let this = self.clone();
+            pending.spawn(async move {
+                let result = this.fetch(&user).await;
+                (user, result)
+            });
+        }
+        while let Ok(Some(joined)) = tokio::time::timeout_at(deadline, pending.join_next()).await {
+            let Ok((user, result)) = joined else { continue };
+            unfinished.remove(&user);
+            match result {
+                Ok(()) => updated += 1,
+                Err(reason) => failures.push(RosterRefreshFailure {
+                    jid: user.to_string(),
+                    reason,
+                }),
+            }
+        }
+        // Dropping `pending` stops only the waiting: each fetch runs on in
+        // its own task (single flight), bounded by the backend's timeout.
+        if !unfinished.is_empty() {
+            let within = (timeout + REFRESH_GRACE).as_millis();
+            tracing::warn!(
+                "roster refresh: {} fetches not done within {within} ms",
+                unfinished.len()
+            );
+            let mut unfinished: Vec<BareJid> = unfinished.into_iter().collect();
+            unfinished.sort();
+            failures.extend(unfinished.into_iter().map(|u| RosterRefreshFailure {
+                jid: u.to_string(),
+                reason: format!("not done within {within} ms"),
+            }));
+        }
+        RefreshOutcome { updated, failures }
+    }
+
+    /// Which of `users` have accounts, in one storage job.
+    async fn existing(&self, users: Vec<BareJid>) -> Result<HashSet<BareJid>, ServiceError> {
+        self.inner
+            .db
+            .call(move |c| -> Result<HashSet<BareJid>, ServiceError> {
+                let mut st =
+                    c.prepare_cached("SELECT 1 FROM accounts WHERE host = ?1 AND username = ?2")?;
+                let mut found = HashSet::new();
+                for user in users {
+                    let name = user
+                        .node()
+                        .map(|n| n.as_str().to_owned())
+                        .unwrap_or_default();
+                    if st.exists(params![user.domain().as_str(), name])? {
+                        found.insert(user);
+                    }
+                }
+                Ok(found)
+            })
+            .await
+    }
+
+    /// Fetches `user`'s roster and stores it; joins a fetch of the same
+    /// user already running. `Err` says why, already logged.
+    async fn fetch(&self, user: &BareJid) -> FetchResult {
+        let this = self.clone();
+        let owned = user.clone();
+        self.inner
+            .fetches
+            .run(
+                user.clone(),
+                async move { this.fetch_and_store(&owned).await },
+            )
+            .await
+            .unwrap_or_else(|| Err("the fetch ended unexpectedly".into()))
+    }
+
+    async fn fetch_and_store(&self, user: &BareJid) -> FetchResult {
+        let Some(host) = self.inner.hosts.get(user.domain().as_str()) else {
+            return Err("no roster delegation for this host".into());
+        };
+        let username = user
+            .node()
+            .map(|n| n.as_str().to_owned())
+            .unwrap_or_default();
+        let url = host.backend.url_for(&username);
+        let fail = |reason: String| {
+            tracing::warn!(user = %user, url = %url, "roster service fetch failed: {reason}");
+            Err(reason)
+        };
+        let body = match host.backend.fetch(&username).await {
+            Ok(body) => body,
+            Err(e) => return fail(e.to_string()),
+        };
+        let parsed = match roster_json::parse(&body, user, self.inner.max_items) {
+            Ok(parsed) => parsed,
+            Err(e) => return fail(format!("answer is not a roster: {e}")),
+        };
+        if !parsed.skipped.is_empty() {
+            tracing::warn!(
+                user = %user,
+                url = %url,
+                "roster service answer: {} entries skipped or cut: {}",
+                parsed.skipped.len(),
+                parsed.skipped.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
+            );
+        }
+        let wanted = parsed
+            .items
+            .into_iter()
+            .map(|i| (i.jid.to_string(), i.name, i.groups))
+            .collect();
+        let owner = user.clone();
+        let stored = self
+            .inner
+            .db
+            .call(move |c| -> Result<_, ServiceError> {
+                let changes = rosters::replace_items(c, &owner, wanted)?;
+                if changes.is_some() {
+                    let (host, name) = (owner.domain().as_str(), owner.node().map_or("", |n| n.as_str()));
+                    c.prepare_cached(
+                        "INSERT INTO delegated_rosters (host, username, fetched_at) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (host, username) DO UPDATE SET fetched_at = ?3",
+                    )?
+                    .execute(params![host, name, super::now()])?;
+                }
+                Ok(changes)
+            })
+            .await;
+        match stored {
+            Ok(Some(changes)) if !changes.is_empty() => {
+                self.inner.events.emit(AccountEvent::RosterReplaced {
+                    user: user.clone(),
+                    changes,
+                });
+                Ok(())
+            }
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err("no such account".into()),
+            Err(e) => {
+                tracing::error!(user = %user, "cannot store the fetched roster: {e}");
+                Err(format!("cannot store the roster: {e}"))
+            }
+        }
+    }
+}
+
+fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}

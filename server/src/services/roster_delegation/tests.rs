@@ -1,0 +1,443 @@
+//! Roster delegation against a real roster service on loopback (axum),
+//! whose answers each test sets: fetch and store, the changes a refresh
+//! finds, one request for concurrent fetches, failures that keep the last
+//! good copy, the timeout, and who may call the refresh.
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use roost_common::config::{Config, RosterDelegationConfig, RosterUrl};
+use roost_common::jid::DomainName;
+
+use super::*;
+use crate::services::accounts::Role;
+use crate::services::clients::AuthMethod;
+use crate::services::events::EventReceiver;
+use crate::services::rosters::{ItemChange, Rosters, Subscription};
+use crate::services::testing::{Fixture, alice, fixture};
+
+/// What the service answers, and what it saw.
+#[derive(Default)]
+struct Service {
+    status: Option<StatusCode>,
+    body: String,
+    delay: Duration,
+    requests: Vec<(String, HeaderMap)>,
+}
+
+type Shared = Arc<Mutex<Service>>;
+
+async fn answer(
+    State(service): State<Shared>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+) -> (StatusCode, String) {
+    let (status, body, delay) = {
+        let mut s = service.lock().unwrap();
+        s.requests.push((user, headers));
+        (s.status.unwrap_or(StatusCode::OK), s.body.clone(), s.delay)
+    };
+    tokio::time::sleep(delay).await;
+    (status, body)
+}
+
+struct Setup {
+    fx: Fixture,
+    service: Shared,
+    delegation: RosterDelegation,
+    rosters: Rosters,
+    events: EventReceiver,
+}
+
+async fn setup(configure: impl FnOnce(&mut RosterDelegationConfig)) -> Setup {
+    let service = Shared::default();
+    let app = axum::Router::new()
+        .route("/contacts/{user}", axum::routing::get(answer))
+        .with_state(service.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret.path(), "Bearer backend-key\n").unwrap();
+    let mut delegation = RosterDelegationConfig {
+        url: RosterUrl::try_from(format!("http://127.0.0.1:{port}/contacts/%s")).unwrap(),
+        timeout: Duration::from_secs(5),
+        authorization_file: Some(secret.path().to_owned()),
+        ca_file: None,
+        refresh_allow: vec![AddressPrefix::host(IpAddr::from([127, 0, 0, 1]))],
+        refresh_secret_file: None,
+        refresh_body_limit: 1024,
+        max_concurrent_requests: 4,
+    };
+    configure(&mut delegation);
+    let fx = fixture(|c: &mut Config| {
+        c.roster_delegation
+            .insert(DomainName::parse("example.test").unwrap(), delegation);
+    })
+    .await;
+    let events = Events::default();
+    let receiver = events.subscribe();
+    let delegation =
+        RosterDelegation::new(fx.db.clone(), &fx.config, events, fx.sessions.clone()).unwrap();
+    Setup {
+        rosters: Rosters::new(fx.db.clone(), &fx.config),
+        fx,
+        service,
+        delegation,
+        events: receiver,
+    }
+}
+
+impl Setup {
+    fn answers(&self, body: &str) {
+        let mut s = self.service.lock().unwrap();
+        s.body = body.to_owned();
+        s.status = None;
+    }
+
+    fn requests(&self) -> usize {
+        self.service.lock().unwrap().requests.len()
+    }
+
+    async fn contacts(&self) -> Vec<(String, Option<String>, Vec<String>)> {
+        let roster = self.rosters.get(&alice()).await.unwrap();
+        roster
+            .items
+            .into_iter()
+            .map(|i| {
+                assert_eq!(i.subscription, Subscription::Both);
+                assert!(!i.ask && !i.approved);
+                (i.contact, i.name, i.groups)
+            })
+            .collect()
+    }
+
+    async fn refresh(&self, names: &[&str]) -> RefreshOutcome {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        self.delegation
+            .refresh("example.test", &names)
+            .await
+            .unwrap()
+    }
+}
+
+const BOB_CARL: &str = r#"{"bob@example.test": {"name": "Bob", "groups": {"Friends": true}},
+                           "carl@example.test": {"name": "Carl"}}"#;
+
+#[tokio::test]
+async fn a_fetch_stores_the_roster_and_a_refresh_pushes_the_difference() {
+    let mut s = setup(|_| {}).await;
+    s.answers(BOB_CARL);
+    s.delegation
+        .before_roster_get(&crate::services::testing::full("phone"))
+        .await;
+    assert_eq!(
+        s.contacts().await,
+        vec![
+            (
+                "bob@example.test".into(),
+                Some("Bob".into()),
+                vec!["Friends".into()]
+            ),
+            ("carl@example.test".into(), Some("Carl".into()), vec![]),
+        ]
+    );
+    {
+        let service = s.service.lock().unwrap();
+        let (user, headers) = &service.requests[0];
+        assert_eq!(user, "alice");
+        assert_eq!(headers["accept"], "application/json");
+        assert_eq!(headers["authorization"], "Bearer backend-key");
+    }
+    let Ok(AccountEvent::RosterReplaced { changes, .. }) = s.events.try_recv() else {
+        panic!("the first fetch adds two contacts");
+    };
+    assert_eq!(changes.len(), 2);
+
+    // Bob renamed, Carl gone, Dora new.
+    s.answers(
+        r#"{"bob@example.test": {"name": "Bobby", "groups": ["Friends"]},
+            "dora@example.test": {}}"#,
+    );
+    let outcome = s.refresh(&["alice"]).await;
+    assert_eq!(
+        outcome,
+        RefreshOutcome {
+            updated: 1,
+            failures: vec![]
+        }
+    );
+    let Ok(AccountEvent::RosterReplaced { user, changes }) = s.events.try_recv() else {
+        panic!("a refresh that changed something tells the front doors");
+    };
+    assert_eq!(user, alice());
+    let summary: Vec<(ItemChange, String, bool)> = changes
+        .iter()
+        .map(|(c, p)| (*c, p.item.contact.clone(), p.removed))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (ItemChange::Renamed, "bob@example.test".into(), false),
+            (ItemChange::Added, "dora@example.test".into(), false),
+            (ItemChange::Removed, "carl@example.test".into(), true),
+        ]
+    );
+    let versions: Vec<i64> = changes.iter().map(|(_, p)| p.version).collect();
+    assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
+
+    // The same answer again changes nothing and tells nobody.
+    assert_eq!(s.refresh(&["alice"]).await.updated, 1);
+    assert!(s.events.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn concurrent_first_roster_gets_make_one_request() {
+    let s = setup(|_| {}).await;
+    s.answers(BOB_CARL);
+    s.service.lock().unwrap().delay = Duration::from_millis(200);
+    let gets = (0..5).map(|i| {
+        let delegation = s.delegation.clone();
+        async move {
+            delegation
+                .before_roster_get(&crate::services::testing::full(&format!("r{i}")))
+                .await
+        }
+    });
+    futures_join_all(gets).await;
+    assert_eq!(s.requests(), 1);
+    assert_eq!(s.contacts().await.len(), 2);
+}
+
+#[tokio::test]
+async fn another_online_session_shares_the_fetched_roster() {
+    let s = setup(|_| {}).await;
+    s.answers(BOB_CARL);
+    s.fx.directory
+        .add("alice@example.test/phone", "phone", AuthMethod::Password);
+    let phone = crate::services::testing::full("phone");
+    let laptop = crate::services::testing::full("laptop");
+    s.delegation.before_roster_get(&phone).await;
+    assert_eq!(s.requests(), 1);
+    s.fx.directory
+        .add("alice@example.test/laptop", "laptop", AuthMethod::Password);
+    s.delegation.before_roster_get(&laptop).await;
+    assert_eq!(s.requests(), 1, "the phone's fetch serves the laptop");
+    // Alone again after the others left, a session fetches anew.
+    s.fx.directory
+        .live
+        .lock()
+        .unwrap()
+        .retain(|l| l.jid == laptop);
+    s.delegation.before_roster_get(&laptop).await;
+    assert_eq!(s.requests(), 2);
+}
+
+#[tokio::test]
+async fn failures_keep_the_last_good_copy_and_say_why() {
+    let s = setup(|_| {}).await;
+    s.answers(BOB_CARL);
+    assert_eq!(s.refresh(&["alice"]).await.updated, 1);
+    for (status, body, needle) in [
+        (
+            Some(StatusCode::INTERNAL_SERVER_ERROR),
+            BOB_CARL,
+            "HTTP 500",
+        ),
+        (Some(StatusCode::NOT_FOUND), BOB_CARL, "HTTP 404"),
+        (None, "<html>oops</html>", "not a roster"),
+        (None, r#"{"bob@example.test": {}"#, "not a roster"),
+        (None, "null", "not a roster"),
+    ] {
+        {
+            let mut service = s.service.lock().unwrap();
+            service.status = status;
+            service.body = body.to_owned();
+        }
+        let outcome = s.refresh(&["alice"]).await;
+        assert_eq!(outcome.updated, 0);
+        assert!(outcome.failures[0].reason.contains(needle), "{outcome:?}");
+        assert_eq!(
+            s.contacts().await.len(),
+            2,
+            "{needle}: the last good copy stays"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_service_that_hangs_costs_at_most_the_timeout() {
+    let s = setup(|d| d.timeout = Duration::from_millis(300)).await;
+    s.answers(BOB_CARL);
+    s.service.lock().unwrap().delay = Duration::from_secs(30);
+    let started = Instant::now();
+    let outcome = s.refresh(&["alice"]).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        outcome.failures[0]
+            .reason
+            .contains("no answer within 300 ms"),
+        "{outcome:?}"
+    );
+    let started = Instant::now();
+    s.delegation
+        .before_roster_get(&crate::services::testing::full("phone"))
+        .await;
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(s.contacts().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_failure() {
+    let s = setup(|d| {
+        d.url = RosterUrl::try_from("http://127.0.0.1:9/contacts/%s".to_owned()).unwrap();
+    })
+    .await;
+    let outcome = s.refresh(&["alice"]).await;
+    assert!(
+        outcome.failures[0].reason.contains("request failed"),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn refresh_counts_each_username_once() {
+    let s = setup(|_| {}).await;
+    s.answers(BOB_CARL);
+    s.fx.accounts
+        .create("bob@example.test", "pencil1", Role::User)
+        .await
+        .unwrap();
+    let outcome = s
+        .refresh(&["alice", "Alice", "bob", "nobody-yet", "bad@name", ""])
+        .await;
+    // alice (twice, the second folded by nodeprep), bob, and an account
+    // still to be made are updated; the two malformed names are not.
+    assert_eq!(outcome.updated, 3, "{outcome:?}");
+    let bad: Vec<&str> = outcome.failures.iter().map(|f| f.jid.as_str()).collect();
+    assert_eq!(bad, ["@example.test", "bad@name@example.test"]);
+    assert_eq!(
+        s.requests(),
+        2,
+        "no request for the account that does not exist"
+    );
+    assert_eq!(s.refresh(&[]).await, RefreshOutcome::default());
+}
+
+#[tokio::test]
+async fn usernames_are_percent_encoded_in_the_url() {
+    let s = setup(|_| {}).await;
+    s.answers("{}");
+    s.fx.accounts
+        .create("élan+x@example.test", "pencil1", Role::User)
+        .await
+        .unwrap();
+    assert_eq!(s.refresh(&["élan+x"]).await.updated, 1);
+    // The service decodes it back whole (unencoded, `+` would be a space
+    // in a query and the é an invalid URL).
+    assert_eq!(s.service.lock().unwrap().requests[0].0, "élan+x");
+}
+
+#[tokio::test]
+async fn refresh_jids_refuses_hosts_without_delegation() {
+    let s = setup(|_| {}).await;
+    let e = s
+        .delegation
+        .refresh_jids(&["alice@example.test".into(), "x@elsewhere.test".into()])
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("elsewhere.test has no roster delegation"),
+        "{e}"
+    );
+    assert!(
+        s.delegation
+            .refresh_jids(&["nonsense".into()])
+            .await
+            .is_err()
+    );
+    assert_eq!(s.requests(), 0);
+}
+
+#[tokio::test]
+async fn who_may_refresh() {
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret.path(), "s3cret\n").unwrap();
+    let path = secret.path().to_owned();
+    let s = setup(move |d| d.refresh_secret_file = Some(path)).await;
+    let local = IpAddr::from([127, 0, 0, 1]);
+    let check = |host, peer, bearer| s.delegation.check_refresh_caller(host, peer, bearer);
+    assert_eq!(check("example.test", local, Some("s3cret")), Ok(()));
+    assert_eq!(
+        check("example.test", IpAddr::from([127, 0, 0, 2]), Some("s3cret")),
+        Err(RefreshDenied::Address)
+    );
+    assert_eq!(
+        check(
+            "example.test",
+            "::ffff:127.0.0.1".parse().unwrap(),
+            Some("s3cret")
+        ),
+        Ok(())
+    );
+    for wrong in [None, Some("s3cre"), Some("s3cret2"), Some("")] {
+        assert_eq!(
+            check("example.test", local, wrong),
+            Err(RefreshDenied::Secret)
+        );
+    }
+    assert_eq!(
+        check("elsewhere.test", local, Some("s3cret")),
+        Err(RefreshDenied::NotDelegated)
+    );
+}
+
+#[tokio::test]
+async fn a_missing_secret_file_is_a_setup_error() {
+    let fx = fixture(|c: &mut Config| {
+        c.roster_delegation.insert(
+            DomainName::parse("example.test").unwrap(),
+            RosterDelegationConfig {
+                url: RosterUrl::try_from("http://127.0.0.1:9/%s".to_owned()).unwrap(),
+                timeout: Duration::from_secs(1),
+                authorization_file: Some("/nonexistent/roster.secret".into()),
+                ca_file: None,
+                refresh_allow: vec![],
+                refresh_secret_file: None,
+                refresh_body_limit: 1024,
+                max_concurrent_requests: 1,
+            },
+        );
+    })
+    .await;
+    let e = RosterDelegation::new(
+        fx.db.clone(),
+        &fx.config,
+        Events::default(),
+        Sessions::default(),
+    )
+    .err()
+    .expect("setup fails");
+    let text = e.to_string();
+    assert!(
+        text.contains("example.test") && text.contains("/nonexistent/roster.secret"),
+        "{text}"
+    );
+}
+
+async fn futures_join_all<F: std::future::Future<Output = ()> + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) {
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    for handle in handles {
+        handle.await.unwrap();
+    }
+}
