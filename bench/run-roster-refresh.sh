@@ -39,6 +39,7 @@ ROOST_DATA_DIR="$ROOST_RUN_DIR/data"   # wiped before every round
 : "${ROSTER_MAX_CONCURRENT:=16}"       # [roster_delegation] max_concurrent_requests (the default)
 : "${PUSH_WAIT:=5}"                    # seconds to wait for the pushes after the answer
 : "${LOGIN_CONC:=50}"
+: "${ROSTER_TOOL_ARGS:=}"               # more roster-refresh options, e.g. "--trace-user 0" (to logs/tool-roundN.stderr)
 : "${QUIET_WAIT:=300}"                 # seconds to wait for a quiet machine before each round (0: don't)
 : "${QUIET_BUSY:=15}"                  # % busy of a core (over 3 s) below which the machine counts as quiet
 export ROOST_DATA_DIR
@@ -155,7 +156,7 @@ commit_of() { local c="$1/../../COMMIT"; [ -s "$c" ] && echo "commit $(cut -c1-1
   echo "roost bench scripts: git $(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$HERE/.." diff --quiet HEAD -- bench 2>/dev/null || echo ' (+ uncommitted bench changes)')"
   echo "roostd: $ROOST_BIN_DIR ($("$ROOSTD" --version 2>/dev/null | head -1)), built $(date -r "$ROOSTD" -Is); $(commit_of "$ROOST_BIN_DIR")"
   echo "roster-refresh: $ROSTER_REFRESH (built $(date -r "$ROSTER_REFRESH" -Is))"
-  echo "params: RUNS=$RUNS ROSTER_USERS=$ROSTER_USERS ROSTER_CONTACTS=$ROSTER_CONTACTS BACKEND_DELAY_MS=$BACKEND_DELAY_MS ROSTER_TIMEOUT=$ROSTER_TIMEOUT ROSTER_MAX_CONCURRENT=$ROSTER_MAX_CONCURRENT PUSH_WAIT=${PUSH_WAIT}s LOGIN_CONC=$LOGIN_CONC ROOST_LOG_LEVEL=$ROOST_LOG_LEVEL ROOST_SYNCHRONOUS=$ROOST_SYNCHRONOUS"
+  echo "params: RUNS=$RUNS ROSTER_USERS=$ROSTER_USERS ROSTER_CONTACTS=$ROSTER_CONTACTS BACKEND_DELAY_MS=$BACKEND_DELAY_MS ROSTER_TIMEOUT=$ROSTER_TIMEOUT ROSTER_MAX_CONCURRENT=$ROSTER_MAX_CONCURRENT PUSH_WAIT=${PUSH_WAIT}s ROSTER_TOOL_ARGS='$ROSTER_TOOL_ARGS' LOGIN_CONC=$LOGIN_CONC ROOST_LOG_LEVEL=$ROOST_LOG_LEVEL ROOST_SYNCHRONOUS=$ROOST_SYNCHRONOUS"
   echo "quiet machine: before each round, wait up to ${QUIET_WAIT}s for both cores < ${QUIET_BUSY}% busy"
   echo "pinning: roostd on core $SERVER_CPU at nice $NICE, roster-refresh (clients + backend) on core $LOADGEN_CPU at nice $NICE"
   echo "ports: roostd c2s 127.0.0.1:$ROOST_C2S_PORT, http 127.0.0.1:$ROOST_HTTP_PORT; backend 127.0.0.1:$BACKEND_PORT"
@@ -168,17 +169,18 @@ for r in $(seq 1 "$RUNS"); do
   start_roost
   ACCOUNTS=$ROSTER_USERS OUT="$RESULTS/setup/accounts-round$r.json" "$HERE/roost-accounts.sh" >/dev/null \
     || die "not all $ROSTER_USERS accounts exist (see $RESULTS/setup/accounts-round$r.json)"
-  python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print(f"    {a[\"created\"]} accounts in {a[\"elapsed_s\"]} s")' \
+  python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print("    %s accounts in %s s" % (a["created"], a["elapsed_s"]))' \
     "$RESULTS/setup/accounts-round$r.json"
   wait_quiet
   PID=$(cat "$ROOST_RUN_DIR/server.pid")
   rc=0
+  # shellcheck disable=SC2086   # ROSTER_TOOL_ARGS is a list of options
   timeout 900 taskset -c "$LOADGEN_CPU" nice -n "$NICE" "$ROSTER_REFRESH" \
     --host 127.0.0.1 --port "$ROOST_C2S_PORT" --domain "$DOMAIN" --prefix "$BENCH_PREFIX" \
     --password "$BENCH_PASSWORD" --label "round$r" --users "$ROSTER_USERS" --contacts "$ROSTER_CONTACTS" \
     --login-concurrency "$LOGIN_CONC" --backend-port "$BACKEND_PORT" --backend-delay-ms "$BACKEND_DELAY_MS" \
     --http-port "$ROOST_HTTP_PORT" --server-pid "$PID" --push-wait "$PUSH_WAIT" \
-    --server-cpu "$SERVER_CPU" --load-cpu "$LOADGEN_CPU" \
+    --server-cpu "$SERVER_CPU" --load-cpu "$LOADGEN_CPU" $ROSTER_TOOL_ARGS \
     > "$RESULTS/round$r.json" 2> "$RESULTS/logs/tool-round$r.stderr" || rc=$?
   [ -s "$RESULTS/logs/tool-round$r.stderr" ] || rm -f "$RESULTS/logs/tool-round$r.stderr"
   if [ -s "$RESULTS/round$r.json" ]; then

@@ -68,10 +68,29 @@ def checks(r):
         bad.append(f"pushes {fmt(num(r, 'pushes'))} of {fmt(num(r, 'pushes_expected'))}")
     if num(r, "rosters_v2_ok") != users:
         bad.append(f"client rosters = version 2 after the pushes for {fmt(num(r, 'rosters_v2_ok'))} users only")
-    for k in ("pushes_unexpected", "pushes_not_both", "pushes_without_ver", "pushes_before_refresh", "sessions_ended"):
+    for k in ("pushes_unexpected", "pushes_not_both", "pushes_without_ver", "sessions_ended"):
         if num(r, k):
             bad.append(f"{k} {fmt(num(r, k))}")
     return bad
+
+
+def notes(r):
+    """What is worth knowing but not part of the refresh's correctness."""
+    out = []
+    users = num(r, "users") or 0
+    before = num(r, "pushes_before_refresh")
+    if before:
+        out.append(
+            f"{fmt(before)} roster pushes reached the clients before the refresh "
+            f"({before / users:.1f} per user; the login's roster get already returns the whole roster)"
+        )
+    pres = (num(r, "presences_available_after"), num(r, "presences_unavailable_after"))
+    if pres != (2 * users, 2 * users):
+        out.append(
+            f"presences after the call: {fmt(pres[0])} available / {fmt(pres[1])} unavailable "
+            f"(2 × {fmt(users)} each expected: both ways per added and per removed contact)"
+        )
+    return out
 
 
 def foreign(r):
@@ -144,6 +163,8 @@ def main():
         if f is not None and f > 15:
             disturbed = True
             note = f" (server core {f:.0f} % busy beyond roostd: disturbed)"
+        for n in notes(r):
+            note += f"; note: {n}"
         if bad:
             all_ok = False
             out.append(f"* round {r.get('round')}: **{'; '.join(bad)}**{note}")

@@ -127,6 +127,10 @@ struct Cli {
     /// Most seconds for the refresh call
     #[arg(long, default_value_t = 60.0)]
     refresh_max_time: f64,
+    /// Print every stanza this user (index) receives to stderr, with the
+    /// time since the start and the refresh call's start marked
+    #[arg(long)]
+    trace_user: Option<u64>,
     /// Core roostd is pinned to (its busy % is reported)
     #[arg(long, default_value_t = 0, env = "SERVER_CPU")]
     server_cpu: usize,
@@ -219,6 +223,8 @@ async fn run(cli: Cli) -> bool {
         pushes: AtomicU64::new(0),
         stanzas: AtomicU64::new(0),
         ended: AtomicU64::new(0),
+        trace_user: cli.trace_user,
+        started: Instant::now(),
     });
     let logins = Arc::new(Semaphore::new(cli.login_concurrency.max(1)));
     let states: Vec<Arc<Mutex<UserState>>> = (0..cli.users)
@@ -295,6 +301,12 @@ async fn run(cli: Cli) -> bool {
     let cores0 = cores();
     let t0 = Instant::now();
     shared.refresh_start.set(t0).expect("set once");
+    if cli.trace_user.is_some() {
+        eprintln!(
+            "{:10.3} ms refresh call starts",
+            shared.started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
     let host = cli
         .refresh_host
         .clone()

@@ -32,6 +32,24 @@ pub struct Shared {
     pub stanzas: AtomicU64,
     /// Sessions that ended after login (EOF, stream error, bad input).
     pub ended: AtomicU64,
+    /// The user whose received stanzas go to stderr (for looking at what
+    /// the server sends, not for measuring).
+    pub trace_user: Option<u64>,
+    /// When the run started, for the trace's timestamps.
+    pub started: Instant,
+}
+
+impl Shared {
+    fn trace(&self, index: u64, el: &[u8]) {
+        if self.trace_user == Some(index) {
+            eprintln!(
+                "{:10.3} ms {}: {}",
+                self.started.elapsed().as_secs_f64() * 1000.0,
+                self.plan.username(index),
+                String::from_utf8_lossy(el)
+            );
+        }
+    }
 }
 
 impl Shared {
@@ -48,14 +66,17 @@ pub struct UserState {
     pub roster: Roster,
     /// The roster get's result was exactly the backend's version 1.
     pub got_v1: bool,
+    /// Pushes before the refresh started (applied to `roster` all the same).
     pub pushes_before: u64,
     pub added: u64,
     pub removed: u64,
     pub changed: u64,
-    /// Pushes that changed nothing or removed an item the client did not have.
+    /// Pushes after the refresh started that changed nothing or removed an
+    /// item the client did not have.
     pub unexpected: u64,
     /// Pushed items other than `remove` whose subscription was not `both`.
     pub not_both: u64,
+    /// Pushes (before or after) without a `ver`.
     pub without_ver: u64,
     pub first_push: Option<Instant>,
     pub last_push: Option<Instant>,
@@ -128,25 +149,32 @@ impl UserState {
             self.first_push.get_or_insert(at);
             self.last_push = Some(at);
         }
+        // Pushes before the refresh are applied but not sorted by kind: the
+        // kinds count what the refresh changed.
+        let count = |kind: &mut u64| {
+            if after {
+                *kind += 1;
+            }
+        };
         for item in roster_items(el)? {
             if item.subscription.as_deref() == Some("remove") {
                 match self.roster.remove(&item.jid) {
-                    Some(_) => self.removed += 1,
-                    None => self.unexpected += 1,
+                    Some(_) => count(&mut self.removed),
+                    None => count(&mut self.unexpected),
                 }
                 continue;
             }
             if item.subscription.as_deref() != Some("both") {
-                self.not_both += 1;
+                count(&mut self.not_both);
             }
             let contact = Contact {
                 name: item.name.unwrap_or_default(),
                 groups: item.groups,
             };
             match self.roster.insert(item.jid, contact.clone()) {
-                None => self.added += 1,
-                Some(old) if old != contact => self.changed += 1,
-                Some(_) => self.unexpected += 1,
+                None => count(&mut self.added),
+                Some(old) if old != contact => count(&mut self.changed),
+                Some(_) => count(&mut self.unexpected),
             }
         }
         Ok(())
@@ -172,6 +200,7 @@ async fn bring_online(shared: &Shared, index: u64, state: &Mutex<UserState>) -> 
     let deadline = Instant::now() + Duration::from_secs_f64(shared.target.step_timeout);
     loop {
         let el = c.next_element(Some(deadline)).await?;
+        shared.trace(index, &el);
         let tag = start_tag(&el);
         if is(&el, "iq") && attr(tag, "id").as_deref() == Some(ROSTER_GET_ID) {
             if attr(tag, "type").as_deref() != Some("result") {
@@ -236,6 +265,7 @@ pub async fn run(
             Ok(el) => el,
             Err(e) => break e.to_string(),
         };
+        shared.trace(index, &el);
         shared.stanzas.fetch_add(1, Ordering::Relaxed);
         let reply = state.lock().unwrap().handle(&shared, &el, Instant::now());
         match reply {
@@ -264,6 +294,8 @@ mod tests {
             pushes: AtomicU64::new(0),
             stanzas: AtomicU64::new(0),
             ended: AtomicU64::new(0),
+            trace_user: None,
+            started: Instant::now(),
         }
     }
 
@@ -295,6 +327,28 @@ mod tests {
         s.handle(&sh, &push("<item jid='u2@d' subscription='remove'/>"), now)
             .unwrap();
         assert_eq!(s.unexpected, 1);
+    }
+
+    #[test]
+    fn pushes_before_the_refresh_are_applied_but_not_sorted() {
+        let sh = shared();
+        let mut s = UserState::default();
+        s.handle(
+            &sh,
+            &push("<item jid='u3@d' name='Bench 3' subscription='both'/>"),
+            Instant::now(),
+        )
+        .unwrap();
+        s.handle(
+            &sh,
+            &push("<item jid='u3@d' name='Bench 3' subscription='both'/>"),
+            Instant::now(),
+        )
+        .unwrap();
+        assert_eq!(s.pushes_before, 2);
+        assert_eq!((s.added, s.unexpected), (0, 0));
+        assert_eq!(s.roster.len(), 1);
+        assert_eq!(sh.pushes.load(Ordering::Relaxed), 0);
     }
 
     #[test]
