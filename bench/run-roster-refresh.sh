@@ -119,7 +119,9 @@ trap 'exit 130' INT TERM
 
 # This box is shared: wait (at most QUIET_WAIT s) until both cores are below
 # QUIET_BUSY % busy for 3 s before each round (as run-fast.sh does); the tool
-# reports both cores' busy % during the refresh, which shows any later load.
+# waits the same way right before the refresh call (the users online, their
+# presence traffic settled), and reports both cores' busy, softirq and steal %
+# during the call, which shows any load that came later.
 wait_quiet() {
   [ "$QUIET_WAIT" -gt 0 ] || return 0
   python3 - "$QUIET_WAIT" "$QUIET_BUSY" "$SERVER_CPU" "$LOADGEN_CPU" <<'PY'
@@ -157,7 +159,7 @@ commit_of() { local c="$1/../../COMMIT"; [ -s "$c" ] && echo "commit $(cut -c1-1
   echo "roostd: $ROOST_BIN_DIR ($("$ROOSTD" --version 2>/dev/null | head -1)), built $(date -r "$ROOSTD" -Is); $(commit_of "$ROOST_BIN_DIR")"
   echo "roster-refresh: $ROSTER_REFRESH (built $(date -r "$ROSTER_REFRESH" -Is))"
   echo "params: RUNS=$RUNS ROSTER_USERS=$ROSTER_USERS ROSTER_CONTACTS=$ROSTER_CONTACTS BACKEND_DELAY_MS=$BACKEND_DELAY_MS ROSTER_TIMEOUT=$ROSTER_TIMEOUT ROSTER_MAX_CONCURRENT=$ROSTER_MAX_CONCURRENT PUSH_WAIT=${PUSH_WAIT}s ROSTER_TOOL_ARGS='$ROSTER_TOOL_ARGS' LOGIN_CONC=$LOGIN_CONC ROOST_LOG_LEVEL=$ROOST_LOG_LEVEL ROOST_SYNCHRONOUS=$ROOST_SYNCHRONOUS"
-  echo "quiet machine: before each round, wait up to ${QUIET_WAIT}s for both cores < ${QUIET_BUSY}% busy"
+  echo "quiet machine: before each round (3 s) and again before the refresh call (1 s), wait up to ${QUIET_WAIT}s for both cores < ${QUIET_BUSY}% busy"
   echo "pinning: roostd on core $SERVER_CPU at nice $NICE, roster-refresh (clients + backend) on core $LOADGEN_CPU at nice $NICE"
   echo "ports: roostd c2s 127.0.0.1:$ROOST_C2S_PORT, http 127.0.0.1:$ROOST_HTTP_PORT; backend 127.0.0.1:$BACKEND_PORT"
 } > "$RESULTS/meta.txt"
@@ -180,7 +182,8 @@ for r in $(seq 1 "$RUNS"); do
     --password "$BENCH_PASSWORD" --label "round$r" --users "$ROSTER_USERS" --contacts "$ROSTER_CONTACTS" \
     --login-concurrency "$LOGIN_CONC" --backend-port "$BACKEND_PORT" --backend-delay-ms "$BACKEND_DELAY_MS" \
     --http-port "$ROOST_HTTP_PORT" --server-pid "$PID" --push-wait "$PUSH_WAIT" \
-    --server-cpu "$SERVER_CPU" --load-cpu "$LOADGEN_CPU" $ROSTER_TOOL_ARGS \
+    --server-cpu "$SERVER_CPU" --load-cpu "$LOADGEN_CPU" --quiet-busy "$QUIET_BUSY" --quiet-wait "$QUIET_WAIT" \
+    $ROSTER_TOOL_ARGS \
     > "$RESULTS/round$r.json" 2> "$RESULTS/logs/tool-round$r.stderr" || rc=$?
   [ -s "$RESULTS/logs/tool-round$r.stderr" ] || rm -f "$RESULTS/logs/tool-round$r.stderr"
   if [ -s "$RESULTS/round$r.json" ]; then

@@ -35,7 +35,7 @@ use tokio::sync::{oneshot, Semaphore};
 use crate::backend::Backend;
 use crate::contacts::{Plan, PUSHES_PER_USER};
 use crate::report::{
-    busy_percent, core_ticks, own_cpu_seconds, proc_stats, CoreTicks, Errors, ProcStats, Report,
+    core_ticks, core_use, own_cpu_seconds, proc_stats, CoreTicks, Errors, ProcStats, Report,
 };
 use crate::session::{Shared, UserState};
 
@@ -127,6 +127,14 @@ struct Cli {
     /// Most seconds for the refresh call
     #[arg(long, default_value_t = 60.0)]
     refresh_max_time: f64,
+    /// Before the refresh, wait (at most --quiet-wait s) until both cores
+    /// were below this busy % for 1 s: this box is shared
+    #[arg(long, default_value_t = 15.0)]
+    quiet_busy: f64,
+    /// Most seconds to wait for quiet cores before the refresh (0: measure
+    /// their busy % over 1 s, don't wait)
+    #[arg(long, default_value_t = 0.0)]
+    quiet_wait: f64,
     /// Print every stanza this user (index) receives to stderr, with the
     /// time since the start and the refresh call's start marked
     #[arg(long)]
@@ -170,6 +178,22 @@ async fn settle(counter: &AtomicU64, quiet: Duration, deadline: Instant) -> bool
         }
         if now >= deadline {
             return false;
+        }
+    }
+}
+
+/// Both cores' busy % over 1 s, repeated until both are below `limit` or
+/// `max_wait` passed; the last reading and whether it was quiet.
+async fn wait_quiet(cores: [usize; 2], limit: f64, max_wait: Duration) -> ([Option<f64>; 2], bool) {
+    let start = Instant::now();
+    loop {
+        let a = cores.map(core_ticks);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let b = cores.map(core_ticks);
+        let busy = [0, 1].map(|k| core_use(a[k], b[k]).map(|u| u.busy));
+        let quiet = busy.iter().all(|b| b.is_some_and(|b| b < limit));
+        if quiet || start.elapsed() >= max_wait {
+            return (busy, quiet);
         }
     }
 }
@@ -288,6 +312,17 @@ async fn run(cli: Cli) -> bool {
     if online == 0 {
         return fatal(r, "no user came online".into());
     }
+    let t_quiet = Instant::now();
+    let (before, quiet) = wait_quiet(
+        [cli.server_cpu, cli.load_cpu],
+        cli.quiet_busy,
+        Duration::from_secs_f64(cli.quiet_wait),
+    )
+    .await;
+    r.n("quiet_wait_s", t_quiet.elapsed().as_secs_f64());
+    r.v("quiet_before_refresh", Value::Bool(quiet));
+    r.opt("server_core_busy_pct_before", before[0]);
+    r.opt("load_core_busy_pct_before", before[1]);
 
     // ---- the refresh ----------------------------------------------------
     let usernames: Vec<Value> = (0..cli.users).map(|i| plan.username(i).into()).collect();
@@ -323,6 +358,7 @@ async fn run(cli: Cli) -> bool {
     let after_call = backend.counts();
     let cpu1 = server();
     let cores1 = cores();
+    let own_cpu_call = own_cpu_seconds() - own_cpu0;
     let pushes_at_answer = shared.pushes.load(Ordering::Relaxed);
     r.n("refresh_ms", ms(t1 - t0));
     match &answer {
@@ -439,16 +475,18 @@ async fn run(cli: Cli) -> bool {
     let cpu_between = |a: Option<ProcStats>, b: Option<ProcStats>| Some(b?.cpu_s - a?.cpu_s);
     r.opt("server_cpu_s_refresh_call", cpu_between(cpu0, cpu1));
     r.opt("server_cpu_s_refresh_to_end", cpu_between(cpu0, at_end));
+    r.n("tool_cpu_s_refresh_call", own_cpu_call);
     r.n("tool_cpu_s_refresh_to_end", own_cpu1 - own_cpu0);
     let busy = |r: &mut Report, key: &str, a: [Option<CoreTicks>; 2], b: [Option<CoreTicks>; 2]| {
-        r.opt(
-            &format!("server_core_busy_pct_{key}"),
-            busy_percent(a[0], b[0]),
-        );
-        r.opt(
-            &format!("load_core_busy_pct_{key}"),
-            busy_percent(a[1], b[1]),
-        );
+        for (core, k) in [("server", 0), ("load", 1)] {
+            let u = core_use(a[k], b[k]);
+            r.opt(&format!("{core}_core_busy_pct_{key}"), u.map(|u| u.busy));
+            r.opt(
+                &format!("{core}_core_softirq_pct_{key}"),
+                u.map(|u| u.softirq),
+            );
+            r.opt(&format!("{core}_core_steal_pct_{key}"), u.map(|u| u.steal));
+        }
     };
     busy(&mut r, "refresh_call", cores0, cores1);
     busy(&mut r, "refresh_to_end", cores0, cores_end);

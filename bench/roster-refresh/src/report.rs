@@ -142,12 +142,15 @@ fn parse_proc(status: &str, stat: &str, hz: f64) -> Option<ProcStats> {
     })
 }
 
-/// Busy and idle clock ticks of one core (`cpuN` in `/proc/stat`; idle
-/// includes iowait).
+/// Clock ticks of one core (`cpuN` in `/proc/stat`): all, idle (with
+/// iowait), softirq (the kernel's network work, much of loopback TCP) and
+/// steal (time the hypervisor gave to others).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CoreTicks {
     pub total: u64,
     pub idle: u64,
+    pub softirq: u64,
+    pub steal: u64,
 }
 
 pub fn core_ticks(core: usize) -> Option<CoreTicks> {
@@ -168,14 +171,29 @@ fn parse_core(stat: &str, core: usize) -> Option<CoreTicks> {
     Some(CoreTicks {
         total: v.iter().sum(),
         idle: v.get(3)? + v.get(4)?,
+        softirq: *v.get(6)?,
+        steal: *v.get(7)?,
     })
 }
 
-/// Busy % of a core between two readings (None when no tick passed).
-pub fn busy_percent(a: Option<CoreTicks>, b: Option<CoreTicks>) -> Option<f64> {
+/// Busy, softirq and steal % of a core between two readings (None when no
+/// tick passed).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CoreUse {
+    pub busy: f64,
+    pub softirq: f64,
+    pub steal: f64,
+}
+
+pub fn core_use(a: Option<CoreTicks>, b: Option<CoreTicks>) -> Option<CoreUse> {
     let (a, b) = (a?, b?);
-    let total = b.total.checked_sub(a.total).filter(|&t| t > 0)?;
-    Some(100.0 * (1.0 - (b.idle - a.idle) as f64 / total as f64))
+    let total = b.total.checked_sub(a.total).filter(|&t| t > 0)? as f64;
+    let pct = |x: u64, y: u64| 100.0 * y.saturating_sub(x) as f64 / total;
+    Some(CoreUse {
+        busy: 100.0 - pct(a.idle, b.idle),
+        softirq: pct(a.softirq, b.softirq),
+        steal: pct(a.steal, b.steal),
+    })
 }
 
 #[cfg(test)]
@@ -199,16 +217,25 @@ mod tests {
             "cpu 1 2 3\ncpu0 10 0 10 70 10 0 0 0 0 0\ncpu1 1 1 1 1 1 1 1 1\n",
             0,
         );
-        let b = parse_core("cpu0 40 0 20 100 20 0 0 0\n", 0);
+        let b = parse_core("cpu0 30 0 10 100 20 0 10 10\n", 0);
         assert_eq!(
             a,
             Some(CoreTicks {
                 total: 100,
-                idle: 80
+                idle: 80,
+                softirq: 0,
+                steal: 0
             })
         );
-        assert_eq!(busy_percent(a, b), Some(50.0));
-        assert_eq!(busy_percent(a, a), None);
+        assert_eq!(
+            core_use(a, b),
+            Some(CoreUse {
+                busy: 50.0,
+                softirq: 12.5,
+                steal: 12.5
+            })
+        );
+        assert_eq!(core_use(a, a), None);
         assert!(parse_core("cpu0 1 2\n", 1).is_none());
     }
 }
