@@ -10,6 +10,7 @@
 #   export $(bench/build-roster-refresh.sh)          # the tool (once per change of it)
 #   ROOST_BIN_DIR=/path/to/release bench/run-roster-refresh.sh       # RUNS=3 rounds
 #   RUNS=1 ROSTER_USERS=200 bench/run-roster-refresh.sh               # plumbing check
+#   PROFILE=1 RUNS=1 bench/run-roster-refresh.sh     # + perf profile of roostd during the call
 #
 # Each round: a freshly started roostd (fresh data dir, bench/roost.toml.in +
 # roster-refresh/roost-delegation.toml.in) pinned to core $SERVER_CPU at nice
@@ -40,6 +41,9 @@ ROOST_DATA_DIR="$ROOST_RUN_DIR/data"   # wiped before every round
 : "${PUSH_WAIT:=5}"                    # seconds to wait for the pushes after the answer
 : "${LOGIN_CONC:=50}"
 : "${ROSTER_TOOL_ARGS:=}"               # more roster-refresh options, e.g. "--trace-user 0" (to logs/tool-roundN.stderr)
+: "${PROFILE:=0}"                     # 1: perf record roostd (cpu-clock, 1999 Hz) for PROFILE_SECONDS from just before the call
+: "${PROFILE_SECONDS:=3}"
+: "${PROFILE_CALLGRAPH:=}"             # e.g. dwarf,16384: call chains too (round<N>-callers.txt)
 : "${QUIET_WAIT:=300}"                 # seconds to wait for a quiet machine before each round (0: don't)
 : "${QUIET_BUSY:=15}"                  # % busy of a core (over 3 s) below which the machine counts as quiet
 export ROOST_DATA_DIR
@@ -48,6 +52,7 @@ die() { echo "run-roster-refresh: $*" >&2; exit 1; }
 case "$(readlink -f "$RESULTS")" in "$(readlink -f "$SHARED_BENCH")"*) die "RESULTS must not be inside the shared bench dir";; esac
 [ "$(id -u)" = 0 ] || die "run as root (nice -10, like the other benches)"
 for t in taskset nice python3 timeout; do command -v "$t" >/dev/null || die "$t not installed"; done
+[ "$PROFILE" != 1 ] || command -v perf >/dev/null || die "PROFILE=1 needs perf (apt-get install linux-perf)"
 [ -x "$ROSTER_REFRESH" ] || die "$ROSTER_REFRESH missing: run bench/build-roster-refresh.sh (or set ROSTER_REFRESH)"
 for b in "$ROOSTD" "$ROOSTCTL"; do
   [ -x "$b" ] || die "$b missing: set ROOST_BIN_DIR to a release build (roostd and roostctl)"
@@ -102,6 +107,31 @@ start_roost() {
   echo "roostd started: pid $pid, cpu $SERVER_CPU, nice $NICE, fresh data $ROOST_DATA_DIR"
 }
 stop_roost() { "$HERE/stop-roost.sh" >/dev/null 2>&1 || true; }
+# PROFILE=1: once the tool says it is about to call (its --ready-file), perf
+# records roostd for PROFILE_SECONDS (perf itself on the load core), then the
+# tool is let go. The perf data stays under $RUN_ROOT (large); the reports
+# (per thread, per thread and symbol) go to $RESULTS/profile/.
+profile_round() {   # profile_round ROUND PID READY_FILE
+  local r=$1 pid=$2 ready=$3 data="$RUN_ROOT/roster-refresh-perf-round$1.data"
+  for _ in $(seq 1 3000); do [ -e "$ready" ] && break; sleep 0.2; done
+  [ -e "$ready" ] || return 0
+  # shellcheck disable=SC2086   # an empty PROFILE_CALLGRAPH adds nothing
+  taskset -c "$LOADGEN_CPU" perf record -q -e cpu-clock -F 1999 ${PROFILE_CALLGRAPH:+--call-graph $PROFILE_CALLGRAPH} \
+    -p "$pid" -o "$data" -- sleep "$PROFILE_SECONDS" 2>/dev/null &
+  local perf_pid=$!
+  sleep 0.3
+  touch "${ready%.*}.go"
+  wait "$perf_pid" || true
+  mkdir -p "$RESULTS/profile"
+  perf report -i "$data" --stdio --no-children --sort comm -n 2>/dev/null | grep -v '^#' | grep -v '^$' \
+    > "$RESULTS/profile/round$r-threads.txt" || true
+  perf report -i "$data" --stdio --no-children --sort comm,dso,sym -n -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -80 \
+    > "$RESULTS/profile/round$r-symbols.txt" || true
+  if [ -n "$PROFILE_CALLGRAPH" ]; then
+    nice -n 10 perf report -i "$data" --stdio --no-children --sort sym -g caller,0.5,callee,function,percent --percent-limit 2 2>/dev/null \
+      | grep -v '^#' | grep -v '^$' | head -1500 > "$RESULTS/profile/round$r-callers.txt" || true
+  fi
+}
 save_log() { [ -s "$ROOST_RUN_DIR/stdout.log" ] && cp "$ROOST_RUN_DIR/stdout.log" "$RESULTS/logs/roostd-$1.log" || true; }
 SUMMARY_DONE=
 cleanup() {
@@ -160,6 +190,7 @@ commit_of() { local c="$1/../../COMMIT"; [ -s "$c" ] && echo "commit $(cut -c1-1
   echo "roster-refresh: $ROSTER_REFRESH (built $(date -r "$ROSTER_REFRESH" -Is))"
   echo "params: RUNS=$RUNS ROSTER_USERS=$ROSTER_USERS ROSTER_CONTACTS=$ROSTER_CONTACTS BACKEND_DELAY_MS=$BACKEND_DELAY_MS ROSTER_TIMEOUT=$ROSTER_TIMEOUT ROSTER_MAX_CONCURRENT=$ROSTER_MAX_CONCURRENT PUSH_WAIT=${PUSH_WAIT}s ROSTER_TOOL_ARGS='$ROSTER_TOOL_ARGS' LOGIN_CONC=$LOGIN_CONC ROOST_LOG_LEVEL=$ROOST_LOG_LEVEL ROOST_SYNCHRONOUS=$ROOST_SYNCHRONOUS"
   echo "quiet machine: before each round (3 s) and again before the refresh call (1 s), wait up to ${QUIET_WAIT}s for both cores < ${QUIET_BUSY}% busy"
+  [ "$PROFILE" = 1 ] && echo "PROFILE=1: perf record on roostd during the call (perf on the load core): the figures are not the benchmark's"
   echo "pinning: roostd on core $SERVER_CPU at nice $NICE, roster-refresh (clients + backend) on core $LOADGEN_CPU at nice $NICE"
   echo "ports: roostd c2s 127.0.0.1:$ROOST_C2S_PORT, http 127.0.0.1:$ROOST_HTTP_PORT; backend 127.0.0.1:$BACKEND_PORT"
 } > "$RESULTS/meta.txt"
@@ -175,6 +206,14 @@ for r in $(seq 1 "$RUNS"); do
     "$RESULTS/setup/accounts-round$r.json"
   wait_quiet
   PID=$(cat "$ROOST_RUN_DIR/server.pid")
+  PROFILE_ARGS=()
+  if [ "$PROFILE" = 1 ]; then
+    READY="$RUN_ROOT/roster-refresh-ready.$r"
+    rm -f -- "$READY" "$RUN_ROOT/roster-refresh-ready.go"
+    PROFILE_ARGS=(--ready-file "$READY")
+    profile_round "$r" "$PID" "$READY" &
+    PROF_PID=$!
+  fi
   rc=0
   # shellcheck disable=SC2086   # ROSTER_TOOL_ARGS is a list of options
   timeout 900 taskset -c "$LOADGEN_CPU" nice -n "$NICE" "$ROSTER_REFRESH" \
@@ -183,8 +222,9 @@ for r in $(seq 1 "$RUNS"); do
     --login-concurrency "$LOGIN_CONC" --backend-port "$BACKEND_PORT" --backend-delay-ms "$BACKEND_DELAY_MS" \
     --http-port "$ROOST_HTTP_PORT" --server-pid "$PID" --push-wait "$PUSH_WAIT" \
     --server-cpu "$SERVER_CPU" --load-cpu "$LOADGEN_CPU" --quiet-busy "$QUIET_BUSY" --quiet-wait "$QUIET_WAIT" \
-    $ROSTER_TOOL_ARGS \
+    "${PROFILE_ARGS[@]}" $ROSTER_TOOL_ARGS \
     > "$RESULTS/round$r.json" 2> "$RESULTS/logs/tool-round$r.stderr" || rc=$?
+  if [ "$PROFILE" = 1 ]; then wait "$PROF_PID" || true; rm -f -- "$READY" "$RUN_ROOT/roster-refresh-ready.go"; fi
   [ -s "$RESULTS/logs/tool-round$r.stderr" ] || rm -f "$RESULTS/logs/tool-round$r.stderr"
   if [ -s "$RESULTS/round$r.json" ]; then
     python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); r["round"]=int(sys.argv[2]); r["exit"]=int(sys.argv[3]); print(json.dumps(r))' \

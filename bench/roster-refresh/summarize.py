@@ -172,6 +172,7 @@ def main():
         ("roostd RSS after the refresh, MiB", "server_rss_kb_end", 1, 1 / 1024),
         ("roostd peak RSS (VmHWM), MiB", "server_hwm_kb", 1, 1 / 1024),
         ("bringing the users online (login, roster get, presence), s", "login_s", 1, 1.0),
+        ("calibration on the load core just before the call (fixed integer work), ms", "calibration_ms", 1, 1.0),
     ]
     for label, key, digits, scale in figures:
         if key is None:

@@ -35,7 +35,8 @@ use tokio::sync::{oneshot, Semaphore};
 use crate::backend::Backend;
 use crate::contacts::{Plan, PUSHES_PER_USER};
 use crate::report::{
-    core_ticks, core_use, own_cpu_seconds, proc_stats, CoreTicks, Errors, ProcStats, Report,
+    calibration_ms, core_ticks, core_use, own_cpu_seconds, proc_stats, CoreTicks, Errors,
+    ProcStats, Report,
 };
 use crate::session::{Shared, UserState};
 
@@ -135,6 +136,11 @@ struct Cli {
     /// their busy % over 1 s, don't wait)
     #[arg(long, default_value_t = 0.0)]
     quiet_wait: f64,
+    /// Just before the refresh call, create this file and wait (at most
+    /// 30 s) until FILE.go exists: lets a profiler attach to roostd for the
+    /// refresh only (run-roster-refresh.sh PROFILE=1)
+    #[arg(long)]
+    ready_file: Option<std::path::PathBuf>,
     /// Print every stanza this user (index) receives to stderr, with the
     /// time since the start and the refresh call's start marked
     #[arg(long)]
@@ -196,6 +202,18 @@ async fn wait_quiet(cores: [usize; 2], limit: f64, max_wait: Duration) -> ([Opti
             return (busy, quiet);
         }
     }
+}
+
+/// Waits until `path` exists, at most `limit`.
+async fn wait_for_file(path: &std::path::Path, limit: Duration) -> bool {
+    let end = Instant::now() + limit;
+    while !path.exists() {
+        if Instant::now() >= end {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    true
 }
 
 fn add_server(r: &mut Report, key: &str, s: Option<ProcStats>) {
@@ -323,6 +341,15 @@ async fn run(cli: Cli) -> bool {
     r.v("quiet_before_refresh", Value::Bool(quiet));
     r.opt("server_core_busy_pct_before", before[0]);
     r.opt("load_core_busy_pct_before", before[1]);
+    r.n("calibration_ms", calibration_ms());
+    if let Some(ready) = &cli.ready_file {
+        let go = ready.with_extension("go");
+        let released = match std::fs::write(ready, b"") {
+            Ok(()) => wait_for_file(&go, Duration::from_secs(30)).await,
+            Err(_) => false,
+        };
+        r.v("ready_file_released", Value::Bool(released));
+    }
 
     // ---- the refresh ----------------------------------------------------
     let usernames: Vec<Value> = (0..cli.users).map(|i| plan.username(i).into()).collect();
