@@ -410,10 +410,19 @@ impl AdminConnection {
 
 /// An HTTP client that shows redirects instead of following them.
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("HTTP client")
+}
+
+/// A client builder for these tests. roostd's reqwest brings rustls
+/// without a crypto provider (ring is chosen in code), and features are
+/// shared across the workspace: without a process-wide provider, building
+/// a client panics ("No provider set").
+pub fn http_builder() -> reqwest::ClientBuilder {
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
 }
 
 pub fn stdout(out: &Output) -> String {

@@ -768,7 +768,7 @@ async fn the_refresh_endpoint_answers_every_body() {
     assert_eq!(backend.request_count("hanger"), 1);
 
     // The default refresh_allow is loopback 127.0.0.1 and ::1.
-    let elsewhere = reqwest::Client::builder()
+    let elsewhere = roost_tests::http_builder()
         .local_address(IpAddr::from([127, 0, 0, 2]))
         .build()
         .unwrap();
@@ -1101,7 +1101,7 @@ async fn the_refresh_endpoint_serves_only_allowed_callers() {
         .set_roster("alice", json!({"bob@example.test": {}}));
     let server = &setup.server;
     let here = http();
-    let elsewhere = reqwest::Client::builder()
+    let elsewhere = roost_tests::http_builder()
         .local_address(IpAddr::from([127, 0, 0, 2]))
         .build()
         .unwrap();
