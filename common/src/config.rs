@@ -914,7 +914,10 @@ mod tests {
         let c = Config::parse(text, Path::new("/etc/roost")).unwrap();
         let host = DomainName::parse("school.example").unwrap();
         let d = &c.roster_delegation[&host];
-        assert_eq!(d.url.for_user("ann"), "https://app.example/contacts/ann");
+        assert_eq!(
+            d.url.for_user("ann").as_deref(),
+            Some("https://app.example/contacts/ann")
+        );
         assert_eq!(d.timeout, Duration::from_secs(5));
         assert_eq!(
             d.authorization_file.as_deref(),

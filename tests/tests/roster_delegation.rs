@@ -340,7 +340,15 @@ async fn the_first_roster_get_fetches_the_roster_from_the_backend() {
         items(&answer),
         BTreeMap::from([
             (jid("bob"), both(Some("Bob"), &["Chess", "Friends"])),
-            (other_jid("carol"), both(Some("Carol"), &["Work"])),
+            // other.test keeps local rosters: carol never agreed to share
+            // her presence, so she is listed without a subscription.
+            (
+                other_jid("carol"),
+                Item {
+                    subscription: Some("none".into()),
+                    ..both(Some("Carol"), &["Work"])
+                }
+            ),
             (jid("dave"), both(None, &[])),
             (jid("erin"), both(None, &["Home"])),
         ]),
@@ -774,6 +782,20 @@ async fn the_refresh_endpoint_answers_every_body() {
         .unwrap();
     let answer = post_refresh(&elsewhere, server, HOST, r#"["alice"]"#, None).await;
     assert_refused(&answer, StatusCode::FORBIDDEN, "127.0.0.2 by default");
+
+    // Through a reverse proxy on this machine every caller is 127.0.0.1:
+    // without a refresh secret, a forwarded request is refused.
+    for header in ["X-Forwarded-For", "X-Real-IP", "Forwarded"] {
+        let answer = send(
+            client
+                .post(server.url("/roster_admin/refresh"))
+                .header("Host", HOST)
+                .header(header, "for=203.0.113.9")
+                .body(r#"["alice"]"#),
+        )
+        .await;
+        assert_refused(&answer, StatusCode::FORBIDDEN, header);
+    }
 }
 
 // ---------------------------------------------------------------------------

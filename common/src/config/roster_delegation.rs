@@ -111,9 +111,14 @@ pub struct RosterUrl(String);
 
 impl RosterUrl {
     /// The URL for `username`, percent-encoded so that any username stays
-    /// one path segment or query value.
-    pub fn for_user(&self, username: &str) -> String {
-        self.0.replacen("%s", &percent_encode(username), 1)
+    /// one path segment or query value. `None` for `.` and `..`: URL
+    /// parsers take them (encoded or not) for a step up the path, which
+    /// would send the request, with its credentials, elsewhere.
+    pub fn for_user(&self, username: &str) -> Option<String> {
+        if matches!(username, "." | "..") {
+            return None;
+        }
+        Some(self.0.replacen("%s", &percent_encode(username), 1))
     }
 
     pub fn as_str(&self) -> &str {
@@ -256,16 +261,23 @@ mod tests {
     fn the_username_is_percent_encoded() {
         let u = url("https://app.example/contacts/%s?x=1").unwrap();
         assert_eq!(
-            u.for_user("o'neil&co/x"),
+            u.for_user("o'neil&co/x").unwrap(),
             "https://app.example/contacts/o%27neil%26co%2Fx?x=1"
         );
         assert_eq!(
-            u.for_user("élan"),
+            u.for_user("élan").unwrap(),
             "https://app.example/contacts/%C3%A9lan?x=1"
+        );
+        // Dot segments would climb the path: no URL for them.
+        assert_eq!(u.for_user(".."), None);
+        assert_eq!(u.for_user("."), None);
+        assert_eq!(
+            u.for_user("...").unwrap(),
+            "https://app.example/contacts/...?x=1"
         );
         // A literal %20 elsewhere is kept (Prosody took it for a format directive).
         assert_eq!(
-            url("http://h/a%20b/%s").unwrap().for_user("z"),
+            url("http://h/a%20b/%s").unwrap().for_user("z").unwrap(),
             "http://h/a%20b/z"
         );
     }

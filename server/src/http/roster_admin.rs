@@ -5,7 +5,8 @@
 //! names none of ours); it must delegate its rosters.
 //!
 //! Unlike Prosody, which answers anyone, callers must come from the host's
-//! `refresh_allow` addresses (and bring its secret when one is set); the
+//! `refresh_allow` addresses (and bring its secret when one is set, which
+//! a request forwarded by a proxy always needs); the
 //! body is read only after that, up to `refresh_body_limit`. The answer
 //! comes when the work is done, within the backend's timeout. No CORS: a
 //! web page has no business calling it.
@@ -35,12 +36,10 @@ pub struct Summary {
 impl From<RefreshOutcome> for Summary {
     fn from(outcome: RefreshOutcome) -> Summary {
         let errors = u32::try_from(outcome.failures.len()).unwrap_or(u32::MAX);
+        // Each failed fetch was logged where it failed, once.
         let message = if errors == 0 {
             "roster update complete".to_owned()
         } else {
-            for failure in &outcome.failures {
-                tracing::info!(user = %failure.jid, "roster refresh failed: {}", failure.reason);
-            }
             format!("roster update complete; {errors} could not be refreshed (see the server log)")
         };
         Summary {
@@ -120,11 +119,18 @@ fn admitted(
         .unwrap_or_default();
     services
         .roster_delegation
-        .check_refresh_caller(&host, peer.ip(), super::bearer_token(headers))
+        .check_refresh_caller(
+            &host,
+            peer.ip(),
+            super::bearer_token(headers),
+            proxied(headers),
+        )
         .map_err(|denied| {
             let status = match denied {
                 RefreshDenied::NotDelegated => StatusCode::NOT_FOUND,
-                RefreshDenied::Address | RefreshDenied::Secret => StatusCode::FORBIDDEN,
+                RefreshDenied::Address | RefreshDenied::Secret | RefreshDenied::Proxied => {
+                    StatusCode::FORBIDDEN
+                }
             };
             let code = if status == StatusCode::NOT_FOUND {
                 "not_found"
@@ -134,6 +140,13 @@ fn admitted(
             ApiError::new(status, code, denied.to_string())
         })?;
     Ok(host)
+}
+
+/// Whether a proxy says it forwarded the request (the usual headers).
+fn proxied(headers: &HeaderMap) -> bool {
+    ["forwarded", "x-forwarded-for", "x-real-ip"]
+        .iter()
+        .any(|name| headers.contains_key(*name))
 }
 
 fn bad_request(message: String) -> ApiError {

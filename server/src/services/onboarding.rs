@@ -416,6 +416,14 @@ impl Onboarding {
         let credentials = self.accounts.derive(password).await?;
         let new_user = jid.clone();
         let max_items = self.config.limits.roster_items;
+        // Delegated rosters come from their service only: a contact invite
+        // still registers, but makes no roster items there.
+        let delegated: std::collections::HashSet<String> = self
+            .config
+            .roster_delegation
+            .keys()
+            .map(ToString::to_string)
+            .collect();
         let outcome = self
             .db
             .call(move |conn| -> Result<Option<Redeemed>, RegistrationError> {
@@ -435,6 +443,8 @@ impl Onboarding {
                 record(conn, redeemed.invite_id, &new_user)?;
                 if redeemed.kind != InviteKind::Account
                     && let Some(inviter) = &redeemed.inviter
+                    && !delegated.contains(inviter.domain().as_str())
+                    && !delegated.contains(new_user.domain().as_str())
                 {
                     redeemed.pushes = mutual(conn, inviter, &new_user, max_items)?;
                 }

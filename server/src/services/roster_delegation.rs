@@ -22,6 +22,7 @@ mod tests;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,12 +36,12 @@ use subtle::ConstantTimeEq as _;
 use self::backend::{Backend, SetupError};
 use self::single_flight::SingleFlight;
 use super::events::{AccountEvent, Events};
-use super::rosters;
+use super::rosters::{self, Subscription};
 use super::{ServiceError, Sessions};
 use crate::storage::Db;
 
-/// Users remembered as fetched during their online period before the set
-/// is pruned to those still online.
+/// Users remembered as fetched during their online period before the map
+/// is first pruned to those still online.
 const FRESH_PRUNE_AT: usize = 10_000;
 
 /// Time a refresh call has beyond the backend's timeout to answer.
@@ -64,6 +65,12 @@ pub enum RefreshDenied {
     Address,
     #[error("a valid 'Authorization: Bearer' secret is needed to refresh rosters")]
     Secret,
+    /// Through a reverse proxy every caller has the proxy's address, so an
+    /// address list says nothing: only a secret tells callers apart.
+    #[error(
+        "a request through a proxy may refresh rosters only with the refresh secret (refresh_secret_file)"
+    )]
+    Proxied,
 }
 
 /// One delegated host.
@@ -79,6 +86,14 @@ struct Host {
 /// What a fetch ended with, shared by everyone who waited for it.
 type FetchResult = Result<(), String>;
 
+/// Why a fetch runs. A refresh means the roster changed: it does not take
+/// a roster get's fetch, which may have been answered before, as its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FetchOrigin {
+    RosterGet,
+    Refresh,
+}
+
 #[derive(Clone)]
 pub struct RosterDelegation {
     inner: Arc<Inner>,
@@ -92,11 +107,13 @@ struct Inner {
     /// Every host served, delegated or not.
     served: HashSet<String>,
     max_items: usize,
-    fetches: SingleFlight<BareJid, FetchResult>,
+    fetches: SingleFlight<BareJid, FetchResult, FetchOrigin>,
     /// Users whose roster was fetched in their current online period,
     /// with the sessions of that period: a roster get while one of them
     /// is bound is answered from storage.
     fresh: Mutex<HashMap<BareJid, Vec<(FullJid, i64)>>>,
+    /// The size of `fresh` at which it is pruned to users still online.
+    fresh_prune_at: AtomicUsize,
 }
 
 impl RosterDelegation {
@@ -139,6 +156,7 @@ impl RosterDelegation {
                 max_items: config.limits.roster_items,
                 fetches: SingleFlight::default(),
                 fresh: Mutex::default(),
+                fresh_prune_at: AtomicUsize::new(FRESH_PRUNE_AT),
             }),
         })
     }
@@ -168,12 +186,14 @@ impl RosterDelegation {
     }
 
     /// Whether a refresh call for `host` from `peer`, with this bearer
-    /// token if it sent one, may go ahead.
+    /// token if it sent one, may go ahead; `proxied` when it says it was
+    /// forwarded by a proxy.
     pub fn check_refresh_caller(
         &self,
         host: &str,
         peer: IpAddr,
         bearer: Option<&str>,
+        proxied: bool,
     ) -> Result<(), RefreshDenied> {
         let host = self
             .inner
@@ -182,6 +202,9 @@ impl RosterDelegation {
             .ok_or(RefreshDenied::NotDelegated)?;
         if !host.refresh_allow.iter().any(|p| p.contains(peer)) {
             return Err(RefreshDenied::Address);
+        }
+        if proxied && host.refresh_secret.is_none() {
+            return Err(RefreshDenied::Proxied);
         }
         if let Some(expected) = &host.refresh_secret {
             // Hashed first, so that the comparison takes the same time
@@ -208,7 +231,7 @@ impl RosterDelegation {
         {
             let mut fresh = self.inner.fresh.lock().expect("fresh lock");
             // The period goes on while a session that was bound at the
-            // fetch (or joined since) still is.
+            // fetch, or that asked for the roster since, still is.
             if let Some(mark) = fresh.get_mut(&user)
                 && live.iter().any(|s| mark.contains(s))
             {
@@ -220,9 +243,14 @@ impl RosterDelegation {
         let live = self.live_sessions(&user);
         let mut fresh = self.inner.fresh.lock().expect("fresh lock");
         if fetched {
-            if fresh.len() >= FRESH_PRUNE_AT {
+            if fresh.len() >= self.inner.fresh_prune_at.load(Ordering::Relaxed) {
                 let sessions = &self.inner.sessions;
                 fresh.retain(|u, _| !sessions.sessions(u).is_empty());
+                // Pruned again only when it has doubled: with many users
+                // online each prune keeps most, and must not run per fetch.
+                self.inner
+                    .fresh_prune_at
+                    .store((fresh.len() * 2).max(FRESH_PRUNE_AT), Ordering::Relaxed);
             }
             fresh.insert(user, live);
         } else {
@@ -312,10 +340,13 @@ impl RosterDelegation {
             .unwrap_or_default();
         let deadline = tokio::time::Instant::now() + timeout + REFRESH_GRACE;
         let list: Vec<BareJid> = users.into_iter().collect();
-        let existing = match self.existing(list.clone()).await {
-            Ok(existing) => existing,
-            Err(e) => {
-                let reason = format!("cannot read accounts: {e}");
+        let existing = match tokio::time::timeout_at(deadline, self.existing(list.clone())).await {
+            Ok(Ok(existing)) => existing,
+            failed => {
+                let reason = match failed {
+                    Ok(Err(e)) => format!("cannot read accounts: {e}"),
+                    _ => "storage too busy to read accounts in time".to_owned(),
+                };
                 failures.extend(list.iter().map(|u| RosterRefreshFailure {
                     jid: u.to_string(),
                     reason: reason.clone(),
@@ -395,13 +426,18 @@ impl RosterDelegation {
     /// Fetches `user`'s roster and stores it; joins a fetch of the same
     /// user already running. `Err` says why, already logged.
     /// `answering`: the session whose roster get waits for this fetch; its
-    /// answer holds the whole roster, so it gets no pushes of it.
+    /// answer holds the whole roster, so it gets no pushes of it. Without
+    /// one, a refresh: it waits out a roster get's fetch and runs anew.
     async fn fetch(&self, user: &BareJid, answering: Option<FullJid>) -> FetchResult {
+        let (origin, joins): (FetchOrigin, fn(FetchOrigin) -> bool) = match answering {
+            Some(_) => (FetchOrigin::RosterGet, |_| true),
+            None => (FetchOrigin::Refresh, |o| o == FetchOrigin::Refresh),
+        };
         let this = self.clone();
         let owned = user.clone();
         self.inner
             .fetches
-            .run(user.clone(), async move {
+            .run(user.clone(), origin, joins, async move {
                 this.fetch_and_store(&owned, answering).await
             })
             .await
@@ -438,11 +474,29 @@ impl RosterDelegation {
                 parsed.skipped.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
             );
         }
+        // Presence flows only between users whose rosters a service keeps:
+        // anyone else never agreed to share theirs, so such a contact is
+        // listed without a subscription.
+        let mut unshared = 0;
         let wanted = parsed
             .items
             .into_iter()
-            .map(|i| (i.jid.to_string(), i.name, i.groups))
+            .map(|i| {
+                let subscription = if self.delegates(i.jid.domain().as_str()) {
+                    Subscription::Both
+                } else {
+                    unshared += 1;
+                    Subscription::None
+                };
+                (i.jid.to_string(), i.name, i.groups, subscription)
+            })
             .collect();
+        if unshared > 0 {
+            tracing::info!(
+                user = %user,
+                "{unshared} contacts on hosts without roster delegation are listed without presence"
+            );
+        }
         let owner = user.clone();
         let stored = self
             .inner

@@ -396,6 +396,9 @@ impl Rosters {
         from: &BareJid,
         stanza: String,
     ) -> Result<InboundSubscribe, ServiceError> {
+        if self.is_delegated(user) {
+            return Err(ServiceError::Forbidden(SUBSCRIPTIONS_MANAGED));
+        }
         let (host, username) = parts(user);
         let contact = from.to_string();
         self.db
@@ -440,6 +443,7 @@ impl Rosters {
         contact: &BareJid,
         max_items: usize,
     ) -> Result<OutboundSubscribed, RosterError> {
+        self.editable(user)?;
         let (host, username) = parts(user);
         let contact = contact.to_string();
         self.db
@@ -565,6 +569,12 @@ impl Rosters {
             + Send
             + 'static,
     {
+        // A delegated roster changes only when its service says so: a
+        // subscription stanza reaching it (from a contact's roster removal,
+        // say) leaves it as it is.
+        if self.is_delegated(user) {
+            return Ok(None);
+        }
         let (host, username) = parts(user);
         let contact = contact.to_string();
         self.db
@@ -729,18 +739,19 @@ pub enum ItemChange {
     Added,
     /// Gone: presence stops.
     Removed,
-    /// Another name or other groups.
-    Renamed,
+    /// Pushed only: another name, other groups, or a contact listed
+    /// without presence.
+    Changed,
 }
 
-/// Makes `user`'s roster exactly `wanted` (contact, name, groups), every
-/// item a mutual subscription with nothing pending, as a roster service
-/// says it is; one version per changed item. `None` when the account does
-/// not exist. On the storage thread.
+/// Makes `user`'s roster exactly `wanted` (contact, name, groups, and
+/// `both`, or `none` for a contact listed without presence), with nothing
+/// pending, as a roster service says it is; one version per changed item.
+/// `None` when the account does not exist. On the storage thread.
 pub(crate) fn replace_items(
     c: &Connection,
     user: &BareJid,
-    wanted: Vec<(String, Option<String>, Vec<String>)>,
+    wanted: Vec<(String, Option<String>, Vec<String>, Subscription)>,
 ) -> Result<Option<Vec<(ItemChange, RosterPush)>>, ServiceError> {
     let (host, username) = parts(user);
     if !account_exists(c, &host, &username)? {
@@ -752,20 +763,30 @@ pub(crate) fn replace_items(
         .map(|i| (i.contact.clone(), i))
         .collect();
     let mut changes = Vec::new();
-    for (contact, name, groups) in wanted {
+    for (contact, name, groups, subscription) in wanted {
         let before = current.remove(&contact);
+        let starts_presence = subscription == Subscription::Both
+            && before
+                .as_ref()
+                .is_none_or(|old| old.subscription != Subscription::Both);
         let change = match &before {
-            None => ItemChange::Added,
-            Some(old) if old.subscription != Subscription::Both || old.ask || old.approved => {
-                ItemChange::Added
+            _ if starts_presence => ItemChange::Added,
+            None => ItemChange::Changed,
+            Some(old)
+                if old.subscription != subscription
+                    || old.ask
+                    || old.approved
+                    || old.name != name
+                    || old.groups != groups =>
+            {
+                ItemChange::Changed
             }
-            Some(old) if old.name != name || old.groups != groups => ItemChange::Renamed,
             Some(_) => continue,
         };
         let item = RosterItem {
             contact,
             name,
-            subscription: Subscription::Both,
+            subscription,
             ask: false,
             approved: false,
             groups,

@@ -42,6 +42,8 @@ pub enum FetchError {
     TooLarge,
     #[error("answer is not a roster: {0}")]
     Invalid(String),
+    #[error("'.' and '..' cannot be put in a URL path")]
+    Unplaceable,
 }
 
 pub struct Backend {
@@ -71,11 +73,19 @@ impl Backend {
             value.set_sensitive(true);
             headers.insert(header::AUTHORIZATION, value);
         }
+        // Checked with the parser requests use, so that a URL the config
+        // check let through (a bad port, a broken IPv6 literal) stops
+        // roostd rather than failing every fetch.
+        let sample = config.url.for_user("user").unwrap_or_default();
+        reqwest::Url::parse(&sample).map_err(|e| fail(format!("url '{}': {e}", config.url)))?;
         let client = reqwest::Client::builder()
             .use_preconfigured_tls(tls_config(config.ca_file.as_deref()).map_err(&fail)?)
             .default_headers(headers)
             .user_agent(concat!("roostd/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
+            // Straight to the configured URL: an HTTP(S)_PROXY in roostd's
+            // environment must not quietly route the credentials elsewhere.
+            .no_proxy()
             .connect_timeout(config.timeout)
             .build()
             .map_err(|e| fail(format!("cannot build the HTTP client: {e}")))?;
@@ -87,8 +97,11 @@ impl Backend {
         })
     }
 
+    /// The URL for `username`, or what to log when there is none.
     pub fn url_for(&self, username: &str) -> String {
-        self.url.for_user(username)
+        self.url
+            .for_user(username)
+            .unwrap_or_else(|| self.url.to_string())
     }
 
     pub fn timeout(&self) -> Duration {
@@ -97,7 +110,7 @@ impl Backend {
 
     /// The body of a 200 answer for `username`, at most [`MAX_ANSWER_BYTES`].
     pub async fn fetch(&self, username: &str) -> Result<Vec<u8>, FetchError> {
-        let url = self.url_for(username);
+        let url = self.url.for_user(username).ok_or(FetchError::Unplaceable)?;
         tokio::time::timeout(self.timeout, async {
             let _permit = self.permits.acquire().await.expect("never closed");
             let mut response = self

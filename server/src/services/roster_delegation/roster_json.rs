@@ -3,16 +3,22 @@
 //! `groups` may also be an array (`["Friends"]`). Pure: bytes in, items
 //! and the reasons for what was skipped out.
 //!
+//! The JSON is read in one pass into what is kept ([`shape`]), never into
+//! a tree, so a hostile answer costs at most its own size.
+//!
 //! What Prosody crashes on (array-shaped groups, a `null`), this reads or
 //! skips: one bad item never costs the user the rest of the roster, and
 //! unknown fields are ignored (and reported). Items are bounded as a roster
 //! set is (names, groups, bytes per item) and in number by `[limits]
 //! roster_items`.
 
+mod shape;
+
 use std::collections::BTreeMap;
 
 use jid::BareJid;
-use serde_json::Value;
+
+use self::shape::{Answer, Details};
 
 /// Longest name and group name kept, in bytes (as a roster set).
 const MAX_NAME_BYTES: usize = 1024;
@@ -41,21 +47,23 @@ pub struct ParsedRoster {
 /// by JID. `Err` when the body is not a JSON object (`[]` counts as an
 /// empty one, as Prosody reads it).
 pub fn parse(body: &[u8], user: &BareJid, max_items: usize) -> Result<ParsedRoster, String> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))?;
-    let object = match value {
-        Value::Object(object) => object,
-        Value::Array(a) if a.is_empty() => return Ok(ParsedRoster::default()),
-        other => return Err(format!("a JSON object was expected, not {}", kind(&other))),
-    };
+    let Answer(entries) = serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => format!("not a roster object: {e}"),
+        _ => format!("invalid JSON: {e}"),
+    })?;
     let mut skipped = Vec::new();
     let mut items = BTreeMap::new();
-    for (key, details) in object {
-        let Value::Object(details) = details else {
-            skipped.push(format!(
-                "{key}: its details are {}, not an object",
-                kind(&details)
-            ));
-            continue;
+    for (key, details) in entries {
+        let (name, groups, unknown) = match details {
+            Details::Object {
+                name,
+                groups,
+                unknown,
+            } => (name, groups, unknown),
+            Details::Other(kind) => {
+                skipped.push(format!("{key}: its details are {kind}, not an object"));
+                continue;
+            }
         };
         let jid = match BareJid::new(&key) {
             Ok(jid) => jid,
@@ -68,16 +76,13 @@ pub fn parse(body: &[u8], user: &BareJid, max_items: usize) -> Result<ParsedRost
             skipped.push(format!("{key}: the user's own JID"));
             continue;
         }
-        for field in details
-            .keys()
-            .filter(|f| !matches!(f.as_str(), "name" | "groups"))
-        {
+        for field in unknown {
             skipped.push(format!("{key}: unknown field '{field}' ignored"));
         }
-        let name = match details.get("name") {
-            Some(Value::String(n)) if !n.is_empty() && n.len() <= MAX_NAME_BYTES => Some(n.clone()),
-            Some(Value::String(n)) if n.is_empty() => None,
-            None | Some(Value::Null) => None,
+        let name = match name {
+            Some(Ok(n)) if n.is_empty() => None,
+            Some(Ok(n)) if n.len() <= MAX_NAME_BYTES => Some(n),
+            None => None,
             Some(_) => {
                 skipped.push(format!(
                     "{key}: name is not a string of at most {MAX_NAME_BYTES} bytes; left out"
@@ -85,14 +90,7 @@ pub fn parse(body: &[u8], user: &BareJid, max_items: usize) -> Result<ParsedRost
                 None
             }
         };
-        let mut groups: Vec<String> = match details.get("groups") {
-            Some(Value::Object(g)) => g.keys().cloned().collect(),
-            Some(Value::Array(g)) => g
-                .iter()
-                .filter_map(|g| g.as_str().map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        };
+        let mut groups = groups;
         groups.retain(|g| !g.is_empty() && g.len() <= MAX_NAME_BYTES);
         groups.sort();
         groups.dedup();
@@ -123,17 +121,6 @@ pub fn parse(body: &[u8], user: &BareJid, max_items: usize) -> Result<ParsedRost
         ));
     }
     Ok(ParsedRoster { items, skipped })
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]
@@ -208,6 +195,35 @@ mod tests {
                 |s| s.contains("unknown field 'deep'") || s.contains("unknown field 'unknown'")
             )
         );
+    }
+
+    #[test]
+    fn deep_or_wide_junk_is_read_past() {
+        let wide = format!(
+            r#"{{"bob@x": {{"junk": [{}], "name": "Bob"}}}}"#,
+            "0,".repeat(200_000) + "0"
+        );
+        let r = read(&wide);
+        assert_eq!(r.items[0].name.as_deref(), Some("Bob"));
+        let deep = format!(
+            r#"{{"bob@x": {{"junk": {}0{}}}}}"#,
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        assert_eq!(read(&deep).items.len(), 1);
+        // Skipped values are walked without recursion: no stack overflow.
+        let deeper = format!(
+            r#"{{"bob@x": {{"junk": {}0{}}}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert_eq!(read(&deeper).items.len(), 1);
+        let deep_groups = format!(
+            r#"{{"bob@x": {{"groups": ["G", {}0{}]}}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert_eq!(read(&deep_groups).items[0].groups, ["G"]);
     }
 
     #[test]

@@ -192,7 +192,7 @@ async fn a_fetch_stores_the_roster_and_a_refresh_pushes_the_difference() {
     assert_eq!(
         summary,
         vec![
-            (ItemChange::Renamed, "bob@example.test".into(), false),
+            (ItemChange::Changed, "bob@example.test".into(), false),
             (ItemChange::Added, "dora@example.test".into(), false),
             (ItemChange::Removed, "carl@example.test".into(), true),
         ]
@@ -399,6 +399,63 @@ async fn usernames_are_percent_encoded_in_the_url() {
 }
 
 #[tokio::test]
+async fn dot_usernames_are_never_put_in_the_url() {
+    let s = setup(|_| {}).await;
+    s.answers(BOB_CARL);
+    for name in [".", ".."] {
+        s.fx.accounts
+            .create(&format!("{name}@example.test"), "pencil1", Role::User)
+            .await
+            .unwrap();
+    }
+    let outcome = s.refresh(&[".", ".."]).await;
+    assert_eq!(outcome.updated, 0, "{outcome:?}");
+    assert!(
+        outcome
+            .failures
+            .iter()
+            .all(|f| f.reason.contains("cannot be put in a URL")),
+        "{outcome:?}"
+    );
+    assert_eq!(s.requests(), 0);
+}
+
+#[tokio::test]
+async fn subscription_changes_leave_a_delegated_roster_alone() {
+    let s = setup(|_| {}).await;
+    s.answers(BOB_CARL);
+    assert_eq!(s.refresh(&["alice"]).await.updated, 1);
+    let bob = BareJid::new("bob@example.test").unwrap();
+    // What a contact's roster removal would apply to alice's side.
+    assert_eq!(
+        s.rosters.inbound_unsubscribe(&alice(), &bob).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.rosters
+            .inbound_unsubscribed(&alice(), &bob)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        s.rosters
+            .inbound_subscribe(&alice(), &bob, String::new())
+            .await
+            .is_err()
+    );
+    assert!(matches!(
+        s.rosters.remove(&alice(), &bob).await,
+        Err(crate::services::rosters::RosterError::Managed(_))
+    ));
+    assert_eq!(
+        s.contacts().await.len(),
+        2,
+        "still both, as the service says"
+    );
+}
+
+#[tokio::test]
 async fn refresh_jids_refuses_hosts_without_delegation() {
     let s = setup(|_| {}).await;
     let e = s
@@ -427,7 +484,7 @@ async fn who_may_refresh() {
     let path = secret.path().to_owned();
     let s = setup(move |d| d.refresh_secret_file = Some(path)).await;
     let local = IpAddr::from([127, 0, 0, 1]);
-    let check = |host, peer, bearer| s.delegation.check_refresh_caller(host, peer, bearer);
+    let check = |host, peer, bearer| s.delegation.check_refresh_caller(host, peer, bearer, false);
     assert_eq!(check("example.test", local, Some("s3cret")), Ok(()));
     assert_eq!(
         check("example.test", IpAddr::from([127, 0, 0, 2]), Some("s3cret")),
@@ -450,6 +507,27 @@ async fn who_may_refresh() {
     assert_eq!(
         check("elsewhere.test", local, Some("s3cret")),
         Err(RefreshDenied::NotDelegated)
+    );
+    // Through a proxy, the secret is what counts.
+    assert_eq!(
+        s.delegation
+            .check_refresh_caller("example.test", local, Some("s3cret"), true),
+        Ok(())
+    );
+}
+
+#[tokio::test]
+async fn without_a_secret_proxied_calls_are_refused() {
+    let s = setup(|_| {}).await;
+    let local = IpAddr::from([127, 0, 0, 1]);
+    let d = &s.delegation;
+    assert_eq!(
+        d.check_refresh_caller("example.test", local, None, false),
+        Ok(())
+    );
+    assert_eq!(
+        d.check_refresh_caller("example.test", local, None, true),
+        Err(RefreshDenied::Proxied)
     );
 }
 

@@ -59,7 +59,7 @@ async fn invite_used(ctx: &XmppContext, used: InviteUsed) {
 
 /// A roster service changed `user`'s roster: each change is pushed, then
 /// presence starts (both ways, as between new mutual subscribers) or stops
-/// (unavailable both ways) with the contact; a rename is only pushed. The
+/// (unavailable both ways) with the contact; anything else is only pushed. The
 /// session whose roster get fetched it gets the roster in its answer.
 fn roster_replaced(
     ctx: &XmppContext,
@@ -81,7 +81,7 @@ fn roster_replaced(
                 send_unavailable(ctx, user, &contact);
                 send_unavailable(ctx, &contact, user);
             }
-            ItemChange::Renamed => {}
+            ItemChange::Changed => {}
         }
     }
 }
