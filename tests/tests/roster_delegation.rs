@@ -1,6 +1,7 @@
 //! Roster delegation (issue 10, Prosody's mod_http_roster_admin) end to end,
 //! against the real roostd and a real HTTP backend started inside each test
-//! (`roost_tests::roster_backend`), on raw XMPP streams.
+//! (`roost_tests::roster_backend`), on raw XMPP streams, and with tokio-xmpp
+//! as an independent client.
 //!
 //! The story: `example.test` delegates its rosters to the backend,
 //! `other.test` keeps local rosters. A user's first roster request fetches
@@ -1304,4 +1305,65 @@ fn a_bad_url_template_stops_roostd_at_startup() {
         err.contains("roster_delegation") && err.contains("c.test"),
         "{err}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// 9. An independent client.
+
+/// tokio-xmpp, a client library of its own, logs in over STARTTLS and
+/// legacy SASL to a delegated host: its roster get is the service's roster,
+/// and a refresh reaches it as pushes it acknowledges like any other.
+#[tokio::test]
+async fn an_independent_client_sees_the_delegated_roster_and_its_pushes() {
+    roost_tests::client::with_client_retries(|| async {
+        let setup = Setup::start("timeout = \"5s\"", "").await;
+        setup.user("alice");
+        setup.backend.set_roster(
+            "alice",
+            json!({"bob@example.test": {"name": "Bob", "groups": {"Class 4b": true}}}),
+        );
+        let mut alice = roost_tests::client::login(&setup.server, &jid("alice"), PASSWORD)
+            .await
+            .expect("tokio-xmpp logs in");
+        let roster = alice.roster().await;
+        assert_eq!(roster.len(), 1, "{roster:?}");
+        assert_eq!(roster[0].attr("jid"), Some("bob@example.test"));
+        assert_eq!(roster[0].attr("name"), Some("Bob"));
+        assert_eq!(roster[0].attr("subscription"), Some("both"));
+        let groups: Vec<String> = roster[0].children().map(Element::text).collect();
+        assert_eq!(groups, ["Class 4b"]);
+
+        setup
+            .backend
+            .set_roster("alice", json!({"carol@example.test": {"name": "Carol"}}));
+        let answer = post_refresh(&http(), &setup.server, HOST, r#"["alice"]"#, None).await;
+        assert_counts(&answer, 1, 0, "refresh seen by tokio-xmpp");
+        let mut pushed = BTreeSet::new();
+        for _ in 0..2 {
+            let push = alice
+                .expect("bob's removal and carol's addition", |el| {
+                    roost_tests::client::is_push_for(el, "bob@example.test", "remove")
+                        || roost_tests::client::is_push_for(el, "carol@example.test", "both")
+                })
+                .await;
+            let item = push
+                .get_child("query", ROSTER)
+                .and_then(|q| q.get_child("item", ROSTER))
+                .and_then(|i| i.attr("jid"))
+                .map(str::to_owned);
+            pushed.extend(item);
+        }
+        assert_eq!(
+            pushed,
+            BTreeSet::from([
+                "bob@example.test".to_owned(),
+                "carol@example.test".to_owned()
+            ])
+        );
+        // The client is still in good standing: an ordinary query works.
+        let again = alice.roster().await;
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].attr("jid"), Some("carol@example.test"));
+    })
+    .await;
 }
