@@ -718,7 +718,7 @@ fn line_of_key(text: &str, key: &str) -> usize {
 /// The line of a `[table."key"]` header (any quoting), else of the table's name.
 fn line_of_table(text: &str, table: &str, key: &str) -> usize {
     text.lines()
-        .position(|l| l.contains(table) && l.contains(key))
+        .position(|l| !l.trim_start().starts_with('#') && l.contains(table) && l.contains(key))
         .map_or_else(|| line_of_key(text, table), |i| i + 1)
 }
 
@@ -927,6 +927,14 @@ mod tests {
         assert_eq!(d.refresh_body_limit, 1024 * 1024);
         assert_eq!(d.max_concurrent_requests, 16);
         assert_eq!(c.roster_delegation.len(), 1);
+    }
+
+    #[test]
+    fn a_comment_naming_the_table_is_not_its_line() {
+        let text = "hosts = [\"a.test\"]\n# see [roster_delegation.\"a.test\"] below\n\
+                    [roster_delegation.\"a.test\"]\nurl = \"http://app/%s\"\ntimeout = \"1h\"\n";
+        let (line, msg) = Config::parse(text, Path::new(".")).unwrap_err();
+        assert_eq!(line, 5, "{msg}");
     }
 
     #[test]
