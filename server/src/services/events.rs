@@ -21,9 +21,9 @@ pub enum AccountEvent {
     RosterReplaced {
         user: BareJid,
         changes: Vec<(ItemChange, RosterPush)>,
-        /// The session whose roster get caused the change: its answer
-        /// carries the roster, so the pushes skip it.
-        answering: Option<FullJid>,
+        /// Sessions whose roster gets waited for this change: their answers
+        /// carry the roster, so the pushes skip them.
+        answering: Vec<FullJid>,
     },
 }
 

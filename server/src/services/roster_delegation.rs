@@ -114,6 +114,9 @@ struct Inner {
     fresh: Mutex<HashMap<BareJid, Vec<(FullJid, i64)>>>,
     /// The size of `fresh` at which it is pruned to users still online.
     fresh_prune_at: AtomicUsize,
+    /// Sessions whose roster get waits for a fetch of their user: their
+    /// answers carry the roster, so the fetch's pushes skip them.
+    waiting: Arc<Mutex<HashMap<BareJid, Vec<FullJid>>>>,
 }
 
 impl RosterDelegation {
@@ -157,6 +160,7 @@ impl RosterDelegation {
                 fetches: SingleFlight::default(),
                 fresh: Mutex::default(),
                 fresh_prune_at: AtomicUsize::new(FRESH_PRUNE_AT),
+                waiting: Arc::default(),
             }),
         })
     }
@@ -239,7 +243,10 @@ impl RosterDelegation {
                 return;
             }
         }
-        let fetched = self.fetch(&user, Some(session.clone())).await.is_ok();
+        let fetched = {
+            let _waiting = Waiting::new(&self.inner.waiting, &user, session);
+            self.fetch(&user, FetchOrigin::RosterGet).await.is_ok()
+        };
         let live = self.live_sessions(&user);
         let mut fresh = self.inner.fresh.lock().expect("fresh lock");
         if fetched {
@@ -368,7 +375,7 @@ impl RosterDelegation {
             unfinished.insert(user.clone());
             let this = self.clone();
             pending.spawn(async move {
-                let result = this.fetch(&user, None).await;
+                let result = this.fetch(&user, FetchOrigin::Refresh).await;
                 (user, result)
             });
         }
@@ -425,26 +432,27 @@ impl RosterDelegation {
 
     /// Fetches `user`'s roster and stores it; joins a fetch of the same
     /// user already running. `Err` says why, already logged.
-    /// `answering`: the session whose roster get waits for this fetch; its
-    /// answer holds the whole roster, so it gets no pushes of it. Without
-    /// one, a refresh: it waits out a roster get's fetch and runs anew.
-    async fn fetch(&self, user: &BareJid, answering: Option<FullJid>) -> FetchResult {
-        let (origin, joins): (FetchOrigin, fn(FetchOrigin) -> bool) = match answering {
-            Some(_) => (FetchOrigin::RosterGet, |_| true),
-            None => (FetchOrigin::Refresh, |o| o == FetchOrigin::Refresh),
+    /// Fetches `user`'s roster and stores it, or joins a fetch of the user
+    /// already running: a roster get joins any, a refresh only another
+    /// refresh's (a roster get's may have been answered before the change;
+    /// the refresh waits for it and fetches anew).
+    async fn fetch(&self, user: &BareJid, origin: FetchOrigin) -> FetchResult {
+        let joins: fn(FetchOrigin) -> bool = match origin {
+            FetchOrigin::RosterGet => |_| true,
+            FetchOrigin::Refresh => |o| o == FetchOrigin::Refresh,
         };
         let this = self.clone();
         let owned = user.clone();
         self.inner
             .fetches
             .run(user.clone(), origin, joins, async move {
-                this.fetch_and_store(&owned, answering).await
+                this.fetch_and_store(&owned).await
             })
             .await
             .unwrap_or_else(|| Err("the fetch ended unexpectedly".into()))
     }
 
-    async fn fetch_and_store(&self, user: &BareJid, answering: Option<FullJid>) -> FetchResult {
+    async fn fetch_and_store(&self, user: &BareJid) -> FetchResult {
         let Some(host) = self.inner.hosts.get(user.domain().as_str()) else {
             return Err("no roster delegation for this host".into());
         };
@@ -516,6 +524,14 @@ impl RosterDelegation {
             .await;
         match stored {
             Ok(Some(changes)) if !changes.is_empty() => {
+                let answering = self
+                    .inner
+                    .waiting
+                    .lock()
+                    .expect("waiting lock")
+                    .get(user)
+                    .cloned()
+                    .unwrap_or_default();
                 self.inner.events.emit(AccountEvent::RosterReplaced {
                     user: user.clone(),
                     changes,
@@ -528,6 +544,47 @@ impl RosterDelegation {
             Err(e) => {
                 tracing::error!(user = %user, "cannot store the fetched roster: {e}");
                 Err(format!("cannot store the roster: {e}"))
+            }
+        }
+    }
+}
+
+/// A session's roster get waiting for a fetch, until it is dropped (also
+/// when the connection goes away mid-wait).
+struct Waiting {
+    map: Arc<Mutex<HashMap<BareJid, Vec<FullJid>>>>,
+    user: BareJid,
+    session: FullJid,
+}
+
+impl Waiting {
+    fn new(
+        map: &Arc<Mutex<HashMap<BareJid, Vec<FullJid>>>>,
+        user: &BareJid,
+        session: &FullJid,
+    ) -> Waiting {
+        map.lock()
+            .expect("waiting lock")
+            .entry(user.clone())
+            .or_default()
+            .push(session.clone());
+        Waiting {
+            map: map.clone(),
+            user: user.clone(),
+            session: session.clone(),
+        }
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        let Ok(mut map) = self.map.lock() else { return };
+        if let Some(sessions) = map.get_mut(&self.user) {
+            if let Some(i) = sessions.iter().position(|s| *s == self.session) {
+                sessions.swap_remove(i);
+            }
+            if sessions.is_empty() {
+                map.remove(&self.user);
             }
         }
     }

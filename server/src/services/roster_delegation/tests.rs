@@ -161,7 +161,7 @@ async fn a_fetch_stores_the_roster_and_a_refresh_pushes_the_difference() {
         panic!("the first fetch adds two contacts");
     };
     assert_eq!(changes.len(), 2);
-    assert_eq!(answering, Some(crate::services::testing::full("phone")));
+    assert_eq!(answering, [crate::services::testing::full("phone")]);
 
     // Bob renamed, Carl gone, Dora new.
     s.answers(
@@ -179,12 +179,13 @@ async fn a_fetch_stores_the_roster_and_a_refresh_pushes_the_difference() {
     let Ok(AccountEvent::RosterReplaced {
         user,
         changes,
-        answering: None,
+        answering,
     }) = s.events.try_recv()
     else {
         panic!("a refresh that changed something tells the front doors");
     };
     assert_eq!(user, alice());
+    assert!(answering.is_empty(), "no roster get waited: {answering:?}");
     let summary: Vec<(ItemChange, String, bool)> = changes
         .iter()
         .map(|(c, p)| (*c, p.item.contact.clone(), p.removed))
@@ -207,7 +208,7 @@ async fn a_fetch_stores_the_roster_and_a_refresh_pushes_the_difference() {
 
 #[tokio::test]
 async fn concurrent_first_roster_gets_make_one_request() {
-    let s = setup(|_| {}).await;
+    let mut s = setup(|_| {}).await;
     s.answers(BOB_CARL);
     s.service.lock().unwrap().delay = Duration::from_millis(200);
     let gets = (0..5).map(|i| {
@@ -221,6 +222,17 @@ async fn concurrent_first_roster_gets_make_one_request() {
     futures_join_all(gets).await;
     assert_eq!(s.requests(), 1);
     assert_eq!(s.contacts().await.len(), 2);
+    // Every roster get that waited gets the roster in its answer: the
+    // fetch's pushes skip them all.
+    let Ok(AccountEvent::RosterReplaced { mut answering, .. }) = s.events.try_recv() else {
+        panic!("the fetch added two contacts");
+    };
+    answering.sort();
+    let mut waited: Vec<FullJid> = (0..5)
+        .map(|i| crate::services::testing::full(&format!("r{i}")))
+        .collect();
+    waited.sort();
+    assert_eq!(answering, waited);
 }
 
 #[tokio::test]

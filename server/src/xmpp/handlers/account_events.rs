@@ -26,7 +26,7 @@ pub async fn follow_account_events(ctx: Arc<XmppContext>) {
                 user,
                 changes,
                 answering,
-            }) => roster_replaced(&ctx, &user, &changes, answering.as_ref()),
+            }) => roster_replaced(&ctx, &user, &changes, &answering),
             None => return,
         }
     }
@@ -60,12 +60,12 @@ async fn invite_used(ctx: &XmppContext, used: InviteUsed) {
 /// A roster service changed `user`'s roster: each change is pushed, then
 /// presence starts (both ways, as between new mutual subscribers) or stops
 /// (unavailable both ways) with the contact; anything else is only pushed. The
-/// session whose roster get fetched it gets the roster in its answer.
+/// sessions whose roster gets waited for it get the roster in their answers.
 fn roster_replaced(
     ctx: &XmppContext,
     user: &BareJid,
     changes: &[(ItemChange, RosterPush)],
-    answering: Option<&FullJid>,
+    answering: &[FullJid],
 ) {
     for (change, roster_push) in changes {
         push_except(ctx, user, roster_push, answering);

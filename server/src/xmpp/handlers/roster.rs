@@ -180,16 +180,11 @@ async fn cancel_subscriptions(
 
 /// Sends a roster push to every resource of `user` that asked for the roster.
 pub fn push(ctx: &XmppContext, user: &BareJid, change: &RosterPush) {
-    push_except(ctx, user, change, None);
+    push_except(ctx, user, change, &[]);
 }
 
-/// [`push`], leaving out the session `except` (if any).
-pub fn push_except(
-    ctx: &XmppContext,
-    user: &BareJid,
-    change: &RosterPush,
-    except: Option<&FullJid>,
-) {
+/// [`push`], leaving out the sessions in `except`.
+pub fn push_except(ctx: &XmppContext, user: &BareJid, change: &RosterPush, except: &[FullJid]) {
     let mut item = item_element(&change.item);
     if change.removed {
         item = Element::new("item", ns::ROSTER)
@@ -197,7 +192,7 @@ pub fn push_except(
             .with_attr("subscription", "remove");
     }
     for session in ctx.router.sessions_of(user) {
-        if !session.wants_roster_pushes() || Some(&session.jid) == except {
+        if !session.wants_roster_pushes() || except.contains(&session.jid) {
             continue;
         }
         let iq = Element::new("iq", ns::CLIENT)
