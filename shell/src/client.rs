@@ -161,7 +161,16 @@ impl AdminClient {
         if len > MAX_REQUEST_LEN {
             return Err(ClientError::TooLarge { len });
         }
-        let result = self.send(&bytes).and_then(|()| self.receive(id));
+        let result = match self.send(&bytes) {
+            Ok(()) => self.receive(id),
+            // roostd may answer and close before reading a request (one
+            // from a user it refuses): its answer says why, if it came.
+            Err(ClientError::Closed) => match self.receive(id) {
+                Err(ClientError::Refused(error)) => Err(ClientError::Refused(error)),
+                _ => Err(ClientError::Closed),
+            },
+            Err(e) => Err(e),
+        };
         if matches!(result, Err(ref e) if !matches!(e, ClientError::Refused(_))) {
             self.connection = None;
         }
