@@ -703,6 +703,11 @@ impl Config {
     pub fn serves(&self, host: &DomainName) -> bool {
         self.hosts.contains(host)
     }
+
+    /// Whether `host`'s rosters come from a roster service.
+    pub fn delegates_rosters(&self, host: &str) -> bool {
+        self.roster_delegation.keys().any(|h| h.as_str() == host)
+    }
 }
 
 fn line_of(text: &str, offset: usize) -> usize {

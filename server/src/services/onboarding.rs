@@ -418,12 +418,7 @@ impl Onboarding {
         let max_items = self.config.limits.roster_items;
         // Delegated rosters come from their service only: a contact invite
         // still registers, but makes no roster items there.
-        let delegated: std::collections::HashSet<String> = self
-            .config
-            .roster_delegation
-            .keys()
-            .map(ToString::to_string)
-            .collect();
+        let config = self.config.clone();
         let outcome = self
             .db
             .call(move |conn| -> Result<Option<Redeemed>, RegistrationError> {
@@ -443,8 +438,8 @@ impl Onboarding {
                 record(conn, redeemed.invite_id, &new_user)?;
                 if redeemed.kind != InviteKind::Account
                     && let Some(inviter) = &redeemed.inviter
-                    && !delegated.contains(inviter.domain().as_str())
-                    && !delegated.contains(new_user.domain().as_str())
+                    && !config.delegates_rosters(inviter.domain().as_str())
+                    && !config.delegates_rosters(new_user.domain().as_str())
                 {
                     redeemed.pushes = mutual(conn, inviter, &new_user, max_items)?;
                 }
