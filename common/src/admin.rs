@@ -518,6 +518,36 @@ pub enum ErrorKind {
     Internal,
 }
 
+impl RequestFrame {
+    /// Reads one request frame as roostd does. A frame that is not a
+    /// request, or is of another protocol version, gets the error to answer
+    /// with and the `id` to answer it under: the frame's when one can be
+    /// read (0 otherwise), so a client can still match the answer to its
+    /// request.
+    pub fn read(line: &[u8]) -> Result<RequestFrame, (u64, AdminError)> {
+        let request: RequestFrame = crate::frame::decode(line).map_err(|e| {
+            let id = crate::frame::decode::<serde_json::Value>(line)
+                .ok()
+                .and_then(|v| v.get("id")?.as_u64())
+                .unwrap_or(0);
+            let error = AdminError::new(ErrorKind::BadRequest, format!("malformed request: {e}"));
+            (id, error)
+        })?;
+        if request.v != PROTOCOL_VERSION {
+            let error = AdminError::new(
+                ErrorKind::UnsupportedVersion,
+                format!(
+                    "protocol version {} is not supported; this roostd speaks version \
+                     {PROTOCOL_VERSION}",
+                    request.v
+                ),
+            );
+            return Err((request.id, error));
+        }
+        Ok(request)
+    }
+}
+
 impl ResponseFrame {
     pub fn ok(id: u64, reply: Reply) -> Self {
         ResponseFrame {
@@ -539,6 +569,27 @@ impl ResponseFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_are_read_or_answered() {
+        let read = |line: &str| RequestFrame::read(line.as_bytes());
+        let request = read(r#"{"v":1,"id":7,"request":"hello"}"#).unwrap();
+        assert_eq!((request.id, request.request), (7, Request::Hello));
+        let refusal = |line: &str| {
+            let (id, error) = read(line).unwrap_err();
+            (id, error.kind)
+        };
+        assert_eq!(
+            refusal(r#"{"v":1,"id":9,"request":"no_such"}"#),
+            (9, ErrorKind::BadRequest),
+            "the id is kept when the request cannot be read"
+        );
+        assert_eq!(refusal("not json"), (0, ErrorKind::BadRequest));
+        assert_eq!(
+            refusal(r#"{"v":2,"id":3,"request":"hello"}"#),
+            (3, ErrorKind::UnsupportedVersion)
+        );
+    }
 
     #[test]
     fn request_wire_shape_is_stable() {

@@ -116,32 +116,10 @@ async fn handle(mut stream: UnixStream, services: Services) {
 }
 
 async fn answer(line: &[u8], services: &Services) -> ResponseFrame {
-    let request: RequestFrame = match frame::decode(line) {
-        Ok(r) => r,
-        Err(e) => {
-            let id = frame::decode::<serde_json::Value>(line)
-                .ok()
-                .and_then(|v| v.get("id")?.as_u64())
-                .unwrap_or(0);
-            return ResponseFrame::error(
-                id,
-                AdminError::new(ErrorKind::BadRequest, format!("malformed request: {e}")),
-            );
-        }
+    let request = match RequestFrame::read(line) {
+        Ok(request) => request,
+        Err((id, error)) => return ResponseFrame::error(id, error),
     };
-    if request.v != roost_common::admin::PROTOCOL_VERSION {
-        return ResponseFrame::error(
-            request.id,
-            AdminError::new(
-                ErrorKind::UnsupportedVersion,
-                format!(
-                    "protocol version {} is not supported; this roostd speaks version {}",
-                    request.v,
-                    roost_common::admin::PROTOCOL_VERSION
-                ),
-            ),
-        );
-    }
     match dispatch::run(request.request, services).await {
         Ok(reply) => ResponseFrame::ok(request.id, reply),
         Err(e) => ResponseFrame::error(request.id, e),

@@ -7,34 +7,11 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use roost_http_proto::invites_api::{InviteApiQuery, KeyProblem, presented_key};
 use serde::Serialize;
 
 use super::error::ApiError;
 use crate::services::Services;
-
-/// The parameters we read from the query string; others are ignored.
-#[derive(Default)]
-struct Params {
-    key: Option<String>,
-    redirect: bool,
-}
-
-impl Params {
-    fn parse(query: Option<&str>) -> Params {
-        let mut params = Params::default();
-        for (name, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            match &*name {
-                "key" => params.key = Some(value.into_owned()),
-                // Prosody redirects for any value; an explicit "no" is honoured here.
-                "redirect" => {
-                    params.redirect = !matches!(&*value.to_ascii_lowercase(), "false" | "0" | "no")
-                }
-                _ => {}
-            }
-        }
-        params
-    }
-}
 
 #[derive(Serialize)]
 struct Created<'a> {
@@ -53,8 +30,17 @@ pub async fn create(
         // HEAD must be safe; running GET here would create an invite.
         return Ok(method_not_allowed().await);
     }
-    let params = Params::parse(query.as_deref());
-    let key = presented_key(&headers, params.key)?;
+    let params = InviteApiQuery::parse(query.as_deref());
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|value| value.to_str().unwrap_or(""));
+    let key = presented_key(authorization, params.key).map_err(|problem| {
+        let code = match problem {
+            KeyProblem::Missing => "missing_key",
+            KeyProblem::NotBearer => "invalid_key",
+        };
+        ApiError::new(StatusCode::UNAUTHORIZED, code, problem.to_string())
+    })?;
     let for_host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -77,32 +63,6 @@ pub async fn create(
         Json(body),
     )
         .into_response())
-}
-
-/// The key from the Authorization header if there is one, else from `?key=`.
-fn presented_key(headers: &HeaderMap, from_query: Option<String>) -> Result<String, ApiError> {
-    let Some(auth) = headers.get(header::AUTHORIZATION) else {
-        return from_query.filter(|k| !k.is_empty()).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "missing_key",
-                "an API key is required: send 'Authorization: Bearer KEY' or '?key=KEY'",
-            )
-        });
-    };
-    let auth = auth.to_str().unwrap_or("");
-    match auth.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(token.trim().to_owned())
-        }
-        _ => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_key",
-            "the Authorization header must be 'Bearer KEY'",
-        )),
-    }
 }
 
 pub async fn preflight() -> StatusCode {
@@ -148,35 +108,4 @@ pub async fn cors(mut response: Response) -> Response {
         HeaderValue::from_static("7200"),
     );
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redirect_values() {
-        assert!(Params::parse(Some("redirect=true")).redirect);
-        assert!(Params::parse(Some("key=a&redirect=")).redirect);
-        assert!(!Params::parse(Some("redirect=false")).redirect);
-        assert!(!Params::parse(None).redirect);
-        assert_eq!(Params::parse(Some("key=a%2Fb")).key.as_deref(), Some("a/b"));
-    }
-
-    #[test]
-    fn authorization_header() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer a/b"),
-        );
-        assert_eq!(presented_key(&h, Some("x/y".into())).unwrap(), "a/b");
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic a/b"));
-        assert!(presented_key(&h, Some("x/y".into())).is_err());
-        assert!(presented_key(&HeaderMap::new(), None).is_err());
-        assert_eq!(
-            presented_key(&HeaderMap::new(), Some("x/y".into())).unwrap(),
-            "x/y"
-        );
-    }
 }

@@ -21,7 +21,10 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use subtle::ConstantTimeEq as _;
+use roost_http_proto::form::{RegistrationForm, is_form_content_type};
+use roost_http_proto::headers::{
+    cookie_values, is_secret_value, origin_allowed, secret_values_match,
+};
 
 use super::HttpState;
 use super::apps::{self, Offer};
@@ -79,8 +82,8 @@ pub async fn form(
     };
     // Keep a value the browser already has, so two tabs of the same form
     // do not invalidate each other.
-    let csrf = cookie_values(&headers, CSRF_COOKIE)
-        .find(|v| is_csrf_value(v))
+    let csrf = cookie_values(cookie_headers(&headers), CSRF_COOKIE)
+        .find(|v| is_secret_value(v, CSRF_LEN))
         .map(str::to_owned)
         .unwrap_or_else(|| secrets::random_id(CSRF_BYTES));
     let form = Form {
@@ -131,25 +134,20 @@ pub async fn submit(
             "The form must be sent as application/x-www-form-urlencoded.",
         );
     }
-    let Ok(fields) = parse_form(&body) else {
+    let Ok(fields) = RegistrationForm::parse(&body) else {
         return bad_request();
     };
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let csrf = field("csrf").unwrap_or("");
-    if !cookie_values(&headers, CSRF_COOKIE).any(|c| csrf_matches(c, csrf)) {
+    let csrf = fields.csrf.as_str();
+    if !cookie_values(cookie_headers(&headers), CSRF_COOKIE)
+        .any(|c| secret_values_match(c, csrf, CSRF_LEN))
+    {
         return forbidden(
             "The form's security check failed. Allow cookies for this site, reload the \
              registration page and try again.",
         );
     }
-    // Phone keyboards like to add a space after a word; it is never meant.
-    let username = field("user").unwrap_or("").trim();
-    let password = field("password").unwrap_or("");
+    let username = fields.username.as_str();
+    let password = fields.password.as_str();
     let form = Form {
         state: &state,
         token: &token,
@@ -162,8 +160,7 @@ pub async fn submit(
     if username.is_empty() || password.is_empty() {
         return refuse("Please fill in all fields.");
     }
-    // The confirmation is optional for clients that post without it.
-    if field("password2").is_some_and(|again| again != password) {
+    if fields.passwords_differ() {
         return refuse("The two passwords do not match.");
     }
     let jid = match state
@@ -314,228 +311,22 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The values of every cookie called `name` in the request (a browser may
-/// send several, from different paths).
-fn cookie_values<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'a str> {
+/// The request's `Cookie` headers that are text.
+fn cookie_headers(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(move |pair| {
-            let (n, v) = pair.trim().split_once('=')?;
-            (n == name).then_some(v)
-        })
-}
-
-fn is_csrf_value(v: &str) -> bool {
-    v.len() == CSRF_LEN && secrets::is_base64url(v)
-}
-
-/// Whether the cookie's value and the form's are one well-formed value, in
-/// time that does not depend on where they differ.
-fn csrf_matches(cookie: &str, field: &str) -> bool {
-    is_csrf_value(cookie)
-        && cookie.len() == field.len()
-        && bool::from(cookie.as_bytes().ct_eq(field.as_bytes()))
-}
-
-/// A POST without `Origin` (older browsers, scripts) is judged by the CSRF
-/// value alone; one with an `Origin` must come from us: the public URL's
-/// origin, or the origin whose host part is the `Host` the request was sent
-/// to (`Origin: null`, sent by sandboxed or privacy-hardened contexts,
-/// is not ours).
-fn origin_allowed(origin: Option<&str>, host: Option<&str>, public_url: &str) -> bool {
-    let Some(origin) = origin else {
-        return true;
-    };
-    let origin = origin.trim();
-    if origin.eq_ignore_ascii_case(origin_of(public_url)) {
-        return true;
-    }
-    let authority = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"));
-    matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h.trim()))
-}
-
-/// `scheme://host[:port]` of a URL.
-fn origin_of(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url[after_scheme..].find('/') {
-        Some(i) => &url[..after_scheme + i],
-        None => url,
-    }
-}
-
-fn is_form_content_type(content_type: Option<&str>) -> bool {
-    content_type
-        .and_then(|c| c.split(';').next())
-        .is_some_and(|essence| {
-            essence
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
-}
-
-/// Parses an `application/x-www-form-urlencoded` body strictly: browsers
-/// percent-encode everything outside visible ASCII, so a raw byte outside
-/// it, a `%` not followed by two hex digits, or a value that is not UTF-8
-/// once decoded means the body is not a form (lenient parsers would turn it
-/// into replacement characters and register a name nobody typed).
-fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, ()> {
-    if !body.iter().all(|b| b.is_ascii_graphic()) {
-        return Err(());
-    }
-    body.split(|&b| b == b'&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = match pair.iter().position(|&b| b == b'=') {
-                Some(i) => (&pair[..i], &pair[i + 1..]),
-                None => (pair, &b""[..]),
-            };
-            Ok((decode(name)?, decode(value)?))
-        })
-        .collect()
-}
-
-fn decode(s: &[u8]) -> Result<String, ()> {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        match s[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hi = s.get(i + 1).copied().and_then(hex).ok_or(())?;
-                let lo = s.get(i + 2).copied().and_then(hex).ok_or(())?;
-                out.push(hi << 4 | lo);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).map_err(|_| ())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn pairs(body: &str) -> Vec<(String, String)> {
-        parse_form(body.as_bytes()).unwrap()
-    }
-
     #[test]
-    fn forms_parse_as_browsers_send_them() {
-        assert_eq!(
-            pairs("user=Alice+B&password=p%26%3D%25%C3%A9&&empty=&flag"),
-            [
-                ("user".into(), "Alice B".into()),
-                ("password".into(), "p&=%é".into()),
-                ("empty".into(), String::new()),
-                ("flag".into(), String::new()),
-            ]
-        );
-        assert_eq!(pairs(""), []);
-        assert_eq!(pairs("a%2Bb=%2b"), [("a+b".into(), "+".into())]);
-    }
-
-    #[test]
-    fn malformed_forms_are_refused() {
-        for body in [
-            &b"user=%zz"[..],
-            b"user=%4",
-            b"user=%",
-            b"user=%ff",      // not UTF-8 once decoded
-            b"user=\xc3\xa9", // raw non-ASCII
-            b"user=a b",      // raw space
-            b"user=a\nb",
-            b"user=%C3", // cut UTF-8 sequence
-        ] {
-            assert!(
-                parse_form(body).is_err(),
-                "{:?}",
-                String::from_utf8_lossy(body)
-            );
-        }
-    }
-
-    #[test]
-    fn csrf_values_compare_exactly() {
+    fn csrf_values_we_make_are_csrf_values() {
         let v = secrets::random_id(CSRF_BYTES);
-        assert!(is_csrf_value(&v));
-        assert!(csrf_matches(&v, &v.clone()));
-        let mut other = v.clone().into_bytes();
-        other[23] = if other[23] == b'A' { b'B' } else { b'A' };
-        let other = String::from_utf8(other).unwrap();
-        assert!(!csrf_matches(&v, &other));
-        assert!(!csrf_matches(&v, &v[..23]));
-        assert!(!csrf_matches(&v, ""));
-        assert!(!csrf_matches("", ""), "an empty cookie never matches");
-        assert!(!csrf_matches("short", "short"), "nor a malformed one");
-    }
-
-    #[test]
-    fn cookies_are_found_among_others() {
-        let mut headers = HeaderMap::new();
-        headers.append(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; roost_csrf=X; b=2"),
-        );
-        headers.append(header::COOKIE, HeaderValue::from_static("roost_csrf=Y"));
-        let found: Vec<_> = cookie_values(&headers, CSRF_COOKIE).collect();
-        assert_eq!(found, ["X", "Y"]);
-        assert_eq!(cookie_values(&HeaderMap::new(), CSRF_COOKIE).count(), 0);
-    }
-
-    #[test]
-    fn origins() {
-        let public = "https://chat.example/base";
-        assert_eq!(origin_of(public), "https://chat.example");
-        assert_eq!(origin_of("http://127.0.0.1:5280"), "http://127.0.0.1:5280");
-        // No Origin: the CSRF value decides.
-        assert!(origin_allowed(None, None, public));
-        assert!(origin_allowed(Some("https://chat.example"), None, public));
-        assert!(origin_allowed(Some("HTTPS://Chat.Example"), None, public));
-        // Behind a proxy the public URL may differ; the Host the browser
-        // used is ours too.
-        assert!(origin_allowed(
-            Some("http://127.0.0.1:5280"),
-            Some("127.0.0.1:5280"),
-            public
-        ));
-        assert!(!origin_allowed(
-            Some("https://evil.example"),
-            Some("chat.example"),
-            public
-        ));
-        assert!(!origin_allowed(Some("null"), Some("chat.example"), public));
-        assert!(!origin_allowed(
-            Some("http://127.0.0.1:5281"),
-            Some("127.0.0.1:5280"),
-            public
-        ));
-        assert!(!origin_allowed(
-            Some("chat.example"),
-            Some("chat.example"),
-            public
-        ));
-    }
-
-    #[test]
-    fn content_types() {
-        assert!(is_form_content_type(Some(
-            "application/x-www-form-urlencoded"
-        )));
-        assert!(is_form_content_type(Some(
-            "Application/X-WWW-Form-Urlencoded; charset=UTF-8"
-        )));
-        assert!(!is_form_content_type(Some(
-            "multipart/form-data; boundary=x"
-        )));
-        assert!(!is_form_content_type(Some("application/json")));
-        assert!(!is_form_content_type(None));
+        assert!(is_secret_value(&v, CSRF_LEN), "{v}");
+        assert!(secret_values_match(&v, &v.clone(), CSRF_LEN));
     }
 }

@@ -18,6 +18,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
+use roost_http_proto::roster_refresh;
 use serde::Serialize;
 
 use super::ApiError;
@@ -71,8 +72,8 @@ pub async fn refresh_many(
             "the body could not be read or is larger than {limit} bytes"
         ))
     })?;
-    let usernames: Vec<String> = serde_json::from_slice(&bytes)
-        .map_err(|_| bad_request("the body must be a JSON array of usernames".into()))?;
+    let usernames = roster_refresh::parse_usernames(&bytes)
+        .ok_or_else(|| bad_request("the body must be a JSON array of usernames".into()))?;
     let outcome = services
         .roster_delegation
         .refresh(&host, &usernames)

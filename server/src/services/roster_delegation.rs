@@ -15,7 +15,6 @@
 //! [`AccountEvent::RosterReplaced`].
 
 pub mod backend;
-pub mod roster_json;
 mod single_flight;
 #[cfg(test)]
 mod tests;
@@ -29,6 +28,7 @@ use std::time::Duration;
 use jid::{BareJid, FullJid};
 use roost_common::admin::RosterRefreshFailure;
 use roost_common::config::{AddressPrefix, Config};
+use roost_http_proto::roster_backend;
 use rusqlite::params;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
@@ -469,7 +469,7 @@ impl RosterDelegation {
             Ok(body) => body,
             Err(e) => return fail(e.to_string()),
         };
-        let parsed = match roster_json::parse(&body, user, self.inner.max_items) {
+        let parsed = match roster_backend::parse(&body, user, self.inner.max_items) {
             Ok(parsed) => parsed,
             Err(e) => return fail(format!("answer is not a roster: {e}")),
         };
