@@ -393,8 +393,9 @@ fn heap_estimate(element: &Element, tag_bytes: usize) -> usize {
                 * std::mem::size_of::<(Arc<str>, Arc<str>)>()
     });
     std::mem::size_of::<Node>()
+        + std::mem::size_of::<Element>()
         + tag_bytes
-        + ALLOCATION_OVERHEAD
+        + 2 * ALLOCATION_OVERHEAD
         + element.attrs.capacity() * std::mem::size_of::<(String, String)>()
         + attrs
         + prefixes
