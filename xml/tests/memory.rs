@@ -200,3 +200,53 @@ fn a_long_namespace_name_is_held_once_by_a_finished_stanza() {
     assert_eq!(iq.children().count(), 950);
     assert!(held < 950 * 400, "{held} bytes for the tree");
 }
+
+/// What a finished stanza's tree may cost per byte of the stanza: the bound
+/// the fuzz target `stanza_memory` holds the codec to (see `fuzz/`).
+const TREE_BYTES_PER_STANZA_BYTE: usize = 48;
+
+/// The tree of a finished stanza, and the bytes it holds.
+fn finished_tree(stanza: &str) -> (roost_xml::Element, usize) {
+    let mut parser = StreamParser::new(authenticated());
+    parser.push(HEADER.as_bytes());
+    assert!(matches!(
+        parser.next_event(),
+        Ok(Some(StreamEvent::Header(_)))
+    ));
+    let before = live_bytes();
+    parser.push(stanza.as_bytes());
+    let Ok(Some(StreamEvent::Stanza(tree))) = parser.next_event() else {
+        panic!("no stanza");
+    };
+    drop(parser);
+    let held = usize::try_from(live_bytes() - before).unwrap();
+    (tree, held)
+}
+
+#[test]
+fn a_dense_finished_stanza_costs_a_bounded_multiple_of_its_bytes() {
+    // The densest shapes known: an empty child, or one with a character
+    // after it, every 4 or 5 bytes; with a prefix, a 6- or 7-byte child
+    // that keeps its prefix for the writer.
+    for (what, body) in [
+        ("<a/>", "<a/>".repeat(60_000)),
+        ("<a/>x", "<a/>x".repeat(50_000)),
+        ("<p:a/>x", "<p:a/>x".repeat(35_000)),
+        ("<a b=''/>", "<a b=''/>".repeat(28_000)),
+    ] {
+        let stanza = format!("<message xmlns:p='urn:p'>{body}</message>");
+        assert!(stanza.len() <= authenticated().max_stanza_bytes, "{what}");
+        let (tree, held) = finished_tree(&stanza);
+        assert!(tree.children().count() >= 28_000, "{what}");
+        let per_byte = held as f64 / stanza.len() as f64;
+        eprintln!(
+            "{what}: {} bytes, tree {held} bytes ({per_byte:.1} per byte)",
+            stanza.len()
+        );
+        assert!(
+            held <= TREE_BYTES_PER_STANZA_BYTE * stanza.len(),
+            "{what}: a {}-byte stanza made a {held}-byte tree",
+            stanza.len()
+        );
+    }
+}
