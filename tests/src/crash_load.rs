@@ -59,7 +59,7 @@ impl Plan {
 }
 
 /// The longest a round's load runs before its kill.
-const MAX_LOAD: Duration = Duration::from_millis(1500);
+const MAX_LOAD: Duration = Duration::from_millis(1000);
 
 /// What a run did, for the test's output.
 pub struct Report {

@@ -124,7 +124,9 @@ pub fn check_ledger(conn: &Connection, ledger: &mut Ledger) -> Problems {
         }
     }
     if missing_tokens > 5 {
-        problems.push(format!("{missing_tokens} acknowledged invites missing in all"));
+        problems.push(format!(
+            "{missing_tokens} acknowledged invites missing in all"
+        ));
     }
     for registration in &ledger.registered {
         let made = registration_state(conn, registration);
@@ -159,7 +161,10 @@ pub fn check_ledger(conn: &Connection, ledger: &mut Ledger) -> Problems {
     for (recipient, bodies) in &ledger.undelivered {
         let stored = stored_bodies(conn, recipient);
         for body in bodies {
-            if !stored.iter().any(|s| s.contains(&format!("<body>{body}</body>"))) {
+            if !stored
+                .iter()
+                .any(|s| s.contains(&format!("<body>{body}</body>")))
+            {
                 problems.push(format!(
                     "acknowledged offline message {body} for {recipient} is missing"
                 ));

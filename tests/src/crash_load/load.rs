@@ -46,15 +46,21 @@ pub struct Cast {
 
 /// How many workers of each kind run at once.
 pub const INVITE_CREATORS: usize = 2;
-pub const XMPP_REGISTRARS: usize = 2;
-pub const WEB_REGISTRARS: usize = 1;
+pub const XMPP_REGISTRARS: usize = 3;
+pub const WEB_REGISTRARS: usize = 2;
 
-/// What the workers share: the ledger, and a wake-up for registrars
-/// waiting for a token.
+/// Most acknowledged invites left unused before the invite creators wait
+/// for the registrars: without a bound they make fifteen for each one
+/// used, and checking those would take most of the run.
+const MAX_UNUSED_TOKENS: usize = 16;
+
+/// What the workers share: the ledger, and wake-ups for registrars waiting
+/// for a token and creators waiting for one to be used.
 #[derive(Default)]
 pub struct Shared {
     ledger: Mutex<Ledger>,
     token_added: Notify,
+    token_taken: Notify,
 }
 
 impl Shared {
@@ -71,11 +77,33 @@ impl Shared {
             if *killed.borrow() {
                 return None;
             }
-            if let Some(token) = self.ledger().take_token() {
+            let token = self.ledger().take_token();
+            if let Some(token) = token {
+                self.token_taken.notify_waiters();
                 return Some(token);
             }
             tokio::select! {
                 () = added => {}
+                _ = killed.changed() => {}
+            }
+        }
+    }
+
+    /// Waits until fewer than [`MAX_UNUSED_TOKENS`] are unused; `false`
+    /// once roostd was killed.
+    async fn wait_for_room(&self, killed: &mut watch::Receiver<bool>) -> bool {
+        loop {
+            let taken = self.token_taken.notified();
+            tokio::pin!(taken);
+            taken.as_mut().enable();
+            if *killed.borrow() {
+                return false;
+            }
+            if self.ledger().unused_tokens.len() < MAX_UNUSED_TOKENS {
+                return true;
+            }
+            tokio::select! {
+                () = taken => {}
                 _ = killed.changed() => {}
             }
         }
@@ -179,10 +207,10 @@ async fn create_invites(
     _worker: Worker,
     target: Target,
     shared: Arc<Shared>,
-    killed: watch::Receiver<bool>,
+    mut killed: watch::Receiver<bool>,
 ) {
     let client = http_client();
-    while !*killed.borrow() {
+    while shared.wait_for_room(&mut killed).await {
         let sent = client
             .get(format!("{}/invites_api", target.http))
             .bearer_auth(&target.api_key)

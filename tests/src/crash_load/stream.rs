@@ -149,7 +149,9 @@ impl XmppStream {
     /// The next whole stanza; the end of the stream is an error.
     pub async fn next_stanza(&mut self) -> Result<Element, Broken> {
         let head = self.read_until(">").await?;
-        let start = head.find('<').ok_or_else(|| format!("no tag in {head:?}"))?;
+        let start = head
+            .find('<')
+            .ok_or_else(|| format!("no tag in {head:?}"))?;
         let mut text = head[start..].to_owned();
         if text.starts_with("</") {
             return Err("the server ended the stream".into());

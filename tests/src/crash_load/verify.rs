@@ -187,4 +187,3 @@ fn body_of(stanza: &Element) -> Option<String> {
         .then(|| stanza.get_child("body", "jabber:client").map(Element::text))
         .flatten()
 }
-
