@@ -75,7 +75,7 @@ impl fmt::Display for Report {
         let c = &self.counts;
         write!(
             f,
-            "{} kills in {:.1} s (seed {}); acknowledged and verified: {} invites, \
+            "{} kills in {:.1} s (seed {}); acknowledged and verified: {} API and {} contact invites, \
              {} in-band and {} web registrations, {} roster changes, {} offline messages; \
              {} writes in flight at a kill ({} registrations made, {} not made, \
              {} messages delivered); database at the end: {}",
@@ -83,6 +83,7 @@ impl fmt::Display for Report {
             self.duration.as_secs_f64(),
             self.plan.seed,
             c.invites,
+            c.contact_invites,
             c.registrations_xmpp,
             c.registrations_web,
             c.roster_changes,
@@ -106,11 +107,14 @@ pub async fn run(plan: Plan) -> Report {
     let started = Instant::now();
     // Offline storage bounds are not under test here: a full store would
     // refuse messages and leave less to check.
-    let mut server = Server::start_with(
+    let user = |name: &str| format!("{name}@{HOST}");
+    let inviter = user("boss");
+    let mut server = Server::start_with_top_level(
+        &format!("admins = [\"{inviter}\"]"),
         "[limits]\noffline_messages_per_sender = 1000000\noffline_bytes = 1073741824\n",
     );
-    let user = |name: &str| format!("{name}@{HOST}");
     let cast = Cast {
+        inviter,
         roster_users: vec![user("editor1"), user("editor2")],
         senders: vec![user("sender1"), user("sender2")],
         recipients: vec![user("inbox1"), user("inbox2"), user("inbox3")],
@@ -118,6 +122,7 @@ pub async fn run(plan: Plan) -> Report {
     let made_by_admin: Vec<String> = [&cast.roster_users, &cast.senders, &cast.recipients]
         .into_iter()
         .flatten()
+        .chain([&cast.inviter])
         .cloned()
         .collect();
     for jid in &made_by_admin {

@@ -26,7 +26,8 @@ async fn acknowledged_writes_survive_kill9_under_load() {
     // and some were cut off by a kill.
     let c = &report.counts;
     for (what, n) in [
-        ("invites", c.invites),
+        ("API invites", c.invites),
+        ("contact invites", c.contact_invites),
         ("in-band registrations", c.registrations_xmpp),
         ("web registrations", c.registrations_web),
         ("roster changes", c.roster_changes),

@@ -60,6 +60,15 @@ pub fn check_structure(conn: &Connection, made_by_admin: &[String]) -> Problems 
          WHERE uses_left + (SELECT count(*) FROM invite_redemptions r WHERE r.invite_id = i.id) != 1",
     );
     expect_none(
+        "contact invites redeemed without both roster items",
+        "SELECT r.jid || ' of ' || i.jid FROM invite_redemptions r JOIN invites i ON i.id = r.invite_id
+         WHERE i.kind != 'account' AND (
+             NOT EXISTS (SELECT 1 FROM roster_items x WHERE x.username || '@' || x.host = i.jid
+                         AND x.contact = r.jid AND x.subscription = 'both')
+             OR NOT EXISTS (SELECT 1 FROM roster_items y WHERE y.username || '@' || y.host = r.jid
+                            AND y.contact = i.jid AND y.subscription = 'both'))",
+    );
+    expect_none(
         "API keys whose count of invites disagrees with their invites",
         "SELECT id || ': ' || invites_created || ' counted, ' ||
              (SELECT count(*) FROM invites i WHERE i.api_key_id = k.id) || ' made'

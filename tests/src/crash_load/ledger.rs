@@ -40,7 +40,9 @@ impl ItemModel {
 /// Counts of acknowledged writes, for the report.
 #[derive(Debug, Clone, Default)]
 pub struct Counts {
+    /// Made with the API key, and with an ad-hoc command.
     pub invites: usize,
+    pub contact_invites: usize,
     pub registrations_xmpp: usize,
     pub registrations_web: usize,
     pub roster_changes: usize,
@@ -61,6 +63,9 @@ pub struct Ledger {
     pub unused_tokens: VecDeque<String>,
     /// Tokens acknowledged since the last verification.
     pub new_tokens: Vec<String>,
+    /// Token → inviter, for the contact invites (the others are account
+    /// invites from the API).
+    pub inviters: BTreeMap<String, String>,
     /// Acknowledged registrations, all of them, and those since the last
     /// verification.
     pub registered: Vec<Registration>,
@@ -85,8 +90,20 @@ impl Ledger {
         self.failures.push(what);
     }
 
+    /// An invite made with the API key.
     pub fn invite_created(&mut self, token: String) {
         self.counts.invites += 1;
+        self.add_token(token);
+    }
+
+    /// A contact invite made by `inviter` with an ad-hoc command.
+    pub fn contact_invite_created(&mut self, token: String, inviter: &str) {
+        self.counts.contact_invites += 1;
+        self.inviters.insert(token.clone(), inviter.to_owned());
+        self.add_token(token);
+    }
+
+    fn add_token(&mut self, token: String) {
         self.tokens.push(token.clone());
         self.new_tokens.push(token.clone());
         self.unused_tokens.push_back(token);

@@ -35,10 +35,12 @@ pub struct Target {
     pub api_key: String,
 }
 
-/// The accounts made before the load: who edits rosters, who sends, who
-/// receives (and is never online while the load runs).
+/// The accounts made before the load: an admin who makes contact invites
+/// over XMPP, who edits rosters, who sends, who receives (and is never
+/// online while the load runs).
 #[derive(Clone)]
 pub struct Cast {
+    pub inviter: String,
     pub roster_users: Vec<String>,
     pub senders: Vec<String>,
     pub recipients: Vec<String>,
@@ -151,6 +153,13 @@ pub fn start(
             killed.clone(),
         ));
     }
+    workers.spawn(create_contact_invites(
+        next(),
+        cast.inviter.clone(),
+        target.clone(),
+        shared.clone(),
+        killed.clone(),
+    ));
     for _ in 0..XMPP_REGISTRARS {
         workers.spawn(register_in_band(
             next(),
@@ -242,6 +251,68 @@ async fn create_invites(
                 shared
                     .ledger()
                     .fail(format!("invites API answered {status}: {body}"));
+                return;
+            }
+        }
+    }
+}
+
+/// XEP-0401 ad-hoc commands of an admin: each completed command is an
+/// acknowledged invite that registers its holder and makes them mutual
+/// contacts of the inviter (in the registration's storage job).
+async fn create_contact_invites(
+    _worker: Worker,
+    inviter: String,
+    target: Target,
+    shared: Arc<Shared>,
+    mut killed: watch::Receiver<bool>,
+) {
+    let Ok(mut stream) = XmppStream::login(&target.c2s, &inviter, PASSWORD, "invites").await else {
+        return;
+    };
+    let mut n = 0;
+    while shared.wait_for_room(&mut killed).await {
+        n += 1;
+        let id = format!("invite{n}");
+        let command = format!(
+            "<iq type='set' id='{id}' to='{}'><command xmlns='http://jabber.org/protocol/commands' \
+             node='urn:xmpp:invite#invite' action='execute'/></iq>",
+            crate::HOST
+        );
+        let answer = match stream.send(&command).await {
+            Ok(()) => stream.answer_to(&id).await,
+            Err(e) => Err(e),
+        };
+        let Ok(answer) = answer else {
+            shared.ledger().counts.in_flight += 1;
+            return;
+        };
+        let token = answer
+            .answer
+            .get_child("command", "http://jabber.org/protocol/commands")
+            .filter(|c| c.attr("status") == Some("completed"))
+            .and_then(|c| c.get_child("x", "jabber:x:data"))
+            .and_then(|x| {
+                x.children()
+                    .find(|f| f.attr("var") == Some("uri"))
+                    .and_then(|f| f.get_child("value", "jabber:x:data"))
+                    .map(|v| v.text())
+            })
+            .and_then(|uri| {
+                uri.split(';')
+                    .find_map(|p| p.strip_prefix("preauth="))
+                    .map(str::to_owned)
+            });
+        match token {
+            Some(token) => {
+                shared.ledger().contact_invite_created(token, &inviter);
+                shared.token_added.notify_waiters();
+            }
+            None => {
+                shared.ledger().fail(format!(
+                    "invite command of {inviter} not completed: {}",
+                    String::from(&answer.answer)
+                ));
                 return;
             }
         }

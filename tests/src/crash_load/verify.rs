@@ -28,14 +28,35 @@ pub async fn verify(target: &Target, cast: &Cast, shared: &Shared) -> Problems {
             .collect();
         (registrations, unused)
     };
+    let inviters = shared.ledger().inviters.clone();
     for registration in &registrations {
-        match XmppStream::login(&target.c2s, &registration.jid(), PASSWORD, "check").await {
-            Ok(stream) => drop(stream),
-            Err(e) => problems.push(format!(
-                "{} registered ({}) and cannot log in: {e}",
-                registration.jid(),
-                registration.door
-            )),
+        let jid = registration.jid();
+        let login = XmppStream::login(&target.c2s, &jid, PASSWORD, "check").await;
+        let mut stream = match login {
+            Ok(stream) => stream,
+            Err(e) => {
+                problems.push(format!(
+                    "{jid} registered ({}) and cannot log in: {e}",
+                    registration.door
+                ));
+                continue;
+            }
+        };
+        // A contact invite's registration made the two mutual contacts.
+        if let Some(inviter) = inviters.get(&registration.token) {
+            let items = roster(&mut stream).await;
+            let subscription = items.as_ref().map(|items| {
+                items
+                    .iter()
+                    .find(|i| i.attr("jid") == Some(inviter.as_str()))
+                    .and_then(|i| i.attr("subscription"))
+                    .map(str::to_owned)
+            });
+            if !matches!(&subscription, Ok(Some(s)) if s == "both") {
+                problems.push(format!(
+                    "{jid} registered with {inviter}'s contact invite: subscription {subscription:?}"
+                ));
+            }
         }
     }
     let client = crate::http();
@@ -65,27 +86,18 @@ async fn verify_roster(target: &Target, shared: &Shared, user: &str) -> Problems
         Ok(s) => s,
         Err(e) => return vec![format!("{user} cannot log in: {e}")],
     };
-    let answer = match stream
-        .iq("get", "roster", "<query xmlns='jabber:iq:roster'/>")
-        .await
-    {
-        Ok(a) if a.is_result() => a.answer,
-        Ok(a) => return vec![format!("roster get of {user}: {}", String::from(&a.answer))],
+    let items: Vec<(String, Option<String>)> = match roster(&mut stream).await {
+        Ok(items) => items
+            .iter()
+            .map(|i| {
+                (
+                    i.attr("jid").unwrap_or_default().to_owned(),
+                    i.attr("name").map(str::to_owned),
+                )
+            })
+            .collect(),
         Err(e) => return vec![format!("roster get of {user}: {e}")],
     };
-    let items: Vec<(String, Option<String>)> = answer
-        .get_child("query", ROSTER)
-        .map(|q| {
-            q.children()
-                .map(|i| {
-                    (
-                        i.attr("jid").unwrap_or_default().to_owned(),
-                        i.attr("name").map(str::to_owned),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     let mut problems = Vec::new();
     let mut ledger = shared.ledger();
     let known: Vec<String> = ledger
@@ -118,6 +130,21 @@ async fn verify_roster(target: &Target, shared: &Shared, user: &str) -> Problems
         model.in_flight.clear();
     }
     problems
+}
+
+/// The roster's items, by a roster get.
+async fn roster(stream: &mut XmppStream) -> Result<Vec<Element>, String> {
+    let answer = stream
+        .iq("get", "roster", "<query xmlns='jabber:iq:roster'/>")
+        .await?;
+    if !answer.is_result() {
+        return Err(String::from(&answer.answer));
+    }
+    Ok(answer
+        .answer
+        .get_child("query", ROSTER)
+        .map(|q| q.children().cloned().collect())
+        .unwrap_or_default())
 }
 
 /// Logs `recipient` in, becomes available, and reads until every message
