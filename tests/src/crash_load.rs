@@ -77,8 +77,9 @@ impl fmt::Display for Report {
             f,
             "{} kills in {:.1} s (seed {}); acknowledged and verified: {} API and {} contact invites, \
              {} in-band and {} web registrations, {} roster changes, {} offline messages; \
-             {} writes in flight at a kill ({} registrations made, {} not made, \
-             {} messages delivered); database at the end: {}",
+             {} writes in flight at a kill ({} registrations made, {} not made; \
+             {} roster changes made, {} not made; {} messages delivered); \
+             database at the end: {}",
             self.kills,
             self.duration.as_secs_f64(),
             self.plan.seed,
@@ -91,6 +92,8 @@ impl fmt::Display for Report {
             c.in_flight,
             c.in_flight_registrations_made,
             c.in_flight_registrations_not_made,
+            c.in_flight_roster_applied,
+            c.in_flight_roster_not_applied,
             c.in_flight_messages_delivered,
             self.tables
         )

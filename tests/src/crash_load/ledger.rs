@@ -53,6 +53,10 @@ pub struct Counts {
     pub in_flight_registrations_made: usize,
     pub in_flight_registrations_not_made: usize,
     pub in_flight_messages_delivered: usize,
+    /// Roster items with a change in flight whose state differs from the
+    /// acknowledged one afterwards (a change that was made), or not.
+    pub in_flight_roster_applied: usize,
+    pub in_flight_roster_not_applied: usize,
 }
 
 #[derive(Debug, Default)]

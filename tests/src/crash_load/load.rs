@@ -147,14 +147,12 @@ pub fn start(
     };
     for _ in 0..INVITE_CREATORS {
         workers.spawn(create_invites(
-            next(),
             target.clone(),
             shared.clone(),
             killed.clone(),
         ));
     }
     workers.spawn(create_contact_invites(
-        next(),
         cast.inviter.clone(),
         target.clone(),
         shared.clone(),
@@ -212,12 +210,7 @@ fn http_client() -> reqwest::Client {
 
 /// `GET /invites_api` with the key, again and again: a 201 is an
 /// acknowledged invite.
-async fn create_invites(
-    _worker: Worker,
-    target: Target,
-    shared: Arc<Shared>,
-    mut killed: watch::Receiver<bool>,
-) {
+async fn create_invites(target: Target, shared: Arc<Shared>, mut killed: watch::Receiver<bool>) {
     let client = http_client();
     while shared.wait_for_room(&mut killed).await {
         let sent = client
@@ -261,7 +254,6 @@ async fn create_invites(
 /// acknowledged invite that registers its holder and makes them mutual
 /// contacts of the inviter (in the registration's storage job).
 async fn create_contact_invites(
-    _worker: Worker,
     inviter: String,
     target: Target,
     shared: Arc<Shared>,

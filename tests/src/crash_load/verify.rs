@@ -99,7 +99,9 @@ async fn verify_roster(target: &Target, shared: &Shared, user: &str) -> Problems
         Err(e) => return vec![format!("roster get of {user}: {e}")],
     };
     let mut problems = Vec::new();
-    let mut ledger = shared.ledger();
+    let mut guard = shared.ledger();
+    // Through a plain reference, so that its fields borrow apart.
+    let ledger = &mut *guard;
     let known: Vec<String> = ledger
         .roster
         .keys()
@@ -125,6 +127,13 @@ async fn verify_roster(target: &Target, shared: &Shared, user: &str) -> Problems
                 "{user}'s roster item {contact} is {found:?}; acknowledged {:?}, in flight {:?}",
                 model.acknowledged, model.in_flight
             ));
+        }
+        if !model.in_flight.is_empty() {
+            if model.acknowledged != found {
+                ledger.counts.in_flight_roster_applied += 1;
+            } else {
+                ledger.counts.in_flight_roster_not_applied += 1;
+            }
         }
         model.acknowledged = found;
         model.in_flight.clear();
