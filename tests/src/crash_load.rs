@@ -1,7 +1,7 @@
-//! `kill -9` under load (issue 11): clients create invites over HTTP,
-//! register with them (in-band and on the web), change rosters and send
-//! messages to offline accounts while roostd is killed with SIGKILL at
-//! moments a seeded RNG chooses. After each kill the database, opened
+//! `kill -9` under load (issue 11): clients create invites (over HTTP, and
+//! contact invites with an ad-hoc command), register with them (in-band
+//! and on the web), change rosters and send messages to offline accounts
+//! while roostd is killed with SIGKILL at moments a seeded RNG chooses. After each kill the database, opened
 //! read-only before roostd restarts, must pass SQLite's checks, hold no
 //! half-made record and hold every acknowledged write; after the restart
 //! the server must serve them (`verify`). Writes in flight at a kill may

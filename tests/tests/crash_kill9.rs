@@ -1,7 +1,8 @@
 //! `kill -9` under load (issue 11, item 3), against the real roostd: while
-//! clients create invites over HTTP, register with them in-band and on the
-//! web, change rosters and send messages to offline accounts, roostd is
-//! killed with SIGKILL at random moments, 25 times. After each kill every
+//! clients create invites over HTTP (and an admin contact invites with an
+//! ad-hoc command), register with them in-band and on the web, change
+//! rosters and send messages to offline accounts, roostd is killed with
+//! SIGKILL at random moments, 25 times. After each kill every
 //! acknowledged write is in the database and served after the restart,
 //! nothing is half made, and `PRAGMA integrity_check` says ok
 //! (`roost_tests::crash_load`). About 30 s.

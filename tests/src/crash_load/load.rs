@@ -1,6 +1,7 @@
 //! The load a kill interrupts: clients that create invites over HTTP with
-//! an API key, register with those invites (in-band and through the web
-//! form), change their rosters and send messages to offline accounts, each
+//! an API key and with an admin's XEP-0401 ad-hoc command, register with
+//! those invites (in-band and through the web form), change their rosters
+//! and send messages to offline accounts, each
 //! writing down in the [`Ledger`] what roostd acknowledged and what was
 //! still in flight when the connection broke. A worker stops at its first
 //! broken connection (roostd was killed) and never retries: a retry would
