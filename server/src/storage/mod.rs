@@ -7,6 +7,7 @@
 //! it survives `kill -9` of roostd), while many concurrent writes share one
 //! commit. No SQLite call ever runs on the async runtime.
 
+mod error;
 mod schema;
 
 use std::path::Path;
@@ -14,29 +15,13 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use roost_common::config::Synchronous;
-use rusqlite::Connection;
+use rusqlite::{Connection, MAIN_DB};
 use tokio::sync::oneshot;
+
+pub use error::StorageError;
 
 /// How many queued jobs one transaction takes at most.
 const MAX_BATCH: usize = 512;
-
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum StorageError {
-    #[error("database error: {0}")]
-    Sqlite(String),
-    #[error("the storage thread has stopped")]
-    Closed,
-    /// A file in the data directory (a server key) could not be read or
-    /// written; the message names it.
-    #[error("{0}")]
-    File(String),
-}
-
-impl From<rusqlite::Error> for StorageError {
-    fn from(e: rusqlite::Error) -> Self {
-        StorageError::Sqlite(e.to_string())
-    }
-}
 
 /// What a job leaves behind once it ran: whether its work is kept, and how
 /// to tell its caller once the transaction's fate is known.
@@ -45,10 +30,50 @@ struct Ran {
     answer: Box<dyn FnOnce(Option<StorageError>) + Send>,
 }
 
-type Job = Box<dyn FnOnce(&Connection) -> Ran + Send>;
+/// One caller's work, queued for the storage thread.
+trait Job: Send {
+    fn run(self: Box<Self>, conn: &Connection) -> Ran;
+    /// Answers the caller with `error` without running the work: the
+    /// transaction could not be begun, or failed before its turn.
+    fn refuse(self: Box<Self>, error: StorageError);
+}
+
+/// A [`Db::call`]: the work and where its result goes.
+struct Call<F, T, E> {
+    work: F,
+    reply: oneshot::Sender<Result<T, E>>,
+}
+
+impl<F, T, E> Job for Call<F, T, E>
+where
+    T: Send + 'static,
+    E: From<StorageError> + Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> Ran {
+        let Call { work, reply } = *self;
+        let result = work(conn);
+        Ran {
+            keep: result.is_ok(),
+            answer: Box::new(move |failed| {
+                // A job that failed by itself keeps its own error (a
+                // refusal, or the write that found the disk full): it is
+                // the more precise one, and nothing of it was kept either way.
+                let _ = reply.send(match (result, failed) {
+                    (Ok(_), Some(e)) => Err(E::from(e)),
+                    (result, _) => result,
+                });
+            }),
+        }
+    }
+
+    fn refuse(self: Box<Self>, error: StorageError) {
+        let _ = self.reply.send(Err(E::from(error)));
+    }
+}
 
 enum Message {
-    Job(Job),
+    Job(Box<dyn Job>),
     /// Commit what is queued before this, then close the database.
     Stop,
 }
@@ -78,11 +103,20 @@ impl DbThread {
 
 impl Db {
     /// Opens (creating if needed) the database at `path` and applies pending
-    /// schema migrations before returning.
+    /// schema migrations before returning. A database SQLite could open
+    /// only for reading is refused here: roostd would otherwise start and
+    /// fail every write.
     pub fn open(path: &Path, synchronous: Synchronous) -> anyhow::Result<(Db, DbThread)> {
         use anyhow::Context as _;
         let mut conn = Connection::open(path)
             .with_context(|| format!("cannot open database {}", path.display()))?;
+        if conn.is_readonly(MAIN_DB)? {
+            anyhow::bail!(
+                "database {} is read-only: check its permissions and that its file system \
+                 is mounted read-write",
+                path.display()
+            );
+        }
         let sync = match synchronous {
             Synchronous::Normal => "NORMAL",
             Synchronous::Full => "FULL",
@@ -95,7 +129,8 @@ impl Db {
              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
              PRAGMA cache_size = -16384;"
         ))
-        .context("cannot configure the database")?;
+        .map_err(StorageError::from)
+        .with_context(|| format!("cannot configure database {}", path.display()))?;
         schema::migrate(&mut conn)
             .with_context(|| format!("cannot migrate database {}", path.display()))?;
         let (jobs, queue) = mpsc::channel::<Message>();
@@ -108,37 +143,27 @@ impl Db {
 
     /// Runs `work` on the storage thread inside a transaction. Its writes are
     /// committed before this returns `Ok`; an `Err` from `work` rolls back its
-    /// writes only, not those of other callers in the same batch.
+    /// writes only, not those of other callers in the same batch. When the
+    /// transaction fails (the disk is full at the commit), every caller in
+    /// it gets the error: nothing is acknowledged that was not stored.
     pub async fn call<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StorageError> + Send + 'static,
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel::<Result<T, E>>();
-        let job: Job = Box::new(move |conn| {
-            let result = work(conn);
-            Ran {
-                keep: result.is_ok(),
-                answer: Box::new(move |failed| {
-                    let _ = tx.send(match failed {
-                        Some(e) => Err(E::from(e)),
-                        None => result,
-                    });
-                }),
-            }
-        });
+        let (reply, answer) = oneshot::channel::<Result<T, E>>();
         self.jobs
-            .send(Message::Job(job))
+            .send(Message::Job(Box::new(Call { work, reply })))
             .map_err(|_| E::from(StorageError::Closed))?;
-        rx.await
+        answer
+            .await
             .unwrap_or_else(|_| Err(E::from(StorageError::Closed)))
     }
 }
 
 fn run(conn: Connection, queue: mpsc::Receiver<Message>) {
-    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    let mut answers = Vec::with_capacity(MAX_BATCH);
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let mut stopping = false;
     while !stopping {
         match queue.recv() {
@@ -155,12 +180,10 @@ fn run(conn: Connection, queue: mpsc::Receiver<Message>) {
                 Err(_) => break,
             }
         }
-        let outcome = run_batch(&conn, &mut batch, &mut answers);
-        if let Err(e) = &outcome {
+        // One line per failed transaction: the callers are answered and
+        // log what failed for them; nothing here retries.
+        if let Err(e) = run_batch(&conn, &mut batch) {
             tracing::error!("storage transaction failed: {e}");
-        }
-        for answer in answers.drain(..) {
-            answer(outcome.clone().err());
         }
     }
     // Dropping the receiver makes later calls fail with `Closed`.
@@ -170,30 +193,47 @@ fn run(conn: Connection, queue: mpsc::Receiver<Message>) {
     }
 }
 
-fn run_batch(
-    conn: &Connection,
-    batch: &mut Vec<Job>,
-    answers: &mut Vec<Box<dyn FnOnce(Option<StorageError>) + Send>>,
-) -> Result<(), StorageError> {
+/// Runs `batch` in one transaction and answers every job in it, whatever
+/// happens. Afterwards no transaction is open, so a failure (a full disk)
+/// costs this batch only: the next one starts afresh and succeeds once
+/// space is back.
+fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>) -> Result<(), StorageError> {
     // Cached statements: these run several times per batch, and parsing
     // them each time showed up in profiles of the login path.
     let exec = |sql: &str| -> Result<(), StorageError> {
         conn.prepare_cached(sql)?.execute([])?;
         Ok(())
     };
-    exec("BEGIN IMMEDIATE")?;
+    if let Err(e) = exec("BEGIN IMMEDIATE") {
+        for job in batch.drain(..) {
+            job.refuse(e.clone());
+        }
+        end_transaction(conn);
+        return Err(e);
+    }
+    let mut answers = Vec::with_capacity(batch.len());
     let mut failed = None;
     for job in batch.drain(..) {
-        if failed.is_some() {
-            // Dropping the job drops its reply channel: its caller gets `Closed`.
-            drop(job);
+        if let Some(e) = &failed {
+            job.refuse(StorageError::clone(e));
             continue;
         }
         if let Err(e) = exec("SAVEPOINT job") {
+            job.refuse(e.clone());
             failed = Some(e);
             continue;
         }
-        let ran = job(conn);
+        let ran = job.run(conn);
+        answers.push(ran.answer);
+        // SQLite rolls the whole transaction back by itself after some
+        // errors (a full disk met while a statement spills pages): the
+        // jobs before this one are gone too.
+        if conn.is_autocommit() {
+            failed = Some(StorageError::Sqlite(
+                "SQLite rolled the transaction back after a failed write".into(),
+            ));
+            continue;
+        }
         let end = if ran.keep {
             exec("RELEASE job")
         } else {
@@ -202,14 +242,27 @@ fn run_batch(
         if let Err(e) = end {
             failed = Some(e);
         }
-        answers.push(ran.answer);
     }
-    match failed {
+    let outcome = match failed {
         None => exec("COMMIT"),
-        Some(e) => {
-            let _ = exec("ROLLBACK");
-            Err(e)
-        }
+        Some(e) => Err(e),
+    };
+    if outcome.is_err() {
+        end_transaction(conn);
+    }
+    for answer in answers {
+        answer(outcome.clone().err());
+    }
+    outcome
+}
+
+/// Rolls back what is left of a failed transaction, if SQLite has not
+/// already (a failed COMMIT usually has; one that met `SQLITE_BUSY` has not).
+fn end_transaction(conn: &Connection) {
+    if !conn.is_autocommit()
+        && let Err(e) = conn.execute_batch("ROLLBACK")
+    {
+        tracing::error!("rolling back a failed transaction failed: {e}");
     }
 }
 
@@ -280,5 +333,77 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(values, vec![1]);
+    }
+
+    async fn count(db: &Db) -> i64 {
+        db.call(|c| -> Result<i64, StorageError> {
+            Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn insert(db: &Db, bytes: usize) -> Result<(), StorageError> {
+        db.call(move |c| -> Result<(), StorageError> {
+            c.execute("INSERT INTO t VALUES (zeroblob(?1))", [bytes as i64])?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// `max_page_count` makes SQLite answer `SQLITE_FULL` as a full disk
+    /// does, in the middle of a batch: the job that met it says so, the
+    /// others are answered truthfully (stored, or an error), and once
+    /// there is room again the same connection writes.
+    #[tokio::test]
+    async fn a_full_database_fails_writes_truthfully_and_recovers() {
+        let (_dir, db, _t) = open_temp();
+        db.call(|c| -> Result<(), StorageError> {
+            c.execute_batch("CREATE TABLE t (v BLOB)")?;
+            let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            c.pragma_update(None, "max_page_count", pages)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let (small, big, after) = tokio::join!(insert(&db, 10), insert(&db, 100_000), insert(&db, 10));
+        assert_eq!(big, Err(StorageError::Full));
+        let acknowledged = [&small, &after].iter().filter(|r| r.is_ok()).count() as i64;
+        assert_eq!(count(&db).await, acknowledged, "{small:?} {after:?}");
+        db.call(|c| -> Result<(), StorageError> {
+            c.pragma_update(None, "max_page_count", 1_000_000)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        insert(&db, 100_000).await.unwrap();
+        assert_eq!(count(&db).await, acknowledged + 1);
+    }
+
+    /// A transaction that cannot even begin (another process holds the
+    /// write lock past the busy timeout) answers its callers with the
+    /// error instead of keeping them waiting, and the next one begins.
+    #[tokio::test]
+    async fn a_transaction_that_cannot_begin_answers_every_caller() {
+        let (dir, db, _t) = open_temp();
+        db.call(|c| -> Result<(), StorageError> {
+            c.execute_batch("CREATE TABLE t (v BLOB)")?;
+            c.busy_timeout(std::time::Duration::from_millis(50))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let other = Connection::open(dir.path().join("t.sqlite3")).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let blocked = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            tokio::join!(insert(&db, 1), insert(&db, 1))
+        })
+        .await
+        .expect("callers answered");
+        assert!(matches!(blocked.0, Err(StorageError::Sqlite(_))), "{blocked:?}");
+        assert!(blocked.1.is_err(), "{blocked:?}");
+        other.execute_batch("ROLLBACK").unwrap();
+        insert(&db, 1).await.unwrap();
+        assert_eq!(count(&db).await, 1);
     }
 }
