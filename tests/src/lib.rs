@@ -8,6 +8,7 @@ pub mod raw;
 pub mod raw_stanzas;
 pub mod roster_backend;
 pub mod sasl2;
+pub mod storage_faults;
 pub mod xmppjs;
 
 use std::io::{BufRead as _, BufReader, Write as _};
@@ -172,8 +173,33 @@ impl Server {
         Server::start_full(top, "", "", extra)
     }
 
-    fn start_full(top: &str, c2s: &str, auth: &str, extra: &str) -> Server {
+    /// Starts with the default test config once `prepare` has been given
+    /// the data directory (created and empty): to mount a file system there.
+    pub fn start_prepared(prepare: impl FnOnce(&Path)) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).expect("create the data directory");
+        prepare(&data);
+        Server::start_config(dir, "", "", "", "")
+    }
+
+    fn start_full(top: &str, c2s: &str, auth: &str, extra: &str) -> Server {
+        Server::start_config(
+            tempfile::tempdir().expect("temp dir"),
+            top,
+            c2s,
+            auth,
+            extra,
+        )
+    }
+
+    fn start_config(
+        dir: tempfile::TempDir,
+        top: &str,
+        c2s: &str,
+        auth: &str,
+        extra: &str,
+    ) -> Server {
         let http_port = free_port();
         let c2s_port = free_port();
         let (cert, key) = test_ca().server_certificate(dir.path());
@@ -295,6 +321,11 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("roostd did not open its admin socket in time");
+    }
+
+    /// What roostd has written to stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// What roostd wrote to stderr since it started (all of it once it

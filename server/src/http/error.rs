@@ -48,7 +48,9 @@ impl From<ServiceError> for ApiError {
                     StorageError::Full => {
                         "the server's storage is full; nothing was stored, try again later"
                     }
-                    _ => "the server cannot store data right now; nothing was stored, try again later",
+                    _ => {
+                        "the server cannot store data right now; nothing was stored, try again later"
+                    }
                 };
                 return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
             }

@@ -59,7 +59,10 @@ mod tests {
             rusqlite::ffi::SQLITE_IOERR_SHMSIZE,
         ] {
             assert!(
-                matches!(StorageError::from(failure(code)), StorageError::Unwritable(_)),
+                matches!(
+                    StorageError::from(failure(code)),
+                    StorageError::Unwritable(_)
+                ),
                 "{code}"
             );
         }

@@ -8,6 +8,7 @@
 //! commit. No SQLite call ever runs on the async runtime.
 
 mod error;
+mod file_system;
 mod schema;
 
 use std::path::Path;
@@ -105,34 +106,14 @@ impl Db {
     /// Opens (creating if needed) the database at `path` and applies pending
     /// schema migrations before returning. A database SQLite could open
     /// only for reading is refused here: roostd would otherwise start and
-    /// fail every write.
+    /// fail every write. A failure says when the file system is the cause
+    /// (full, or mounted read-only).
     pub fn open(path: &Path, synchronous: Synchronous) -> anyhow::Result<(Db, DbThread)> {
         use anyhow::Context as _;
-        let mut conn = Connection::open(path)
-            .with_context(|| format!("cannot open database {}", path.display()))?;
-        if conn.is_readonly(MAIN_DB)? {
-            anyhow::bail!(
-                "database {} is read-only: check its permissions and that its file system \
-                 is mounted read-write",
-                path.display()
-            );
-        }
-        let sync = match synchronous {
-            Synchronous::Normal => "NORMAL",
-            Synchronous::Full => "FULL",
-        };
-        // A 16 MiB page cache (SQLite's default is 2 MiB): rosters of a
-        // thousand busy accounts stay in memory instead of being read back
-        // through pread on every job; the bound is fixed, whatever the load.
-        conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
-             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-             PRAGMA cache_size = -16384;"
-        ))
-        .map_err(StorageError::from)
-        .with_context(|| format!("cannot configure database {}", path.display()))?;
-        schema::migrate(&mut conn)
-            .with_context(|| format!("cannot migrate database {}", path.display()))?;
+        let conn = connect(path, synchronous).map_err(|e| match file_system::trouble(path) {
+            Some(trouble) => e.context(trouble),
+            None => e,
+        })?;
         let (jobs, queue) = mpsc::channel::<Message>();
         let thread = std::thread::Builder::new()
             .name("roost-storage".into())
@@ -162,8 +143,41 @@ impl Db {
     }
 }
 
+/// The connection the storage thread will own: opened for writing,
+/// configured and migrated.
+fn connect(path: &Path, synchronous: Synchronous) -> anyhow::Result<Connection> {
+    use anyhow::Context as _;
+    let mut conn = Connection::open(path)
+        .with_context(|| format!("cannot open database {}", path.display()))?;
+    if conn.is_readonly(MAIN_DB)? {
+        anyhow::bail!(
+            "database {} is read-only: check its permissions and that its file system \
+             is mounted read-write",
+            path.display()
+        );
+    }
+    let sync = match synchronous {
+        Synchronous::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
+    };
+    // A 16 MiB page cache (SQLite's default is 2 MiB): rosters of a
+    // thousand busy accounts stay in memory instead of being read back
+    // through pread on every job; the bound is fixed, whatever the load.
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
+         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+         PRAGMA cache_size = -16384;"
+    ))
+    .map_err(StorageError::from)
+    .with_context(|| format!("cannot configure database {}", path.display()))?;
+    schema::migrate(&mut conn)
+        .with_context(|| format!("cannot migrate database {}", path.display()))?;
+    Ok(conn)
+}
+
 fn run(conn: Connection, queue: mpsc::Receiver<Message>) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+    let mut failing = Failing::default();
     let mut stopping = false;
     while !stopping {
         match queue.recv() {
@@ -180,16 +194,44 @@ fn run(conn: Connection, queue: mpsc::Receiver<Message>) {
                 Err(_) => break,
             }
         }
-        // One line per failed transaction: the callers are answered and
-        // log what failed for them; nothing here retries.
-        if let Err(e) = run_batch(&conn, &mut batch) {
-            tracing::error!("storage transaction failed: {e}");
-        }
+        // Nothing here retries: the callers are answered, and each logs
+        // what failed for it.
+        let changes = conn.total_changes();
+        let outcome = run_batch(&conn, &mut batch);
+        failing.note(outcome, conn.total_changes() > changes);
     }
     // Dropping the receiver makes later calls fail with `Closed`.
     drop(queue);
     if let Err((_, e)) = conn.close() {
         tracing::error!("closing the database failed: {e}");
+    }
+}
+
+/// The storage thread's own log: a line when transactions start failing
+/// (or fail differently) and one when they succeed again, rather than one
+/// per transaction while a disk stays full.
+#[derive(Default)]
+struct Failing(Option<StorageError>);
+
+impl Failing {
+    /// `wrote`: whether the batch changed any row (a batch of reads that
+    /// committed says nothing about a full disk).
+    fn note(&mut self, outcome: Result<(), StorageError>, wrote: bool) {
+        match (outcome, &self.0) {
+            (Ok(()), None) => {}
+            (Ok(()), Some(_)) if !wrote => {}
+            (Ok(()), Some(_)) => {
+                tracing::warn!("storage transactions succeed again");
+                self.0 = None;
+            }
+            (Err(e), Some(before)) if *before == e => {
+                tracing::debug!("storage transaction failed: {e}");
+            }
+            (Err(e), _) => {
+                tracing::error!("storage transactions fail: {e}; writes are refused meanwhile");
+                self.0 = Some(e);
+            }
+        }
     }
 }
 
@@ -366,7 +408,8 @@ mod tests {
         })
         .await
         .unwrap();
-        let (small, big, after) = tokio::join!(insert(&db, 10), insert(&db, 100_000), insert(&db, 10));
+        let (small, big, after) =
+            tokio::join!(insert(&db, 10), insert(&db, 100_000), insert(&db, 10));
         assert_eq!(big, Err(StorageError::Full));
         let acknowledged = [&small, &after].iter().filter(|r| r.is_ok()).count() as i64;
         assert_eq!(count(&db).await, acknowledged, "{small:?} {after:?}");
@@ -400,7 +443,10 @@ mod tests {
         })
         .await
         .expect("callers answered");
-        assert!(matches!(blocked.0, Err(StorageError::Sqlite(_))), "{blocked:?}");
+        assert!(
+            matches!(blocked.0, Err(StorageError::Sqlite(_))),
+            "{blocked:?}"
+        );
         assert!(blocked.1.is_err(), "{blocked:?}");
         other.execute_batch("ROLLBACK").unwrap();
         insert(&db, 1).await.unwrap();

@@ -121,8 +121,9 @@ fn storage_failed(e: &crate::storage::StorageError) -> StanzaError {
     match e {
         crate::storage::StorageError::Full => StanzaError::resource_constraint()
             .with_text("the server's storage is full; nothing was stored, try again later"),
-        _ => StanzaError::internal_server_error()
-            .with_text("the server cannot store data right now; nothing was stored, try again later"),
+        _ => StanzaError::internal_server_error().with_text(
+            "the server cannot store data right now; nothing was stored, try again later",
+        ),
     }
 }
 
