@@ -1,16 +1,35 @@
 //! What the file system holding the database says about why it cannot be
-//! opened for writing. SQLite reports a full disk met while sizing its
-//! `-shm` file as a plain "disk I/O error", and a read-only mount as a
-//! database it silently opened read-only; the operator reading roostd's
-//! last line at startup should be told the actual cause.
+//! written. SQLite reports a full disk met while sizing its `-shm` file as
+//! a plain "disk I/O error", and a read-only mount as a database it
+//! silently opened read-only; callers and the operator reading roostd's
+//! log should be told the actual cause.
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::Path;
 
-/// Whether the file system holding `database` is full or mounted
-/// read-only, in words; `None` when neither is the case or cannot be told.
-pub fn trouble(database: &Path) -> Option<&'static str> {
+/// Below this much free space, an I/O error is taken for a full disk: a
+/// commit needs a few WAL frames, the `-shm` file grows by 32 KiB.
+const NEARLY_FULL_BYTES: u64 = 1 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trouble {
+    Full,
+    ReadOnly,
+}
+
+impl Trouble {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Trouble::Full => "the file system holding the database is full",
+            Trouble::ReadOnly => "the file system holding the database is mounted read-only",
+        }
+    }
+}
+
+/// Whether the file system holding `database` is (nearly) full or mounted
+/// read-only; `None` when neither is the case or it cannot be told.
+pub fn trouble(database: &Path) -> Option<Trouble> {
     let dir = database.parent()?;
     let dir = CString::new(dir.as_os_str().as_bytes()).ok()?;
     // SAFETY: statvfs(3) with a NUL-terminated path and a zeroed struct
@@ -20,9 +39,9 @@ pub fn trouble(database: &Path) -> Option<&'static str> {
         return None;
     }
     if stat.f_flag & libc::ST_RDONLY != 0 {
-        Some("the file system holding the database is mounted read-only")
-    } else if stat.f_bavail == 0 {
-        Some("the file system holding the database is full")
+        Some(Trouble::ReadOnly)
+    } else if stat.f_bavail.saturating_mul(stat.f_frsize) < NEARLY_FULL_BYTES {
+        Some(Trouble::Full)
     } else {
         None
     }

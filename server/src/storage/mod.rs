@@ -9,6 +9,8 @@
 
 mod error;
 mod file_system;
+#[cfg(test)]
+mod full_disk_tests;
 mod schema;
 
 use std::path::Path;
@@ -20,6 +22,7 @@ use rusqlite::{Connection, MAIN_DB};
 use tokio::sync::oneshot;
 
 pub use error::StorageError;
+use file_system::Trouble;
 
 /// How many queued jobs one transaction takes at most.
 const MAX_BATCH: usize = 512;
@@ -111,7 +114,7 @@ impl Db {
     pub fn open(path: &Path, synchronous: Synchronous) -> anyhow::Result<(Db, DbThread)> {
         use anyhow::Context as _;
         let conn = connect(path, synchronous).map_err(|e| match file_system::trouble(path) {
-            Some(trouble) => e.context(trouble),
+            Some(trouble) => e.context(trouble.describe()),
             None => e,
         })?;
         let (jobs, queue) = mpsc::channel::<Message>();
@@ -247,6 +250,7 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>) -> Result<(), Sto
         Ok(())
     };
     if let Err(e) = exec("BEGIN IMMEDIATE") {
+        let e = explained(conn, e);
         for job in batch.drain(..) {
             job.refuse(e.clone());
         }
@@ -288,7 +292,8 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>) -> Result<(), Sto
     let outcome = match failed {
         None => exec("COMMIT"),
         Some(e) => Err(e),
-    };
+    }
+    .map_err(|e| explained(conn, e));
     if outcome.is_err() {
         end_transaction(conn);
     }
@@ -296,6 +301,22 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>) -> Result<(), Sto
         answer(outcome.clone().err());
     }
     outcome
+}
+
+/// An I/O error is, more often than not, the disk filling up (SQLite
+/// reports no space for its `-shm` file so) or a file system remounted
+/// read-only: the file system says which, and the caller is told.
+fn explained(conn: &Connection, e: StorageError) -> StorageError {
+    let StorageError::Unwritable(message) = &e else {
+        return e;
+    };
+    match conn.path().and_then(|p| file_system::trouble(Path::new(p))) {
+        Some(Trouble::Full) => StorageError::Full,
+        Some(Trouble::ReadOnly) => {
+            StorageError::Unwritable(format!("{message}; {}", Trouble::ReadOnly.describe()))
+        }
+        None => e,
+    }
 }
 
 /// Rolls back what is left of a failed transaction, if SQLite has not
