@@ -173,14 +173,14 @@ impl Server {
         Server::start_full(top, "", "", extra)
     }
 
-    /// Starts with the default test config once `prepare` has been given
-    /// the data directory (created and empty): to mount a file system there.
-    pub fn start_prepared(prepare: impl FnOnce(&Path)) -> Server {
+    /// Starts with `extra` tables once `prepare` has been given the data
+    /// directory (created and empty): to mount a file system there.
+    pub fn start_prepared(extra: &str, prepare: impl FnOnce(&Path)) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
         std::fs::create_dir(&data).expect("create the data directory");
         prepare(&data);
-        Server::start_config(dir, "", "", "", "")
+        Server::start_config(dir, "", "", "", extra)
     }
 
     fn start_full(top: &str, c2s: &str, auth: &str, extra: &str) -> Server {
@@ -335,6 +335,13 @@ impl Server {
             let _ = reader.join();
         }
         std::mem::take(&mut *self.log.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Starts roostd again after [`terminate`](Self::terminate), on the
+    /// same data directory and ports.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "roostd is still running");
+        self.launch();
     }
 
     /// `kill -9`, then start again on the same data directory and ports.

@@ -18,28 +18,28 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use roost_tests::raw::RawClient;
 use roost_tests::raw_stanzas::{error_of, read_answer, read_until_seen, show, sync};
-use roost_tests::storage_faults::{SmallDisk, mount_permitted};
+use roost_tests::storage_faults::{FileSystem, SmallDisk, mount_permitted};
 use roost_tests::{HOST, Server, http, roostd_bin, stderr, stdout};
 use tokio_xmpp::minidom::Element;
 
 const PASSWORD: &str = "a long enough password";
 /// Room for the database, its WAL and the server's keys, with space to spare.
-const DISK_BYTES: u64 = 8 << 20;
+const DISK_BYTES: u64 = 16 << 20;
 
 fn jid(user: &str) -> String {
     format!("{user}@{HOST}")
 }
 
-/// A server whose data directory is a fresh tmpfs of [`DISK_BYTES`], or
+/// A server whose data directory is a fresh disk of [`DISK_BYTES`], or
 /// `None` (with the reason printed) where mounting is not permitted.
-fn server_on_small_disk() -> Option<(SmallDisk, Server)> {
-    if let Err(why) = mount_permitted() {
-        eprintln!("skipped: this test mounts a tmpfs, which failed here: {why}");
+fn server_on_small_disk(kind: FileSystem, extra: &str) -> Option<(SmallDisk, Server)> {
+    if let Err(why) = mount_permitted(kind) {
+        eprintln!("skipped: this test mounts a small {kind:?} disk, which failed here: {why}");
         return None;
     }
     let mut disk = None;
-    let server = Server::start_prepared(|data| {
-        disk = Some(SmallDisk::mount(data, DISK_BYTES).expect("mount the data directory"));
+    let server = Server::start_prepared(extra, |data| {
+        disk = Some(SmallDisk::mount(data, kind, DISK_BYTES).expect("mount the data directory"));
     });
     Some((disk.expect("mounted"), server))
 }
@@ -230,7 +230,7 @@ fn integrity_check(database: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_fails_writes_clearly_keeps_sessions_and_recovers_by_itself() {
-    let Some((disk, mut server)) = server_on_small_disk() else {
+    let Some((disk, mut server)) = server_on_small_disk(FileSystem::Tmpfs, "") else {
         return;
     };
     for user in ["alice", "bob", "carol", "dave"] {
@@ -403,4 +403,113 @@ async fn a_full_disk_fails_writes_clearly_keeps_sessions_and_recovers_by_itself(
     assert!(!refusal.contains("panicked"), "{refusal}");
     // The data directory's lock file is the first thing it cannot write.
     assert!(refusal.contains("Read-only file system"), "{refusal}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_system_turned_read_only_fails_writes_clearly_and_keeps_sessions() {
+    // A file system that fails keeps what was written back to the disk
+    // only: "full" writes each commit back before acknowledging it
+    // ("normal" leaves the last ones in the page cache, lost with it).
+    let durable = "[storage]\nsynchronous = \"full\"\n";
+    let Some((disk, mut server)) = server_on_small_disk(FileSystem::Ext4, durable) else {
+        return;
+    };
+    for user in ["alice", "bob", "carol", "dave"] {
+        server.create_user(&jid(user), PASSWORD);
+    }
+    let key = server.create_key(HOST, "storage faults");
+    let mut alice = online(&server, "alice", "desk").await;
+    let mut bob = online(&server, "bob", "phone").await;
+    let stored = message_offline_user(&mut alice, &jid("carol"), "m0", "before").await;
+    assert_eq!(stored, None);
+
+    disk.fail_read_only();
+
+    let refused = message_offline_user(&mut alice, &jid("carol"), "m1", "while read-only").await;
+    let (kind, condition, text) = refused.expect("the offline message is refused");
+    assert_eq!(
+        (kind.as_str(), condition.as_str()),
+        ("wait", "internal-server-error"),
+        "{text}"
+    );
+    assert!(text.contains("cannot store"), "{text}");
+    let answer = roster_set(&mut alice, "r1", &jid("frank")).await;
+    let (kind, condition, _) = error_of(&answer).expect("the roster set is refused");
+    assert_eq!(
+        (kind.as_str(), condition.as_str()),
+        ("wait", "internal-server-error")
+    );
+    let (status, body, _) = api_invite(&server, &key).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"], "unavailable", "{body}");
+    let out = server.ctl_with_stdin(
+        &["user", "create", &jid("erin"), "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+
+    chat(
+        &mut alice,
+        &mut bob,
+        &format!("{}/phone", jid("bob")),
+        "hello bob",
+    )
+    .await;
+    chat(
+        &mut bob,
+        &mut alice,
+        &format!("{}/desk", jid("alice")),
+        "hi alice",
+    )
+    .await;
+    assert_eq!(roster_get(&mut alice, "r2").await, Vec::<String>::new());
+    let mut dave = online(&server, "dave", "laptop").await;
+    chat(
+        &mut dave,
+        &mut bob,
+        &format!("{}/phone", jid("bob")),
+        "dave here",
+    )
+    .await;
+
+    let log = server.log();
+    assert!(
+        log.contains("mounted read-only"),
+        "the log names the cause: {log}"
+    );
+    assert!(log.lines().count() <= 20, "{log}");
+    assert!(!log.contains("panicked"), "{log}");
+
+    // Only a check and a new mount make it writable: roostd stops, the
+    // operator repairs the file system, roostd starts on what was stored.
+    drop((alice, bob, dave));
+    let (_, log) = server.terminate();
+    assert!(!log.contains("panicked"), "{log}");
+    disk.check_and_remount();
+    assert_eq!(integrity_check(&server.database_path()), "ok");
+    server.start_again();
+    assert!(!users(&server).contains(&jid("erin")));
+    let mut alice = online(&server, "alice", "desk").await;
+    assert_eq!(roster_get(&mut alice, "r3").await, Vec::<String>::new());
+    let mut carol = RawClient::bound(&server, "carol", PASSWORD, "home").await;
+    carol.send("<presence/>").await;
+    let delivered = read_until_seen(&mut carol, "the stored offline message", |seen| {
+        seen.last()
+            .is_some_and(|m| body_of(m).as_deref() == Some("before"))
+    })
+    .await;
+    let later = sync(&mut carol, "c1").await;
+    assert!(
+        !delivered
+            .iter()
+            .chain(&later)
+            .any(|m| body_of(m).as_deref() == Some("while read-only")),
+        "a refused message was stored: {:?} {:?}",
+        show(&delivered),
+        show(&later)
+    );
+    // And it writes again.
+    let stored = message_offline_user(&mut alice, &jid("carol"), "m2", "after").await;
+    assert_eq!(stored, None);
 }

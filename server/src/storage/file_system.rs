@@ -1,5 +1,5 @@
 //! What the file system holding the database says about why it cannot be
-//! written. SQLite reports a full disk met while sizing its `-shm` file as
+//! written (asked only once a write failed). SQLite reports a full disk met while sizing its `-shm` file as
 //! a plain "disk I/O error", and a read-only mount as a database it
 //! silently opened read-only; callers and the operator reading roostd's
 //! log should be told the actual cause.
@@ -43,7 +43,31 @@ pub fn trouble(database: &Path) -> Option<Trouble> {
     } else if stat.f_bavail.saturating_mul(stat.f_frsize) < NEARLY_FULL_BYTES {
         Some(Trouble::Full)
     } else {
-        None
+        probe(database.parent()?)
+    }
+}
+
+/// Creates and removes a file in `dir`. An ext4 file system that met an
+/// error and went read-only (`errors=remount-ro`) still says "rw" to
+/// statvfs; and a disk out of inodes has bytes free. Trying tells.
+fn probe(dir: &Path) -> Option<Trouble> {
+    let path = dir.join(format!(".roostd-write-probe-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&path);
+            None
+        }
+        Err(e) => match e.kind() {
+            std::io::ErrorKind::ReadOnlyFilesystem => Some(Trouble::ReadOnly),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                Some(Trouble::Full)
+            }
+            _ => None,
+        },
     }
 }
 
