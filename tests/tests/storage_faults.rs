@@ -311,7 +311,22 @@ async fn a_full_disk_fails_writes_clearly_keeps_sessions_and_recovers_by_itself(
         "dave here",
     )
     .await;
-    assert!(users(&server).contains(&jid("dave")));
+    // Removing one's account is a write too: refused, and the account stays.
+    dave.send("<iq type='set' id='rm'><query xmlns='jabber:iq:register'><remove/></query></iq>")
+        .await;
+    let (answer, _) = read_answer(&mut dave, "rm").await;
+    let (kind, condition, _) = error_of(&answer).expect("the removal is refused");
+    assert_eq!(
+        (kind.as_str(), condition.as_str()),
+        ("wait", "resource-constraint")
+    );
+    chat(
+        &mut dave,
+        &mut bob,
+        &format!("{}/phone", jid("bob")),
+        "still dave",
+    )
+    .await;
 
     filler.remove();
 
@@ -350,7 +365,7 @@ async fn a_full_disk_fails_writes_clearly_keeps_sessions_and_recovers_by_itself(
     drop((alice, bob, dave));
     server.kill9_and_restart();
     let listed = users(&server);
-    for user in ["erin", "webby"] {
+    for user in ["dave", "erin", "webby"] {
         assert!(listed.contains(&jid(user)), "{listed:?}");
     }
     let page = http().get(&second_landing).send().await.unwrap();
