@@ -269,7 +269,7 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>) -> Result<(), Sto
             failed = Some(e);
             continue;
         }
-        let ran = job.run(conn);
+        let ran = run_guarded(job, conn);
         answers.push(ran.answer);
         // SQLite rolls the whole transaction back by itself after some
         // errors (a full disk met while a statement spills pages): the
@@ -301,6 +301,19 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>) -> Result<(), Sto
         answer(outcome.clone().err());
     }
     outcome
+}
+
+/// Runs `job`; one that panics (a bug) has its writes rolled back and its
+/// caller told the thread stopped, while the thread and the batch go on:
+/// otherwise every later call, reads included, would fail until a restart.
+fn run_guarded(job: Box<dyn Job>, conn: &Connection) -> Ran {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(conn))).unwrap_or_else(|_| {
+        tracing::error!("a storage job panicked; its writes are rolled back");
+        Ran {
+            keep: false,
+            answer: Box::new(|_| {}),
+        }
+    })
 }
 
 /// An I/O error is, more often than not, the disk filling up (SQLite
@@ -396,6 +409,30 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(values, vec![1]);
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_costs_only_itself() {
+        let (_dir, db, _t) = open_temp();
+        db.call(|c| -> Result<(), StorageError> {
+            c.execute_batch("CREATE TABLE t (v BLOB)")?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let panicking = db.call(|c| -> Result<(), StorageError> {
+            c.execute("INSERT INTO t VALUES (1)", [])?;
+            panic!("a bug in a job");
+        });
+        let (before, panicked, after) = tokio::join!(insert(&db, 1), panicking, insert(&db, 1));
+        before.unwrap();
+        after.unwrap();
+        assert_eq!(panicked, Err(StorageError::Closed));
+        assert_eq!(
+            count(&db).await,
+            2,
+            "the panicking job's row is rolled back"
+        );
     }
 
     async fn count(db: &Db) -> i64 {
