@@ -6,6 +6,11 @@
 //! that got `Ok` knows its write is committed (and, in WAL mode, in the OS:
 //! it survives `kill -9` of roostd), while many concurrent writes share one
 //! commit. No SQLite call ever runs on the async runtime.
+//!
+//! When a transaction fails (the disk is full, the file system went
+//! read-only), every caller in it gets the error, nothing of it is kept,
+//! and the next batch starts afresh: writes work again as soon as the
+//! disk has room, without a restart. Reads keep working meanwhile.
 
 mod error;
 mod file_system;
@@ -265,6 +270,7 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>) -> Result<(), Sto
             continue;
         }
         if let Err(e) = exec("SAVEPOINT job") {
+            let e = explained(conn, e);
             job.refuse(e.clone());
             failed = Some(e);
             continue;
@@ -275,8 +281,11 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>) -> Result<(), Sto
         // errors (a full disk met while a statement spills pages): the
         // jobs before this one are gone too.
         if conn.is_autocommit() {
-            failed = Some(StorageError::Sqlite(
-                "SQLite rolled the transaction back after a failed write".into(),
+            failed = Some(explained(
+                conn,
+                StorageError::Unwritable(
+                    "SQLite rolled the transaction back after a failed write".into(),
+                ),
             ));
             continue;
         }
@@ -286,14 +295,13 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>) -> Result<(), Sto
             exec("ROLLBACK TO job").and_then(|()| exec("RELEASE job"))
         };
         if let Err(e) = end {
-            failed = Some(e);
+            failed = Some(explained(conn, e));
         }
     }
     let outcome = match failed {
-        None => exec("COMMIT"),
+        None => exec("COMMIT").map_err(|e| explained(conn, e)),
         Some(e) => Err(e),
-    }
-    .map_err(|e| explained(conn, e));
+    };
     if outcome.is_err() {
         end_transaction(conn);
     }
