@@ -9,6 +9,7 @@ pub mod raw;
 pub mod raw_stanzas;
 pub mod roster_backend;
 pub mod sasl2;
+pub mod storage_faults;
 pub mod xmppjs;
 
 use std::io::{BufRead as _, BufReader, Write as _};
@@ -173,8 +174,33 @@ impl Server {
         Server::start_full(top, "", "", extra)
     }
 
-    fn start_full(top: &str, c2s: &str, auth: &str, extra: &str) -> Server {
+    /// Starts with `extra` tables once `prepare` has been given the data
+    /// directory (created and empty): to mount a file system there.
+    pub fn start_prepared(extra: &str, prepare: impl FnOnce(&Path)) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).expect("create the data directory");
+        prepare(&data);
+        Server::start_config(dir, "", "", "", extra)
+    }
+
+    fn start_full(top: &str, c2s: &str, auth: &str, extra: &str) -> Server {
+        Server::start_config(
+            tempfile::tempdir().expect("temp dir"),
+            top,
+            c2s,
+            auth,
+            extra,
+        )
+    }
+
+    fn start_config(
+        dir: tempfile::TempDir,
+        top: &str,
+        c2s: &str,
+        auth: &str,
+        extra: &str,
+    ) -> Server {
         let http_port = free_port();
         let c2s_port = free_port();
         let (cert, key) = test_ca().server_certificate(dir.path());
@@ -298,6 +324,11 @@ impl Server {
         panic!("roostd did not open its admin socket in time");
     }
 
+    /// What roostd has written to stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// What roostd wrote to stderr since it started (all of it once it
     /// has exited).
     fn take_stderr(&mut self) -> String {
@@ -305,6 +336,13 @@ impl Server {
             let _ = reader.join();
         }
         std::mem::take(&mut *self.log.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Starts roostd again after [`terminate`](Self::terminate), on the
+    /// same data directory and ports.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "roostd is still running");
+        self.launch();
     }
 
     /// `kill -9`, then start again on the same data directory and ports.

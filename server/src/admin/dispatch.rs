@@ -192,7 +192,10 @@ impl From<ServiceError> for AdminError {
             ServiceError::Unauthenticated(_) | ServiceError::Forbidden(_) => ErrorKind::Forbidden,
             ServiceError::Storage(inner) => {
                 tracing::error!("admin request failed in storage: {inner}");
-                ErrorKind::Internal
+                return AdminError::new(
+                    ErrorKind::Internal,
+                    format!("nothing was changed: {inner}; try again later"),
+                );
             }
         };
         AdminError::new(kind, e.to_string())

@@ -1,5 +1,5 @@
 //! The one place where service errors become HTTP answers: a 4xx status
-//! and a short JSON body `{"error": CODE, "message": TEXT}`.
+//! (503 when storage fails) and a short JSON body `{"error": CODE, "message": TEXT}`.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::services::ServiceError;
+use crate::storage::StorageError;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -43,11 +44,15 @@ impl From<ServiceError> for ApiError {
             ServiceError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ServiceError::Storage(inner) => {
                 tracing::error!("HTTP request failed in storage: {inner}");
-                return ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the server cannot store data right now; try again later",
-                );
+                let message = match inner {
+                    StorageError::Full => {
+                        "the server's storage is full; nothing was stored, try again later"
+                    }
+                    _ => {
+                        "the server cannot store data right now; nothing was stored, try again later"
+                    }
+                };
+                return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
             }
         };
         ApiError::new(status, code, e.to_string())
@@ -64,6 +69,13 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Storage is failing (a full disk): a minute is a fair guess
+            // for an operator to make room, and keeps retries slow.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             let challenge = if self.code == "missing_key" {
                 "Bearer realm=\"roost\""

@@ -6,7 +6,16 @@
 //! that got `Ok` knows its write is committed (and, in WAL mode, in the OS:
 //! it survives `kill -9` of roostd), while many concurrent writes share one
 //! commit. No SQLite call ever runs on the async runtime.
+//!
+//! When a transaction fails (the disk is full, the file system went
+//! read-only), every caller in it gets the error, nothing of it is kept,
+//! and the next batch starts afresh: writes work again as soon as the
+//! disk has room, without a restart. Reads keep working meanwhile.
 
+mod error;
+mod file_system;
+#[cfg(test)]
+mod full_disk_tests;
 mod schema;
 
 use std::path::Path;
@@ -14,29 +23,14 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use roost_common::config::Synchronous;
-use rusqlite::Connection;
+use rusqlite::{Connection, MAIN_DB};
 use tokio::sync::oneshot;
+
+pub use error::StorageError;
+use file_system::Trouble;
 
 /// How many queued jobs one transaction takes at most.
 const MAX_BATCH: usize = 512;
-
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum StorageError {
-    #[error("database error: {0}")]
-    Sqlite(String),
-    #[error("the storage thread has stopped")]
-    Closed,
-    /// A file in the data directory (a server key) could not be read or
-    /// written; the message names it.
-    #[error("{0}")]
-    File(String),
-}
-
-impl From<rusqlite::Error> for StorageError {
-    fn from(e: rusqlite::Error) -> Self {
-        StorageError::Sqlite(e.to_string())
-    }
-}
 
 /// What a job leaves behind once it ran: whether its work is kept, and how
 /// to tell its caller once the transaction's fate is known.
@@ -45,10 +39,50 @@ struct Ran {
     answer: Box<dyn FnOnce(Option<StorageError>) + Send>,
 }
 
-type Job = Box<dyn FnOnce(&Connection) -> Ran + Send>;
+/// One caller's work, queued for the storage thread.
+trait Job: Send {
+    fn run(self: Box<Self>, conn: &Connection) -> Ran;
+    /// Answers the caller with `error` without running the work: the
+    /// transaction could not be begun, or failed before its turn.
+    fn refuse(self: Box<Self>, error: StorageError);
+}
+
+/// A [`Db::call`]: the work and where its result goes.
+struct Call<F, T, E> {
+    work: F,
+    reply: oneshot::Sender<Result<T, E>>,
+}
+
+impl<F, T, E> Job for Call<F, T, E>
+where
+    T: Send + 'static,
+    E: From<StorageError> + Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> Ran {
+        let Call { work, reply } = *self;
+        let result = work(conn);
+        Ran {
+            keep: result.is_ok(),
+            answer: Box::new(move |failed| {
+                // A job that failed by itself keeps its own error (a
+                // refusal, or the write that found the disk full): it is
+                // the more precise one, and nothing of it was kept either way.
+                let _ = reply.send(match (result, failed) {
+                    (Ok(_), Some(e)) => Err(E::from(e)),
+                    (result, _) => result,
+                });
+            }),
+        }
+    }
+
+    fn refuse(self: Box<Self>, error: StorageError) {
+        let _ = self.reply.send(Err(E::from(error)));
+    }
+}
 
 enum Message {
-    Job(Job),
+    Job(Box<dyn Job>),
     /// Commit what is queued before this, then close the database.
     Stop,
 }
@@ -78,26 +112,16 @@ impl DbThread {
 
 impl Db {
     /// Opens (creating if needed) the database at `path` and applies pending
-    /// schema migrations before returning.
+    /// schema migrations before returning. A database SQLite could open
+    /// only for reading is refused here: roostd would otherwise start and
+    /// fail every write. A failure says when the file system is the cause
+    /// (full, or mounted read-only).
     pub fn open(path: &Path, synchronous: Synchronous) -> anyhow::Result<(Db, DbThread)> {
         use anyhow::Context as _;
-        let mut conn = Connection::open(path)
-            .with_context(|| format!("cannot open database {}", path.display()))?;
-        let sync = match synchronous {
-            Synchronous::Normal => "NORMAL",
-            Synchronous::Full => "FULL",
-        };
-        // A 16 MiB page cache (SQLite's default is 2 MiB): rosters of a
-        // thousand busy accounts stay in memory instead of being read back
-        // through pread on every job; the bound is fixed, whatever the load.
-        conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
-             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-             PRAGMA cache_size = -16384;"
-        ))
-        .context("cannot configure the database")?;
-        schema::migrate(&mut conn)
-            .with_context(|| format!("cannot migrate database {}", path.display()))?;
+        let conn = connect(path, synchronous).map_err(|e| match file_system::trouble(path) {
+            Some(trouble) => e.context(trouble.describe()),
+            None => e,
+        })?;
         let (jobs, queue) = mpsc::channel::<Message>();
         let thread = std::thread::Builder::new()
             .name("roost-storage".into())
@@ -108,37 +132,60 @@ impl Db {
 
     /// Runs `work` on the storage thread inside a transaction. Its writes are
     /// committed before this returns `Ok`; an `Err` from `work` rolls back its
-    /// writes only, not those of other callers in the same batch.
+    /// writes only, not those of other callers in the same batch. When the
+    /// transaction fails (the disk is full at the commit), every caller in
+    /// it gets the error: nothing is acknowledged that was not stored.
     pub async fn call<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StorageError> + Send + 'static,
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel::<Result<T, E>>();
-        let job: Job = Box::new(move |conn| {
-            let result = work(conn);
-            Ran {
-                keep: result.is_ok(),
-                answer: Box::new(move |failed| {
-                    let _ = tx.send(match failed {
-                        Some(e) => Err(E::from(e)),
-                        None => result,
-                    });
-                }),
-            }
-        });
+        let (reply, answer) = oneshot::channel::<Result<T, E>>();
         self.jobs
-            .send(Message::Job(job))
+            .send(Message::Job(Box::new(Call { work, reply })))
             .map_err(|_| E::from(StorageError::Closed))?;
-        rx.await
+        answer
+            .await
             .unwrap_or_else(|_| Err(E::from(StorageError::Closed)))
     }
 }
 
+/// The connection the storage thread will own: opened for writing,
+/// configured and migrated.
+fn connect(path: &Path, synchronous: Synchronous) -> anyhow::Result<Connection> {
+    use anyhow::Context as _;
+    let mut conn = Connection::open(path)
+        .with_context(|| format!("cannot open database {}", path.display()))?;
+    if conn.is_readonly(MAIN_DB)? {
+        anyhow::bail!(
+            "database {} is read-only: check its permissions and that its file system \
+             is mounted read-write",
+            path.display()
+        );
+    }
+    let sync = match synchronous {
+        Synchronous::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
+    };
+    // A 16 MiB page cache (SQLite's default is 2 MiB): rosters of a
+    // thousand busy accounts stay in memory instead of being read back
+    // through pread on every job; the bound is fixed, whatever the load.
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
+         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+         PRAGMA cache_size = -16384;"
+    ))
+    .map_err(StorageError::from)
+    .with_context(|| format!("cannot configure database {}", path.display()))?;
+    schema::migrate(&mut conn)
+        .with_context(|| format!("cannot migrate database {}", path.display()))?;
+    Ok(conn)
+}
+
 fn run(conn: Connection, queue: mpsc::Receiver<Message>) {
-    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    let mut answers = Vec::with_capacity(MAX_BATCH);
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+    let mut failing = Failing::default();
     let mut stopping = false;
     while !stopping {
         match queue.recv() {
@@ -155,13 +202,11 @@ fn run(conn: Connection, queue: mpsc::Receiver<Message>) {
                 Err(_) => break,
             }
         }
-        let outcome = run_batch(&conn, &mut batch, &mut answers);
-        if let Err(e) = &outcome {
-            tracing::error!("storage transaction failed: {e}");
-        }
-        for answer in answers.drain(..) {
-            answer(outcome.clone().err());
-        }
+        // Nothing here retries: the callers are answered, and each logs
+        // what failed for it.
+        let changes = conn.total_changes();
+        let outcome = run_batch(&conn, &mut batch);
+        failing.note(outcome, conn.total_changes() > changes);
     }
     // Dropping the receiver makes later calls fail with `Closed`.
     drop(queue);
@@ -170,46 +215,138 @@ fn run(conn: Connection, queue: mpsc::Receiver<Message>) {
     }
 }
 
-fn run_batch(
-    conn: &Connection,
-    batch: &mut Vec<Job>,
-    answers: &mut Vec<Box<dyn FnOnce(Option<StorageError>) + Send>>,
-) -> Result<(), StorageError> {
+/// The storage thread's own log: a line when transactions start failing
+/// (or fail differently) and one when they succeed again, rather than one
+/// per transaction while a disk stays full.
+#[derive(Default)]
+struct Failing(Option<StorageError>);
+
+impl Failing {
+    /// `wrote`: whether the batch changed any row (a batch of reads that
+    /// committed says nothing about a full disk).
+    fn note(&mut self, outcome: Result<(), StorageError>, wrote: bool) {
+        match (outcome, &self.0) {
+            (Ok(()), None) => {}
+            (Ok(()), Some(_)) if !wrote => {}
+            (Ok(()), Some(_)) => {
+                tracing::warn!("storage transactions succeed again");
+                self.0 = None;
+            }
+            (Err(e), Some(before)) if *before == e => {
+                tracing::debug!("storage transaction failed: {e}");
+            }
+            (Err(e), _) => {
+                tracing::error!("storage transactions fail: {e}; writes are refused meanwhile");
+                self.0 = Some(e);
+            }
+        }
+    }
+}
+
+/// Runs `batch` in one transaction and answers every job in it, whatever
+/// happens. Afterwards no transaction is open, so a failure (a full disk)
+/// costs this batch only: the next one starts afresh and succeeds once
+/// space is back.
+fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>) -> Result<(), StorageError> {
     // Cached statements: these run several times per batch, and parsing
     // them each time showed up in profiles of the login path.
     let exec = |sql: &str| -> Result<(), StorageError> {
         conn.prepare_cached(sql)?.execute([])?;
         Ok(())
     };
-    exec("BEGIN IMMEDIATE")?;
+    if let Err(e) = exec("BEGIN IMMEDIATE") {
+        let e = explained(conn, e);
+        for job in batch.drain(..) {
+            job.refuse(e.clone());
+        }
+        end_transaction(conn);
+        return Err(e);
+    }
+    let mut answers = Vec::with_capacity(batch.len());
     let mut failed = None;
     for job in batch.drain(..) {
-        if failed.is_some() {
-            // Dropping the job drops its reply channel: its caller gets `Closed`.
-            drop(job);
+        if let Some(e) = &failed {
+            job.refuse(StorageError::clone(e));
             continue;
         }
         if let Err(e) = exec("SAVEPOINT job") {
+            let e = explained(conn, e);
+            job.refuse(e.clone());
             failed = Some(e);
             continue;
         }
-        let ran = job(conn);
+        let ran = run_guarded(job, conn);
+        answers.push(ran.answer);
+        // SQLite rolls the whole transaction back by itself after some
+        // errors (a full disk met while a statement spills pages): the
+        // jobs before this one are gone too.
+        if conn.is_autocommit() {
+            failed = Some(explained(
+                conn,
+                StorageError::Unwritable(
+                    "SQLite rolled the transaction back after a failed write".into(),
+                ),
+            ));
+            continue;
+        }
         let end = if ran.keep {
             exec("RELEASE job")
         } else {
             exec("ROLLBACK TO job").and_then(|()| exec("RELEASE job"))
         };
         if let Err(e) = end {
-            failed = Some(e);
+            failed = Some(explained(conn, e));
         }
-        answers.push(ran.answer);
     }
-    match failed {
-        None => exec("COMMIT"),
-        Some(e) => {
-            let _ = exec("ROLLBACK");
-            Err(e)
+    let outcome = match failed {
+        None => exec("COMMIT").map_err(|e| explained(conn, e)),
+        Some(e) => Err(e),
+    };
+    if outcome.is_err() {
+        end_transaction(conn);
+    }
+    for answer in answers {
+        answer(outcome.clone().err());
+    }
+    outcome
+}
+
+/// Runs `job`; one that panics (a bug) has its writes rolled back and its
+/// caller told the thread stopped, while the thread and the batch go on:
+/// otherwise every later call, reads included, would fail until a restart.
+fn run_guarded(job: Box<dyn Job>, conn: &Connection) -> Ran {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(conn))).unwrap_or_else(|_| {
+        tracing::error!("a storage job panicked; its writes are rolled back");
+        Ran {
+            keep: false,
+            answer: Box::new(|_| {}),
         }
+    })
+}
+
+/// An I/O error is, more often than not, the disk filling up (SQLite
+/// reports no space for its `-shm` file so) or a file system remounted
+/// read-only: the file system says which, and the caller is told.
+fn explained(conn: &Connection, e: StorageError) -> StorageError {
+    let StorageError::Unwritable(message) = &e else {
+        return e;
+    };
+    match conn.path().and_then(|p| file_system::trouble(Path::new(p))) {
+        Some(Trouble::Full) => StorageError::Full,
+        Some(Trouble::ReadOnly) => {
+            StorageError::Unwritable(format!("{message}; {}", Trouble::ReadOnly.describe()))
+        }
+        None => e,
+    }
+}
+
+/// Rolls back what is left of a failed transaction, if SQLite has not
+/// already (a failed COMMIT usually has; one that met `SQLITE_BUSY` has not).
+fn end_transaction(conn: &Connection) {
+    if !conn.is_autocommit()
+        && let Err(e) = conn.execute_batch("ROLLBACK")
+    {
+        tracing::error!("rolling back a failed transaction failed: {e}");
     }
 }
 
@@ -280,5 +417,105 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(values, vec![1]);
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_costs_only_itself() {
+        let (_dir, db, _t) = open_temp();
+        db.call(|c| -> Result<(), StorageError> {
+            c.execute_batch("CREATE TABLE t (v BLOB)")?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let panicking = db.call(|c| -> Result<(), StorageError> {
+            c.execute("INSERT INTO t VALUES (1)", [])?;
+            panic!("a bug in a job");
+        });
+        let (before, panicked, after) = tokio::join!(insert(&db, 1), panicking, insert(&db, 1));
+        before.unwrap();
+        after.unwrap();
+        assert_eq!(panicked, Err(StorageError::Closed));
+        assert_eq!(
+            count(&db).await,
+            2,
+            "the panicking job's row is rolled back"
+        );
+    }
+
+    async fn count(db: &Db) -> i64 {
+        db.call(|c| -> Result<i64, StorageError> {
+            Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn insert(db: &Db, bytes: usize) -> Result<(), StorageError> {
+        db.call(move |c| -> Result<(), StorageError> {
+            c.execute("INSERT INTO t VALUES (zeroblob(?1))", [bytes as i64])?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// `max_page_count` makes SQLite answer `SQLITE_FULL` as a full disk
+    /// does, in the middle of a batch: the job that met it says so, the
+    /// others are answered truthfully (stored, or an error), and once
+    /// there is room again the same connection writes.
+    #[tokio::test]
+    async fn a_full_database_fails_writes_truthfully_and_recovers() {
+        let (_dir, db, _t) = open_temp();
+        db.call(|c| -> Result<(), StorageError> {
+            c.execute_batch("CREATE TABLE t (v BLOB)")?;
+            let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            c.pragma_update(None, "max_page_count", pages)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let (small, big, after) =
+            tokio::join!(insert(&db, 10), insert(&db, 100_000), insert(&db, 10));
+        assert_eq!(big, Err(StorageError::Full));
+        let acknowledged = [&small, &after].iter().filter(|r| r.is_ok()).count() as i64;
+        assert_eq!(count(&db).await, acknowledged, "{small:?} {after:?}");
+        db.call(|c| -> Result<(), StorageError> {
+            c.pragma_update(None, "max_page_count", 1_000_000)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        insert(&db, 100_000).await.unwrap();
+        assert_eq!(count(&db).await, acknowledged + 1);
+    }
+
+    /// A transaction that cannot even begin (another process holds the
+    /// write lock past the busy timeout) answers its callers with the
+    /// error instead of keeping them waiting, and the next one begins.
+    #[tokio::test]
+    async fn a_transaction_that_cannot_begin_answers_every_caller() {
+        let (dir, db, _t) = open_temp();
+        db.call(|c| -> Result<(), StorageError> {
+            c.execute_batch("CREATE TABLE t (v BLOB)")?;
+            c.busy_timeout(std::time::Duration::from_millis(50))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let other = Connection::open(dir.path().join("t.sqlite3")).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let blocked = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            tokio::join!(insert(&db, 1), insert(&db, 1))
+        })
+        .await
+        .expect("callers answered");
+        assert!(
+            matches!(blocked.0, Err(StorageError::Sqlite(_))),
+            "{blocked:?}"
+        );
+        assert!(blocked.1.is_err(), "{blocked:?}");
+        other.execute_batch("ROLLBACK").unwrap();
+        insert(&db, 1).await.unwrap();
+        assert_eq!(count(&db).await, 1);
     }
 }

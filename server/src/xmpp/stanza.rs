@@ -108,11 +108,22 @@ impl From<crate::services::ServiceError> for StanzaError {
             E::UnknownHost(_) | E::NotFound(_) => StanzaError::item_not_found(),
             E::Conflict(_) => StanzaError::new(ErrorType::Cancel, "conflict"),
             E::Unauthenticated(_) | E::Forbidden(_) => StanzaError::forbidden(),
-            E::Storage(inner) => {
-                tracing::error!("stanza failed in storage: {inner}");
-                StanzaError::internal_server_error()
-            }
+            E::Storage(inner) => storage_failed(inner),
         }
+    }
+}
+
+/// A write the server could not store: nothing was done, and retrying
+/// later may succeed (`wait`). A full disk is RFC 6120 §8.3.3.18's
+/// `resource-constraint`; anything else an `internal-server-error`.
+fn storage_failed(e: &crate::storage::StorageError) -> StanzaError {
+    tracing::error!("stanza failed in storage: {e}");
+    match e {
+        crate::storage::StorageError::Full => StanzaError::resource_constraint()
+            .with_text("the server's storage is full; nothing was stored, try again later"),
+        _ => StanzaError::internal_server_error().with_text(
+            "the server cannot store data right now; nothing was stored, try again later",
+        ),
     }
 }
 

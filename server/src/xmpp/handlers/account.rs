@@ -47,15 +47,15 @@ impl IqHandler for AccountHandler {
                         ),
                 )),
                 IqKind::Set if query.child("remove", REGISTER).is_some() => {
-                    // The result is queued now, before the deletion ends
-                    // this session (and every other) through its event.
-                    let accounts = ctx.services.accounts.clone();
-                    let account = own.to_bare().to_string();
-                    tokio::spawn(async move {
-                        if let Err(e) = accounts.delete(&account).await {
-                            tracing::warn!("{account} asked to be removed, which failed: {e}");
-                        }
-                    });
+                    // Answered only once the deletion is stored (a full
+                    // disk gets an error, not a result). The deletion's
+                    // event ends this session through its queue, which
+                    // this connection reads only after it has written
+                    // the result.
+                    ctx.services
+                        .accounts
+                        .delete(&own.to_bare().to_string())
+                        .await?;
                     Ok(None)
                 }
                 IqKind::Set => {

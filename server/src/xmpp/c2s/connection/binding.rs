@@ -111,6 +111,14 @@ impl Connection {
             Err(ServiceError::NotFound(_)) => {
                 return Err(BindRefusal::Ended(CloseReason::AccountDeleted));
             }
+            // The record is bookkeeping (client management lists it after
+            // the session ends): when storage cannot write it (a full
+            // disk), the login stands rather than locking every user out,
+            // and the client is known by its session while connected.
+            Err(ServiceError::Storage(e)) => {
+                tracing::warn!("{jid}: the client could not be recorded, bound anyway: {e}");
+                login.client.clone().unwrap_or_else(unrecorded_client)
+            }
             Err(e) => {
                 tracing::error!("{jid}: recording the client failed: {e}");
                 return Err(BindRefusal::Internal(
@@ -185,6 +193,13 @@ pub(super) enum Resource {
     /// The server made it up (a random part, which is the id its session
     /// is known by); nothing ties it to the client.
     Generated(String),
+}
+
+/// An id for a legacy client whose stored id could not be read or made:
+/// it lasts as long as its session, as a generated resource's does.
+fn unrecorded_client() -> ClientId {
+    ClientId::parse(&secrets::random_id(secrets::SHORT_ID_BYTES))
+        .expect("random ids are valid client ids")
 }
 
 fn generated_resource(user: &BareJid) -> FullJid {
