@@ -3,6 +3,7 @@
 //! against its admin socket, and stop or kill it.
 
 pub mod client;
+pub mod floods;
 pub mod manage_clients;
 pub mod raw;
 pub mod raw_stanzas;
