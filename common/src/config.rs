@@ -551,7 +551,10 @@ impl Config {
             }
         }
         for (key, value) in [
-            ("max_sessions_per_account", config.c2s.max_sessions_per_account),
+            (
+                "max_sessions_per_account",
+                config.c2s.max_sessions_per_account,
+            ),
             (
                 "max_unauthenticated_connections",
                 config.c2s.max_unauthenticated_connections,
@@ -565,7 +568,8 @@ impl Config {
                 return Err((line_of_key(text, key), format!("c2s.{key}: at least 1")));
             }
         }
-        check_http_limits(&config.http).map_err(|(key, message)| (line_of_key(text, key), message))?;
+        check_http_limits(&config.http)
+            .map_err(|(key, message)| (line_of_key(text, key), message))?;
         if config.auth.scram_iterations < 4096 {
             return Err((
                 line_of_key(text, "scram_iterations"),

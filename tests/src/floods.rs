@@ -18,7 +18,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The stream header the trickling flood sends, one byte a second: it
 /// would take more than two minutes to finish.
-const STREAM_HEADER: &[u8] = b"<?xml version='1.0'?><stream:stream to='example.test' version='1.0' \
+const STREAM_HEADER: &[u8] =
+    b"<?xml version='1.0'?><stream:stream to='example.test' version='1.0' \
       xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
 
 /// The start of a TLS ClientHello: a handshake record announcing 512 bytes,
@@ -270,4 +271,51 @@ pub async fn while_flooding<T>(
         done = future => done,
         () = flood.keep_up(size) => unreachable!("keep_up never ends"),
     }
+}
+
+/// Starts roostd with `http` lines in its `[http]` table (the test config
+/// has no other way in for them): started once, the config rewritten, then
+/// restarted on the same ports.
+pub fn server_with_http(http: &str) -> crate::Server {
+    let mut server = crate::Server::start();
+    let path = server.config_path();
+    let config = std::fs::read_to_string(&path).expect("read config");
+    let config = config.replacen("[http]\n", &format!("[http]\n{http}\n"), 1);
+    std::fs::write(&path, config).expect("write config");
+    server.kill9_and_restart();
+    server
+}
+
+/// Reads an HTTP response off `stream` until it is complete (by its
+/// `content-length`) or the server closes; `None` if neither happens
+/// `within`. An empty string means closed without an answer.
+pub async fn read_response(stream: &mut TcpStream, within: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt as _;
+    let deadline = tokio::time::Instant::now() + within;
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(complete) = complete_response(&received) {
+            return Some(complete);
+        }
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => return None,
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(String::from_utf8_lossy(&received).into()),
+            Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+fn complete_response(received: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(received);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let length: usize = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    (body.len() >= length).then(|| text.into_owned())
 }

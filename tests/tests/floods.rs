@@ -20,7 +20,12 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use roost_tests::floods::{Flood, Stall, connections_held, rss_bytes, while_flooding};
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::TcpStream;
+
+use roost_tests::floods::{
+    Flood, Stall, connections_held, read_response, rss_bytes, server_with_http, while_flooding,
+};
 use roost_tests::raw::RawClient;
 use roost_tests::{HOST, Server, free_port};
 
@@ -142,4 +147,282 @@ async fn stalled_tls_handshakes_do_not_keep_a_client_out() {
     let server = server_with_alice(&format!("direct_tls_bind = [\"127.0.0.1:{direct_tls}\"]"));
     let target = SocketAddr::from(([127, 0, 0, 1], direct_tls));
     flood_and_log_in(&server, target, Stall::PartialClientHello).await;
+}
+
+async fn http_connection(server: &Server) -> TcpStream {
+    TcpStream::connect(("127.0.0.1", server.http_port))
+        .await
+        .expect("connect HTTP")
+}
+
+fn status_of(response: &str) -> u16 {
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"))
+}
+
+fn json_error_of(response: &str) -> String {
+    let (head, body) = response.split_once("\r\n\r\n").expect("a body");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "not JSON: {response:?}"
+    );
+    let json: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+    json["error"].as_str().expect("an error code").to_owned()
+}
+
+#[tokio::test]
+async fn oversized_headers_are_answered_431() {
+    let server = Server::start();
+    let response = reqwest::Client::new()
+        .get(server.url("/invites_api"))
+        .header("x-filler", "a".repeat(20 * 1024))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status().as_u16(), 431);
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_answered_413_with_json() {
+    let server = Server::start();
+    let response = reqwest::Client::new()
+        .post(server.url("/invites_api"))
+        .body(vec![b'x'; 100 * 1024])
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status().as_u16(), 413);
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(body["error"], "too_large", "{body}");
+    // An unknown path too, rather than its 404.
+    let response = reqwest::Client::new()
+        .put(server.url("/nowhere"))
+        .body(vec![b'x'; 100 * 1024])
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status().as_u16(), 413);
+}
+
+#[tokio::test]
+async fn headers_trickled_in_are_closed_at_the_read_timeout() {
+    let server = server_with_http("read_timeout = \"2s\"");
+    let mut slow = http_connection(&server).await;
+    slow.write_all(b"GET /invites_api HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let trickle = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if slow.write_all(b"a").await.is_err() {
+                break;
+            }
+        }
+    };
+    let mut reader = http_connection(&server).await;
+    // The trickling connection is one; a second one, idle after its
+    // request, is closed by the same timeout.
+    reader
+        .write_all(b"GET /nowhere HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let answered = read_response(&mut reader, Duration::from_secs(5))
+        .await
+        .expect("an answer");
+    assert_eq!(status_of(&answered), 404);
+    let idle_closed = async { read_response(&mut reader, Duration::from_secs(10)).await };
+    tokio::select! {
+        () = trickle => {}
+        _ = tokio::time::sleep(Duration::from_secs(10)) => {
+            panic!("a request whose headers trickle in is still open after 10 s")
+        }
+    }
+    let closed_after = started.elapsed();
+    assert_eq!(
+        idle_closed.await.as_deref(),
+        Some(""),
+        "the idle keep-alive connection"
+    );
+    assert!(
+        closed_after >= Duration::from_millis(1500),
+        "closed after {closed_after:?}, before the read timeout"
+    );
+    eprintln!("slowloris: closed after {closed_after:?} (read_timeout 2 s)");
+}
+
+#[tokio::test]
+async fn connections_over_the_limit_are_closed_at_once() {
+    let server = server_with_http("max_connections = 4");
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let mut connection = http_connection(&server).await;
+        // Each answered: the server holds it.
+        connection
+            .write_all(b"GET /nowhere HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = read_response(&mut connection, Duration::from_secs(5))
+            .await
+            .expect("an answer");
+        assert_eq!(status_of(&answer), 404);
+        held.push(connection);
+    }
+    let mut fifth = http_connection(&server).await;
+    let closed = read_response(&mut fifth, Duration::from_secs(2)).await;
+    assert_eq!(
+        closed.as_deref(),
+        Some(""),
+        "a connection over max_connections is closed at once"
+    );
+    drop(held);
+    // The places are free again (the server saw the closes by the time a
+    // new connection is answered; retry while it has not).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut next = http_connection(&server).await;
+        let _ = next
+            .write_all(b"GET /nowhere HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .await;
+        match read_response(&mut next, Duration::from_secs(5)).await {
+            Some(answer) if !answer.is_empty() => {
+                assert_eq!(status_of(&answer), 404);
+                break;
+            }
+            _ if Instant::now() < deadline => continue,
+            other => panic!("no answer once the connections were closed: {other:?}"),
+        }
+    }
+}
+
+/// Starts a request whose body never finishes arriving (100 bytes
+/// announced, 9 sent): the handler waits for it until the read timeout.
+async fn slow_request(server: &Server) -> TcpStream {
+    let mut connection = http_connection(server).await;
+    connection
+        .write_all(
+            b"POST /invite/sometoken/register HTTP/1.1\r\nHost: localhost\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n\
+              username=",
+        )
+        .await
+        .unwrap();
+    connection
+}
+
+#[tokio::test]
+async fn requests_over_the_limit_are_answered_503_at_once() {
+    let server = server_with_http("max_concurrent_requests = 2\nread_timeout = \"3s\"");
+    // Two requests whose bodies never finish arriving hold both places.
+    let mut slow = vec![slow_request(&server).await, slow_request(&server).await];
+    let started = Instant::now();
+    // Once the server has both, one more request is answered 503 at once.
+    let client = reqwest::Client::new();
+    let busy = loop {
+        let asked = Instant::now();
+        let response = client
+            .get(server.url("/invites_api"))
+            .send()
+            .await
+            .expect("an answer");
+        if response.status().as_u16() == 503 {
+            assert!(
+                asked.elapsed() < Duration::from_secs(1),
+                "503 took {:?}",
+                asked.elapsed()
+            );
+            break response;
+        }
+        // This request may have taken a place before a slow one reached
+        // the server, which then got the 503: send that one again.
+        for connection in &mut slow {
+            if read_response(connection, Duration::ZERO).await.is_some() {
+                *connection = slow_request(&server).await;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no 503 with two requests in flight and max_concurrent_requests = 2 (got {})",
+            response.status()
+        );
+    };
+    assert_eq!(
+        busy.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let body: serde_json::Value = busy.json().await.expect("JSON");
+    assert_eq!(body["error"], "busy", "{body}");
+    // The slow requests are answered (4xx) when their bodies run out of
+    // time, and the server answers normally again.
+    for connection in &mut slow {
+        let answer = read_response(connection, Duration::from_secs(8))
+            .await
+            .expect("the slow request answered after the read timeout");
+        let status = status_of(&answer);
+        assert!((400..500).contains(&status), "{answer}");
+    }
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(1),
+        "answered after only {waited:?}"
+    );
+    let response = client
+        .get(server.url("/invites_api"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(
+        response.status().as_u16(),
+        401,
+        "a normal request after the flood"
+    );
+    let mut raw = http_connection(&server).await;
+    raw.write_all(b"GET /invites_api HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = read_response(&mut raw, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(json_error_of(&answer), "missing_key");
+}
+
+#[tokio::test]
+async fn a_request_in_flight_when_roostd_stops_is_answered() {
+    let mut server = Server::start();
+    let mut connection = http_connection(&server).await;
+    connection
+        .write_all(
+            b"POST /invite/sometoken/register HTTP/1.1\r\nHost: localhost\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 13\r\n\r\n\
+              username=",
+        )
+        .await
+        .unwrap();
+    let port = server.http_port;
+    let stopping = tokio::task::spawn_blocking(move || {
+        let (status, _) = server.terminate();
+        status
+    });
+    // Once roostd stopped listening, the request in flight is finished.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "roostd still listens 5 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    connection.write_all(b"anne").await.unwrap();
+    let answer = read_response(&mut connection, Duration::from_secs(5))
+        .await
+        .expect("an answer");
+    assert!(!answer.is_empty(), "closed without an answer");
+    assert!((400..500).contains(&status_of(&answer)), "{answer}");
+    assert!(stopping.await.unwrap().success());
 }

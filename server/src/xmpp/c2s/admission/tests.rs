@@ -99,7 +99,10 @@ fn a_flood_from_many_addresses_evicts_itself_before_a_real_client() {
     let report = admission.take_report().expect("report");
     assert_eq!(report.evicted as usize, evicted);
     assert_eq!(report.refused, refused);
-    assert!(evicted > 0 && refused > 0, "{evicted} evicted, {refused} refused");
+    assert!(
+        evicted > 0 && refused > 0,
+        "{evicted} evicted, {refused} refused"
+    );
 }
 
 #[test]
@@ -122,6 +125,12 @@ fn the_report_names_the_limits() {
     let text = admission.take_report().unwrap().to_string();
     assert!(text.contains("1 connections refused"), "{text}");
     assert!(text.contains("most from 192.0.2.1: 1"), "{text}");
-    assert!(text.contains("1 unauthenticated connections closed"), "{text}");
-    assert!(text.contains("c2s.max_unauthenticated_connections"), "{text}");
+    assert!(
+        text.contains("1 unauthenticated connections closed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("c2s.max_unauthenticated_connections"),
+        "{text}"
+    );
 }
