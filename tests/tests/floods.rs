@@ -177,7 +177,9 @@ fn json_error_of(response: &str) -> String {
 #[tokio::test]
 async fn oversized_headers_are_answered_431() {
     let server = Server::start();
-    let response = reqwest::Client::new()
+    let response = roost_tests::http_builder()
+        .build()
+        .unwrap()
         .get(server.url("/invites_api"))
         .header("x-filler", "a".repeat(20 * 1024))
         .send()
@@ -189,7 +191,9 @@ async fn oversized_headers_are_answered_431() {
 #[tokio::test]
 async fn an_oversized_body_is_answered_413_with_json() {
     let server = Server::start();
-    let response = reqwest::Client::new()
+    let response = roost_tests::http_builder()
+        .build()
+        .unwrap()
         .post(server.url("/invites_api"))
         .body(vec![b'x'; 100 * 1024])
         .send()
@@ -199,7 +203,9 @@ async fn an_oversized_body_is_answered_413_with_json() {
     let body: serde_json::Value = response.json().await.expect("JSON");
     assert_eq!(body["error"], "too_large", "{body}");
     // An unknown path too, rather than its 404.
-    let response = reqwest::Client::new()
+    let response = roost_tests::http_builder()
+        .build()
+        .unwrap()
         .put(server.url("/nowhere"))
         .body(vec![b'x'; 100 * 1024])
         .send()
@@ -321,7 +327,7 @@ async fn requests_over_the_limit_are_answered_503_at_once() {
     let mut slow = vec![slow_request(&server).await, slow_request(&server).await];
     let started = Instant::now();
     // Once the server has both, one more request is answered 503 at once.
-    let client = reqwest::Client::new();
+    let client = roost_tests::http_builder().build().unwrap();
     let busy = loop {
         let asked = Instant::now();
         let response = client
@@ -396,14 +402,20 @@ async fn requests_over_the_limit_are_answered_503_at_once() {
 async fn a_request_in_flight_when_roostd_stops_is_answered() {
     let mut server = Server::start();
     let mut connection = http_connection(&server).await;
+    // `100 Continue` comes back once the handler reads the body: the
+    // request is in flight.
     connection
         .write_all(
             b"POST /invite/sometoken/register HTTP/1.1\r\nHost: localhost\r\n\
-              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 13\r\n\r\n\
-              username=",
+              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 13\r\n\
+              Expect: 100-continue\r\n\r\n",
         )
         .await
         .unwrap();
+    let interim = read_response(&mut connection, Duration::from_secs(5))
+        .await
+        .expect("an interim answer");
+    assert_eq!(status_of(&interim), 100, "{interim}");
     let port = server.http_port;
     let stopping = tokio::task::spawn_blocking(move || {
         let (status, _) = server.terminate();
@@ -418,7 +430,7 @@ async fn a_request_in_flight_when_roostd_stops_is_answered() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    connection.write_all(b"anne").await.unwrap();
+    connection.write_all(b"username=anne").await.unwrap();
     let answer = read_response(&mut connection, Duration::from_secs(5))
         .await
         .expect("an answer");
