@@ -9,7 +9,9 @@
 //! closed connection replaced by a new one, so thousands of new
 //! connections a second), a real client from 127.0.0.1 logs in and binds
 //! within a second, and roostd's resident memory stays bounded. The
-//! figures are printed (`--nocapture`).
+//! figures are printed (`--nocapture`). A connection stops counting once
+//! it has logged in: four sessions from one address bind under limits of
+//! two.
 //!
 //! HTTP: oversized headers get 431, an oversized body 413 with JSON, a
 //! request whose headers trickle in is closed at the read timeout, a
@@ -147,6 +149,31 @@ async fn stalled_tls_handshakes_do_not_keep_a_client_out() {
     let server = server_with_alice(&format!("direct_tls_bind = [\"127.0.0.1:{direct_tls}\"]"));
     let target = SocketAddr::from(([127, 0, 0, 1], direct_tls));
     flood_and_log_in(&server, target, Stall::PartialClientHello).await;
+}
+
+#[tokio::test]
+async fn logged_in_connections_do_not_count_as_unauthenticated() {
+    let server = server_with_alice(
+        "max_unauthenticated_connections = 2\nmax_unauthenticated_per_address = 2",
+    );
+    let mut sessions = Vec::new();
+    for resource in ["a", "b", "c", "d"] {
+        sessions.push(RawClient::bound(&server, "alice", PASSWORD, resource).await);
+    }
+    // Every session is still served: none was evicted or refused.
+    for (i, session) in sessions.iter_mut().enumerate() {
+        session
+            .send(&format!(
+                "<iq type='get' id='ping{i}' to='{HOST}'><ping xmlns='urn:xmpp:ping'/></iq>"
+            ))
+            .await;
+        assert!(
+            session
+                .read_iq(&format!("ping{i}"))
+                .await
+                .contains("type='result'")
+        );
+    }
 }
 
 async fn http_connection(server: &Server) -> TcpStream {
