@@ -84,6 +84,13 @@ pub struct C2sConfig {
     /// Resources one account may have bound at once (ejabberd's
     /// `max_user_sessions`).
     pub max_sessions_per_account: usize,
+    /// Connections not yet authenticated (TLS handshake included) held at
+    /// once; a new one past it ends the oldest of the address holding the
+    /// most.
+    pub max_unauthenticated_connections: usize,
+    /// Connections not yet authenticated from one source address (IPv6:
+    /// per /64); a new one past it is closed at once.
+    pub max_unauthenticated_per_address: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -139,6 +146,19 @@ pub struct HttpConfig {
     /// Base of the links handed out (invite pages); without a trailing slash.
     /// Defaults to `http://` + `bind`.
     pub public_url: Option<String>,
+    /// Bytes of a request's start line and headers; past it, 431.
+    pub max_header_size: usize,
+    /// Bytes of a request body on routes without a limit of their own;
+    /// past it, 413.
+    pub max_body_size: usize,
+    /// Time a client has to send a request's headers (and, on an idle
+    /// keep-alive connection, to start the next one), and again its body.
+    #[serde(deserialize_with = "duration")]
+    pub read_timeout: Duration,
+    /// Connections held open at once; one more is closed at once.
+    pub max_connections: usize,
+    /// Requests being handled at once; one more is answered 503.
+    pub max_concurrent_requests: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -317,6 +337,11 @@ impl Default for HttpConfig {
         HttpConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 5280)),
             public_url: None,
+            max_header_size: 16 * 1024,
+            max_body_size: 64 * 1024,
+            read_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            max_concurrent_requests: 128,
         }
     }
 }
@@ -333,6 +358,8 @@ impl Default for C2sConfig {
             write_timeout: Duration::from_secs(30),
             max_queued_bytes: 2 * 1024 * 1024,
             max_sessions_per_account: 10,
+            max_unauthenticated_connections: 1000,
+            max_unauthenticated_per_address: 100,
         }
     }
 }
@@ -523,12 +550,26 @@ impl Config {
                 return Err((line_of_key(text, key), format!("c2s.{key}: at most 1 day")));
             }
         }
-        if config.c2s.max_sessions_per_account == 0 {
-            return Err((
-                line_of_key(text, "max_sessions_per_account"),
-                "c2s.max_sessions_per_account: at least 1".into(),
-            ));
+        for (key, value) in [
+            (
+                "max_sessions_per_account",
+                config.c2s.max_sessions_per_account,
+            ),
+            (
+                "max_unauthenticated_connections",
+                config.c2s.max_unauthenticated_connections,
+            ),
+            (
+                "max_unauthenticated_per_address",
+                config.c2s.max_unauthenticated_per_address,
+            ),
+        ] {
+            if value == 0 {
+                return Err((line_of_key(text, key), format!("c2s.{key}: at least 1")));
+            }
         }
+        check_http_limits(&config.http)
+            .map_err(|(key, message)| (line_of_key(text, key), message))?;
         if config.auth.scram_iterations < 4096 {
             return Err((
                 line_of_key(text, "scram_iterations"),
@@ -714,6 +755,31 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
+/// The `[http]` limits' bounds: each must let an ordinary request through.
+fn check_http_limits(http: &HttpConfig) -> Result<(), (&'static str, String)> {
+    if !(1024..=1024 * 1024).contains(&http.max_header_size) {
+        return Err((
+            "max_header_size",
+            "http.max_header_size: between 1024 and 1048576 bytes".into(),
+        ));
+    }
+    if http.read_timeout.is_zero() || http.read_timeout > Duration::from_secs(3600) {
+        return Err((
+            "read_timeout",
+            "http.read_timeout: at least 1 second and at most 1 hour".into(),
+        ));
+    }
+    for (key, value) in [
+        ("max_connections", http.max_connections),
+        ("max_concurrent_requests", http.max_concurrent_requests),
+    ] {
+        if value == 0 {
+            return Err((key, format!("http.{key}: at least 1")));
+        }
+    }
+    Ok(())
+}
+
 fn line_of_key(text: &str, key: &str) -> usize {
     text.lines()
         .position(|l| l.trim_start().starts_with(key))
@@ -857,6 +923,22 @@ mod tests {
             ("[c2s]\nbind = \"127.0.0.1:5222\"", "sequence"),
             ("[c2s]\nmax_queued_bytes = 1000", "max_stanza_size"),
             ("[c2s]\nmax_sessions_per_account = 0", "at least 1"),
+            (
+                "[c2s]\nmax_unauthenticated_connections = 0",
+                "c2s.max_unauthenticated_connections: at least 1",
+            ),
+            (
+                "[c2s]\nmax_unauthenticated_per_address = 0",
+                "c2s.max_unauthenticated_per_address: at least 1",
+            ),
+            ("[http]\nmax_header_size = 100", "http.max_header_size"),
+            ("[http]\nread_timeout = 0", "http.read_timeout"),
+            ("[http]\nread_timeout = \"2h\"", "at most 1 hour"),
+            ("[http]\nmax_connections = 0", "http.max_connections"),
+            (
+                "[http]\nmax_concurrent_requests = 0",
+                "http.max_concurrent_requests",
+            ),
             ("[c2s]\nwrite_timeout = \"0s\"", "positive"),
             (
                 "[c2s]\nnegotiation_timeout = \"1000000000d\"",

@@ -76,6 +76,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tls,
         bind2: xmpp::c2s::inline::Bind2Registry::default(),
         features: xmpp::c2s::feature_cache::FeatureCache::default(),
+        admission: xmpp::c2s::admission::Admission::new(&config.c2s),
     });
     let account_watch = tokio::spawn(xmpp::handlers::follow_account_events(xmpp.clone()));
     let c2s_tasks: Vec<_> = c2s_listeners

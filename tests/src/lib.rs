@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod crash_load;
+pub mod floods;
 pub mod manage_clients;
 pub mod raw;
 pub mod raw_stanzas;

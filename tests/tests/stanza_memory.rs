@@ -135,7 +135,9 @@ async fn grow_before_login(
 /// unfinished stanzas and checks the growth per connection.
 async fn assert_bounded_before_login(what: &str, header: &str, stanza: &str) {
     const CONNECTIONS: usize = 200;
-    let server = Server::start();
+    // All of them wait unauthenticated from 127.0.0.1, past the default
+    // share of one address.
+    let server = Server::start_c2s("max_unauthenticated_per_address = 1000", "");
     assert_serving(&server).await;
     let (per_connection, clients) = grow_before_login(&server, CONNECTIONS, header, stanza).await;
     eprintln!(

@@ -9,13 +9,14 @@ mod apps;
 mod error;
 mod invite_page;
 mod invites_api;
+mod limits;
+mod listener;
 mod pages;
 mod qr;
 mod register;
 mod roster_admin;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -45,9 +46,14 @@ impl FromRef<HttpState> for Services {
     }
 }
 
-/// Every route, with the services and the config (what pages show).
+/// Every route, with the services and the config (what pages show and
+/// the `[http]` limits).
 pub fn router(services: Services, config: Arc<Config>) -> Router {
-    Router::new()
+    let limits = limits::RequestLimits::new(&config.http);
+    // Routes that read no body, or one no larger than `max_body_size`;
+    // those added after the layer below read bodies under limits of their
+    // own.
+    let limited = Router::new()
         .route(
             "/invites_api",
             get(invites_api::create)
@@ -56,6 +62,12 @@ pub fn router(services: Services, config: Arc<Config>) -> Router {
                 .layer(axum::middleware::map_response(invites_api::cors)),
         )
         .route("/invite/{token}", get(invite_page::show))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            limits.clone(),
+            limits::body_size,
+        ));
+    limited
         .route(
             "/invite/{token}/register",
             get(register::form)
@@ -70,7 +82,11 @@ pub fn router(services: Services, config: Arc<Config>) -> Router {
             "/roster_admin/refresh/{username}",
             get(roster_admin::refresh_one).fallback(roster_admin::method_not_allowed),
         )
-        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limits.max_body_size()))
+        .layer(axum::middleware::from_fn_with_state(
+            limits,
+            limits::requests,
+        ))
         .with_state(HttpState { services, config })
 }
 
@@ -112,11 +128,8 @@ pub async fn serve(
     config: Arc<Config>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Handlers that check who calls (the roster refresh) see the peer.
-    let app = router(services, config).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let app = router(services, config.clone());
+    listener::serve(listener, app, &config.http, shutdown).await
 }
 
 #[cfg(test)]

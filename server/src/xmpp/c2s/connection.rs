@@ -20,6 +20,7 @@ mod sasl;
 mod sasl2;
 
 use super::C2sShared;
+use super::admission::Ticket;
 use super::auth::SaslExchange;
 use super::login::{Login, Started};
 use super::offline_delivery::OfflineDelivery;
@@ -81,10 +82,18 @@ pub struct Connection {
     offline: OfflineDelivery,
     /// When the client connected: the negotiation deadline runs from here.
     connected_at: Instant,
+    /// This connection's place among the unauthenticated ones, given back
+    /// at authentication.
+    admission: Option<Ticket>,
 }
 
 impl Connection {
-    pub fn new(shared: Arc<C2sShared>, tcp: TcpStream, peer: SocketAddr) -> Connection {
+    pub fn new(
+        shared: Arc<C2sShared>,
+        tcp: TcpStream,
+        peer: SocketAddr,
+        admission: Ticket,
+    ) -> Connection {
         let limits = Limits {
             max_stanza_bytes: shared.xmpp.config.c2s.max_stanza_size_unauthenticated,
             ..Limits::default()
@@ -107,6 +116,7 @@ impl Connection {
             queue: None,
             offline: OfflineDelivery::default(),
             connected_at: Instant::now(),
+            admission: Some(admission),
         }
     }
 
@@ -143,6 +153,17 @@ impl Connection {
                 }
                 _ = tokio::time::sleep_until(negotiation_deadline), if !bound => {
                     self.stream_error("connection-timeout", Some("negotiation took too long"));
+                    Next::Close
+                }
+                () = evicted(&mut self.admission) => {
+                    self.admission = None;
+                    if self.stage == Stage::Header {
+                        self.write_header();
+                    }
+                    self.stream_error(
+                        "resource-constraint",
+                        Some("too many connections are logging in; try again"),
+                    );
                     Next::Close
                 }
                 _ = stopped(&mut stop) => {
@@ -235,7 +256,13 @@ impl Connection {
         let Some(Transport::Plain(tcp)) = self.transport.take() else {
             return false;
         };
-        let handshake = tokio::time::timeout_at(deadline, self.shared.tls.accept(tcp)).await;
+        let handshake = tokio::select! {
+            handshake = tokio::time::timeout_at(deadline, self.shared.tls.accept(tcp)) => handshake,
+            () = evicted(&mut self.admission) => {
+                tracing::debug!("{}: evicted during the TLS handshake", self.peer);
+                return false;
+            }
+        };
         let Ok(handshake) = handshake else {
             tracing::debug!("{}: TLS handshake took too long", self.peer);
             return false;
@@ -423,6 +450,15 @@ async fn within<T>(
     match first {
         std::task::Poll::Ready(done) => Some(done),
         std::task::Poll::Pending => tokio::time::timeout_at(until(), io).await.ok(),
+    }
+}
+
+/// Completes when the connection was evicted to make room for a new one;
+/// never once it has authenticated.
+async fn evicted(admission: &mut Option<Ticket>) {
+    match admission {
+        Some(ticket) => ticket.evicted().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The client-to-server listener: accepts TCP (and direct TLS)
 //! connections and runs one [`connection::Connection`] task for each.
 
+pub mod admission;
 mod auth;
 mod connection;
 mod fast;
@@ -28,7 +29,12 @@ pub struct C2sShared {
     pub bind2: inline::Bind2Registry,
     /// Stream features, serialised once per combination.
     pub features: feature_cache::FeatureCache,
+    /// The bounds on connections that have not authenticated yet.
+    pub admission: Arc<admission::Admission>,
 }
+
+/// How often refused and evicted connections are summed up in the log.
+const ADMISSION_REPORT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Accepts connections on `listener` until `stop` turns true; each
 /// connection then closes its stream itself.
@@ -39,12 +45,19 @@ pub async fn serve(
     stop: watch::Receiver<bool>,
 ) {
     let mut stopping = stop.clone();
+    let mut report = tokio::time::interval(ADMISSION_REPORT_INTERVAL);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((tcp, peer)) => {
+                    // Over its address's share, the connection is closed
+                    // here: no TLS, no task.
+                    let Some(ticket) = shared.admission.admit(peer.ip()) else {
+                        continue;
+                    };
                     let _ = tcp.set_nodelay(true);
-                    let connection = connection::Connection::new(shared.clone(), tcp, peer);
+                    let connection =
+                        connection::Connection::new(shared.clone(), tcp, peer, ticket);
                     tokio::spawn(connection.run(direct_tls, stop.clone()));
                 }
                 Err(e) => {
@@ -52,6 +65,11 @@ pub async fn serve(
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
             },
+            _ = report.tick() => {
+                if let Some(report) = shared.admission.take_report() {
+                    tracing::warn!("c2s, last {ADMISSION_REPORT_INTERVAL:?}: {report}");
+                }
+            }
             _ = connection::stopped(&mut stopping) => break,
         }
     }

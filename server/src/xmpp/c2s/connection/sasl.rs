@@ -163,9 +163,11 @@ impl Connection {
         failure.write_to(&mut self.out, ns::STREAMS);
     }
 
-    /// Authentication succeeded: authenticated stanzas may be larger.
+    /// Authentication succeeded: authenticated stanzas may be larger, and
+    /// the connection no longer counts as unauthenticated.
     pub(super) fn authenticated(&mut self, login: Login) {
         self.login = Some(login);
+        self.admission = None;
         self.parser.set_limits(Limits {
             max_stanza_bytes: self.shared.xmpp.config.c2s.max_stanza_size,
             ..Limits::default()
