@@ -28,6 +28,9 @@ const PURGE_INTERVAL: Duration = Duration::from_secs(600);
 /// finishes requests in flight, commits storage, removes the admin socket.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
+    // Caught from the start, so a SIGTERM sent as soon as roostd says it is
+    // ready (or while it starts) stops it cleanly instead of killing it.
+    let shutdown = ShutdownSignal::install()?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let _lock = lock::DataDirLock::acquire(&config.data_dir)?;
@@ -91,7 +94,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         })
         .collect();
 
-    shutdown_signal().await;
+    shutdown.received().await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     admin_task.abort();
@@ -134,12 +137,25 @@ async fn purge_invites(services: Services) {
     }
 }
 
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+/// SIGTERM and SIGINT, caught.
+struct ShutdownSignal {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    fn install() -> anyhow::Result<ShutdownSignal> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(ShutdownSignal {
+            term: signal(SignalKind::terminate()).context("cannot catch SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("cannot catch SIGINT")?,
+        })
+    }
+
+    async fn received(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
     }
 }

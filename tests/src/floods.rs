@@ -319,15 +319,3 @@ fn complete_response(received: &[u8]) -> Option<String> {
         .unwrap_or(0);
     (body.len() >= length).then(|| text.into_owned())
 }
-
-/// Whether process `pid` has a handler for signal `signal` (its `SigCgt`
-/// mask): roostd installs its SIGTERM handler just after it reports ready,
-/// and a SIGTERM before that ends it at once, like any process.
-pub fn catches_signal(pid: u32, signal: i32) -> bool {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("SigCgt:"))
-        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
-        .is_some_and(|mask| mask & (1 << (signal - 1)) != 0)
-}

@@ -26,8 +26,7 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
 use roost_tests::floods::{
-    Flood, Stall, catches_signal, connections_held, read_response, rss_bytes, server_with_http,
-    while_flooding,
+    Flood, Stall, connections_held, read_response, rss_bytes, server_with_http, while_flooding,
 };
 use roost_tests::raw::RawClient;
 use roost_tests::{HOST, Server, free_port};
@@ -444,11 +443,6 @@ async fn a_request_in_flight_when_roostd_stops_is_answered() {
         .await
         .expect("an interim answer");
     assert_eq!(status_of(&interim), 100, "{interim}");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !catches_signal(server.pid(), libc::SIGTERM) {
-        assert!(Instant::now() < deadline, "roostd does not catch SIGTERM");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
     let port = server.http_port;
     let stopping = tokio::task::spawn_blocking(move || {
         let (status, _) = server.terminate();

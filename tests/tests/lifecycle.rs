@@ -36,6 +36,27 @@ fn config_errors_name_file_line_and_option() {
     assert!(stderr(&out).contains("missing.toml"), "{}", stderr(&out));
 }
 
+/// Whether process `pid` has a handler for `signal` (its `SigCgt` mask).
+fn catches_signal(pid: u32, signal: i32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (signal - 1)) != 0)
+}
+
+#[test]
+fn sigterm_is_caught_as_soon_as_roostd_is_ready() {
+    // Once the admin socket exists a supervisor may send SIGTERM at once;
+    // it must stop roostd cleanly, not kill it with the default action.
+    let mut server = Server::start();
+    assert!(catches_signal(server.pid(), libc::SIGTERM));
+    assert!(catches_signal(server.pid(), libc::SIGINT));
+    let (status, log) = server.terminate();
+    assert!(status.success(), "{status:?}\n{log}");
+}
+
 #[test]
 fn check_config_accepts_the_example_config() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../roost.example.toml");
