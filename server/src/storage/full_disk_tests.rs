@@ -141,6 +141,47 @@ async fn the_wal_cannot_grow() {
     assert_eq!(reopened(thread, &tmpfs).await, 2);
 }
 
+/// Once writes fail, reads queued among them still succeed: a write's
+/// failure at COMMIT must not be the failure of the reads it would have
+/// shared a transaction with.
+#[tokio::test]
+async fn reads_queued_among_failing_writes_succeed() {
+    let Some(tmpfs) = Tmpfs::mount() else { return };
+    let (db, thread, _) = open(&tmpfs).await;
+    bump(&db).await.unwrap();
+    tmpfs.fill(0);
+    assert_eq!(bump(&db).await, Err(StorageError::Full));
+    // Queued together, as a busy server queues them.
+    let jobs: Vec<_> = (0..40)
+        .map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                if i % 2 == 0 {
+                    (true, bump(&db).await.is_ok())
+                } else {
+                    let read = db
+                        .call(|c| -> Result<i64, StorageError> {
+                            Ok(c.query_row("SELECT v FROM t", [], |r| r.get(0))?)
+                        })
+                        .await;
+                    (false, read == Ok(1))
+                }
+            })
+        })
+        .collect();
+    for job in jobs {
+        let (write, ok) = job.await.unwrap();
+        if write {
+            assert!(!ok, "a write succeeded on a full disk");
+        } else {
+            assert!(ok, "a read failed among failing writes");
+        }
+    }
+    tmpfs.unfill();
+    bump(&db).await.unwrap();
+    assert_eq!(reopened(thread, &tmpfs).await, 2);
+}
+
 /// The commit that reaches 1000 WAL frames runs a checkpoint, which must
 /// grow the database file and cannot: the commit stands (its frames are
 /// in the WAL) and says so; the next commits find the WAL full.

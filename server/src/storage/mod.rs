@@ -192,7 +192,12 @@ fn run(conn: Connection, queue: mpsc::Receiver<Message>) {
             Ok(Message::Job(job)) => batch.push(job),
             Ok(Message::Stop) | Err(_) => break,
         }
-        while batch.len() < MAX_BATCH {
+        // While writes fail, each job gets a transaction of its own: in WAL
+        // mode a write fails at COMMIT, and in a shared batch that failure
+        // would be every read's too (logins, roster gets, lists), which
+        // must go on while the disk is full.
+        let max_batch = if failing.is_failing() { 1 } else { MAX_BATCH };
+        while batch.len() < max_batch {
             match queue.try_recv() {
                 Ok(Message::Job(job)) => batch.push(job),
                 Ok(Message::Stop) => {
@@ -222,6 +227,10 @@ fn run(conn: Connection, queue: mpsc::Receiver<Message>) {
 struct Failing(Option<StorageError>);
 
 impl Failing {
+    fn is_failing(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// `wrote`: whether the batch changed any row (a batch of reads that
     /// committed says nothing about a full disk).
     fn note(&mut self, outcome: Result<(), StorageError>, wrote: bool) {
@@ -244,7 +253,8 @@ impl Failing {
 }
 
 /// Runs `batch` in one transaction and answers every job in it, whatever
-/// happens. Afterwards no transaction is open, so a failure (a full disk)
+/// happens: when the transaction fails, every job in it, reads included,
+/// gets the error (a read may have seen a write that is now rolled back). Afterwards no transaction is open, so a failure (a full disk)
 /// costs this batch only: the next one starts afresh and succeeds once
 /// space is back.
 fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>) -> Result<(), StorageError> {
