@@ -7,6 +7,7 @@ pub mod admin;
 pub mod cli;
 pub mod http;
 mod lock;
+mod open_files;
 pub mod services;
 pub mod storage;
 pub mod tls;
@@ -31,6 +32,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // Caught from the start, so a SIGTERM sent as soon as roostd says it is
     // ready (or while it starts) stops it cleanly instead of killing it.
     let shutdown = ShutdownSignal::install()?;
+    open_files::raise(&config);
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let _lock = lock::DataDirLock::acquire(&config.data_dir)?;

@@ -191,7 +191,7 @@ impl From<ServiceError> for AdminError {
             ServiceError::Conflict(_) => ErrorKind::Conflict,
             ServiceError::Unauthenticated(_) | ServiceError::Forbidden(_) => ErrorKind::Forbidden,
             ServiceError::Storage(inner) => {
-                tracing::error!("admin request failed in storage: {inner}");
+                inner.log_refusal("an admin request");
                 return AdminError::new(
                     ErrorKind::Internal,
                     format!("nothing was changed: {inner}; try again later"),

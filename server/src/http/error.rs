@@ -43,7 +43,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "invalid_key"),
             ServiceError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ServiceError::Storage(inner) => {
-                tracing::error!("HTTP request failed in storage: {inner}");
+                inner.log_refusal("an HTTP request");
                 let message = match inner {
                     StorageError::Full => {
                         "the server's storage is full; nothing was stored, try again later"

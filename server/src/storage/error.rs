@@ -27,6 +27,22 @@ pub enum StorageError {
     File(String),
 }
 
+impl StorageError {
+    /// Logs a request that failed with this error, from a front door. A
+    /// full or unwritable disk is logged by the storage thread once when
+    /// writes start failing and once when they succeed again, so each
+    /// request refused meanwhile is only a debug line: at error level, a
+    /// client sending in a loop would flood the log (onto that full disk).
+    pub fn log_refusal(&self, what: &str) {
+        match self {
+            StorageError::Full | StorageError::Unwritable(_) => {
+                tracing::debug!("{what} refused: {self}");
+            }
+            _ => tracing::error!("{what} failed in storage: {self}"),
+        }
+    }
+}
+
 impl From<rusqlite::Error> for StorageError {
     fn from(e: rusqlite::Error) -> Self {
         match e.sqlite_error_code() {

@@ -117,7 +117,7 @@ impl From<crate::services::ServiceError> for StanzaError {
 /// later may succeed (`wait`). A full disk is RFC 6120 §8.3.3.18's
 /// `resource-constraint`; anything else an `internal-server-error`.
 fn storage_failed(e: &crate::storage::StorageError) -> StanzaError {
-    tracing::error!("stanza failed in storage: {e}");
+    e.log_refusal("a stanza");
     match e {
         crate::storage::StorageError::Full => StanzaError::resource_constraint()
             .with_text("the server's storage is full; nothing was stored, try again later"),

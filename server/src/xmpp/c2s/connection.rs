@@ -37,6 +37,9 @@ use roost_xml::{self as xml, Element, Limits, StreamEvent, StreamParser, ns};
 const READ_BUFFER: usize = 2048;
 /// A write buffer that grew past this is given back after the flush.
 const KEEP_WRITE_BUFFER: usize = 8192;
+/// How long closing a connection may wait for the peer (the TLS
+/// close_notify written out).
+const SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -208,7 +211,11 @@ impl Connection {
             presence::disconnected(&self.shared.xmpp, &session).await;
         }
         if let Some(transport) = self.transport.as_mut() {
-            let _ = transport.shutdown().await;
+            // A peer that stopped reading would keep a TLS shutdown (its
+            // close_notify behind unsent data) waiting forever, and with it
+            // the socket and the TLS state of a connection no limit counts
+            // any more.
+            let _ = tokio::time::timeout(SHUTDOWN_TIMEOUT, transport.shutdown()).await;
         }
     }
 
