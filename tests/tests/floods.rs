@@ -289,6 +289,44 @@ async fn headers_trickled_in_are_closed_at_the_read_timeout() {
 }
 
 #[tokio::test]
+async fn a_client_that_reads_no_answers_is_closed_at_the_read_timeout() {
+    // It pipelines requests whose answers fill every buffer, and reads
+    // none: hyper then waits to write and reads no more headers, so only
+    // a deadline on writes frees the connection.
+    let server = server_with_http("read_timeout = \"2s\"");
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut client = socket
+        .connect(SocketAddr::from(([127, 0, 0, 1], server.http_port)))
+        .await
+        .expect("connect HTTP");
+    let pid = server.pid();
+    let port = server.http_port;
+    let opened = Instant::now();
+    while connections_held(pid, port) == 0 {
+        assert!(opened.elapsed() < Duration::from_secs(5), "never accepted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let request = b"GET /invite/unknown HTTP/1.1\r\nHost: localhost\r\n\r\n".repeat(5000);
+    // The server stops reading once it cannot write, so this write stops
+    // too; it is left blocked.
+    let writer = tokio::spawn(async move {
+        let _ = client.write_all(&request).await;
+        client
+    });
+    let started = Instant::now();
+    while connections_held(pid, port) > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "a connection that reads no answers is still open after 15 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    writer.abort();
+    eprintln!("closed {:?} after the requests began", started.elapsed());
+}
+
+#[tokio::test]
 async fn connections_over_the_limit_are_closed_at_once() {
     let server = server_with_http("max_connections = 4");
     let mut held = Vec::new();

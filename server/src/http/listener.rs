@@ -5,7 +5,9 @@
 //! Per connection: headers larger than `max_header_size` are answered 431
 //! and the connection closed; headers not complete within `read_timeout`
 //! (a slowloris trickling them, or a keep-alive connection left idle)
-//! close it. At most `max_connections` are open; one more is closed as
+//! close it, and so does a write of an answer that makes no progress for
+//! as long (a client that sends requests but reads no answers), with
+//! each connection's buffers bounded. At most `max_connections` are open; one more is closed as
 //! soon as it is accepted, which costs nothing, and such closures are
 //! logged as a summary. Stopping lets requests in flight finish.
 
@@ -25,6 +27,14 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 
+use super::write_deadline::WriteDeadline;
+
+/// Each connection's read and write buffer: twice the largest headers,
+/// and at least 64 KiB (hyper needs 8 KiB).
+fn buffer_size(config: &HttpConfig) -> usize {
+    (2 * config.max_header_size).max(64 * 1024)
+}
+
 /// How often connections closed over the limit are summed up in the log.
 const REPORT_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -40,7 +50,11 @@ pub async fn serve(
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(config.read_timeout)
-        .max_header_size(config.max_header_size);
+        .max_header_size(config.max_header_size)
+        // hyper's default (about 400 KiB) is what a client that pipelines
+        // requests without reading the answers could make each connection
+        // hold; this is room for the largest headers and a few answers.
+        .max_buf_size(buffer_size(config));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     let mut report = tokio::time::interval(REPORT_INTERVAL);
@@ -67,7 +81,8 @@ pub async fn serve(
                     request.extensions_mut().insert(ConnectInfo(peer));
                     app.clone().oneshot(request)
                 });
-                let connection = graceful.watch(http.serve_connection(TokioIo::new(tcp), service));
+                let io = TokioIo::new(WriteDeadline::new(tcp, config.read_timeout));
+                let connection = graceful.watch(http.serve_connection(io, service));
                 tokio::spawn(async move {
                     if let Err(e) = connection.await {
                         tracing::debug!("HTTP connection from {peer}: {e}");

@@ -15,6 +15,7 @@ mod pages;
 mod qr;
 mod register;
 mod roster_admin;
+mod write_deadline;
 
 use std::future::Future;
 use std::sync::Arc;
