@@ -772,6 +772,7 @@ fn check_http_limits(http: &HttpConfig) -> Result<(), (&'static str, String)> {
     for (key, value) in [
         ("max_connections", http.max_connections),
         ("max_concurrent_requests", http.max_concurrent_requests),
+        ("max_body_size", http.max_body_size),
     ] {
         if value == 0 {
             return Err((key, format!("http.{key}: at least 1")));
@@ -935,6 +936,7 @@ mod tests {
             ("[http]\nread_timeout = 0", "http.read_timeout"),
             ("[http]\nread_timeout = \"2h\"", "at most 1 hour"),
             ("[http]\nmax_connections = 0", "http.max_connections"),
+            ("[http]\nmax_body_size = 0", "http.max_body_size"),
             (
                 "[http]\nmax_concurrent_requests = 0",
                 "http.max_concurrent_requests",

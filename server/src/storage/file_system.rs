@@ -54,7 +54,10 @@ fn probe(dir: &Path) -> Option<Trouble> {
     let path = dir.join(format!(".roostd-write-probe-{}", std::process::id()));
     match std::fs::OpenOptions::new()
         .write(true)
-        .create_new(true)
+        // Not `create_new`: a probe file left by a crash must not make
+        // the probe fail for another reason than the one it looks for.
+        .create(true)
+        .truncate(true)
         .open(&path)
     {
         Ok(_) => {
