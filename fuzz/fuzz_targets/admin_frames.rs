@@ -1,8 +1,9 @@
 //! Fuzzes the admin socket's server side as roostd reads it: bytes in
-//! arbitrary chunks through the frame decoder, each frame decoded as a
-//! request. Nothing may panic; the frames and errors must not depend on how
-//! the bytes were split; a request that decodes must survive an encode and
-//! a decode unchanged.
+//! arbitrary chunks through the frame decoder, each frame read as a request
+//! (`RequestFrame::read`, which roostd calls). Nothing may panic; the frames
+//! and errors must not depend on how the bytes were split; a request that
+//! is read must survive an encode and a decode unchanged, and the answer to
+//! one that is not must be one frame.
 //!
 //! Input layout: the first byte seeds the chunk sizes; the rest is the
 //! stream. The limit is small so that the fuzzer reaches it.
@@ -10,7 +11,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use roost_common::admin::RequestFrame;
+use roost_common::admin::{RequestFrame, ResponseFrame};
 use roost_common::frame::{self, FrameDecoder, FrameError};
 
 const LIMIT: usize = 256;
@@ -45,10 +46,18 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(whole, chunked, "frames depend on how the bytes were split");
     for line in whole.into_iter().flatten() {
         assert!(line.len() <= LIMIT);
-        if let Ok(request) = frame::decode::<RequestFrame>(&line) {
-            let again: RequestFrame =
-                frame::decode(&frame::encode(&request)[..]).expect("an encoded request decodes");
-            assert_eq!(again, request);
+        match RequestFrame::read(&line) {
+            Ok(request) => {
+                let again: RequestFrame = frame::decode(&frame::encode(&request)[..])
+                    .expect("an encoded request decodes");
+                assert_eq!(again, request);
+            }
+            // What roostd answers a bad frame with must itself be a frame.
+            Err((id, error)) => {
+                let encoded = frame::encode(&ResponseFrame::error(id, error));
+                assert_eq!(encoded.last(), Some(&b'\n'));
+                assert!(!encoded[..encoded.len() - 1].contains(&b'\n'));
+            }
         }
     }
 });
