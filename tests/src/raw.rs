@@ -306,7 +306,7 @@ pub async fn bound_in_plaintext(
 }
 
 /// A TLS client that trusts the test CA only.
-fn tls_connector() -> tokio_rustls::TlsConnector {
+pub(crate) fn tls_connector() -> tokio_rustls::TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
     let ca = std::fs::read(&test_ca().pem_path).expect("CA file");
     for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&ca) {

@@ -11,6 +11,7 @@
 
 use std::time::{Duration, Instant};
 
+use roost_tests::floods::rss_bytes;
 use roost_tests::raw::{RawClient, bound_in_plaintext};
 use roost_tests::{HOST, Server};
 
@@ -41,18 +42,6 @@ fn iq(children: usize, declare: bool) -> String {
 /// All of `stanza` but its last bytes.
 fn unfinished(stanza: &str) -> &str {
     &stanza[..stanza.len() - 3]
-}
-
-/// roostd's resident set, from /proc.
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("roostd status");
-    let kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().strip_suffix("kB"))
-        .and_then(|kib| kib.trim().parse().ok())
-        .expect("VmRSS in /proc/PID/status");
-    kib * 1024
 }
 
 /// Established connections to local `port` and the bytes roostd has not

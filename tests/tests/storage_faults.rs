@@ -222,6 +222,24 @@ fn start_fails(server: &Server) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// While writes are refused, alice and bob (online) chat both ways, a
+/// roster get answers, and dave logs in and chats with bob; dave is
+/// returned, online.
+async fn sessions_go_on(server: &Server, alice: &mut RawClient, bob: &mut RawClient) -> RawClient {
+    chat(alice, bob, &format!("{}/phone", jid("bob")), "hello bob").await;
+    chat(bob, alice, &format!("{}/desk", jid("alice")), "hi alice").await;
+    assert_eq!(roster_get(alice, "r2").await, Vec::<String>::new());
+    let mut dave = online(server, "dave", "laptop").await;
+    chat(
+        &mut dave,
+        bob,
+        &format!("{}/phone", jid("bob")),
+        "dave here",
+    )
+    .await;
+    dave
+}
+
 fn integrity_check(database: &Path) -> String {
     let conn = rusqlite::Connection::open(database).expect("open the database");
     conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -288,29 +306,7 @@ async fn a_full_disk_fails_writes_clearly_keeps_sessions_and_recovers_by_itself(
     assert!(message.contains("full"), "{message}");
 
     // Reads, logins and live sessions go on.
-    chat(
-        &mut alice,
-        &mut bob,
-        &format!("{}/phone", jid("bob")),
-        "hello bob",
-    )
-    .await;
-    chat(
-        &mut bob,
-        &mut alice,
-        &format!("{}/desk", jid("alice")),
-        "hi alice",
-    )
-    .await;
-    assert_eq!(roster_get(&mut alice, "r2").await, Vec::<String>::new());
-    let mut dave = online(&server, "dave", "laptop").await;
-    chat(
-        &mut dave,
-        &mut bob,
-        &format!("{}/phone", jid("bob")),
-        "dave here",
-    )
-    .await;
+    let mut dave = sessions_go_on(&server, &mut alice, &mut bob).await;
     // Removing one's account is a write too: refused, and the account stays.
     dave.send("<iq type='set' id='rm'><query xmlns='jabber:iq:register'><remove/></query></iq>")
         .await;
@@ -464,29 +460,7 @@ async fn a_file_system_turned_read_only_fails_writes_clearly_and_keeps_sessions(
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
 
-    chat(
-        &mut alice,
-        &mut bob,
-        &format!("{}/phone", jid("bob")),
-        "hello bob",
-    )
-    .await;
-    chat(
-        &mut bob,
-        &mut alice,
-        &format!("{}/desk", jid("alice")),
-        "hi alice",
-    )
-    .await;
-    assert_eq!(roster_get(&mut alice, "r2").await, Vec::<String>::new());
-    let mut dave = online(&server, "dave", "laptop").await;
-    chat(
-        &mut dave,
-        &mut bob,
-        &format!("{}/phone", jid("bob")),
-        "dave here",
-    )
-    .await;
+    let dave = sessions_go_on(&server, &mut alice, &mut bob).await;
 
     let log = server.log();
     assert!(

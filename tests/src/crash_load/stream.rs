@@ -3,16 +3,14 @@
 //! outcome, and the load workers must tell it from a wrong answer.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpStream;
-use tokio_rustls::rustls;
 use tokio_xmpp::minidom::Element;
 
-use crate::{HOST, test_ca};
+use crate::HOST;
 
 /// How long one read may wait. Far longer than any answer takes from a
 /// live roostd; a killed one breaks the connection at once.
@@ -48,7 +46,7 @@ impl XmppStream {
         stream.read_until("<proceed").await?;
         stream.read_until(">").await?;
         let name = rustls_pki_types::ServerName::try_from(HOST).expect("host name");
-        let tls = tls_connector()
+        let tls = crate::raw::tls_connector()
             .connect(name, stream.io)
             .await
             .map_err(|e| format!("TLS handshake: {e}"))?;
@@ -251,20 +249,4 @@ fn parse(text: &str) -> Result<Element, Broken> {
         .next()
         .cloned()
         .ok_or_else(|| format!("no stanza in {text:?}"))
-}
-
-/// A TLS client that trusts the test CA only.
-fn tls_connector() -> tokio_rustls::TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    let ca = std::fs::read(&test_ca().pem_path).expect("CA file");
-    for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&ca) {
-        roots.add(cert.expect("CA pem")).expect("add CA");
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    tokio_rustls::TlsConnector::from(Arc::new(config))
 }
