@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, bail};
 use roost_common::config::Config;
@@ -51,12 +52,35 @@ pub fn server_config(config: &Config) -> anyhow::Result<Arc<rustls::ServerConfig
     Ok(Arc::new(tls))
 }
 
+/// How long a generated certificate is valid. Clients trust a self-signed
+/// certificate by remembering it (Conversations, Gajim and Dino ask once),
+/// not through a CA that could revoke it, so an expiry would only make them
+/// ask again; ten years stays clear of that without claiming forever.
+const SELF_SIGNED_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+/// Backdated, so a client whose clock is a little behind accepts it.
+const SELF_SIGNED_BACKDATE: Duration = Duration::from_secs(24 * 3600);
+
+/// A self-signed certificate naming the served hosts: the first as the
+/// subject's common name, all of them as subject alternative names, as a
+/// client shows them when it asks its user whether to trust it.
 fn generate_self_signed(config: &Config, cert_path: &Path, key_path: &Path) -> anyhow::Result<()> {
     let names: Vec<String> = config.hosts.iter().map(|h| h.to_string()).collect();
-    let certified = rcgen::generate_simple_self_signed(names)
+    let mut params = rcgen::CertificateParams::new(names.clone())
         .context("cannot generate a self-signed certificate")?;
-    write_private(key_path, certified.signing_key.serialize_pem().as_bytes())?;
-    std::fs::write(cert_path, certified.cert.pem())
+    let mut subject = rcgen::DistinguishedName::new();
+    if let Some(first) = names.first() {
+        subject.push(rcgen::DnType::CommonName, first.as_str());
+    }
+    params.distinguished_name = subject;
+    let now = SystemTime::now();
+    params.not_before = (now - SELF_SIGNED_BACKDATE).into();
+    params.not_after = (now + SELF_SIGNED_LIFETIME).into();
+    let key = rcgen::KeyPair::generate().context("cannot generate a key")?;
+    let cert = params
+        .self_signed(&key)
+        .context("cannot generate a self-signed certificate")?;
+    write_private(key_path, key.serialize_pem().as_bytes())?;
+    std::fs::write(cert_path, cert.pem())
         .with_context(|| format!("cannot write {}", cert_path.display()))?;
     tracing::warn!(
         "no [tls] certificate configured: generated a self-signed one at {}",
@@ -105,6 +129,52 @@ mod tests {
             first,
             "certificate regenerated"
         );
+    }
+
+    #[test]
+    fn the_generated_certificate_names_the_hosts_and_lasts_ten_years() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: dir.path().to_owned(),
+            hosts: vec![
+                roost_common::jid::DomainName::parse("chat.example").unwrap(),
+                roost_common::jid::DomainName::parse("other.example").unwrap(),
+            ],
+            ..Config::default()
+        };
+        server_config(&config).unwrap();
+        let (cert, _) = config.generated_tls_paths();
+        let der = CertificateDer::from_pem_file(&cert).unwrap();
+        let count = |needle: &[u8]| der.windows(needle.len()).filter(|w| *w == needle).count();
+        // The subject's common name and the SAN, as issuer and subject.
+        assert_eq!(
+            count(b"chat.example"),
+            3,
+            "CN twice (issuer, subject) and a SAN"
+        );
+        assert_eq!(count(b"other.example"), 1, "a SAN");
+        assert_eq!(count(b"rcgen"), 0, "no placeholder name");
+        // Validity: two UTCTimes (tag 0x17, 13 bytes, YYMMDDhhmmssZ), from
+        // about now to ten years on, not rcgen's 1975 to 4096 (a
+        // GeneralizedTime, tag 0x18).
+        let years: Vec<u64> = der
+            .windows(15)
+            .filter(|w| w[..2] == [0x17, 0x0d] && w[14] == b'Z')
+            .map(|w| {
+                2000 + std::str::from_utf8(&w[2..4])
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap()
+            })
+            .collect();
+        let secs = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let this_year = 1970 + secs / 31_556_952;
+        assert_eq!(years.len(), 2, "{years:?}");
+        assert!(years[0].abs_diff(this_year) <= 1, "{years:?}");
+        assert!((9..=11).contains(&(years[1] - years[0])), "{years:?}");
     }
 
     #[test]
