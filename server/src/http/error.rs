@@ -14,6 +14,8 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// `Retry-After`, in seconds, for an answer that says "not now".
+    retry_after: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -28,7 +30,14 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// Tells the client to retry after `seconds`.
+    pub fn retry_after(mut self, seconds: &'static str) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 }
 
@@ -52,7 +61,10 @@ impl From<ServiceError> for ApiError {
                         "the server cannot store data right now; nothing was stored, try again later"
                     }
                 };
-                return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
+                // A minute is a fair guess for an operator to make room,
+                // and keeps retries slow.
+                return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+                    .retry_after("60");
             }
         };
         ApiError::new(status, code, e.to_string())
@@ -69,12 +81,10 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            // Storage is failing (a full disk): a minute is a fair guess
-            // for an operator to make room, and keeps retries slow.
+        if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
         }
         if self.status == StatusCode::UNAUTHORIZED {
             let challenge = if self.code == "missing_key" {

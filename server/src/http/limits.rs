@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 use roost_common::config::HttpConfig;
@@ -54,16 +54,13 @@ pub async fn requests(
     next: Next,
 ) -> Response {
     let Ok(_handling) = limits.handling.clone().try_acquire_owned() else {
-        let mut response = ApiError::new(
+        return ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "busy",
             "the server is handling too many requests; try again shortly",
         )
+        .retry_after("1")
         .into_response();
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return response;
     };
     let deadline = Instant::now() + limits.read_timeout;
     let request = request.map(|body| Body::new(DeadlineBody::new(body, deadline)));
