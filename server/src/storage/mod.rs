@@ -19,7 +19,7 @@ mod full_disk_tests;
 mod schema;
 
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use roost_common::config::Synchronous;
@@ -91,6 +91,7 @@ enum Message {
 #[derive(Clone)]
 pub struct Db {
     jobs: mpsc::Sender<Message>,
+    path: Arc<Path>,
 }
 
 /// The storage thread itself.
@@ -127,7 +128,24 @@ impl Db {
             .name("roost-storage".into())
             .spawn(move || run(conn, queue))
             .context("cannot start the storage thread")?;
-        Ok((Db { jobs: jobs.clone() }, DbThread { thread, jobs }))
+        let db = Db {
+            jobs: jobs.clone(),
+            path: Arc::from(path),
+        };
+        Ok((db, DbThread { thread, jobs }))
+    }
+
+    /// Bytes the database takes on disk: the file, its write-ahead log and
+    /// its shared-memory index (files that do not exist count 0). Reads
+    /// file metadata only, never the database, so it may run anywhere.
+    pub fn size_on_disk(&self) -> u64 {
+        let mut total = 0;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = self.path.as_os_str().to_owned();
+            name.push(suffix);
+            total += std::fs::metadata(&name).map(|m| m.len()).unwrap_or(0);
+        }
+        total
     }
 
     /// Runs `work` on the storage thread inside a transaction. Its writes are
@@ -368,6 +386,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (db, thread) = Db::open(&dir.path().join("t.sqlite3"), Synchronous::Normal).unwrap();
         (dir, db, thread)
+    }
+
+    #[tokio::test]
+    async fn size_on_disk_counts_the_file_and_its_write_ahead_log() {
+        let (dir, db, _t) = open_temp();
+        let files = |suffix: &str| {
+            std::fs::metadata(dir.path().join(format!("t.sqlite3{suffix}")))
+                .map(|m| m.len())
+                .unwrap_or(0)
+        };
+        let grown: Result<(), StorageError> = db
+            .call(|c| {
+                c.execute_batch(
+                    "CREATE TABLE t (v BLOB); INSERT INTO t VALUES (zeroblob(200000));",
+                )?;
+                Ok(())
+            })
+            .await;
+        grown.unwrap();
+        let wal = files("-wal");
+        assert!(wal > 200_000, "the write went to the WAL: {wal}");
+        assert_eq!(db.size_on_disk(), files("") + wal + files("-shm"));
     }
 
     #[tokio::test]
