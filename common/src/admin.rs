@@ -12,6 +12,10 @@
 
 use serde::{Deserialize, Serialize};
 
+mod operations;
+
+pub use operations::{BackupInfo, ReloadReport};
+
 /// The version of this protocol spoken by this build.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -130,6 +134,15 @@ pub enum Request {
     /// a host with roster delegation.
     RosterRefresh {
         jids: Vec<String>,
+    },
+    // Issue 12: reload and backup.
+    /// Reads the configuration file, the TLS certificate and key again and
+    /// applies what can change while running, as SIGHUP does.
+    Reload,
+    /// Writes a consistent copy of the database to `path` (absolute, on
+    /// roostd's host, not existing yet) while roostd keeps serving.
+    Backup {
+        path: String,
     },
 }
 
@@ -287,6 +300,13 @@ pub enum Reply {
         updated: u32,
         errors: u32,
         failures: Vec<RosterRefreshFailure>,
+    },
+    // Issue 12: reload and backup.
+    Reloaded {
+        report: ReloadReport,
+    },
+    BackedUp {
+        backup: BackupInfo,
     },
 }
 

@@ -8,6 +8,7 @@
 //! Relative paths in a file are relative to the file's directory; the
 //! built-in defaults are relative to the working directory.
 
+mod live;
 mod roster_delegation;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::jid::DomainName;
 
+pub use live::Live;
 pub use roster_delegation::{AddressPrefix, RosterDelegationConfig, RosterUrl};
 
 /// The longest `auth.failure_window`: a lock longer than a week punishes
@@ -42,7 +44,9 @@ pub struct Config {
     /// Accounts (`user@host`) with admin rights on their own host, besides
     /// those given the admin role with `roostctl user set-role`.
     pub admins: Vec<String>,
+    /// Changes on reload.
     pub log_level: LogLevel,
+    pub log_format: LogFormat,
     pub http: HttpConfig,
     pub c2s: C2sConfig,
     pub tls: TlsConfig,
@@ -50,9 +54,11 @@ pub struct Config {
     pub admin: AdminConfig,
     pub invites: InvitesConfig,
     pub registration: RegistrationConfig,
-    pub invite_page: InvitePageConfig,
+    /// Changes on reload.
+    pub invite_page: Live<InvitePageConfig>,
     pub storage: StorageConfig,
-    pub limits: LimitsConfig,
+    /// Changes on reload.
+    pub limits: Live<LimitsConfig>,
     pub fast: FastConfig,
     /// Hosts whose rosters an external HTTP service keeps.
     pub roster_delegation: BTreeMap<DomainName, RosterDelegationConfig>,
@@ -275,6 +281,16 @@ pub enum LogLevel {
     Trace,
 }
 
+/// How log lines are written to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// For people: time, level, message and fields on one line.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
 impl LogLevel {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -293,6 +309,7 @@ impl Default for Config {
             data_dir: PathBuf::from(crate::DEFAULT_DATA_DIR),
             hosts: vec![DomainName::parse("localhost").expect("valid")],
             log_level: LogLevel::Info,
+            log_format: LogFormat::Text,
             http: HttpConfig::default(),
             c2s: C2sConfig::default(),
             tls: TlsConfig::default(),
@@ -301,9 +318,9 @@ impl Default for Config {
             admin: AdminConfig::default(),
             invites: InvitesConfig::default(),
             registration: RegistrationConfig::default(),
-            invite_page: InvitePageConfig::default(),
+            invite_page: Live::default(),
             storage: StorageConfig::default(),
-            limits: LimitsConfig::default(),
+            limits: Live::default(),
             fast: FastConfig::default(),
             roster_delegation: BTreeMap::new(),
         }
@@ -636,7 +653,7 @@ impl Config {
                 "registration.min_password_length: at most 1024".into(),
             ));
         }
-        let limits = &config.limits;
+        let limits = config.limits.get();
         for (key, value) in [
             ("roster_items", limits.roster_items as u64),
             ("directed_presences", limits.directed_presences as u64),
@@ -651,7 +668,7 @@ impl Config {
                 return Err((line_of_key(text, key), format!("limits.{key}: at least 1")));
             }
         }
-        if config.limits.clients_per_account > MAX_CLIENTS_PER_ACCOUNT {
+        if limits.clients_per_account > MAX_CLIENTS_PER_ACCOUNT {
             return Err((
                 line_of_key(text, "clients_per_account"),
                 format!("limits.clients_per_account: at most {MAX_CLIENTS_PER_ACCOUNT}"),
@@ -671,6 +688,7 @@ impl Config {
         }
         if let Some(app) = config
             .invite_page
+            .get()
             .apps
             .iter()
             .find(|a| a.name.trim().is_empty() || !a.download_url.starts_with("http"))
@@ -873,10 +891,10 @@ mod tests {
         assert!(c.registration.invite_only);
         assert_eq!(c.registration.min_password_length, 8);
         assert!(c.admins.is_empty());
-        assert!(c.invite_page.apps.iter().any(|a| a.name == "Conversations"));
-        assert_eq!(c.limits.roster_items, 1000);
-        assert_eq!(c.limits.offline_bytes, 10 * 1024 * 1024);
-        assert_eq!(c.limits.clients_per_account, 100);
+        assert!(c.invite_page.get().apps.iter().any(|a| a.name == "Conversations"));
+        assert_eq!(c.limits.get().roster_items, 1000);
+        assert_eq!(c.limits.get().offline_bytes, 10 * 1024 * 1024);
+        assert_eq!(c.limits.get().clients_per_account, 100);
         assert_eq!(c.fast.token_lifetime, Duration::from_secs(21 * 86400));
         assert_eq!(c.fast.rotate_after, Duration::from_secs(86400));
         assert!(!c.auth.enforce_client_ids);
@@ -894,9 +912,9 @@ mod tests {
         let text = "[[invite_page.apps]]\nname = \"Cheogram\"\nplatforms = [\"Android\"]\n\
                     download_url = \"https://cheogram.com\"\n";
         let c = Config::parse(text, Path::new(".")).unwrap();
-        assert_eq!(c.invite_page.apps.len(), 1);
-        assert_eq!(c.invite_page.apps[0].name, "Cheogram");
-        assert!(!c.invite_page.apps[0].supports_preauth_uri);
+        assert_eq!(c.invite_page.get().apps.len(), 1);
+        assert_eq!(c.invite_page.get().apps[0].name, "Cheogram");
+        assert!(!c.invite_page.get().apps[0].supports_preauth_uri);
     }
 
     #[test]

@@ -7,12 +7,16 @@ pub mod admin;
 pub mod cli;
 pub mod http;
 mod lock;
+pub mod logging;
 mod open_files;
+pub mod reload;
 pub mod services;
 pub mod storage;
+mod systemd;
 pub mod tls;
 pub mod xmpp;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,21 +29,38 @@ use crate::storage::Db;
 /// How often expired and used-up invites are deleted.
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
 
+/// What `run` needs besides the configuration.
+pub struct RunOptions {
+    /// The file the configuration came from, read again on reload.
+    pub config_file: Option<PathBuf>,
+    /// The logger's level control, for reloads.
+    pub log: logging::LogControl,
+}
+
 /// Serves until SIGTERM or SIGINT, then shuts down cleanly: stops accepting,
 /// finishes requests in flight, commits storage, removes the admin socket.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// SIGHUP reloads ([`reload`]).
+pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<()> {
     let config = Arc::new(config);
     // Caught from the start, so a SIGTERM sent as soon as roostd says it is
     // ready (or while it starts) stops it cleanly instead of killing it.
-    let shutdown = ShutdownSignal::install()?;
+    let (shutdown, hangups) = ShutdownSignal::install()?;
     open_files::raise(&config);
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let _lock = lock::DataDirLock::acquire(&config.data_dir)?;
     let (db, db_thread) = Db::open(&config.database_path(), config.storage.synchronous)?;
+    let db_for_watchdog = db.clone();
     let services = Services::new(db, config.clone())?;
 
-    let tls = tokio_rustls::TlsAcceptor::from(tls::server_config(&config)?);
+    let (tls_config, certs) = tls::server_config(&config)?;
+    let tls = tokio_rustls::TlsAcceptor::from(tls_config);
+    let reloader = Arc::new(reload::Reloader::new(
+        options.config_file,
+        config.clone(),
+        certs,
+        options.log,
+    ));
     let http_listener = tokio::net::TcpListener::bind(config.http.bind)
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", config.http.bind))?;
@@ -67,10 +88,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         },
     ));
     let admin_task = {
-        let services = services.clone();
+        let context = admin::AdminContext {
+            services: services.clone(),
+            reloader: reloader.clone(),
+        };
         let stop = stop_rx.clone();
-        tokio::spawn(async move { admin.serve(services, stop).await })
+        tokio::spawn(async move { admin.serve(context, stop).await })
     };
+    let hangups = tokio::spawn(reload_on_sighup(reloader, hangups));
+    let watchdog = tokio::spawn(systemd::watchdog(db_for_watchdog));
     let purge = tokio::spawn(purge_invites(services.clone()));
     let xmpp = Arc::new(xmpp::handlers::XmppContext::new(
         services.clone(),
@@ -96,8 +122,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         })
         .collect();
 
+    systemd::ready();
     shutdown.received().await;
+    systemd::stopping();
     tracing::info!("shutting down");
+    hangups.abort();
+    watchdog.abort();
     let _ = stop_tx.send(true);
     admin_task.abort();
     purge.abort();
@@ -139,6 +169,17 @@ async fn purge_invites(services: Services) {
     }
 }
 
+/// Reloads at each SIGHUP; the outcome goes to the log.
+async fn reload_on_sighup(reloader: Arc<reload::Reloader>, mut hangups: tokio::signal::unix::Signal) {
+    while hangups.recv().await.is_some() {
+        tracing::info!("SIGHUP: reloading");
+        systemd::reloading();
+        // The reloader logs what it changed or why it refused.
+        let _ = reloader.reload().await;
+        systemd::ready();
+    }
+}
+
 /// SIGTERM and SIGINT, caught.
 struct ShutdownSignal {
     term: tokio::signal::unix::Signal,
@@ -146,12 +187,16 @@ struct ShutdownSignal {
 }
 
 impl ShutdownSignal {
-    fn install() -> anyhow::Result<ShutdownSignal> {
+    /// Also catches SIGHUP, from the start too so that one sent early does
+    /// not kill roostd (its default action), and returns it.
+    fn install() -> anyhow::Result<(ShutdownSignal, tokio::signal::unix::Signal)> {
         use tokio::signal::unix::{SignalKind, signal};
-        Ok(ShutdownSignal {
+        let shutdown = ShutdownSignal {
             term: signal(SignalKind::terminate()).context("cannot catch SIGTERM")?,
             int: signal(SignalKind::interrupt()).context("cannot catch SIGINT")?,
-        })
+        };
+        let hangups = signal(SignalKind::hangup()).context("cannot catch SIGHUP")?;
+        Ok((shutdown, hangups))
     }
 
     async fn received(mut self) {

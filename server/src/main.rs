@@ -20,12 +20,7 @@ fn main() -> ExitCode {
         println!("configuration OK");
         return ExitCode::SUCCESS;
     }
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(level(config.log_level))
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let log = roost_server::logging::init(config.log_level, config.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -36,23 +31,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(roost_server::run(config)) {
+    let options = roost_server::RunOptions {
+        config_file: args.config,
+        log,
+    };
+    match runtime.block_on(roost_server::run(config, options)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e:#}");
-            eprintln!("roostd: {e:#}");
+            // Logged once: standard error is where the log goes.
+            tracing::error!("roostd: {e:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-fn level(level: roost_common::config::LogLevel) -> tracing::Level {
-    use roost_common::config::LogLevel;
-    match level {
-        LogLevel::Error => tracing::Level::ERROR,
-        LogLevel::Warn => tracing::Level::WARN,
-        LogLevel::Info => tracing::Level::INFO,
-        LogLevel::Debug => tracing::Level::DEBUG,
-        LogLevel::Trace => tracing::Level::TRACE,
     }
 }

@@ -1,112 +1,197 @@
 //! TLS for client connections: the configured certificate, or a
 //! self-signed one generated on first start into the data directory and
 //! reused after, so `cargo run` works with no setup at all.
+//!
+//! The certificate is served through a [`CertStore`] rather than fixed in
+//! the rustls configuration, so a reload (SIGHUP, `roostctl reload`) can
+//! swap it: handshakes after the swap get the new one, sessions already up
+//! keep theirs.
 
-use std::path::Path;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+mod self_signed;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use anyhow::{Context as _, bail};
 use roost_common::config::Config;
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls;
+use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert};
+use tokio_rustls::rustls::sign::CertifiedKey;
 
-/// Builds the rustls server configuration (ring provider, TLS 1.2 and 1.3).
-pub fn server_config(config: &Config) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-    let (cert_path, key_path) = match (&config.tls.certificate, &config.tls.key) {
-        (Some(cert), Some(key)) => (cert.clone(), key.clone()),
-        _ => {
-            let (cert, key) = config.generated_tls_paths();
-            if !cert.exists() || !key.exists() {
-                generate_self_signed(config, &cert, &key)?;
-            }
-            (cert, key)
-        }
-    };
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)
-        .with_context(|| format!("cannot read certificate {}", cert_path.display()))?
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("cannot parse certificate {}", cert_path.display()))?;
-    if chain.is_empty() {
-        bail!("no certificate found in {}", cert_path.display());
-    }
-    let key = PrivateKeyDer::from_pem_file(&key_path)
-        .with_context(|| format!("cannot read private key {}", key_path.display()))?;
+/// Builds the rustls server configuration (ring provider, TLS 1.2 and 1.3)
+/// and the store its certificate comes from.
+pub fn server_config(config: &Config) -> anyhow::Result<(Arc<rustls::ServerConfig>, Arc<CertStore>)> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let store = Arc::new(CertStore {
+        current: RwLock::new(load(config, &provider)?),
+        provider: provider.clone(),
+    });
     let mut tls = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .context("TLS protocol versions")?
         .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .with_context(|| {
-            format!(
-                "certificate {} does not match key {}",
-                cert_path.display(),
-                key_path.display()
-            )
-        })?;
+        .with_cert_resolver(store.clone());
     // XMPP has no use for session tickets across restarts; a small in-memory
     // cache keeps resumption cheap without holding much memory per client.
     tls.session_storage = rustls::server::ServerSessionMemoryCache::new(1024);
-    Ok(Arc::new(tls))
+    Ok((Arc::new(tls), store))
 }
 
-/// How long a generated certificate is valid. Clients trust a self-signed
-/// certificate by remembering it (Conversations, Gajim and Dino ask once),
-/// not through a CA that could revoke it, so an expiry would only make them
-/// ask again; ten years stays clear of that without claiming forever.
-const SELF_SIGNED_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
-/// Backdated, so a client whose clock is a little behind accepts it.
-const SELF_SIGNED_BACKDATE: Duration = Duration::from_secs(24 * 3600);
+/// The certificate and key every new handshake gets.
+#[derive(Debug)]
+pub struct CertStore {
+    current: RwLock<Arc<CertifiedKey>>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
 
-/// A self-signed certificate naming the served hosts: the first as the
-/// subject's common name, all of them as subject alternative names, as a
-/// client shows them when it asks its user whether to trust it.
-fn generate_self_signed(config: &Config, cert_path: &Path, key_path: &Path) -> anyhow::Result<()> {
-    let names: Vec<String> = config.hosts.iter().map(|h| h.to_string()).collect();
-    let mut params = rcgen::CertificateParams::new(names.clone())
-        .context("cannot generate a self-signed certificate")?;
-    let mut subject = rcgen::DistinguishedName::new();
-    if let Some(first) = names.first() {
-        subject.push(rcgen::DnType::CommonName, first.as_str());
+/// What a reload did to the certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertReload {
+    /// Files read again; the end-entity certificate differs.
+    Replaced { from: PathBuf },
+    /// Files read again; the same certificate.
+    Unchanged,
+}
+
+/// A certificate and key read and checked, not yet served.
+pub struct CheckedCert {
+    key: Arc<CertifiedKey>,
+    from: PathBuf,
+}
+
+impl CertStore {
+    /// Reads the certificate and key `config` names (or the generated
+    /// pair) again and checks them. A file that cannot be read or parsed,
+    /// or a key that is not the certificate's, is the error.
+    pub fn check(&self, config: &Config) -> anyhow::Result<CheckedCert> {
+        Ok(CheckedCert {
+            key: load(config, &self.provider)?,
+            from: paths(config).0,
+        })
     }
-    params.distinguished_name = subject;
-    let now = SystemTime::now();
-    params.not_before = (now - SELF_SIGNED_BACKDATE).into();
-    params.not_after = (now + SELF_SIGNED_LIFETIME).into();
-    let key = rcgen::KeyPair::generate().context("cannot generate a key")?;
-    let cert = params
-        .self_signed(&key)
-        .context("cannot generate a self-signed certificate")?;
-    write_private(key_path, key.serialize_pem().as_bytes())?;
-    std::fs::write(cert_path, cert.pem())
-        .with_context(|| format!("cannot write {}", cert_path.display()))?;
-    tracing::warn!(
-        "no [tls] certificate configured: generated a self-signed one at {}",
-        cert_path.display()
-    );
-    Ok(())
+
+    /// Serves `cert` to handshakes from now on.
+    pub fn install(&self, cert: CheckedCert) -> CertReload {
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        if current.cert.first() == cert.key.cert.first() {
+            return CertReload::Unchanged;
+        }
+        *current = cert.key;
+        CertReload::Replaced { from: cert.from }
+    }
 }
 
-/// Writes a secret file readable by its owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))
+impl CertStore {
+    /// What a handshake starting now gets.
+    pub fn current(&self) -> Arc<CertifiedKey> {
+        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl ResolvesServerCert for CertStore {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.current())
+    }
+}
+
+/// The certificate and key files: configured, or the generated pair.
+fn paths(config: &Config) -> (PathBuf, PathBuf) {
+    match (&config.tls.certificate, &config.tls.key) {
+        (Some(cert), Some(key)) => (cert.clone(), key.clone()),
+        _ => config.generated_tls_paths(),
+    }
+}
+
+/// Reads (generating first if none is configured and none was made yet)
+/// the certificate chain and its key, and checks they belong together.
+fn load(
+    config: &Config,
+    provider: &rustls::crypto::CryptoProvider,
+) -> anyhow::Result<Arc<CertifiedKey>> {
+    let (cert_path, key_path) = paths(config);
+    if config.tls.certificate.is_none() && (!cert_path.exists() || !key_path.exists()) {
+        self_signed::generate(config, &cert_path, &key_path)?;
+    }
+    let chain = read_chain(&cert_path)?;
+    let key = PrivateKeyDer::from_pem_file(&key_path)
+        .with_context(|| format!("cannot read private key {}", key_path.display()))?;
+    let certified = CertifiedKey::from_der(chain, key, provider).with_context(|| {
+        format!(
+            "certificate {} does not match key {}",
+            cert_path.display(),
+            key_path.display()
+        )
+    })?;
+    Ok(Arc::new(certified))
+}
+
+fn read_chain(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .with_context(|| format!("cannot read certificate {}", path.display()))?
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("cannot parse certificate {}", path.display()))?;
+    if chain.is_empty() {
+        bail!("no certificate found in {}", path.display());
+    }
+    Ok(chain)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::SystemTime;
+
     use super::*;
+
+    /// A fresh self-signed pair for `name`, written to `dir`.
+    fn write_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec![name.to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        (cert_path, key_path)
+    }
+
+    #[test]
+    fn reload_swaps_a_good_certificate_and_keeps_the_old_one_on_a_bad_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = write_pair(dir.path(), "one.example");
+        let config = Config {
+            data_dir: dir.path().to_owned(),
+            tls: roost_common::config::TlsConfig {
+                certificate: Some(cert.clone()),
+                key: Some(key.clone()),
+            },
+            ..Config::default()
+        };
+        let (_, store) = server_config(&config).unwrap();
+        let first = store.current().cert[0].clone();
+        assert_eq!(store.check(&config).map(|c| store.install(c)).unwrap(), CertReload::Unchanged);
+
+        write_pair(dir.path(), "two.example");
+        assert_eq!(
+            store.check(&config).map(|c| store.install(c)).unwrap(),
+            CertReload::Replaced { from: cert.clone() }
+        );
+        let second = store.current().cert[0].clone();
+        assert_ne!(first, second);
+
+        // A key that is not the certificate's: refused, the second stays.
+        let other = rcgen::KeyPair::generate().unwrap();
+        std::fs::write(&key, other.serialize_pem()).unwrap();
+        let err = format!("{:#}", store.check(&config).map(|c| store.install(c)).unwrap_err());
+        assert!(err.contains("does not match"), "{err}");
+        assert_eq!(store.current().cert[0], second);
+
+        std::fs::write(&cert, "garbage").unwrap();
+        assert!(store.check(&config).map(|c| store.install(c)).is_err());
+        assert_eq!(store.current().cert[0], second);
+    }
 
     #[test]
     fn generates_once_then_reuses() {

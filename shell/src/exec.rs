@@ -11,7 +11,7 @@ use crate::client::{AdminClient, ClientError};
 use crate::grammar::{AdminCommand, InviteCommand, InvitesApiCommand, RosterCommand, UserCommand};
 use crate::output::clients::{self, Revocation};
 use crate::output::roster::{self, Refresh};
-use crate::output::{self, Style, invites, users};
+use crate::output::{self, Style, invites, operations, qr, users};
 use crate::password::{PasswordError, PasswordReader};
 
 /// How long `roster refresh` waits for its answer: roostd answers within
@@ -44,6 +44,9 @@ pub enum Error {
     /// `roster refresh` refreshed some rosters, or none, but not all.
     #[error("rosters not refreshed: {errors} of {asked}")]
     RosterRefreshFailed { errors: u32, asked: u32 },
+    /// Options that cannot go together; nothing was sent.
+    #[error("{0}")]
+    Usage(&'static str),
 }
 
 impl Error {
@@ -56,7 +59,7 @@ impl Error {
             | Error::PasswordResetRequired { .. }
             | Error::RosterRefreshFailed { .. } => 1,
             // Nothing was sent: like a missing argument.
-            Error::Password(_) => 2,
+            Error::Password(_) | Error::Usage(_) => 2,
         }
     }
 
@@ -75,6 +78,12 @@ pub fn execute(
     out: &mut dyn Write,
     passwords: &mut dyn PasswordReader,
 ) -> Result<(), Error> {
+    if style == Style::Json
+        && matches!(command, AdminCommand::Invite(InviteCommand::Create { qr: true, .. }))
+    {
+        // --json is global, so clap cannot tell it conflicts from either side.
+        return Err(Error::Usage("--qr cannot be used with --json"));
+    }
     let password = command
         .password_input()
         .map(|input| passwords.read(&input))
@@ -157,8 +166,20 @@ pub fn execute(
                 Ok(())
             };
         }
-        (AdminCommand::Invite(InviteCommand::Create { .. }), Reply::InviteCreated { invite }) => {
-            invites::created(&invite, style)
+        (
+            AdminCommand::Invite(InviteCommand::Create { qr: with_qr, .. }),
+            Reply::InviteCreated { invite },
+        ) => {
+            let mut text = invites::created(&invite, style);
+            if *with_qr {
+                // A landing page URL always fits; `None` would only drop the picture.
+                text.extend(qr::terminal(&invite.url, style == Style::Table));
+            }
+            text
+        }
+        (AdminCommand::Reload, Reply::Reloaded { report }) => operations::reloaded(&report, style),
+        (AdminCommand::Backup { .. }, Reply::BackedUp { backup }) => {
+            operations::backed_up(&backup, style)
         }
         (
             AdminCommand::Invite(InviteCommand::List { host, all }),
@@ -180,20 +201,27 @@ pub fn execute(
     write(out, &text)
 }
 
+/// How long `backup` waits for its answer: a copy of a few gigabytes
+/// takes minutes; roostd keeps serving meanwhile.
+pub const BACKUP_ANSWER_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
 /// Sends the command's request. A roster refresh waits for the roster
-/// services, up to their longest configurable timeout, so it gets longer
-/// than other commands before roostctl gives up.
+/// services, up to their longest configurable timeout, and a backup for
+/// the copy, so they get longer than other commands before roostctl gives
+/// up.
 fn call(
     client: &mut AdminClient,
     command: &AdminCommand,
     password: Option<Password>,
 ) -> Result<Reply, ClientError> {
     let request = command.request(password);
-    if !matches!(request, Request::RosterRefresh { .. }) {
-        return client.call(request);
-    }
+    let longer = match request {
+        Request::RosterRefresh { .. } => REFRESH_ANSWER_TIMEOUT,
+        Request::Backup { .. } => BACKUP_ANSWER_TIMEOUT,
+        _ => return client.call(request),
+    };
     let usual = client.timeout();
-    client.set_timeout(usual.max(REFRESH_ANSWER_TIMEOUT));
+    client.set_timeout(usual.max(longer));
     let reply = client.call(request);
     client.set_timeout(usual);
     reply
@@ -223,6 +251,8 @@ fn reply_kind(reply: &Reply) -> &'static str {
         Reply::ClientRevoked { .. } => "client revoked",
         Reply::Roster { .. } => "roster",
         Reply::RosterRefreshed { .. } => "roster refreshed",
+        Reply::Reloaded { .. } => "reloaded",
+        Reply::BackedUp { .. } => "backed up",
     }
 }
 

@@ -232,6 +232,32 @@ pub enum AdminCommand {
     /// them; on other hosts roostd keeps them as users edit them.
     #[command(subcommand)]
     Roster(RosterCommand),
+
+    /// Reload the TLS certificate and the options that can change live
+    ///
+    /// roostd reads its configuration file, certificate and key again, as
+    /// on SIGHUP, and applies log_level, [tls], [limits] and [invite_page]
+    /// at once, keeping every session. Any other option that differs is
+    /// named as needing a restart and keeps its running value. A file that
+    /// does not parse, or a certificate that does not load or match its
+    /// key, changes nothing and is the error (exit 1). Prints what changed;
+    /// --json prints {"changed": [LINE], "needs_restart": [OPTION]}.
+    Reload,
+
+    /// Write a consistent copy of the database while roostd serves
+    ///
+    /// roostd writes FILE itself (so it must be writable by roostd's user),
+    /// mode 0600, and never overwrites one that exists. The copy is a
+    /// snapshot of one moment, checked before it is given its name; to
+    /// restore, stop roostd and put it in place of roost.sqlite3 in the
+    /// data directory (README, "Backup and restore"). Prints FILE; --json
+    /// prints {"path", "bytes", "millis"}.
+    Backup {
+        /// Where to write it; a relative path is taken from the current
+        /// directory
+        #[arg(value_name = "FILE", value_parser = absolute_path)]
+        file: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -324,6 +350,11 @@ pub enum InviteCommand {
             value_parser = clap::value_parser!(u32).range(1..)
         )]
         uses: u32,
+
+        /// Also print the link as a QR code, to scan with a phone (not
+        /// with --json)
+        #[arg(long)]
+        qr: bool,
     },
 
     /// List the pending invites of a host, oldest first, with who used them
@@ -653,6 +684,8 @@ impl AdminCommand {
                 },
                 RosterCommand::Refresh { jids } => Request::RosterRefresh { jids: jids.clone() },
             },
+            AdminCommand::Reload => Request::Reload,
+            AdminCommand::Backup { file } => Request::Backup { path: file.clone() },
             AdminCommand::Invite(cmd) => match cmd {
                 InviteCommand::Create {
                     host,
@@ -660,6 +693,7 @@ impl AdminCommand {
                     inviter,
                     ttl,
                     uses,
+                    qr: _,
                 } => Request::InviteCreate {
                     host: host.host.clone(),
                     kind: *kind,
@@ -702,8 +736,22 @@ impl AdminCommand {
             AdminCommand::Invite(InviteCommand::Revoke { .. }) => "invite revoke",
             AdminCommand::Roster(RosterCommand::Show { .. }) => "roster show",
             AdminCommand::Roster(RosterCommand::Refresh { .. }) => "roster refresh",
+            AdminCommand::Reload => "reload",
+            AdminCommand::Backup { .. } => "backup",
         }
     }
+}
+
+/// A path made absolute against the current directory: roostd, which
+/// writes the file, has a working directory of its own.
+fn absolute_path(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err("an empty path".into());
+    }
+    let path = std::path::absolute(text).map_err(|e| format!("'{text}': {e}"))?;
+    path.into_os_string()
+        .into_string()
+        .map_err(|_| format!("'{text}' is not UTF-8"))
 }
 
 /// A key or invite lifetime. Durations under a second would be sent as

@@ -20,7 +20,8 @@
 //!
 //! The `user` commands' shapes are in [`users`] (those of `user clients`
 //! and `user revoke_client` in [`clients`]), the `invite` commands' in
-//! [`invites`], the `roster` commands' in [`roster`].
+//! [`invites`], the `roster` commands' in [`roster`], `reload` and `backup`'s
+//! in [`operations`]; `invite create --qr` draws with [`qr`].
 
 use std::borrow::Cow;
 
@@ -31,6 +32,8 @@ use serde::Serialize;
 
 pub mod clients;
 pub mod invites;
+pub mod operations;
+pub mod qr;
 pub mod roster;
 pub mod users;
 

@@ -9,10 +9,15 @@ use roost_common::admin::{
     AdminError, CreatedInviteInfo, ErrorKind, Reply, Request, Role, UserInfo,
 };
 
+use crate::reload::Reloader;
 use crate::services::invites::AdminInvite;
 use crate::services::{ServiceError, Services};
 
-pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminError> {
+pub async fn run(
+    request: Request,
+    services: &Services,
+    reloader: &Reloader,
+) -> Result<Reply, AdminError> {
     Ok(match request {
         Request::Hello => Reply::Hello {
             server_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -166,6 +171,17 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
                 password_reset_required: revoked.password_reset_required,
             }
         }
+        Request::Reload => Reply::Reloaded {
+            report: reloader.reload().await.map_err(|e| {
+                AdminError::new(
+                    ErrorKind::BadRequest,
+                    format!("reload refused, nothing was changed: {e:#}"),
+                )
+            })?,
+        },
+        Request::Backup { path } => Reply::BackedUp {
+            backup: services.backups.write(&path).await?,
+        },
     })
 }
 

@@ -15,7 +15,17 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 
+use std::sync::Arc;
+
+use crate::reload::Reloader;
 use crate::services::Services;
+
+/// What admin commands act on.
+#[derive(Clone)]
+pub struct AdminContext {
+    pub services: Services,
+    pub reloader: Arc<Reloader>,
+}
 
 /// The bound admin socket; the file is removed when this is dropped.
 pub struct AdminSocket {
@@ -59,12 +69,12 @@ impl AdminSocket {
     /// Accepts admin clients until the task is dropped. Open connections
     /// are closed once `stop` turns true, so an idle `roostctl shell` cannot
     /// hold up shutdown.
-    pub async fn serve(&self, services: Services, stop: watch::Receiver<bool>) {
+    pub async fn serve(&self, context: AdminContext, stop: watch::Receiver<bool>) {
         loop {
             match self.listener.accept().await {
                 Ok((stream, _)) => {
                     let mut stop = stop.clone();
-                    let connection = handle(stream, services.clone());
+                    let connection = handle(stream, context.clone());
                     tokio::spawn(async move {
                         tokio::select! {
                             _ = connection => {}
@@ -87,7 +97,7 @@ impl Drop for AdminSocket {
     }
 }
 
-async fn handle(mut stream: UnixStream, services: Services) {
+async fn handle(mut stream: UnixStream, context: AdminContext) {
     if let Err(refusal) = check_peer(&stream) {
         tracing::warn!("admin socket: {refusal}");
         let answer = ResponseFrame::error(0, AdminError::new(ErrorKind::Forbidden, refusal));
@@ -99,7 +109,7 @@ async fn handle(mut stream: UnixStream, services: Services) {
     loop {
         while let Some(next) = decoder.next_frame() {
             let answer = match next {
-                Ok(line) => answer(&line, &services).await,
+                Ok(line) => answer(&line, &context).await,
                 Err(e) => {
                     ResponseFrame::error(0, AdminError::new(ErrorKind::TooLarge, e.to_string()))
                 }
@@ -115,12 +125,12 @@ async fn handle(mut stream: UnixStream, services: Services) {
     }
 }
 
-async fn answer(line: &[u8], services: &Services) -> ResponseFrame {
+async fn answer(line: &[u8], context: &AdminContext) -> ResponseFrame {
     let request = match RequestFrame::read(line) {
         Ok(request) => request,
         Err((id, error)) => return ResponseFrame::error(id, error),
     };
-    match dispatch::run(request.request, services).await {
+    match dispatch::run(request.request, &context.services, &context.reloader).await {
         Ok(reply) => ResponseFrame::ok(request.id, reply),
         Err(e) => ResponseFrame::error(request.id, e),
     }

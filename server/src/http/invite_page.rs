@@ -78,7 +78,7 @@ pub async fn show(
         uri: &shown.uri,
         qr: qr::svg(&shown.uri),
         register: (!shown.contact_only).then_some(register.clone()),
-        apps: apps::cards(&state.config.invite_page.apps, offer),
+        apps: apps::cards(&state.config.invite_page.get().apps, offer),
         expires: roost_common::time::utc_minutes(shown.expires_at),
     };
     let mut response = pages::html(StatusCode::OK, page.render(), Referrer::None);

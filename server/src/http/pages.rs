@@ -123,6 +123,7 @@ pub fn unavailable() -> Response {
 pub fn site_name(config: &roost_common::config::Config, host: &str) -> String {
     config
         .invite_page
+        .get()
         .site_name
         .clone()
         .unwrap_or_else(|| host.to_owned())

@@ -86,11 +86,12 @@ pub async fn form(
         .find(|v| is_secret_value(v, CSRF_LEN))
         .map(str::to_owned)
         .unwrap_or_else(|| secrets::random_id(CSRF_BYTES));
+    let app = app_name(&state, query.as_deref());
     let form = Form {
         state: &state,
         token: &token,
         invite: &invite,
-        app: app_name(&state, query.as_deref()),
+        app: app.as_deref(),
         csrf: &csrf,
     };
     let mut response = form.render(StatusCode::OK, "", None);
@@ -148,11 +149,12 @@ pub async fn submit(
     }
     let username = fields.username.as_str();
     let password = fields.password.as_str();
+    let app = app_name(&state, query.as_deref());
     let form = Form {
         state: &state,
         token: &token,
         invite: &invite,
-        app: app_name(&state, query.as_deref()),
+        app: app.as_deref(),
         csrf,
     };
     let refuse =
@@ -183,7 +185,7 @@ pub async fn submit(
     };
     let account_uri = format!("xmpp:{jid}");
     let app = form.app;
-    let mut apps = apps::cards(&state.config.invite_page.apps, Offer::Download);
+    let mut apps = apps::cards(&state.config.invite_page.get().apps, Offer::Download);
     // The app picked on the landing page comes first.
     if let Some(picked) = apps.iter().position(|a| Some(a.name.as_str()) == app) {
         apps[..=picked].rotate_right(1);
@@ -276,17 +278,18 @@ fn bad_request() -> Response {
 }
 
 /// The configured app named by `?app=ID` (see [`apps::app_id`]), if any.
-fn app_name<'a>(state: &'a HttpState, query: Option<&str>) -> Option<&'a str> {
+fn app_name(state: &HttpState, query: Option<&str>) -> Option<String> {
     let wanted = form_urlencoded::parse(query?.as_bytes())
         .find(|(k, _)| k == "app")
         .map(|(_, v)| v.into_owned())?;
     state
         .config
         .invite_page
+        .get()
         .apps
         .iter()
         .find(|a| apps::app_id(&a.name) == wanted)
-        .map(|a| a.name.as_str())
+        .map(|a| a.name.clone())
 }
 
 fn csrf_cookie(state: &HttpState, value: &str) -> String {

@@ -151,7 +151,7 @@ impl Clients {
             now: now(),
         };
         let account = account(login.user);
-        let cap = self.config.limits.clients_per_account;
+        let cap = self.config.limits.get().clients_per_account;
         let connected = self.connected(login.user);
         let (id, trimmed) = self
             .db
@@ -299,7 +299,7 @@ impl Clients {
     }
 
     pub(crate) fn cap(&self) -> usize {
-        self.config.limits.clients_per_account
+        self.config.limits.get().clients_per_account
     }
 }
 

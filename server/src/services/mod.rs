@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod backup;
 pub mod auth_limits;
 pub mod clients;
 pub mod events;
@@ -32,6 +33,7 @@ use crate::storage::{Db, StorageError};
 
 pub use accounts::Accounts;
 pub use api_keys::ApiKeys;
+pub use backup::Backups;
 pub use auth_limits::AuthLimiter;
 pub use clients::Clients;
 pub use fast_tokens::FastTokens;
@@ -78,6 +80,7 @@ pub struct Services {
     pub events: events::Events,
     pub clients: Clients,
     pub fast_tokens: FastTokens,
+    pub backups: Backups,
     /// The live XMPP sessions, attached by roostd at startup.
     pub sessions: Sessions,
 }
@@ -89,6 +92,7 @@ impl Services {
         config: Arc<Config>,
     ) -> Result<Services, roster_delegation::backend::SetupError> {
         let hosts = Hosts(config.clone());
+        let database = config.database_path();
         let events = events::Events::default();
         let sessions = Sessions::default();
         let clients = Clients::new(db.clone(), config.clone(), sessions.clone());
@@ -126,6 +130,7 @@ impl Services {
             events,
             clients,
             fast_tokens,
+            backups: Backups::new(&database),
             sessions,
         })
     }

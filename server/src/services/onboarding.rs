@@ -237,7 +237,7 @@ impl Onboarding {
     /// one), forgetting those older than a day. Refused when none is left;
     /// a count taken for an invite that then fails is not given back.
     async fn count_user_invite(&self, user: &BareJid) -> Result<(), UserInviteError> {
-        let per_day = self.config.limits.user_invites_per_day;
+        let per_day = self.config.limits.get().user_invites_per_day;
         let host = user.domain().as_str().to_owned();
         let username = user.node().map_or("", |n| n.as_str()).to_owned();
         self.db
@@ -415,7 +415,7 @@ impl Onboarding {
         }
         let credentials = self.accounts.derive(password).await?;
         let new_user = jid.clone();
-        let max_items = self.config.limits.roster_items;
+        let max_items = self.config.limits.get().roster_items;
         // Delegated rosters come from their service only: a contact invite
         // still registers, but makes no roster items there.
         let config = self.config.clone();
@@ -467,7 +467,7 @@ impl Onboarding {
         }
         let (token, inviter, invitee) = (token.to_owned(), inviter.clone(), invitee.clone());
         let new_contact = invitee.clone();
-        let max_items = self.config.limits.roster_items;
+        let max_items = self.config.limits.get().roster_items;
         let outcome = self
             .db
             .call(move |conn| -> Result<Option<Redeemed>, ServiceError> {

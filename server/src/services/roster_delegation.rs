@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use jid::{BareJid, FullJid};
 use roost_common::admin::RosterRefreshFailure;
-use roost_common::config::{AddressPrefix, Config};
+use roost_common::config::{AddressPrefix, Config, LimitsConfig, Live};
 use roost_http_proto::roster_backend;
 use rusqlite::params;
 use sha2::{Digest as _, Sha256};
@@ -106,7 +106,8 @@ struct Inner {
     hosts: HashMap<String, Host>,
     /// Every host served, delegated or not.
     served: HashSet<String>,
-    max_items: usize,
+    /// `[limits]`, read at each fetch so a reload applies.
+    limits: Live<LimitsConfig>,
     fetches: SingleFlight<BareJid, FetchResult, FetchOrigin>,
     /// Users whose roster was fetched in their current online period,
     /// with the sessions of that period: a roster get while one of them
@@ -156,7 +157,7 @@ impl RosterDelegation {
                 sessions,
                 hosts,
                 served: config.hosts.iter().map(ToString::to_string).collect(),
-                max_items: config.limits.roster_items,
+                limits: config.limits.clone(),
                 fetches: SingleFlight::default(),
                 fresh: Mutex::default(),
                 fresh_prune_at: AtomicUsize::new(FRESH_PRUNE_AT),
@@ -469,7 +470,7 @@ impl RosterDelegation {
             Ok(body) => body,
             Err(e) => return fail(e.to_string()),
         };
-        let parsed = match roster_backend::parse(&body, user, self.inner.max_items) {
+        let parsed = match roster_backend::parse(&body, user, self.inner.limits.get().roster_items) {
             Ok(parsed) => parsed,
             Err(e) => return fail(format!("answer is not a roster: {e}")),
         };

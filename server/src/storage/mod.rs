@@ -12,6 +12,7 @@
 //! and the next batch starts afresh: writes work again as soon as the
 //! disk has room, without a restart. Reads keep working meanwhile.
 
+pub mod backup;
 mod error;
 mod file_system;
 #[cfg(test)]

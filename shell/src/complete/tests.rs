@@ -16,11 +16,13 @@ fn first_word_is_a_command() {
         (
             0,
             vec![
+                "backup".into(),
                 "help".into(),
                 "invite".into(),
                 "invites-api".into(),
                 "mod_invites_api".into(),
                 "quit".into(),
+                "reload".into(),
                 "roster".into(),
                 "user".into()
             ]

@@ -595,3 +595,43 @@ fn roster_refresh_waits_longer_than_other_commands() {
     // Other commands keep the usual timeout.
     assert_eq!(client.timeout(), std::time::Duration::from_millis(100));
 }
+
+fn created_invite() -> Reply {
+    Reply::InviteCreated {
+        invite: roost_common::admin::CreatedInviteInfo {
+            url: "https://chat.example/invite/abc".into(),
+            uri: "xmpp:chat.example?register;preauth=abc".into(),
+            id: 4,
+            expires_at: 1_800_000_000,
+            kind: roost_common::admin::InviteType::Account,
+            uses: 1,
+        },
+    }
+}
+
+#[test]
+fn invite_create_qr_prints_the_link_then_its_code() {
+    let fake = FakeRoostd::replying(created_invite());
+    let (result, out) = run(&fake, "invite create chat.example --qr", Style::Lines);
+    result.unwrap();
+    let (link, code) = out.split_once('\n').unwrap();
+    assert_eq!(link, "https://chat.example/invite/abc");
+    assert_eq!(code, qr::terminal(link, false).unwrap());
+    let (result, out) = run(&fake, "invite create chat.example --qr", Style::Table);
+    result.unwrap();
+    assert!(out.contains("\x1b[97;40m"), "coloured on a terminal");
+    let (result, out) = run(&fake, "invite create chat.example", Style::Lines);
+    result.unwrap();
+    assert_eq!(out, "https://chat.example/invite/abc\n");
+}
+
+#[test]
+fn invite_create_qr_with_json_is_a_usage_error_and_sends_nothing() {
+    let fake = FakeRoostd::replying(created_invite());
+    let (result, out) = run(&fake, "invite create chat.example --qr", Style::Json);
+    let err = result.unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert_eq!(err.to_string(), "--qr cannot be used with --json");
+    assert_eq!(out, "");
+    assert!(fake.requests().is_empty());
+}

@@ -941,3 +941,36 @@ fn roster_help_gives_the_contracts() {
         assert!(refresh.contains(needle), "{needle}: {refresh}");
     }
 }
+
+#[test]
+fn reload_and_backup_send_their_requests() {
+    assert_eq!(admin_argv(&["reload"]).request(None), Request::Reload);
+    assert_eq!(admin_line("reload").request(None), Request::Reload);
+    let cwd = std::env::current_dir().unwrap();
+    let expected = Request::Backup {
+        path: cwd.join("copy.sqlite3").display().to_string(),
+    };
+    assert_eq!(admin_argv(&["backup", "copy.sqlite3"]).request(None), expected);
+    assert_eq!(admin_line("backup copy.sqlite3").request(None), expected);
+    assert_eq!(
+        admin_argv(&["backup", "/srv/b.sqlite3"]).request(None),
+        Request::Backup {
+            path: "/srv/b.sqlite3".into()
+        }
+    );
+    for bad in [&["backup"][..], &["backup", ""][..], &["reload", "now"][..]] {
+        assert!(one_shot(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn invite_create_qr_is_a_flag() {
+    match admin_argv(&["invite", "create", "example.com", "--qr"]) {
+        AdminCommand::Invite(InviteCommand::Create { qr, .. }) => assert!(qr),
+        other => panic!("{other:?}"),
+    }
+    match admin_line("invite create example.com") {
+        AdminCommand::Invite(InviteCommand::Create { qr, .. }) => assert!(!qr),
+        other => panic!("{other:?}"),
+    }
+}

@@ -155,7 +155,7 @@ async fn a_password_change_voids_the_throttle() {
 
 #[tokio::test]
 async fn past_the_cap_the_least_recently_seen_unconnected_clients_go_with_their_tokens() {
-    let f = fixture(|c| c.limits.clients_per_account = 3).await;
+    let f = fixture(|c| c.limits.update(|l| l.clients_per_account = 3)).await;
     let token = f
         .fast
         .issue(

@@ -420,7 +420,7 @@ async fn contact_invites_make_mutual_contacts() {
 #[tokio::test]
 async fn users_create_a_bounded_number_of_invites_a_day() {
     let f = fixture(|c| {
-        c.limits.user_invites_per_day = 2;
+        c.limits.update(|l| l.user_invites_per_day = 2);
         c.admins = vec!["boss@localhost".into()];
     });
     f.user("bob@localhost", Role::User).await;

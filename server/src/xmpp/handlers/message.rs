@@ -153,11 +153,11 @@ async fn store_offline(
             |j| j.to_bare(),
         );
     let text = String::from_utf8(message.to_bytes(ns::CLIENT)).expect("serialised XML is UTF-8");
-    let limits = &ctx.config.limits;
+    let limits = ctx.config.limits.get();
     match ctx
         .services
         .offline
-        .store(account, &sender, text, limits)
+        .store(account, &sender, text, &limits)
         .await
     {
         Ok(Stored::Stored) => Ok(()),

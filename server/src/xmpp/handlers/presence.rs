@@ -201,7 +201,7 @@ fn directed(
         remember_directed(
             &mut state.directed,
             to.clone(),
-            ctx.config.limits.directed_presences,
+            ctx.config.limits.get().directed_presences,
         )?;
     }
     session.set_presence(state);
@@ -300,7 +300,7 @@ async fn subscription(
         return Err(StanzaError::remote_server_not_found());
     }
     rosters.check_subscription(&user, &contact)?;
-    let max_items = ctx.config.limits.roster_items;
+    let max_items = ctx.config.limits.get().roster_items;
     match kind {
         "subscribe" if redeemed_contact_invite(ctx, &presence, &user, &contact).await? => {}
         "subscribe" => {
