@@ -16,6 +16,9 @@ _roostctl() {
             ",$1")
                 cmd="roostctl"
                 ;;
+            roostctl,backup)
+                cmd="roostctl__subcmd__backup"
+                ;;
             roostctl,help)
                 cmd="roostctl__subcmd__help"
                 ;;
@@ -28,6 +31,9 @@ _roostctl() {
             roostctl,mod_invites_api)
                 cmd="roostctl__subcmd__invites__subcmd__api"
                 ;;
+            roostctl,reload)
+                cmd="roostctl__subcmd__reload"
+                ;;
             roostctl,roster)
                 cmd="roostctl__subcmd__roster"
                 ;;
@@ -37,6 +43,9 @@ _roostctl() {
             roostctl,user)
                 cmd="roostctl__subcmd__user"
                 ;;
+            roostctl__subcmd__help,backup)
+                cmd="roostctl__subcmd__help__subcmd__backup"
+                ;;
             roostctl__subcmd__help,help)
                 cmd="roostctl__subcmd__help__subcmd__help"
                 ;;
@@ -45,6 +54,9 @@ _roostctl() {
                 ;;
             roostctl__subcmd__help,invites-api)
                 cmd="roostctl__subcmd__help__subcmd__invites__subcmd__api"
+                ;;
+            roostctl__subcmd__help,reload)
+                cmd="roostctl__subcmd__help__subcmd__reload"
                 ;;
             roostctl__subcmd__help,roster)
                 cmd="roostctl__subcmd__help__subcmd__roster"
@@ -233,7 +245,7 @@ _roostctl() {
 
     case "${cmd}" in
         roostctl)
-            opts="-c -h -V --socket --config --json --help --version invites-api mod_invites_api user invite roster shell help"
+            opts="-c -h -V --socket --config --json --help --version invites-api mod_invites_api user invite roster reload backup shell help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -280,9 +292,71 @@ _roostctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        roostctl__subcmd__help)
-            opts="invites-api user invite roster shell help"
+        roostctl__subcmd__backup)
+            opts="-c -h --socket --config --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -c)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__help)
+            opts="invites-api user invite roster reload backup shell help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__help__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -423,6 +497,20 @@ _roostctl() {
         roostctl__subcmd__help__subcmd__invites__subcmd__api__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__help__subcmd__reload)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -651,7 +739,7 @@ _roostctl() {
             return 0
             ;;
         roostctl__subcmd__invite__subcmd__create)
-            opts="-c -h --type --inviter --ttl --uses --socket --config --json --help"
+            opts="-c -h --type --inviter --ttl --uses --qr --socket --config --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1163,6 +1251,54 @@ _roostctl() {
         roostctl__subcmd__invites__subcmd__api__subcmd__list)
             opts="-c -h --socket --config --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -c)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__reload)
+            opts="-c -h --socket --config --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

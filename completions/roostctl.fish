@@ -34,6 +34,8 @@ complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "mod_invites_api" 
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "user" -d 'Manage user accounts'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "invite" -d 'Create, list, show and revoke invites'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "roster" -d 'Show rosters, and fetch delegated ones again'
+complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "reload" -d 'Reload the TLS certificate and the options that can change live'
+complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "backup" -d 'Write a consistent copy of the database while roostd serves'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "shell" -d 'Open the interactive admin shell, or run one shell command'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invites-api; and not __fish_seen_subcommand_from create list delete help" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
@@ -160,6 +162,7 @@ complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_see
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from create" -l uses -d 'How many times the invite may be used' -r
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from create" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from create" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from create" -l qr -d 'Also print the link as a QR code, to scan with a phone (not with --json)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from create" -l json -d 'Print JSON instead of text'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invite; and __fish_seen_subcommand_from list" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
@@ -198,16 +201,26 @@ complete -c roostctl -n "__fish_roostctl_using_subcommand roster; and __fish_see
 complete -c roostctl -n "__fish_roostctl_using_subcommand roster; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show an account\'s roster: contacts, names, subscriptions, groups'
 complete -c roostctl -n "__fish_roostctl_using_subcommand roster; and __fish_seen_subcommand_from help" -f -a "refresh" -d 'Fetch delegated rosters again from their roster service'
 complete -c roostctl -n "__fish_roostctl_using_subcommand roster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c roostctl -n "__fish_roostctl_using_subcommand reload" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand reload" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand reload" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand reload" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand backup" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand backup" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand backup" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand backup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -l json -d 'Print JSON instead of text'
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster shell help" -f -a "invites-api" -d 'Manage the keys of the HTTP invite API'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster shell help" -f -a "user" -d 'Manage user accounts'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster shell help" -f -a "invite" -d 'Create, list, show and revoke invites'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster shell help" -f -a "roster" -d 'Show rosters, and fetch delegated ones again'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster shell help" -f -a "shell" -d 'Open the interactive admin shell, or run one shell command'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster shell help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup shell help" -f -a "invites-api" -d 'Manage the keys of the HTTP invite API'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup shell help" -f -a "user" -d 'Manage user accounts'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup shell help" -f -a "invite" -d 'Create, list, show and revoke invites'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup shell help" -f -a "roster" -d 'Show rosters, and fetch delegated ones again'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup shell help" -f -a "reload" -d 'Reload the TLS certificate and the options that can change live'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup shell help" -f -a "backup" -d 'Write a consistent copy of the database while roostd serves'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup shell help" -f -a "shell" -d 'Open the interactive admin shell, or run one shell command'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup shell help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invites-api" -f -a "create" -d 'Create an API key and print it as ID/SECRET'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invites-api" -f -a "list" -d 'List the API keys of a host'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invites-api" -f -a "delete" -d 'Delete an API key; it stops working at once'

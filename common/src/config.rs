@@ -891,7 +891,13 @@ mod tests {
         assert!(c.registration.invite_only);
         assert_eq!(c.registration.min_password_length, 8);
         assert!(c.admins.is_empty());
-        assert!(c.invite_page.get().apps.iter().any(|a| a.name == "Conversations"));
+        assert!(
+            c.invite_page
+                .get()
+                .apps
+                .iter()
+                .any(|a| a.name == "Conversations")
+        );
         assert_eq!(c.limits.get().roster_items, 1000);
         assert_eq!(c.limits.get().offline_bytes, 10 * 1024 * 1024);
         assert_eq!(c.limits.get().clients_per_account, 100);

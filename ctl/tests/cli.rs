@@ -94,6 +94,9 @@ fn fake() -> FakeRoostd {
             _ => refusal(ErrorKind::NotFound, "Client not found"),
         },
         Request::InviteRevoke { .. } => refusal(ErrorKind::NotFound, "invite not found"),
+        Request::Reload | Request::Backup { .. } => {
+            refusal(ErrorKind::BadRequest, "not in this test")
+        }
         Request::InviteShow { host, invite } if invite != "7" => refusal(
             ErrorKind::NotFound,
             &format!("no invite {invite} on {host}"),

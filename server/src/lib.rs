@@ -170,7 +170,10 @@ async fn purge_invites(services: Services) {
 }
 
 /// Reloads at each SIGHUP; the outcome goes to the log.
-async fn reload_on_sighup(reloader: Arc<reload::Reloader>, mut hangups: tokio::signal::unix::Signal) {
+async fn reload_on_sighup(
+    reloader: Arc<reload::Reloader>,
+    mut hangups: tokio::signal::unix::Signal,
+) {
     while hangups.recv().await.is_some() {
         tracing::info!("SIGHUP: reloading");
         systemd::reloading();

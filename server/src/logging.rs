@@ -31,9 +31,7 @@ impl LogControl {
 /// Installs the process's logger.
 pub fn init(level: LogLevel, format: LogFormat) -> LogControl {
     let (level_filter, handle) = reload::Layer::new(filter(level));
-    let writer = fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_target(false);
+    let writer = fmt::layer().with_writer(std::io::stderr).with_target(false);
     let writer = match format {
         LogFormat::Text => writer
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

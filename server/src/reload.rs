@@ -89,7 +89,9 @@ impl Reloader {
             tracing::info!("reload: {line}");
         }
         for option in &report.needs_restart {
-            tracing::warn!("reload: {option} differs from the running configuration; it applies at the next start");
+            tracing::warn!(
+                "reload: {option} differs from the running configuration; it applies at the next start"
+            );
         }
         if report.changed.is_empty() {
             tracing::info!("reload: nothing changed");
@@ -102,7 +104,11 @@ impl Reloader {
 fn diff_live(running: &Config, fresh: &Config, changed: &mut Vec<String>) {
     let (old, new) = (running.limits.get(), fresh.limits.get());
     for (name, old, new) in [
-        ("roster_items", old.roster_items as u64, new.roster_items as u64),
+        (
+            "roster_items",
+            old.roster_items as u64,
+            new.roster_items as u64,
+        ),
         (
             "directed_presences",
             old.directed_presences as u64,
@@ -193,7 +199,10 @@ fn needs_restart(running: &Config, fresh: &Config) -> Vec<String> {
     check("registration", *registration == running.registration);
     check("storage", *storage == running.storage);
     check("fast", *fast == running.fast);
-    check("roster_delegation", *roster_delegation == running.roster_delegation);
+    check(
+        "roster_delegation",
+        *roster_delegation == running.roster_delegation,
+    );
     differ
 }
 

@@ -22,7 +22,9 @@ use tokio_rustls::rustls::sign::CertifiedKey;
 
 /// Builds the rustls server configuration (ring provider, TLS 1.2 and 1.3)
 /// and the store its certificate comes from.
-pub fn server_config(config: &Config) -> anyhow::Result<(Arc<rustls::ServerConfig>, Arc<CertStore>)> {
+pub fn server_config(
+    config: &Config,
+) -> anyhow::Result<(Arc<rustls::ServerConfig>, Arc<CertStore>)> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let store = Arc::new(CertStore {
         current: RwLock::new(load(config, &provider)?),
@@ -86,7 +88,10 @@ impl CertStore {
 impl CertStore {
     /// What a handshake starting now gets.
     pub fn current(&self) -> Arc<CertifiedKey> {
-        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -171,7 +176,10 @@ mod tests {
         };
         let (_, store) = server_config(&config).unwrap();
         let first = store.current().cert[0].clone();
-        assert_eq!(store.check(&config).map(|c| store.install(c)).unwrap(), CertReload::Unchanged);
+        assert_eq!(
+            store.check(&config).map(|c| store.install(c)).unwrap(),
+            CertReload::Unchanged
+        );
 
         write_pair(dir.path(), "two.example");
         assert_eq!(
@@ -184,7 +192,10 @@ mod tests {
         // A key that is not the certificate's: refused, the second stays.
         let other = rcgen::KeyPair::generate().unwrap();
         std::fs::write(&key, other.serialize_pem()).unwrap();
-        let err = format!("{:#}", store.check(&config).map(|c| store.install(c)).unwrap_err());
+        let err = format!(
+            "{:#}",
+            store.check(&config).map(|c| store.install(c)).unwrap_err()
+        );
         assert!(err.contains("does not match"), "{err}");
         assert_eq!(store.current().cert[0], second);
 

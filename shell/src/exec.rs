@@ -79,7 +79,10 @@ pub fn execute(
     passwords: &mut dyn PasswordReader,
 ) -> Result<(), Error> {
     if style == Style::Json
-        && matches!(command, AdminCommand::Invite(InviteCommand::Create { qr: true, .. }))
+        && matches!(
+            command,
+            AdminCommand::Invite(InviteCommand::Create { qr: true, .. })
+        )
     {
         // --json is global, so clap cannot tell it conflicts from either side.
         return Err(Error::Usage("--qr cannot be used with --json"));

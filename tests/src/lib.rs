@@ -98,6 +98,8 @@ pub struct Server {
     /// fill up and block roostd's logging (and the thread doing it).
     log: Arc<Mutex<String>>,
     log_reader: Option<std::thread::JoinHandle<()>>,
+    /// Set in roostd's environment on every launch.
+    env: Vec<(String, String)>,
 }
 
 /// The certificate authority of this test run. Its certificate is what
@@ -131,7 +133,7 @@ pub fn test_ca() -> &'static TestCa {
 impl TestCa {
     /// Writes a certificate for the test hosts, signed by this CA, and its
     /// key into `dir`; returns their paths.
-    fn server_certificate(&self, dir: &Path) -> (PathBuf, PathBuf) {
+    pub fn server_certificate(&self, dir: &Path) -> (PathBuf, PathBuf) {
         let key = rcgen::KeyPair::generate().expect("server key");
         let params = rcgen::CertificateParams::new(vec![HOST.to_owned(), OTHER_HOST.to_owned()])
             .expect("params");
@@ -173,6 +175,19 @@ impl Server {
     /// at the top of the default test config, and `extra` tables after it.
     pub fn start_with_top_level(top: &str, extra: &str) -> Server {
         Server::start_full(top, "", "", extra)
+    }
+
+    /// Starts with `extra` tables and `env` added to roostd's environment
+    /// (on this launch and every later one).
+    pub fn start_with_env(extra: &str, env: &[(&str, &str)]) -> Server {
+        let mut server = Server::start_prepared(extra, |_| {});
+        server.terminate();
+        server.env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        server.start_again();
+        server
     }
 
     /// Starts with `extra` tables once `prepare` has been given the data
@@ -224,6 +239,7 @@ impl Server {
             child: None,
             log: Arc::default(),
             log_reader: None,
+            env: Vec::new(),
         };
         server.launch();
         server
@@ -291,6 +307,7 @@ impl Server {
         let child = Command::new(roostd_bin())
             .arg("--config")
             .arg(self.config_path())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

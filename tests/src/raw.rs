@@ -23,6 +23,8 @@ pub struct RawClient {
     /// TLS 1.3's exporter for channel binding (RFC 9266), taken right after
     /// the handshake; `None` before TLS.
     tls_exporter: Option<Vec<u8>>,
+    /// The server's end-entity certificate (DER); `None` before TLS.
+    peer_certificate: Option<Vec<u8>>,
 }
 
 /// RFC 9266: 32 bytes of `EXPORTER-Channel-Binding` with no context.
@@ -31,6 +33,14 @@ fn channel_binding<T>(tls: &tokio_rustls::client::TlsStream<T>) -> Vec<u8> {
         .1
         .export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None)
         .expect("TLS 1.3 exporter")
+}
+
+fn end_entity<T>(tls: &tokio_rustls::client::TlsStream<T>) -> Vec<u8> {
+    tls.get_ref()
+        .1
+        .peer_certificates()
+        .expect("a server certificate")[0]
+        .to_vec()
 }
 
 const STEP: Duration = Duration::from_secs(10);
@@ -44,12 +54,18 @@ impl RawClient {
             io: Box::pin(tcp),
             pending: String::new(),
             tls_exporter: None,
+            peer_certificate: None,
         }
     }
 
     /// The TLS exporter value of this connection (panics before TLS).
     pub fn tls_exporter(&self) -> &[u8] {
         self.tls_exporter.as_deref().expect("a TLS connection")
+    }
+
+    /// The certificate the server presented (DER; panics before TLS).
+    pub fn peer_certificate(&self) -> &[u8] {
+        self.peer_certificate.as_deref().expect("a TLS connection")
     }
 
     pub async fn send(&mut self, text: &str) {
@@ -167,10 +183,12 @@ impl RawClient {
             .await
             .expect("TLS handshake");
         let tls_exporter = Some(channel_binding(&tls));
+        let peer_certificate = Some(end_entity(&tls));
         let mut client = RawClient {
             io: Box::pin(tls),
             pending: String::new(),
             tls_exporter,
+            peer_certificate,
         };
         let features = client.open_from(HOST, from).await;
         (client, features)
@@ -186,10 +204,12 @@ impl RawClient {
             .await
             .expect("TLS handshake");
         let tls_exporter = Some(channel_binding(&tls));
+        let peer_certificate = Some(end_entity(&tls));
         RawClient {
             io: Box::pin(tls),
             pending: String::new(),
             tls_exporter,
+            peer_certificate,
         }
     }
 

@@ -7,8 +7,8 @@
 
 pub mod accounts;
 pub mod api_keys;
-pub mod backup;
 pub mod auth_limits;
+pub mod backup;
 pub mod clients;
 pub mod events;
 pub mod fast_tokens;
@@ -33,8 +33,8 @@ use crate::storage::{Db, StorageError};
 
 pub use accounts::Accounts;
 pub use api_keys::ApiKeys;
-pub use backup::Backups;
 pub use auth_limits::AuthLimiter;
+pub use backup::Backups;
 pub use clients::Clients;
 pub use fast_tokens::FastTokens;
 pub use invites::Invites;

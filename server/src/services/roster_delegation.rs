@@ -470,7 +470,8 @@ impl RosterDelegation {
             Ok(body) => body,
             Err(e) => return fail(e.to_string()),
         };
-        let parsed = match roster_backend::parse(&body, user, self.inner.limits.get().roster_items) {
+        let parsed = match roster_backend::parse(&body, user, self.inner.limits.get().roster_items)
+        {
             Ok(parsed) => parsed,
             Err(e) => return fail(format!("answer is not a roster: {e}")),
         };

@@ -58,4 +58,3 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     file.write_all(bytes)
         .with_context(|| format!("cannot write {}", path.display()))
 }
-

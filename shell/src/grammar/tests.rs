@@ -950,7 +950,10 @@ fn reload_and_backup_send_their_requests() {
     let expected = Request::Backup {
         path: cwd.join("copy.sqlite3").display().to_string(),
     };
-    assert_eq!(admin_argv(&["backup", "copy.sqlite3"]).request(None), expected);
+    assert_eq!(
+        admin_argv(&["backup", "copy.sqlite3"]).request(None),
+        expected
+    );
     assert_eq!(admin_line("backup copy.sqlite3").request(None), expected);
     assert_eq!(
         admin_argv(&["backup", "/srv/b.sqlite3"]).request(None),

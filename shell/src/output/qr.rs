@@ -59,7 +59,7 @@ mod tests {
                 '█' => (true, true),
                 other => panic!("unexpected {other:?}"),
             };
-            if y % 2 == 0 { top } else { bottom }
+            if y.is_multiple_of(2) { top } else { bottom }
         };
         // Four pixels per module: the decoder wants more than one.
         const SCALE: usize = 4;

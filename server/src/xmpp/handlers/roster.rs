@@ -122,7 +122,13 @@ async fn set(ctx: &XmppContext, query: &Element, user: &BareJid) -> Result<(), S
         );
     }
     let change = rosters
-        .set(user, &contact, name, groups, ctx.config.limits.get().roster_items)
+        .set(
+            user,
+            &contact,
+            name,
+            groups,
+            ctx.config.limits.get().roster_items,
+        )
         .await?;
     push(ctx, user, &change);
     Ok(())

@@ -19,7 +19,10 @@ fn reload_contracts() {
     assert_snapshot("reload.tsv", &reloaded(&report(), Style::Lines));
     assert_eq!(reloaded(&ReloadReport::default(), Style::Lines), "");
     let table = reloaded(&report(), Style::Table);
-    assert!(table.contains("  limits.roster_items: 1000 -> 500\n"), "{table}");
+    assert!(
+        table.contains("  limits.roster_items: 1000 -> 500\n"),
+        "{table}"
+    );
     assert!(table.contains("next start: c2s\n"), "{table}");
     assert_eq!(
         reloaded(&ReloadReport::default(), Style::Table),
