@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use roost_common::admin::ReloadReport;
-use roost_common::config::Config;
+use roost_common::config::{Config, LogLevel};
 
 use crate::logging::LogControl;
 use crate::tls::{CertReload, CertStore};
@@ -26,7 +26,9 @@ pub struct Reloader {
     running: Arc<Config>,
     certs: Arc<CertStore>,
     log: LogControl,
-    one_at_a_time: tokio::sync::Mutex<()>,
+    /// Held through a reload, so there is one at a time; the log level
+    /// applied last (the running `Config` keeps the one from the start).
+    one_at_a_time: tokio::sync::Mutex<LogLevel>,
 }
 
 impl Reloader {
@@ -37,17 +39,17 @@ impl Reloader {
         log: LogControl,
     ) -> Reloader {
         Reloader {
+            one_at_a_time: tokio::sync::Mutex::new(running.log_level),
             config_file,
             running,
             certs,
             log,
-            one_at_a_time: tokio::sync::Mutex::new(()),
         }
     }
 
     /// Reloads; on `Err` nothing changed. Logs what it did either way.
     pub async fn reload(&self) -> anyhow::Result<ReloadReport> {
-        let _one = self.one_at_a_time.lock().await;
+        let mut log_level = self.one_at_a_time.lock().await;
         let file = self.config_file.clone();
         let certs = self.certs.clone();
         // Reading files (and generating a certificate that was deleted) is
@@ -66,13 +68,14 @@ impl Reloader {
             }
         };
         let mut report = ReloadReport::default();
-        if fresh.log_level != self.running.log_level {
+        if fresh.log_level != *log_level {
             self.log.set_level(fresh.log_level)?;
             report.changed.push(format!(
                 "log_level: {} -> {}",
-                self.running.log_level.as_str(),
+                log_level.as_str(),
                 fresh.log_level.as_str()
             ));
+            *log_level = fresh.log_level;
         }
         if let CertReload::Replaced { from } = self.certs.install(cert) {
             report
