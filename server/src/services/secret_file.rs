@@ -91,7 +91,12 @@ fn create<const N: usize>(path: &Path) -> Result<[u8; N], SecretFileError> {
             file.write_all(&secret)?;
             file.sync_all()
         })
-        .and_then(|()| std::fs::rename(&temporary, path));
+        .and_then(|()| std::fs::rename(&temporary, path))
+        // The new name survives a power cut only once the directory is synced.
+        .and_then(|()| {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+            std::fs::File::open(dir.unwrap_or(Path::new(".")))?.sync_all()
+        });
     written.map_err(|e| SecretFileError(format!("cannot write {}: {e}", path.display())))?;
     Ok(secret)
 }
