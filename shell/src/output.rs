@@ -20,7 +20,8 @@
 //!
 //! The `user` commands' shapes are in [`users`] (those of `user clients`
 //! and `user revoke_client` in [`clients`]), the `invite` commands' in
-//! [`invites`], the `roster` commands' in [`roster`].
+//! [`invites`], the `roster` commands' in [`roster`], `status`'s in
+//! [`status`], the `c2s` commands' in [`sessions`].
 
 use std::borrow::Cow;
 
@@ -32,6 +33,8 @@ use serde::Serialize;
 pub mod clients;
 pub mod invites;
 pub mod roster;
+pub mod sessions;
+pub mod status;
 pub mod users;
 
 /// How to print a reply.

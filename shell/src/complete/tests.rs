@@ -5,6 +5,8 @@ use std::cell::RefCell;
 
 use super::*;
 
+mod sessions;
+
 fn complete(line: &str) -> (usize, Vec<String>) {
     Completer::default().complete(line, &NoNames)
 }
@@ -16,12 +18,14 @@ fn first_word_is_a_command() {
         (
             0,
             vec![
+                "c2s".into(),
                 "help".into(),
                 "invite".into(),
                 "invites-api".into(),
                 "mod_invites_api".into(),
                 "quit".into(),
                 "roster".into(),
+                "status".into(),
                 "user".into()
             ]
         )
@@ -138,6 +142,17 @@ impl Names for Known {
         } else {
             Vec::new()
         }
+    }
+
+    fn sessions(&self, prefix: &str) -> Vec<String> {
+        self.asked.borrow_mut().push(format!("sessions {prefix}"));
+        vec![
+            "alice@example.com".into(),
+            "alice@example.com/laptop".into(),
+            "alice@example.com/phone".into(),
+            "bob@example.org".into(),
+            "bob@example.org/x".into(),
+        ]
     }
 }
 
