@@ -38,11 +38,7 @@ fn server() -> (Server, u16) {
 /// `roostctl --json ARGS…`, which must succeed.
 fn json(server: &Server, args: &[&str]) -> Value {
     let out = server.ctl(&[&["--json"][..], args].concat());
-    assert!(
-        out.status.success(),
-        "roostctl {args:?}: {}",
-        stderr(&out)
-    );
+    assert!(out.status.success(), "roostctl {args:?}: {}", stderr(&out));
     serde_json::from_str(&stdout(&out))
         .unwrap_or_else(|e| panic!("roostctl {args:?} printed no JSON ({e}): {}", stdout(&out)))
 }
@@ -55,7 +51,10 @@ fn sessions(server: &Server, filter: Option<&str>) -> Vec<Value> {
 }
 
 fn jids(sessions: &[Value]) -> Vec<&str> {
-    sessions.iter().map(|s| s["jid"].as_str().unwrap()).collect()
+    sessions
+        .iter()
+        .map(|s| s["jid"].as_str().unwrap())
+        .collect()
 }
 
 fn session<'a>(sessions: &'a [Value], jid: &str) -> &'a Value {
@@ -89,7 +88,15 @@ async fn alice_sasl2(server: &Server) -> (RawClient, String) {
         user_agent("c2s-admin-test", "Roost Test Client", "Test Laptop"),
         bind2(Some("laptop"))
     );
-    let (_, answer) = scram(&mut client, ScramHash::Sha256, true, "alice", PASSWORD, &inner).await;
+    let (_, answer) = scram(
+        &mut client,
+        ScramHash::Sha256,
+        true,
+        "alice",
+        PASSWORD,
+        &inner,
+    )
+    .await;
     assert!(answer.contains("</success>"), "SASL2 login: {answer}");
     let jid = authorization_identifier(&answer);
     features_after_success(&mut client).await;
@@ -133,7 +140,10 @@ async fn status_lists_and_closes_sessions() {
     );
     assert_eq!(
         listeners["http"],
-        server.url("").trim_start_matches("http://").trim_end_matches('/')
+        server
+            .url("")
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
     );
     assert_eq!(
         listeners["admin_socket"],
@@ -171,7 +181,11 @@ async fn status_lists_and_closes_sessions() {
     let plain = session(&all, &direct_jid);
     assert_eq!(plain["tls"], "TLSv1.3");
     assert_eq!(plain["mechanism"], "PLAIN");
-    assert_eq!(plain["software"], Value::Null, "legacy SASL gives no user agent");
+    assert_eq!(
+        plain["software"],
+        Value::Null,
+        "legacy SASL gives no user agent"
+    );
     assert_eq!(plain["device"], Value::Null);
     let cleartext = session(&all, &bob_jid);
     assert_eq!(cleartext["tls"], Value::Null, "plain text");
@@ -193,7 +207,10 @@ async fn status_lists_and_closes_sessions() {
     assert_eq!(ports.len(), 4, "one address per connection");
 
     // Filters: a host, an account (any case), one session.
-    assert_eq!(jids(&sessions(&server, Some(OTHER_HOST))), [carol_jid.as_str()]);
+    assert_eq!(
+        jids(&sessions(&server, Some(OTHER_HOST))),
+        [carol_jid.as_str()]
+    );
     let mut alice_jids = vec![laptop_jid.as_str(), direct_jid.as_str()];
     alice_jids.sort();
     assert_eq!(
@@ -216,7 +233,12 @@ async fn status_lists_and_closes_sessions() {
         assert!(Instant::now() < deadline, "carol's idle time never grew");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(session(&sessions(&server, None), &bob_jid)["idle_secs"].as_u64().unwrap() >= 2);
+    assert!(
+        session(&sessions(&server, None), &bob_jid)["idle_secs"]
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
     sync(&mut bob, "ping-bob").await;
     let now = sessions(&server, None);
     assert!(
@@ -289,12 +311,28 @@ async fn refusals_are_one_line_with_the_documented_exit_codes() {
     let (server, _) = server();
     let _bob = bound_in_plaintext(&server, "bob", PASSWORD, "plain").await;
     let cases: [(&[&str], i32, &str); 8] = [
-        (&["c2s", "close", "bob@example.test/nothere"], 1, "no session bob@example.test/nothere"),
-        (&["c2s", "close", "alice@example.test"], 1, "no session of alice@example.test"),
-        (&["c2s", "close", "bob@nowhere.test"], 1, "unknown host 'nowhere.test'"),
+        (
+            &["c2s", "close", "bob@example.test/nothere"],
+            1,
+            "no session bob@example.test/nothere",
+        ),
+        (
+            &["c2s", "close", "alice@example.test"],
+            1,
+            "no session of alice@example.test",
+        ),
+        (
+            &["c2s", "close", "bob@nowhere.test"],
+            1,
+            "unknown host 'nowhere.test'",
+        ),
         (&["c2s", "close", "example.test"], 1, "is a host"),
         (&["c2s", "close", "a@b@example.test"], 1, "not a valid JID"),
-        (&["c2s", "list", "nowhere.test"], 1, "unknown host 'nowhere.test'"),
+        (
+            &["c2s", "list", "nowhere.test"],
+            1,
+            "unknown host 'nowhere.test'",
+        ),
         (&["c2s", "close"], 2, "<JID>"),
         (&["status", "extra"], 2, "'extra'"),
     ];
@@ -304,7 +342,12 @@ async fn refusals_are_one_line_with_the_documented_exit_codes() {
         assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
         assert_eq!(stdout(&out), "", "{args:?}");
         if code == 1 {
-            assert_eq!(stderr(&out).lines().count(), 1, "{args:?}: {}", stderr(&out));
+            assert_eq!(
+                stderr(&out).lines().count(),
+                1,
+                "{args:?}: {}",
+                stderr(&out)
+            );
         }
     }
     // Nothing was ended by the refusals.
@@ -314,7 +357,10 @@ async fn refusals_are_one_line_with_the_documented_exit_codes() {
     );
     // Piped: lines.
     let lines = stdout(&server.ctl(&["c2s", "list"]));
-    assert!(lines.starts_with(&format!("bob@{HOST}/plain\t127.0.0.1:")), "{lines}");
+    assert!(
+        lines.starts_with(&format!("bob@{HOST}/plain\t127.0.0.1:")),
+        "{lines}"
+    );
     let status = stdout(&server.ctl(&["status"]));
     assert!(status.contains(&format!("host\t{HOST}\t1\n")), "{status}");
 }

@@ -186,7 +186,8 @@ impl SessionHandle {
     /// message path, so it costs one coarse clock read (the vDSO, no
     /// system call) and one relaxed store: no lock, no ordering.
     pub fn stanza_received(&self) {
-        self.last_active.store(coarse_unix_secs(), Ordering::Relaxed);
+        self.last_active
+            .store(coarse_unix_secs(), Ordering::Relaxed);
     }
 
     /// Ends the session for an admin, telling the client `text`. Returns
@@ -702,7 +703,12 @@ impl Router {
                 .filter(selected)
                 .cloned()
                 .collect(),
-            None => sessions.values().flatten().filter(selected).cloned().collect(),
+            None => sessions
+                .values()
+                .flatten()
+                .filter(selected)
+                .cloned()
+                .collect(),
         }
     }
 }
@@ -1099,11 +1105,17 @@ mod tests {
             "a kicked client may log in again"
         );
         assert_eq!(
-            router.details(&SessionScope::Host("example.test".into())).len(),
+            router
+                .details(&SessionScope::Host("example.test".into()))
+                .len(),
             3,
             "the new phone, bob, and the laptop: ended sessions stay listed until their connections unbind"
         );
-        assert!(router.details(&SessionScope::Host("other.test".into())).is_empty());
+        assert!(
+            router
+                .details(&SessionScope::Host("other.test".into()))
+                .is_empty()
+        );
     }
 
     #[test]

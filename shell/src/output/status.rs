@@ -83,7 +83,11 @@ fn lines(status: &StatusInfo) -> String {
         status.uptime_secs
     );
     for host in &status.hosts {
-        text.push_str(&format!("host\t{}\t{}\n", printable(&host.host), host.sessions));
+        text.push_str(&format!(
+            "host\t{}\t{}\n",
+            printable(&host.host),
+            host.sessions
+        ));
     }
     text.push_str(&format!(
         "memory_rss_bytes\t{}\ndatabase_bytes\t{}\n",

@@ -73,8 +73,8 @@ impl SessionAdmin {
 
     /// A host roostd serves, or an account's or a session's JID on one.
     fn scope(&self, text: &str) -> Result<SessionScope, ServiceError> {
-        let jid =
-            Jid::new(text).map_err(|e| ServiceError::Invalid(format!("'{text}' is not a valid JID: {e}")))?;
+        let jid = Jid::new(text)
+            .map_err(|e| ServiceError::Invalid(format!("'{text}' is not a valid JID: {e}")))?;
         let host = self.hosts.resolve(jid.domain().as_str())?;
         let Some(node) = jid.node() else {
             if jid.resource().is_some() {
@@ -88,11 +88,11 @@ impl SessionAdmin {
             .map_err(|e| ServiceError::Invalid(format!("'{text}' is not a valid JID: {e}")))?;
         Ok(match jid.resource() {
             None => SessionScope::Account(bare),
-            Some(resource) => SessionScope::Session(
-                FullJid::new(&format!("{bare}/{resource}")).map_err(|e| {
+            Some(resource) => {
+                SessionScope::Session(FullJid::new(&format!("{bare}/{resource}")).map_err(|e| {
                     ServiceError::Invalid(format!("'{text}' is not a valid JID: {e}"))
-                })?,
-            ),
+                })?)
+            }
         })
     }
 }

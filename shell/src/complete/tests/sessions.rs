@@ -34,7 +34,11 @@ fn c2s_list_completes_hosts_then_sessions() {
     assert_eq!(asked, ["sessions example.", "hosts"]);
     let (words, asked) = with_names("c2s show alice@example.com/l");
     assert_eq!(words, ["alice@example.com/laptop"]);
-    assert_eq!(asked, ["sessions alice@example.com/l"], "no hosts once '@' is typed");
+    assert_eq!(
+        asked,
+        ["sessions alice@example.com/l"],
+        "no hosts once '@' is typed"
+    );
 }
 
 #[test]

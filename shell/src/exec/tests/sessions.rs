@@ -84,7 +84,8 @@ fn c2s_close_sends_the_reason_and_says_what_it_ended() {
 
 #[test]
 fn closing_no_session_is_exit_code_1_on_one_line() {
-    let fake = FakeRoostd::start(|_| refusal(ErrorKind::NotFound, "no session alice@example.com/x"));
+    let fake =
+        FakeRoostd::start(|_| refusal(ErrorKind::NotFound, "no session alice@example.com/x"));
     let (result, out) = run(&fake, "c2s close alice@example.com/x", Style::Table);
     let err = result.unwrap_err();
     assert_eq!(err.exit_code(), 1);

@@ -41,7 +41,13 @@ fn one_shot_and_shell_line_parse_to_the_same_request() {
             },
         ),
         (
-            &["c2s", "close", "alice@example.com", "--reason", "spam, again"],
+            &[
+                "c2s",
+                "close",
+                "alice@example.com",
+                "--reason",
+                "spam, again",
+            ],
             "c2s close alice@example.com --reason 'spam, again'",
             Request::C2sClose {
                 jid: "alice@example.com".into(),
@@ -64,12 +70,32 @@ fn one_shot_and_shell_line_parse_to_the_same_request() {
 #[test]
 fn usage_errors() {
     let cases = [
-        ("c2s", ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand, "list"),
+        (
+            "c2s",
+            ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand,
+            "list",
+        ),
         ("c2s close", ErrorKind::MissingRequiredArgument, "<JID>"),
-        ("c2s close a@example.com --reason", ErrorKind::InvalidValue, "--reason"),
-        ("c2s list a@example.com b@example.com", ErrorKind::UnknownArgument, "'b@example.com'"),
-        ("status example.com", ErrorKind::UnknownArgument, "'example.com'"),
-        ("c2s kick a@example.com", ErrorKind::InvalidSubcommand, "'kick'"),
+        (
+            "c2s close a@example.com --reason",
+            ErrorKind::InvalidValue,
+            "--reason",
+        ),
+        (
+            "c2s list a@example.com b@example.com",
+            ErrorKind::UnknownArgument,
+            "'b@example.com'",
+        ),
+        (
+            "status example.com",
+            ErrorKind::UnknownArgument,
+            "'example.com'",
+        ),
+        (
+            "c2s kick a@example.com",
+            ErrorKind::InvalidSubcommand,
+            "'kick'",
+        ),
     ];
     for (line, kind, needle) in cases {
         let err = repl(line).unwrap_err();

@@ -45,7 +45,10 @@ pub(crate) fn sample_sessions() -> Vec<SessionInfo> {
 
 #[test]
 fn lines_contract() {
-    assert_snapshot("c2s-list.tsv", &list(None, &sample_sessions(), Style::Lines));
+    assert_snapshot(
+        "c2s-list.tsv",
+        &list(None, &sample_sessions(), Style::Lines),
+    );
     assert_eq!(list(None, &[], Style::Lines), "");
 }
 
@@ -67,7 +70,10 @@ fn lines_have_eight_columns_in_the_documented_order() {
         ]
     );
     assert_eq!(rows[1][2..6], ["TLSv1.2", "PLAIN", "", ""]);
-    assert_eq!(rows[2][2..], ["", "HT-SHA-256-NONE", "xmpp.js", "", "1700007200", "3725"]);
+    assert_eq!(
+        rows[2][2..],
+        ["", "HT-SHA-256-NONE", "xmpp.js", "", "1700007200", "3725"]
+    );
 }
 
 #[test]
@@ -81,7 +87,10 @@ fn control_characters_cannot_break_lines() {
 
 #[test]
 fn json_contract() {
-    assert_snapshot("c2s-list.json", &list(None, &sample_sessions(), Style::Json));
+    assert_snapshot(
+        "c2s-list.json",
+        &list(None, &sample_sessions(), Style::Json),
+    );
     assert_eq!(list(None, &[], Style::Json), "[]\n");
 }
 
