@@ -220,7 +220,7 @@ complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_s
 complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from show" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from show" -l json -d 'Print JSON instead of text'
 complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from close" -l reason -d 'What the client is told, up to 1024 bytes' -r
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from close" -l reason -d 'What the client is told: up to 1024 bytes, no control characters but tabs and line breaks' -r
 complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from close" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from close" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from close" -l json -d 'Print JSON instead of text'

@@ -302,7 +302,8 @@ pub enum C2sCommand {
         #[arg(value_name = "JID")]
         session: String,
 
-        /// What the client is told, up to 1024 bytes
+        /// What the client is told: up to 1024 bytes, no control characters
+        /// but tabs and line breaks
         #[arg(long, value_name = "TEXT")]
         reason: Option<String>,
     },

@@ -258,7 +258,7 @@ async fn status_lists_and_closes_sessions() {
         "close",
         &direct_jid,
         "--reason",
-        "Closed for spam, see ticket 42",
+        "Spam & <links>, see ticket 42",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
@@ -269,7 +269,7 @@ async fn status_lists_and_closes_sessions() {
         stream_error(&mut direct).await,
         (
             "policy-violation".to_owned(),
-            Some("Closed for spam, see ticket 42".to_owned())
+            Some("Spam & <links>, see ticket 42".to_owned())
         )
     );
     sync(&mut laptop, "ping-laptop").await;

@@ -62,6 +62,13 @@ impl SessionAdmin {
                 "the reason is longer than {MAX_CLOSE_TEXT} bytes"
             )));
         }
+        // XML 1.0 cannot carry most control characters: the client would
+        // get a stream it cannot read instead of the reason.
+        if text.is_some_and(|t| t.chars().any(not_for_xml)) {
+            return Err(ServiceError::Invalid(
+                "the reason may not contain control characters".into(),
+            ));
+        }
         match self
             .sessions
             .close(&scope, text.unwrap_or(DEFAULT_CLOSE_TEXT))
@@ -95,6 +102,12 @@ impl SessionAdmin {
             }
         })
     }
+}
+
+/// A character a stream error's text may not hold: controls other than
+/// tab and line breaks, and the non-characters XML excludes.
+fn not_for_xml(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
 }
 
 /// One session as `c2s list` shows it, its idle time counted to `now`.

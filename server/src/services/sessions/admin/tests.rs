@@ -126,11 +126,19 @@ fn close_ends_one_session_or_an_account_with_the_text() {
         DEFAULT_CLOSE_TEXT,
         "no reason: the default text"
     );
+
     assert_eq!(admin.close("alice@example.test", Some(" ")).unwrap(), 1);
     assert_eq!(
         jids(admin.list(None).unwrap()),
         ["carol@other.test/x"],
         "the other host's session stays"
+    );
+    assert_eq!(
+        admin
+            .close("carol@other.test", Some("two\nlines\tand a tab"))
+            .unwrap(),
+        1,
+        "line breaks and tabs are fine"
     );
 }
 
@@ -158,5 +166,14 @@ fn close_refuses_hosts_unknown_sessions_and_long_reasons() {
         admin.close("alice@example.test", Some(&long)),
         Err(ServiceError::Invalid(_))
     ));
+    for unreadable in ["bell\u{7}", "nul\0", "\u{FFFE}"] {
+        assert!(
+            matches!(
+                admin.close("alice@example.test", Some(unreadable)),
+                Err(ServiceError::Invalid(_))
+            ),
+            "{unreadable:?}"
+        );
+    }
     assert!(directory.closed.lock().unwrap().is_empty());
 }
