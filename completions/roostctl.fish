@@ -36,6 +36,8 @@ complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "invite" -d 'Creat
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "roster" -d 'Show rosters, and fetch delegated ones again'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "reload" -d 'Reload the TLS certificate and the options that can change live'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "backup" -d 'Write a consistent copy of the database while roostd serves'
+complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "status" -d 'Show what roostd is doing: version, uptime, sessions, memory, listeners'
+complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "c2s" -d 'List and end client sessions'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "shell" -d 'Open the interactive admin shell, or run one shell command'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invites-api; and not __fish_seen_subcommand_from create list delete help" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
@@ -209,18 +211,48 @@ complete -c roostctl -n "__fish_roostctl_using_subcommand backup" -l socket -d '
 complete -c roostctl -n "__fish_roostctl_using_subcommand backup" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand backup" -l json -d 'Print JSON instead of text'
 complete -c roostctl -n "__fish_roostctl_using_subcommand backup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand status" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand status" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand status" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and not __fish_seen_subcommand_from list show close help" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and not __fish_seen_subcommand_from list show close help" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and not __fish_seen_subcommand_from list show close help" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and not __fish_seen_subcommand_from list show close help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and not __fish_seen_subcommand_from list show close help" -f -a "list" -d 'List the bound client sessions, by JID'
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and not __fish_seen_subcommand_from list show close help" -f -a "show" -d 'List the bound client sessions, by JID'
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and not __fish_seen_subcommand_from list show close help" -f -a "close" -d 'End a session, or every session of an account'
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and not __fish_seen_subcommand_from list show close help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from list" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from list" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from list" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from show" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from show" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from show" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from close" -l reason -d 'What the client is told: up to 1024 bytes, no control characters but tabs and line breaks' -r
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from close" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from close" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from close" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from close" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the bound client sessions, by JID'
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from help" -f -a "close" -d 'End a session, or every session of an account'
+complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -l json -d 'Print JSON instead of text'
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup shell help" -f -a "invites-api" -d 'Manage the keys of the HTTP invite API'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup shell help" -f -a "user" -d 'Manage user accounts'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup shell help" -f -a "invite" -d 'Create, list, show and revoke invites'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup shell help" -f -a "roster" -d 'Show rosters, and fetch delegated ones again'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup shell help" -f -a "reload" -d 'Reload the TLS certificate and the options that can change live'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup shell help" -f -a "backup" -d 'Write a consistent copy of the database while roostd serves'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup shell help" -f -a "shell" -d 'Open the interactive admin shell, or run one shell command'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup shell help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "invites-api" -d 'Manage the keys of the HTTP invite API'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "user" -d 'Manage user accounts'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "invite" -d 'Create, list, show and revoke invites'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "roster" -d 'Show rosters, and fetch delegated ones again'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "reload" -d 'Reload the TLS certificate and the options that can change live'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "backup" -d 'Write a consistent copy of the database while roostd serves'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "status" -d 'Show what roostd is doing: version, uptime, sessions, memory, listeners'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "c2s" -d 'List and end client sessions'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "shell" -d 'Open the interactive admin shell, or run one shell command'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invites-api" -f -a "create" -d 'Create an API key and print it as ID/SECRET'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invites-api" -f -a "list" -d 'List the API keys of a host'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invites-api" -f -a "delete" -d 'Delete an API key; it stops working at once'
@@ -237,3 +269,5 @@ complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invite" -f -a "revoke" -d 'Revoke an invite; its link stops working at once'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from roster" -f -a "show" -d 'Show an account\'s roster: contacts, names, subscriptions, groups'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from roster" -f -a "refresh" -d 'Fetch delegated rosters again from their roster service'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from c2s" -f -a "list" -d 'List the bound client sessions, by JID'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from c2s" -f -a "close" -d 'End a session, or every session of an account'

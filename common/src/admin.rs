@@ -13,8 +13,10 @@
 use serde::{Deserialize, Serialize};
 
 mod operations;
+mod sessions;
 
 pub use operations::{BackupInfo, ReloadReport};
+pub use sessions::{HostSessions, ListenerInfo, SessionInfo, StatusInfo};
 
 /// The version of this protocol spoken by this build.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -143,6 +145,22 @@ pub enum Request {
     /// roostd's host, not existing yet) while roostd keeps serving.
     Backup {
         path: String,
+    },
+    // Issue 12: status and sessions.
+    /// What roostd is and does: version, uptime, sessions by host, memory,
+    /// database size, listeners.
+    Status,
+    /// The bound client sessions; `filter` is a host (its sessions), a
+    /// bare JID (the account's) or a full JID (that session); `None` for
+    /// every session.
+    C2sList {
+        filter: Option<String>,
+    },
+    /// Ends the session of a full JID, or every session of a bare JID,
+    /// with a stream error carrying `reason` (a default text when `None`).
+    C2sClose {
+        jid: String,
+        reason: Option<String>,
     },
 }
 
@@ -307,6 +325,18 @@ pub enum Reply {
     },
     BackedUp {
         backup: BackupInfo,
+    },
+    // Issue 12: status and sessions.
+    Status {
+        status: StatusInfo,
+    },
+    /// Sorted by JID.
+    C2sSessions {
+        sessions: Vec<SessionInfo>,
+    },
+    /// How many sessions `c2s close` ended (at least one: none is an error).
+    C2sClosed {
+        sessions_ended: u32,
     },
 }
 
@@ -927,6 +957,70 @@ mod tests {
             r#"{"v":1,"id":4,"outcome":{"ok":{"hosts":{"hosts":["example.com","example.org"]}}}}"#
         );
         assert_eq!(serde_json::from_str::<ResponseFrame>(&json).unwrap(), frame);
+    }
+
+    #[test]
+    fn status_and_session_wire_shapes_are_stable() {
+        assert_request(Request::Status, r#""status""#);
+        assert_request(
+            Request::C2sList { filter: None },
+            r#"{"c2s_list":{"filter":null}}"#,
+        );
+        assert_request(
+            Request::C2sClose {
+                jid: "alice@example.com/phone".into(),
+                reason: Some("spam".into()),
+            },
+            r#"{"c2s_close":{"jid":"alice@example.com/phone","reason":"spam"}}"#,
+        );
+        let shapes = [
+            (
+                Reply::Status {
+                    status: StatusInfo {
+                        version: "0.1.0".into(),
+                        started_at: 1_700_000_000,
+                        uptime_secs: 60,
+                        hosts: vec![HostSessions {
+                            host: "example.com".into(),
+                            sessions: 2,
+                        }],
+                        memory_rss_bytes: Some(4096),
+                        database_bytes: 8192,
+                        listeners: ListenerInfo {
+                            c2s: vec!["0.0.0.0:5222".into()],
+                            c2s_direct_tls: vec![],
+                            http: "127.0.0.1:5280".into(),
+                            admin_socket: "/var/lib/roost/roostd.sock".into(),
+                        },
+                    },
+                },
+                r#"{"status":{"status":{"version":"0.1.0","started_at":1700000000,"uptime_secs":60,"hosts":[{"host":"example.com","sessions":2}],"memory_rss_bytes":4096,"database_bytes":8192,"listeners":{"c2s":["0.0.0.0:5222"],"c2s_direct_tls":[],"http":"127.0.0.1:5280","admin_socket":"/var/lib/roost/roostd.sock"}}}}"#,
+            ),
+            (
+                Reply::C2sSessions {
+                    sessions: vec![SessionInfo {
+                        jid: "alice@example.com/phone".into(),
+                        address: "192.0.2.1:40000".into(),
+                        tls: Some("TLSv1.3".into()),
+                        mechanism: "SCRAM-SHA-256-PLUS".into(),
+                        software: Some("Conversations".into()),
+                        device: None,
+                        since: 1_700_000_000,
+                        idle_secs: 5,
+                    }],
+                },
+                r#"{"c2s_sessions":{"sessions":[{"jid":"alice@example.com/phone","address":"192.0.2.1:40000","tls":"TLSv1.3","mechanism":"SCRAM-SHA-256-PLUS","software":"Conversations","device":null,"since":1700000000,"idle_secs":5}]}}"#,
+            ),
+            (
+                Reply::C2sClosed { sessions_ended: 2 },
+                r#"{"c2s_closed":{"sessions_ended":2}}"#,
+            ),
+        ];
+        for (reply, expected) in shapes {
+            let json = serde_json::to_string(&reply).unwrap();
+            assert_eq!(json, expected);
+            assert_eq!(serde_json::from_str::<Reply>(&json).unwrap(), reply);
+        }
     }
 
     #[test]

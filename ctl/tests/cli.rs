@@ -128,6 +128,11 @@ fn fake() -> FakeRoostd {
                 failures,
             }))
         }
+        // Issue 12: status and sessions, tested against the real roostd
+        // (tests/tests/c2s_admin.rs).
+        Request::Status | Request::C2sList { .. } | Request::C2sClose { .. } => {
+            refusal(ErrorKind::BadRequest, "not in this test")
+        }
     })
 }
 

@@ -66,6 +66,9 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen for HTTP on {}", config.http.bind))?;
     let c2s_listeners = xmpp::c2s::bind(&config.c2s).await?;
     let c2s_addrs = xmpp::c2s::local_addrs(&c2s_listeners);
+    services
+        .status
+        .attach_listeners(bound_listeners(&config, &http_listener, &c2s_listeners));
     // The admin socket comes last: once it exists, roostd is ready.
     let admin = admin::AdminSocket::bind(&config.socket_path())?;
     tracing::info!(
@@ -155,6 +158,30 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<()> {
         .context("storage thread panicked")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Where roostd listens, as bound (a configured port 0 is the real one
+/// here), for `roostctl status`.
+fn bound_listeners(
+    config: &Config,
+    http: &tokio::net::TcpListener,
+    c2s: &[(tokio::net::TcpListener, bool)],
+) -> roost_common::admin::ListenerInfo {
+    let addresses = |direct_tls: bool| {
+        c2s.iter()
+            .filter(|(_, direct)| *direct == direct_tls)
+            .filter_map(|(listener, _)| listener.local_addr().ok())
+            .map(|addr| addr.to_string())
+            .collect()
+    };
+    roost_common::admin::ListenerInfo {
+        c2s: addresses(false),
+        c2s_direct_tls: addresses(true),
+        http: http
+            .local_addr()
+            .map_or_else(|_| config.http.bind.to_string(), |addr| addr.to_string()),
+        admin_socket: config.socket_path().display().to_string(),
+    }
 }
 
 async fn purge_invites(services: Services) {

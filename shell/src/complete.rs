@@ -6,8 +6,10 @@
 //! only roostd knows (hosts, account JIDs, an account's client ids) come
 //! from a [`Names`], chosen by the argument's name in the grammar: `host`,
 //! `jid` (not for `create`, whose account does not exist yet), `jids` (any
-//! number of accounts, each offered once), `--inviter`, and `client`, which
-//! completes the ids of the account typed before it.
+//! number of accounts, each offered once), `--inviter`, `client`, which
+//! completes the ids of the account typed before it, and the connected
+//! sessions' JIDs for `c2s list` (`filter`, with the hosts) and `c2s close`
+//! (`session`).
 //! [`RoostdNames`] asks roostd for them.
 //!
 //! Deliberately simple: words are split on whitespace (quotes are not
@@ -32,6 +34,12 @@ pub trait Names {
     fn jids(&self, prefix: &str) -> Vec<String>;
     /// The ids of the clients of the account `jid`.
     fn clients(&self, jid: &str) -> Vec<String>;
+    /// The full JIDs of the connected sessions that may start with
+    /// `prefix`, and their accounts' bare JIDs. None from a source that
+    /// knows no sessions.
+    fn sessions(&self, _prefix: &str) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// No roostd to ask: only command words and options complete.
@@ -190,6 +198,16 @@ fn positional_values(
             let mut jids = names.jids(partial);
             jids.retain(|jid| !typed.contains(&jid.as_str()));
             jids
+        }
+        // `c2s close`: a session or an account with sessions.
+        "session" => names.sessions(partial),
+        // `c2s list`: a host, or a session or account as above.
+        "filter" => {
+            let mut values = names.sessions(partial);
+            if !partial.contains('@') {
+                values.extend(names.hosts());
+            }
+            values
         }
         _ if !arg.get_possible_values().is_empty() => possible_values(arg),
         "client" => {

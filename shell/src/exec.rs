@@ -8,10 +8,12 @@ use std::time::Duration;
 use roost_common::admin::{Password, Reply, Request};
 
 use crate::client::{AdminClient, ClientError};
-use crate::grammar::{AdminCommand, InviteCommand, InvitesApiCommand, RosterCommand, UserCommand};
+use crate::grammar::{
+    AdminCommand, C2sCommand, InviteCommand, InvitesApiCommand, RosterCommand, UserCommand,
+};
 use crate::output::clients::{self, Revocation};
 use crate::output::roster::{self, Refresh};
-use crate::output::{self, Style, invites, operations, qr, users};
+use crate::output::{self, Style, invites, operations, qr, sessions, status, users};
 use crate::password::{PasswordError, PasswordReader};
 
 /// How long `roster refresh` waits for its answer: roostd answers within
@@ -194,6 +196,14 @@ pub fn execute(
         (AdminCommand::Invite(InviteCommand::Revoke { host, invite }), Reply::Deleted) => {
             invites::revoked(&host.host, invite, style)
         }
+        (AdminCommand::Status, Reply::Status { status: info }) => status::show(&info, style),
+        (AdminCommand::C2s(C2sCommand::List { filter }), Reply::C2sSessions { sessions: list }) => {
+            sessions::list(filter.as_deref(), &list, style)
+        }
+        (
+            AdminCommand::C2s(C2sCommand::Close { session, .. }),
+            Reply::C2sClosed { sessions_ended },
+        ) => sessions::closed(session, sessions_ended, style),
         (command, reply) => {
             return Err(Error::UnexpectedReply {
                 command: command.name(),
@@ -256,6 +266,9 @@ fn reply_kind(reply: &Reply) -> &'static str {
         Reply::RosterRefreshed { .. } => "roster refreshed",
         Reply::Reloaded { .. } => "reloaded",
         Reply::BackedUp { .. } => "backed up",
+        Reply::Status { .. } => "status",
+        Reply::C2sSessions { .. } => "session list",
+        Reply::C2sClosed { .. } => "sessions closed",
     }
 }
 

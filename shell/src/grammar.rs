@@ -258,6 +258,80 @@ pub enum AdminCommand {
         #[arg(value_name = "FILE", value_parser = absolute_path)]
         file: String,
     },
+    // Issue 12: status and sessions.
+    /// Show what roostd is doing: version, uptime, sessions, memory, listeners
+    ///
+    /// Version, when roostd started and how long it has been up, each
+    /// served host with its bound client sessions, roostd's resident memory
+    /// (as /proc/self/statm tells; unknown where there is none), the
+    /// database's size on disk (the file with its write-ahead log), and
+    /// where roostd listens. On a terminal, one field per line. Otherwise
+    /// FIELD<TAB>VALUE lines: version, started_at and uptime_secs (Unix
+    /// seconds, seconds), one host<TAB>HOST<TAB>SESSIONS line per host,
+    /// memory_rss_bytes (empty when unknown), database_bytes, then one
+    /// c2s<TAB>ADDRESS, c2s_direct_tls<TAB>ADDRESS line per listener,
+    /// http<TAB>ADDRESS and admin_socket<TAB>PATH. --json gives {"version",
+    /// "started_at", "uptime_secs", "hosts": [{"host", "sessions"}],
+    /// "memory_rss_bytes", "database_bytes", "listeners": {"c2s",
+    /// "c2s_direct_tls", "http", "admin_socket"}}, memory_rss_bytes null
+    /// when unknown.
+    Status,
+
+    /// List and end client sessions
+    ///
+    /// A client session is one connection with a bound resource: a full
+    /// JID such as alice@example.com/phone. Prosody's spelling, roostctl
+    /// shell c2s show, works too.
+    #[command(subcommand)]
+    C2s(C2sCommand),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum C2sCommand {
+    /// List the bound client sessions, by JID
+    ///
+    /// Without an argument every session; with a host that host's; with an
+    /// account's JID (alice@example.com) its sessions; with a full JID
+    /// (alice@example.com/phone) that session. On a terminal, a table.
+    /// Otherwise one
+    /// JID<TAB>ADDRESS<TAB>TLS<TAB>MECHANISM<TAB>SOFTWARE<TAB>DEVICE<TAB>SINCE<TAB>IDLE
+    /// line per session: ADDRESS ip:port, TLS the version (TLSv1.3) or
+    /// empty for plain text, MECHANISM the SASL mechanism it logged in
+    /// with, SOFTWARE and DEVICE what the client said it is when it logged
+    /// in with SASL2 (empty otherwise), SINCE when it bound in Unix seconds,
+    /// IDLE the seconds since the client last sent a stanza. --json gives
+    /// an array of {"jid", "address", "tls", "mechanism", "software",
+    /// "device", "since", "idle_secs"}, tls, software and device null when
+    /// there is none. Exit status 1 for a host roostd does not serve or an
+    /// invalid JID.
+    #[command(visible_alias = "show")]
+    List {
+        /// A host, an account (user@host) or a session (user@host/resource)
+        #[arg(value_name = "HOST|JID")]
+        filter: Option<String>,
+    },
+
+    /// End a session, or every session of an account
+    ///
+    /// A full JID (alice@example.com/phone) ends that session, a bare JID
+    /// (alice@example.com) every session of the account. Each client gets
+    /// a policy-violation stream error carrying the reason (by default
+    /// "Your session was ended by an administrator"); nothing keeps it from
+    /// logging in again: to keep it out, use user revoke_client, user
+    /// password or user delete. Prints "ended N sessions"; --json prints
+    /// {"jid", "sessions_ended"}. Exit status 1 when there is no such
+    /// session (nothing to end), for an invalid JID or a host roostd does
+    /// not serve.
+    Close {
+        /// The session (user@host/resource) or account (user@host) to end
+        #[arg(value_name = "JID")]
+        session: String,
+
+        /// What the client is told: up to 1024 bytes, no control characters
+        /// but tabs and line breaks
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -686,6 +760,16 @@ impl AdminCommand {
             },
             AdminCommand::Reload => Request::Reload,
             AdminCommand::Backup { file } => Request::Backup { path: file.clone() },
+            AdminCommand::Status => Request::Status,
+            AdminCommand::C2s(cmd) => match cmd {
+                C2sCommand::List { filter } => Request::C2sList {
+                    filter: filter.clone(),
+                },
+                C2sCommand::Close { session, reason } => Request::C2sClose {
+                    jid: session.clone(),
+                    reason: reason.clone(),
+                },
+            },
             AdminCommand::Invite(cmd) => match cmd {
                 InviteCommand::Create {
                     host,
@@ -738,6 +822,9 @@ impl AdminCommand {
             AdminCommand::Roster(RosterCommand::Refresh { .. }) => "roster refresh",
             AdminCommand::Reload => "reload",
             AdminCommand::Backup { .. } => "backup",
+            AdminCommand::Status => "status",
+            AdminCommand::C2s(C2sCommand::List { .. }) => "c2s list",
+            AdminCommand::C2s(C2sCommand::Close { .. }) => "c2s close",
         }
     }
 }

@@ -20,7 +20,8 @@
 //!
 //! The `user` commands' shapes are in [`users`] (those of `user clients`
 //! and `user revoke_client` in [`clients`]), the `invite` commands' in
-//! [`invites`], the `roster` commands' in [`roster`], `reload` and `backup`'s
+//! [`invites`], the `roster` commands' in [`roster`], `status`'s in
+//! [`status`], the `c2s` commands' in [`sessions`], `reload` and `backup`'s
 //! in [`operations`]; `invite create --qr` draws with [`qr`].
 
 use std::borrow::Cow;
@@ -35,6 +36,8 @@ pub mod invites;
 pub mod operations;
 pub mod qr;
 pub mod roster;
+pub mod sessions;
+pub mod status;
 pub mod users;
 
 /// How to print a reply.

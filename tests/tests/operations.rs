@@ -106,7 +106,9 @@ async fn roostctl_reload_applies_live_options_and_names_the_rest() {
         .find(|l| l.starts_with("log_level = "))
         .unwrap()
         .to_owned();
-    let level = level_line.trim_start_matches("log_level = ").trim_matches('"');
+    let level = level_line
+        .trim_start_matches("log_level = ")
+        .trim_matches('"');
     assert_ne!(level, "error");
     let changed = config
         .replace("roster_items = 1000", "roster_items = 1")

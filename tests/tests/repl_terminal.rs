@@ -2,8 +2,9 @@
 //! of commands, of the host's JIDs and of an account's client ids (fetched
 //! from the running roostd), history with the Up arrow, `help`, a table,
 //! and Ctrl-D leaving with status 0; `roster show` and `roster refresh`
-//! completing accounts and showing a roster as a table. tmux is installed
-//! from Debian's packages when it is missing.
+//! completing accounts and showing a roster as a table; `c2s close` and
+//! `c2s list` completing connected sessions. tmux is installed from
+//! Debian's packages when it is missing.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -313,6 +314,65 @@ async fn roster_commands_complete_accounts_and_show_a_table() {
     terminal.press("Enter");
     terminal.wait_for("the refusal", |s| {
         s.contains("no roster delegation") && Terminal::input_line(s) == PROMPT.trim_end()
+    });
+    terminal.press("C-d");
+    terminal.wait_for("the shell to exit", |s| s.contains("exit status"));
+}
+
+/// Issue 12: `c2s close` and `c2s list` complete the connected sessions'
+/// JIDs asked of roostd, and the list is a table on a terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c2s_commands_complete_connected_sessions_and_show_a_table() {
+    let server = Server::start();
+    server.create_user(&format!("alice@{HOST}"), PASSWORD);
+    server.create_user(&format!("bob@{HOST}"), PASSWORD);
+    let _alice = RawClient::bound(&server, "alice", PASSWORD, "desk").await;
+
+    let state = tempfile::tempdir().expect("state dir");
+    let terminal = Terminal::start(&shell_command(&server, state.path()));
+    terminal.wait_for("the greeting and prompt", |s| {
+        s.contains("Type help") && Terminal::input_line(s) == PROMPT.trim_end()
+    });
+    terminal.type_text("c2s cl");
+    terminal.press("Tab");
+    terminal.wait_for_input("c2s close ");
+    // alice's one session, asked of roostd; bob has none.
+    terminal.type_text(&format!("alice@{HOST}/"));
+    terminal.press("Tab");
+    terminal.wait_for_input(&format!("c2s close alice@{HOST}/desk "));
+    terminal.press("C-u");
+    terminal.wait_for_input("");
+    terminal.type_text("c2s show ");
+    terminal.type_text("b");
+    terminal.press("Tab");
+    // Nothing to offer: bob is not connected. Wait for the Tab to be
+    // handled by typing after it, then check the line.
+    terminal.type_text("!");
+    terminal.wait_for_input("c2s show b!");
+    terminal.press("C-u");
+    terminal.wait_for_input("");
+
+    terminal.type_text("c2s list");
+    terminal.press("Enter");
+    let screen = terminal.wait_for("the sessions table", |s| {
+        s.contains(&format!("alice@{HOST}/desk")) && Terminal::input_line(s) == PROMPT.trim_end()
+    });
+    let row = screen
+        .lines()
+        .find(|l| l.contains(&format!("alice@{HOST}/desk")))
+        .expect("the session's row");
+    let cells: Vec<&str> = row
+        .split(['│', '┆'])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(cells[2..5], ["TLSv1.3", "PLAIN", "-"], "{row}");
+    assert!(cells[1].starts_with("127.0.0.1:"), "{row}");
+
+    terminal.type_text(&format!("c2s close alice@{HOST}/desk --reason 'see you'"));
+    terminal.press("Enter");
+    terminal.wait_for("what was ended", |s| {
+        s.contains("ended 1 session") && Terminal::input_line(s) == PROMPT.trim_end()
     });
     terminal.press("C-d");
     terminal.wait_for("the shell to exit", |s| s.contains("exit status"));

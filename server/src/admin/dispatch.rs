@@ -182,6 +182,31 @@ pub async fn run(
         Request::Backup { path } => Reply::BackedUp {
             backup: services.backups.write(&path).await?,
         },
+        // Issue 12: status and sessions.
+        Request::Status => Reply::Status {
+            status: services.status.report(),
+        },
+        Request::C2sList { filter } => Reply::C2sSessions {
+            sessions: services.session_admin.list(filter.as_deref())?,
+        },
+        Request::C2sClose { jid, reason } => {
+            let ended = services
+                .session_admin
+                .close(&jid, reason.as_deref())
+                .map_err(|e| match e {
+                    // Names what was asked for, which "session not found" cannot.
+                    ServiceError::NotFound(_) if jid.contains('/') => {
+                        AdminError::new(ErrorKind::NotFound, format!("no session {jid}"))
+                    }
+                    ServiceError::NotFound(_) => {
+                        AdminError::new(ErrorKind::NotFound, format!("no session of {jid}"))
+                    }
+                    e => e.into(),
+                })?;
+            Reply::C2sClosed {
+                sessions_ended: u32::try_from(ended).unwrap_or(u32::MAX),
+            }
+        }
     })
 }
 

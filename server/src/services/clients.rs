@@ -75,7 +75,7 @@ impl AuthMethod {
 }
 
 /// What a client says it is (SASL2 `<user-agent>`).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserAgent {
     pub software: Option<String>,
     pub device: Option<String>,

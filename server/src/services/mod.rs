@@ -21,6 +21,7 @@ pub mod rosters;
 pub mod secret_file;
 pub mod secrets;
 pub mod sessions;
+pub mod status;
 #[cfg(test)]
 mod testing;
 
@@ -43,6 +44,8 @@ pub use onboarding::Onboarding;
 pub use roster_delegation::RosterDelegation;
 pub use rosters::Rosters;
 pub use sessions::Sessions;
+pub use sessions::admin::SessionAdmin;
+pub use status::ServerStatus;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -83,6 +86,9 @@ pub struct Services {
     pub backups: Backups,
     /// The live XMPP sessions, attached by roostd at startup.
     pub sessions: Sessions,
+    /// Issue 12: `roostctl status`, and the sessions as admins list and end them.
+    pub status: ServerStatus,
+    pub session_admin: SessionAdmin,
 }
 
 impl Services {
@@ -105,6 +111,8 @@ impl Services {
             clients.clone(),
         );
         let auth_limits = AuthLimiter::new(&config.auth);
+        let status = ServerStatus::new(db.clone(), config.clone(), sessions.clone());
+        let session_admin = SessionAdmin::new(hosts.clone(), sessions.clone());
         let roster_delegation =
             RosterDelegation::new(db.clone(), &config, events.clone(), sessions.clone())?;
         let rosters = Rosters::new(db.clone(), &config);
@@ -132,6 +140,8 @@ impl Services {
             fast_tokens,
             backups: Backups::new(&database),
             sessions,
+            status,
+            session_admin,
         })
     }
 }

@@ -9,7 +9,10 @@ use roost_common::jid::DomainName;
 
 use super::accounts::Role;
 use super::clients::{AuthMethod, ClientId, ClientLogin, UserAgent};
-use super::sessions::{LiveSession, SessionDirectory, SessionEnd, SessionFilter};
+use super::sessions::{
+    Connected, LiveSession, SessionDetails, SessionDirectory, SessionEnd, SessionFilter,
+    SessionScope,
+};
 use super::{Accounts, Clients, FastTokens, Hosts, Sessions};
 use crate::storage::{Db, DbThread};
 
@@ -118,11 +121,25 @@ impl Fixture {
 }
 
 /// A session table for tests: sessions are added by hand, and ending one
-/// removes it and remembers why.
+/// removes it and remembers why (closing one by an admin, with the text).
 #[derive(Default)]
 pub struct FakeDirectory {
     pub live: Mutex<Vec<LiveSession>>,
     pub ended: Mutex<Vec<(LiveSession, SessionEnd)>>,
+    pub closed: Mutex<Vec<(FullJid, String)>>,
+}
+
+/// What every fake session says of its connection.
+pub fn fake_connection() -> Connected {
+    Connected {
+        peer: "192.0.2.7:40000".parse().unwrap(),
+        tls: Some("TLSv1.3"),
+        mechanism: "SCRAM-SHA-256-PLUS",
+        agent: UserAgent {
+            software: Some("Conversations".into()),
+            device: None,
+        },
+    }
 }
 
 impl FakeDirectory {
@@ -156,6 +173,39 @@ impl SessionDirectory for FakeDirectory {
             .lock()
             .unwrap()
             .extend(ended.into_iter().map(|s| (s, why)));
+        count
+    }
+
+    fn details(&self, scope: &SessionScope) -> Vec<SessionDetails> {
+        let connected = Arc::new(fake_connection());
+        let live = self.live.lock().unwrap();
+        live.iter()
+            .filter(|s| scope.selects(&s.jid))
+            .map(|s| SessionDetails {
+                session: s.clone(),
+                connected: connected.clone(),
+                last_active: s.since,
+            })
+            .collect()
+    }
+
+    fn count_by_host(&self) -> std::collections::HashMap<String, usize> {
+        let mut counts = std::collections::HashMap::new();
+        for session in self.live.lock().unwrap().iter() {
+            *counts.entry(session.jid.domain().to_string()).or_default() += 1;
+        }
+        counts
+    }
+
+    fn close(&self, scope: &SessionScope, text: &str) -> usize {
+        let mut live = self.live.lock().unwrap();
+        let (closed, kept): (Vec<_>, Vec<_>) = live.drain(..).partition(|s| scope.selects(&s.jid));
+        *live = kept;
+        let count = closed.len();
+        self.closed
+            .lock()
+            .unwrap()
+            .extend(closed.into_iter().map(|s| (s.jid, text.to_owned())));
         count
     }
 }

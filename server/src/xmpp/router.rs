@@ -5,8 +5,8 @@
 //! sender serialises once, the receiving connection only writes.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -16,7 +16,10 @@ use tokio::sync::mpsc;
 mod cutoffs;
 
 use crate::services::clients::{AuthMethod, ClientId};
-use crate::services::sessions::{LiveSession, SessionDirectory, SessionEnd, SessionFilter};
+use crate::services::sessions::{
+    Connected, LiveSession, SessionDetails, SessionDirectory, SessionEnd, SessionFilter,
+    SessionScope,
+};
 
 /// What a queued stanza costs beyond its bytes (the `Bytes` handle and the
 /// channel's slot), so that many tiny stanzas are bounded too.
@@ -52,6 +55,9 @@ pub enum CloseReason {
     ClientRevoked,
     /// The account's password changed and this session used the old one.
     PasswordChanged,
+    /// An admin ended it (`roostctl c2s close`), with the text the handle
+    /// keeps ([`SessionHandle::close_text`]).
+    ByAdmin,
 }
 
 impl CloseReason {
@@ -68,6 +74,16 @@ impl CloseReason {
             CloseReason::PasswordChanged => (
                 "not-authorized",
                 "the account's password was changed: log in again",
+            ),
+            // RFC 6120 §4.9.3.15: the entity "has violated some local
+            // service policy", the text saying which; an operator's kick is
+            // such a decision (ejabberd's kick_session says the same).
+            // Not <reset/> (§4.9.3.19), which is for a security context to
+            // be renewed and asks the client to reconnect at once, nor
+            // <system-shutdown/>, which would be untrue.
+            CloseReason::ByAdmin => (
+                "policy-violation",
+                crate::services::sessions::admin::DEFAULT_CLOSE_TEXT,
             ),
         }
     }
@@ -127,6 +143,11 @@ pub struct SessionHandle {
     roster_interest: AtomicBool,
     /// Offline messages are to be handed over as the queue has room.
     offline_wanted: AtomicBool,
+    /// When the client last sent a stanza, Unix seconds from a coarse clock
+    /// (see [`SessionHandle::stanza_received`]).
+    last_active: AtomicI64,
+    /// What an admin who ended the session said, for [`CloseReason::ByAdmin`].
+    close_text: OnceLock<Box<str>>,
 }
 
 /// Who a session is, for client management: the client it belongs to and
@@ -137,6 +158,8 @@ pub struct SessionLogin {
     pub method: AuthMethod,
     /// When it bound, Unix seconds.
     pub since: i64,
+    /// Where and how it connected, for admins.
+    pub connected: Arc<Connected>,
 }
 
 impl SessionHandle {
@@ -147,6 +170,42 @@ impl SessionHandle {
             client: self.login.client.clone(),
             method: self.login.method,
             since: self.login.since,
+        }
+    }
+
+    /// This session as admins see it.
+    pub fn details(&self) -> SessionDetails {
+        SessionDetails {
+            session: self.live(),
+            connected: self.login.connected.clone(),
+            last_active: self.last_active.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Notes that the client sent a stanza, for its idle time. On the
+    /// message path, so it costs one coarse clock read (the vDSO, no
+    /// system call) and one relaxed store: no lock, no ordering.
+    pub fn stanza_received(&self) {
+        self.last_active
+            .store(coarse_unix_secs(), Ordering::Relaxed);
+    }
+
+    /// Ends the session for an admin, telling the client `text`. Returns
+    /// whether this was the first reason given to end it.
+    pub fn close_by_admin(&self, text: &str) -> bool {
+        // Set before the close is requested, so the connection that wakes
+        // for it finds the text; when another reason won, it goes unread.
+        let _ = self.close_text.set(text.into());
+        self.request_close(CloseReason::ByAdmin)
+    }
+
+    /// The stream error condition and text to end the session with for
+    /// `reason`: an admin's own text, or the reason's.
+    pub fn close_error(&self, reason: CloseReason) -> (&'static str, &str) {
+        let (condition, text) = reason.stream_error();
+        match (reason, self.close_text.get()) {
+            (CloseReason::ByAdmin, Some(admin_text)) => (condition, admin_text),
+            _ => (condition, text),
         }
     }
 
@@ -335,9 +394,27 @@ impl From<&roost_common::config::C2sConfig> for RouterLimits {
     }
 }
 
+/// Unix seconds from `CLOCK_REALTIME_COARSE`: the time of the last timer
+/// tick (a few milliseconds old), read without a system call.
+fn coarse_unix_secs() -> i64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the timespec it is given.
+    if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut now) } == 0 {
+        now.tv_sec
+    } else {
+        crate::services::now()
+    }
+}
+
 pub struct Router {
     limits: RouterLimits,
     sessions: RwLock<HashMap<BareJid, Vec<Arc<SessionHandle>>>>,
+    /// Bound sessions per host, changed only under the `sessions` write
+    /// lock (taken after it): `status` reads them without a walk.
+    per_host: Mutex<HashMap<String, usize>>,
     /// Accounts deleted lately, and when: a connection that authenticated
     /// before that may not bind. Bounded by the deletions made within one
     /// negotiation timeout.
@@ -356,6 +433,7 @@ impl Router {
         Router {
             limits,
             sessions: RwLock::default(),
+            per_host: Mutex::default(),
             deleted: Mutex::default(),
             cutoffs: Mutex::new(cutoffs::Cutoffs::new(limits.negotiation_timeout)),
             offline_owner: Mutex::default(),
@@ -375,6 +453,7 @@ impl Router {
         authenticated_at: Instant,
     ) -> Result<(SessionQueue, Option<Arc<SessionHandle>>), BindError> {
         let (tx, rx) = mpsc::unbounded_channel();
+        let bound_at = login.since;
         let handle = Arc::new(SessionHandle {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             jid: jid.clone(),
@@ -387,6 +466,8 @@ impl Router {
             presence: Mutex::new(Presence::default()),
             roster_interest: false.into(),
             offline_wanted: false.into(),
+            last_active: bound_at.into(),
+            close_text: OnceLock::new(),
         });
         let bare = jid.to_bare();
         let mut sessions = self.sessions.write().expect("router lock");
@@ -407,6 +488,9 @@ impl Router {
             None => None,
         };
         list.push(handle.clone());
+        if replaced.is_none() {
+            self.count_host(&jid, 1);
+        }
         drop(sessions);
         if let Some(old) = &replaced {
             old.request_close(CloseReason::Replaced);
@@ -495,10 +579,33 @@ impl Router {
         let bare = session.jid.to_bare();
         let mut sessions = self.sessions.write().expect("router lock");
         if let Some(list) = sessions.get_mut(&bare) {
+            let before = list.len();
             list.retain(|s| s.id != session.id);
+            if list.len() < before {
+                self.count_host(&session.jid, -1);
+            }
             if list.is_empty() {
                 sessions.remove(&bare);
             }
+        }
+    }
+
+    /// Changes `jid`'s host's session count; called under the `sessions`
+    /// write lock, so counts and table agree.
+    fn count_host(&self, jid: &FullJid, change: isize) {
+        let mut per_host = self.per_host.lock().expect("per-host lock");
+        let host = jid.domain().as_str();
+        match per_host.get_mut(host) {
+            Some(count) => {
+                *count = count.saturating_add_signed(change);
+                if *count == 0 {
+                    per_host.remove(host);
+                }
+            }
+            None if change > 0 => {
+                per_host.insert(host.to_owned(), change.unsigned_abs());
+            }
+            None => {}
         }
     }
 
@@ -564,6 +671,46 @@ impl SessionDirectory for Router {
             .filter(|s| s.request_close(reason))
             .count()
     }
+
+    fn details(&self, scope: &SessionScope) -> Vec<SessionDetails> {
+        self.in_scope(scope).iter().map(|s| s.details()).collect()
+    }
+
+    fn count_by_host(&self) -> HashMap<String, usize> {
+        self.per_host.lock().expect("per-host lock").clone()
+    }
+
+    fn close(&self, scope: &SessionScope, text: &str) -> usize {
+        // No cut-off, unlike `end`: the client may log in again at once.
+        self.in_scope(scope)
+            .iter()
+            .filter(|s| s.close_by_admin(text))
+            .count()
+    }
+}
+
+impl Router {
+    /// The sessions in `scope`: from one account's list when the scope
+    /// lies within one, else from every session.
+    fn in_scope(&self, scope: &SessionScope) -> Vec<Arc<SessionHandle>> {
+        let sessions = self.sessions.read().expect("router lock");
+        let selected = |s: &&Arc<SessionHandle>| scope.selects(&s.jid);
+        match scope.account() {
+            Some(bare) => sessions
+                .get(&bare)
+                .into_iter()
+                .flatten()
+                .filter(selected)
+                .cloned()
+                .collect(),
+            None => sessions
+                .values()
+                .flatten()
+                .filter(selected)
+                .cloned()
+                .collect(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -575,7 +722,17 @@ mod tests {
             client: ClientId::parse("legacy1").unwrap(),
             method: AuthMethod::Password,
             since: 0,
+            connected: connected(),
         }
+    }
+
+    fn connected() -> Arc<Connected> {
+        Arc::new(Connected {
+            peer: "127.0.0.1:40000".parse().unwrap(),
+            tls: None,
+            mechanism: "PLAIN",
+            agent: Default::default(),
+        })
     }
 
     fn router(max_queued_bytes: usize, max_sessions_per_account: usize) -> Router {
@@ -811,6 +968,7 @@ mod tests {
             client: ClientId::parse("phone-id").unwrap(),
             method: AuthMethod::Fast,
             since: 0,
+            connected: connected(),
         };
         let before = Instant::now();
         let bind = |resource: &str, login: SessionLogin| {
@@ -874,5 +1032,109 @@ mod tests {
                 .bind(full("alice@example.test/phone3"), fast, Instant::now())
                 .is_ok()
         );
+    }
+
+    fn counts(router: &Router) -> Vec<(String, usize)> {
+        let mut counts: Vec<_> = router.count_by_host().into_iter().collect();
+        counts.sort();
+        counts
+    }
+
+    #[test]
+    fn sessions_are_counted_per_host_through_bind_replace_and_unbind() {
+        let router = router(1 << 20, 10);
+        let bind = |jid: &str| {
+            router
+                .bind(full(jid), password_login(), Instant::now())
+                .unwrap()
+                .0
+        };
+        let a = bind("alice@example.test/a");
+        let b = bind("alice@example.test/b");
+        let c = bind("carol@other.test/c");
+        assert_eq!(
+            counts(&router),
+            [("example.test".into(), 2), ("other.test".into(), 1)]
+        );
+        let a2 = bind("alice@example.test/a");
+        assert_eq!(counts(&router)[0], ("example.test".into(), 2), "replaced");
+        router.unbind(&a.handle);
+        assert_eq!(
+            counts(&router)[0],
+            ("example.test".into(), 2),
+            "the replaced one was counted out already"
+        );
+        router.unbind(&a2.handle);
+        router.unbind(&b.handle);
+        router.unbind(&b.handle);
+        assert_eq!(counts(&router), [("other.test".into(), 1)]);
+        router.unbind(&c.handle);
+        assert!(counts(&router).is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_admin_closes_sessions_in_scope_with_a_text_and_no_cutoff() {
+        let router = router(1 << 20, 10);
+        let before = Instant::now();
+        let bind = |jid: &str| router.bind(full(jid), password_login(), before).unwrap().0;
+        let mut phone = bind("alice@example.test/phone");
+        let mut laptop = bind("alice@example.test/laptop");
+        let mut bob = bind("bob@example.test/x");
+        let phone_jid = full("alice@example.test/phone");
+        let scope = SessionScope::Session(phone_jid.clone());
+        assert_eq!(router.details(&scope).len(), 1);
+        assert_eq!(router.close(&scope, "go away"), 1);
+        let Outbound::Close(reason) = phone.recv().await else {
+            panic!("not closed");
+        };
+        assert_eq!(
+            phone.handle.close_error(reason),
+            ("policy-violation", "go away")
+        );
+        assert_eq!(router.close(&scope, "again"), 0, "already ending");
+        assert!(laptop.try_recv().is_none());
+        let alice = SessionScope::Account(BareJid::new("alice@example.test").unwrap());
+        assert_eq!(router.close(&alice, "bye"), 1, "the laptop");
+        assert!(matches!(
+            laptop.recv().await,
+            Outbound::Close(CloseReason::ByAdmin)
+        ));
+        assert!(bob.try_recv().is_none(), "another account's session stays");
+        assert!(
+            router.bind(phone_jid, password_login(), before).is_ok(),
+            "a kicked client may log in again"
+        );
+        assert_eq!(
+            router
+                .details(&SessionScope::Host("example.test".into()))
+                .len(),
+            3,
+            "the new phone, bob, and the laptop: ended sessions stay listed until their connections unbind"
+        );
+        assert!(
+            router
+                .details(&SessionScope::Host("other.test".into()))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn details_show_the_connection_and_when_the_client_last_spoke() {
+        let router = router(1 << 20, 10);
+        let login = SessionLogin {
+            since: 1_000,
+            ..password_login()
+        };
+        let (queue, _) = router
+            .bind(full("alice@example.test/a"), login, Instant::now())
+            .unwrap();
+        let scope = SessionScope::All;
+        let details = router.details(&scope).pop().unwrap();
+        assert_eq!(details.last_active, 1_000, "its bind time at first");
+        assert_eq!(details.connected.mechanism, "PLAIN");
+        assert_eq!(details.session.jid, full("alice@example.test/a"));
+        queue.handle.stanza_received();
+        let spoke = router.details(&scope).pop().unwrap().last_active;
+        assert!((spoke - crate::services::now()).abs() <= 1, "{spoke}");
     }
 }

@@ -5,8 +5,8 @@
 //! share a small time budget, and a failure of any kind (roostd down, slow,
 //! an older roostd that does not know `HostList`) gives no names, silently.
 //! Hosts and account lists are kept for a few seconds, so that pressing Tab
-//! repeatedly costs one round trip; client lists are always asked afresh,
-//! since a revocation changes them.
+//! repeatedly costs one round trip; client and session lists are always
+//! asked afresh, since a revocation or a login changes them.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -126,6 +126,26 @@ impl Names for RoostdNames {
             Some(Reply::Clients { clients }) => clients.into_iter().map(|c| c.id).collect(),
             _ => Vec::new(),
         }
+    }
+
+    fn sessions(&self, prefix: &str) -> Vec<String> {
+        // Once a resource is being typed, only that account's sessions.
+        let filter = prefix.split_once('/').map(|(bare, _)| bare.to_owned());
+        let Some(Reply::C2sSessions { sessions }) =
+            self.call(self.deadline(), Request::C2sList { filter })
+        else {
+            return Vec::new();
+        };
+        let mut jids: Vec<String> = sessions
+            .into_iter()
+            .flat_map(|s| {
+                let bare = s.jid.split_once('/').map(|(bare, _)| bare.to_owned());
+                std::iter::once(s.jid).chain(bare)
+            })
+            .collect();
+        jids.sort();
+        jids.dedup();
+        jids
     }
 }
 

@@ -5,6 +5,8 @@ use std::cell::RefCell;
 
 use super::*;
 
+mod sessions;
+
 fn complete(line: &str) -> (usize, Vec<String>) {
     Completer::default().complete(line, &NoNames)
 }
@@ -17,6 +19,7 @@ fn first_word_is_a_command() {
             0,
             vec![
                 "backup".into(),
+                "c2s".into(),
                 "help".into(),
                 "invite".into(),
                 "invites-api".into(),
@@ -24,6 +27,7 @@ fn first_word_is_a_command() {
                 "quit".into(),
                 "reload".into(),
                 "roster".into(),
+                "status".into(),
                 "user".into()
             ]
         )
@@ -140,6 +144,17 @@ impl Names for Known {
         } else {
             Vec::new()
         }
+    }
+
+    fn sessions(&self, prefix: &str) -> Vec<String> {
+        self.asked.borrow_mut().push(format!("sessions {prefix}"));
+        vec![
+            "alice@example.com".into(),
+            "alice@example.com/laptop".into(),
+            "alice@example.com/phone".into(),
+            "bob@example.org".into(),
+            "bob@example.org/x".into(),
+        ]
     }
 }
 

@@ -13,6 +13,8 @@ use crate::fake_roostd::{
 use crate::grammar::{PasswordInput, ReplLine};
 use crate::password::{PasswordError, PasswordReader};
 
+mod sessions;
+
 fn command(line: &str) -> AdminCommand {
     let parsed = ReplLine::try_parse_from(shell_words::split(line).unwrap()).unwrap();
     match parsed.command {

@@ -6,6 +6,8 @@ use roost_common::admin::{InviteType, Password, Role};
 
 use super::*;
 
+mod sessions;
+
 fn one_shot(argv: &[&str]) -> Result<Cli, clap::Error> {
     Cli::try_parse_from(std::iter::once("roostctl").chain(argv.iter().copied()))
 }

@@ -304,7 +304,12 @@ impl Connection {
                     // The new session already announced this one's end.
                     self.session = None;
                 }
-                let (condition, text) = reason.stream_error();
+                let handle = self
+                    .queue
+                    .as_ref()
+                    .map(SessionQueue::handle)
+                    .expect("closes come from the session's queue");
+                let (condition, text) = handle.close_error(reason);
                 self.stream_error(condition, Some(text));
                 Next::Close
             }
@@ -424,6 +429,7 @@ impl Connection {
             el.attr("id"),
             el.attr("type")
         );
+        session.stanza_received();
         el.set_attr("from", session.jid.to_string());
         handlers::process(&self.shared.xmpp, &session, el).await;
         Next::Continue

@@ -19,6 +19,19 @@ impl Transport {
         matches!(self, Transport::Tls(_))
     }
 
+    /// The TLS version as admins read it (`TLSv1.3`); `None` in plain text.
+    pub fn tls_version(&self) -> Option<&'static str> {
+        let Transport::Tls(tls) = self else {
+            return None;
+        };
+        Some(match tls.get_ref().1.protocol_version() {
+            Some(ProtocolVersion::TLSv1_3) => "TLSv1.3",
+            Some(ProtocolVersion::TLSv1_2) => "TLSv1.2",
+            // rustls speaks no other version; say TLS rather than guess.
+            _ => "TLS",
+        })
+    }
+
     /// Whether [`tls_exporter`](Self::tls_exporter) has data, without
     /// exporting it.
     pub fn has_tls_exporter(&self) -> bool {

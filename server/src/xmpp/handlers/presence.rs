@@ -527,6 +527,12 @@ mod tests {
                 client: crate::services::clients::ClientId::parse(resource).unwrap(),
                 method: crate::services::clients::AuthMethod::Password,
                 since: 0,
+                connected: std::sync::Arc::new(crate::services::sessions::Connected {
+                    peer: "127.0.0.1:1".parse().unwrap(),
+                    tls: None,
+                    mechanism: "PLAIN",
+                    agent: Default::default(),
+                }),
             };
             let (queue, _) = router.bind(jid, login, std::time::Instant::now()).unwrap();
             queue.handle()

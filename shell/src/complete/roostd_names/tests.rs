@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 use roost_common::admin::{ErrorKind, Outcome, Reply, Request, Role, UserInfo};
 
 use super::*;
+
+mod sessions;
 use crate::complete::Completer;
 use crate::fake_roostd::{Action, FakeRoostd, refusal, sample_clients, sample_users};
 

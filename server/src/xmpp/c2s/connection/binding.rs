@@ -9,6 +9,7 @@ use super::{Connection, Next, Stage};
 use crate::services::ServiceError;
 use crate::services::clients::{ClientId, ClientLogin};
 use crate::services::secrets;
+use crate::services::sessions::Connected;
 use crate::xmpp::handlers::presence;
 use crate::xmpp::router::{BindError, CloseReason, SessionLogin};
 use crate::xmpp::stanza::{self, ErrorType, StanzaError};
@@ -128,10 +129,17 @@ impl Connection {
             }
         };
         let login = self.login.as_ref().expect("authenticated");
+        let connected = Connected {
+            peer: self.peer,
+            tls: self.transport.as_ref().and_then(|t| t.tls_version()),
+            mechanism: login.mechanism,
+            agent: login.agent.clone(),
+        };
         let session_login = SessionLogin {
             client,
             method: login.method,
             since: crate::services::now(),
+            connected: std::sync::Arc::new(connected),
         };
         let bound = self
             .shared
