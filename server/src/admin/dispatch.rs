@@ -9,6 +9,7 @@ use roost_common::admin::{
     AdminError, CreatedInviteInfo, ErrorKind, Reply, Request, Role, UserInfo,
 };
 
+use crate::metrics::InviteCreatedBy;
 use crate::services::invites::AdminInvite;
 use crate::services::{ServiceError, Services};
 
@@ -99,6 +100,7 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
                     uses,
                 })
                 .await?;
+            services.metrics.invites.created(InviteCreatedBy::Admin);
             Reply::InviteCreated {
                 invite: CreatedInviteInfo {
                     url: created.landing_url,

@@ -28,6 +28,7 @@ use std::sync::Arc;
 use roost_common::config::Config;
 use roost_common::jid::DomainName;
 
+use crate::metrics::Metrics;
 use crate::storage::{Db, StorageError};
 
 pub use accounts::Accounts;
@@ -80,6 +81,8 @@ pub struct Services {
     pub fast_tokens: FastTokens,
     /// The live XMPP sessions, attached by roostd at startup.
     pub sessions: Sessions,
+    /// What the front doors count for the metrics endpoint.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Services {
@@ -87,6 +90,7 @@ impl Services {
     pub fn new(
         db: Db,
         config: Arc<Config>,
+        metrics: Arc<Metrics>,
     ) -> Result<Services, roster_delegation::backend::SetupError> {
         let hosts = Hosts(config.clone());
         let events = events::Events::default();
@@ -127,6 +131,7 @@ impl Services {
             clients,
             fast_tokens,
             sessions,
+            metrics,
         })
     }
 }
