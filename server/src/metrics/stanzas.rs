@@ -63,16 +63,23 @@ impl StanzaCounters {
     }
 }
 
-/// The local name of the element `bytes` starts with; empty if none.
+/// The most bytes of a start tag looked at: more than any name we count.
+const MAX_QNAME: usize = 64;
+
+/// The local name of the element `bytes` starts with; empty if none
+/// within [`MAX_QNAME`] bytes.
 fn local_name(bytes: &[u8]) -> &str {
     let Some(rest) = bytes.strip_prefix(b"<") else {
         return "";
     };
-    let end = rest
+    let head = &rest[..rest.len().min(MAX_QNAME)];
+    let Some(end) = head
         .iter()
         .position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>'))
-        .unwrap_or(rest.len());
-    let qname = &rest[..end];
+    else {
+        return "";
+    };
+    let qname = &head[..end];
     let local = match qname.iter().rposition(|&b| b == b':') {
         Some(colon) => &qname[colon + 1..],
         None => qname,
@@ -82,7 +89,7 @@ fn local_name(bytes: &[u8]) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::local_name;
+    use super::{MAX_QNAME, local_name};
 
     #[test]
     fn local_names_of_serialised_stanzas() {
@@ -99,6 +106,7 @@ mod tests {
             (b"message", ""),
             (b"", ""),
             (b"<", ""),
+            (b"<message", ""),
         ] {
             assert_eq!(
                 local_name(bytes),
@@ -107,5 +115,11 @@ mod tests {
                 String::from_utf8_lossy(bytes)
             );
         }
+        let long = [b"<".as_slice(), &[b'm'; 100], b"/>"].concat();
+        assert_eq!(
+            local_name(&long),
+            "",
+            "looked at the first {MAX_QNAME} bytes only"
+        );
     }
 }
