@@ -60,6 +60,7 @@ pub struct Config {
     /// Changes on reload.
     pub limits: Live<LimitsConfig>,
     pub fast: FastConfig,
+    pub metrics: MetricsConfig,
     /// Hosts whose rosters an external HTTP service keeps.
     pub roster_delegation: BTreeMap<DomainName, RosterDelegationConfig>,
 }
@@ -165,6 +166,15 @@ pub struct HttpConfig {
     pub max_connections: usize,
     /// Requests being handled at once; one more is answered 503.
     pub max_concurrent_requests: usize,
+}
+
+/// The OpenMetrics endpoint (`GET /metrics`), on a listener of its own so
+/// that it need not be reachable where the invite pages are.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Addresses of the metrics listener; empty turns it off.
+    pub bind: Vec<SocketAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -322,6 +332,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             limits: Live::default(),
             fast: FastConfig::default(),
+            metrics: MetricsConfig::default(),
             roster_delegation: BTreeMap::new(),
         }
     }
@@ -359,6 +370,14 @@ impl Default for HttpConfig {
             read_timeout: Duration::from_secs(10),
             max_connections: 1024,
             max_concurrent_requests: 128,
+        }
+    }
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            bind: vec![SocketAddr::from(([127, 0, 0, 1], 5290))],
         }
     }
 }
@@ -904,6 +923,9 @@ mod tests {
         assert_eq!(c.fast.token_lifetime, Duration::from_secs(21 * 86400));
         assert_eq!(c.fast.rotate_after, Duration::from_secs(86400));
         assert!(!c.auth.enforce_client_ids);
+        assert_eq!(c.metrics.bind, vec!["127.0.0.1:5290".parse().unwrap()]);
+        let off = Config::parse("[metrics]\nbind = []", Path::new(".")).unwrap();
+        assert!(off.metrics.bind.is_empty());
     }
 
     #[test]
@@ -946,6 +968,8 @@ mod tests {
             ("[auth]\nfailure_window = \"30d\"", "at most 7 days"),
             ("[auth]\nmechanisms = [\"DIGEST-MD5\"]", "DIGEST-MD5"),
             ("[c2s]\nbind = \"127.0.0.1:5222\"", "sequence"),
+            ("[metrics]\nbind = \"127.0.0.1:5290\"", "sequence"),
+            ("[metrics]\nenabled = false", "enabled"),
             ("[c2s]\nmax_queued_bytes = 1000", "max_stanza_size"),
             ("[c2s]\nmax_sessions_per_account = 0", "at least 1"),
             (

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod http;
 mod lock;
 pub mod logging;
+pub mod metrics;
 mod open_files;
 pub mod reload;
 pub mod services;
@@ -50,8 +51,8 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let _lock = lock::DataDirLock::acquire(&config.data_dir)?;
     let (db, db_thread) = Db::open(&config.database_path(), config.storage.synchronous)?;
-    let db_for_watchdog = db.clone();
-    let services = Services::new(db, config.clone())?;
+    let metrics = Arc::new(metrics::Metrics::new(&db));
+    let services = Services::new(db.clone(), config.clone(), metrics.clone())?;
 
     let (tls_config, certs) = tls::server_config(&config)?;
     let tls = tokio_rustls::TlsAcceptor::from(tls_config);
@@ -69,12 +70,14 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<()> {
     services
         .status
         .attach_listeners(bound_listeners(&config, &http_listener, &c2s_listeners));
+    let metrics_listeners = metrics::bind(&config.metrics.bind).await?;
     // The admin socket comes last: once it exists, roostd is ready.
     let admin = admin::AdminSocket::bind(&config.socket_path())?;
     tracing::info!(
         hosts = ?config.hosts.iter().map(|h| h.as_str()).collect::<Vec<_>>(),
         http = %config.http.bind,
         c2s = ?c2s_addrs,
+        metrics = ?config.metrics.bind,
         admin_socket = %config.socket_path().display(),
         "roostd {} ready",
         env!("CARGO_PKG_VERSION")
@@ -99,7 +102,7 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<()> {
         tokio::spawn(async move { admin.serve(context, stop).await })
     };
     let hangups = tokio::spawn(reload_on_sighup(reloader, hangups));
-    let watchdog = tokio::spawn(systemd::watchdog(db_for_watchdog));
+    let watchdog = tokio::spawn(systemd::watchdog(db.clone()));
     let purge = tokio::spawn(purge_invites(services.clone()));
     let xmpp = Arc::new(xmpp::handlers::XmppContext::new(
         services.clone(),
@@ -113,6 +116,31 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<()> {
         admission: xmpp::c2s::admission::Admission::new(&config.c2s),
     });
     let account_watch = tokio::spawn(xmpp::handlers::follow_account_events(xmpp.clone()));
+    let sampled = Arc::new(metrics::Sampled {
+        db,
+        unauthenticated: {
+            let admission = c2s.admission.clone();
+            Box::new(move || admission.held())
+        },
+        bound: {
+            let router = xmpp.router.clone();
+            Box::new(move || router.session_count())
+        },
+    });
+    let metrics_tasks: Vec<_> = metrics_listeners
+        .into_iter()
+        .map(|listener| {
+            let mut stop = stop_rx.clone();
+            tokio::spawn(metrics::serve(
+                listener,
+                metrics.clone(),
+                sampled.clone(),
+                async move {
+                    let _ = stop.wait_for(|stop| *stop).await;
+                },
+            ))
+        })
+        .collect();
     let c2s_tasks: Vec<_> = c2s_listeners
         .into_iter()
         .map(|(listener, direct_tls)| {
@@ -140,6 +168,15 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<()> {
         Err(_) => tracing::warn!("HTTP requests still running after 10 s; closing them"),
         _ => {}
     }
+    for task in metrics_tasks {
+        // A scrape takes milliseconds; one still running is cut short.
+        if tokio::time::timeout(Duration::from_secs(1), task)
+            .await
+            .is_err()
+        {
+            tracing::debug!("a metrics scrape was still running at shutdown");
+        }
+    }
     let _ = admin_task.await;
     let _ = purge.await;
     for task in c2s_tasks {
@@ -153,6 +190,7 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<()> {
     drop(c2s);
     drop(xmpp);
     drop(services);
+    drop(sampled);
     tokio::task::spawn_blocking(move || db_thread.stop())
         .await
         .context("storage thread panicked")?;

@@ -183,6 +183,7 @@ fn needs_restart(running: &Config, fresh: &Config) -> Vec<String> {
         limits: _,
         fast,
         roster_delegation,
+        metrics,
     } = fresh;
     let mut differ = Vec::new();
     let mut check = |name: &str, same: bool| {
@@ -206,6 +207,7 @@ fn needs_restart(running: &Config, fresh: &Config) -> Vec<String> {
         "roster_delegation",
         *roster_delegation == running.roster_delegation,
     );
+    check("metrics", *metrics == running.metrics);
     differ
 }
 

@@ -6,6 +6,7 @@ pub mod client;
 pub mod crash_load;
 pub mod floods;
 pub mod manage_clients;
+pub mod openmetrics;
 pub mod raw;
 pub mod raw_stanzas;
 pub mod roster_backend;
@@ -93,6 +94,9 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     pub http_port: u16,
     pub c2s_port: u16,
+    /// The `[metrics]` listener's: every server has its own, as two on
+    /// the default port would collide.
+    pub metrics_port: u16,
     child: Option<Child>,
     /// What roostd wrote to stderr, read as it comes: an unread pipe would
     /// fill up and block roostd's logging (and the thread doing it).
@@ -219,6 +223,7 @@ impl Server {
     ) -> Server {
         let http_port = free_port();
         let c2s_port = free_port();
+        let metrics_port = free_port();
         let (cert, key) = test_ca().server_certificate(dir.path());
         // ROOST_TEST_LOG=debug shows more of what roostd did in a failed test.
         let log_level = std::env::var("ROOST_TEST_LOG").unwrap_or_else(|_| "warn".into());
@@ -226,6 +231,7 @@ impl Server {
             "{top}\nhosts = [\"{HOST}\", \"{OTHER_HOST}\"]\ndata_dir = \"data\"\nlog_level = \"{log_level}\"\n\
              [http]\nbind = \"127.0.0.1:{http_port}\"\n\
              [c2s]\nbind = [\"127.0.0.1:{c2s_port}\"]\n{c2s}\n\
+             [metrics]\nbind = [\"127.0.0.1:{metrics_port}\"]\n\
              [tls]\ncertificate = \"{}\"\nkey = \"{}\"\n\
              [auth]\nscram_iterations = 4096\n{auth}\n{extra}\n",
             cert.display(),
@@ -236,6 +242,7 @@ impl Server {
             dir,
             http_port,
             c2s_port,
+            metrics_port,
             child: None,
             log: Arc::default(),
             log_reader: None,
@@ -301,6 +308,11 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.http_port)
+    }
+
+    /// A URL on the `[metrics]` listener (`/metrics` is the endpoint).
+    pub fn metrics_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.metrics_port)
     }
 
     fn launch(&mut self) {

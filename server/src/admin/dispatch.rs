@@ -9,6 +9,7 @@ use roost_common::admin::{
     AdminError, CreatedInviteInfo, ErrorKind, Reply, Request, Role, UserInfo,
 };
 
+use crate::metrics::InviteCreatedBy;
 use crate::reload::Reloader;
 use crate::services::invites::AdminInvite;
 use crate::services::{ServiceError, Services};
@@ -104,6 +105,7 @@ pub async fn run(
                     uses,
                 })
                 .await?;
+            services.metrics.invites.created(InviteCreatedBy::Admin);
             Reply::InviteCreated {
                 invite: CreatedInviteInfo {
                     url: created.landing_url,

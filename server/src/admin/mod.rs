@@ -4,6 +4,7 @@
 //! until the client closes it; connections are independent of each other.
 
 mod dispatch;
+mod names;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -125,14 +126,26 @@ async fn handle(mut stream: UnixStream, context: AdminContext) {
     }
 }
 
+/// Answers one frame, counted for the metrics by command and outcome.
 async fn answer(line: &[u8], context: &AdminContext) -> ResponseFrame {
+    let metrics = &context.services.metrics;
     let request = match RequestFrame::read(line) {
         Ok(request) => request,
-        Err((id, error)) => return ResponseFrame::error(id, error),
+        Err((id, error)) => {
+            metrics.admin_command(names::UNREADABLE, names::error_kind(error.kind));
+            return ResponseFrame::error(id, error);
+        }
     };
+    let command = names::command(&request.request);
     match dispatch::run(request.request, &context.services, &context.reloader).await {
-        Ok(reply) => ResponseFrame::ok(request.id, reply),
-        Err(e) => ResponseFrame::error(request.id, e),
+        Ok(reply) => {
+            metrics.admin_command(command, "ok");
+            ResponseFrame::ok(request.id, reply)
+        }
+        Err(e) => {
+            metrics.admin_command(command, names::error_kind(e.kind));
+            ResponseFrame::error(request.id, e)
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use roost_http_proto::invites_api::{InviteApiQuery, KeyProblem, presented_key};
 use serde::Serialize;
 
 use super::error::ApiError;
+use crate::metrics::InviteCreatedBy;
 use crate::services::Services;
 
 #[derive(Serialize)]
@@ -47,6 +48,7 @@ pub async fn create(
         .and_then(super::host_without_port)
         .filter(|h| services.hosts.serves(h));
     let invite = services.api_keys.create_invite(&key, for_host).await?;
+    services.metrics.invites.created(InviteCreatedBy::Api);
     let location = HeaderValue::from_str(&invite.landing_url)
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "bad URL"))?;
     if params.redirect {

@@ -10,10 +10,11 @@ mod error;
 mod invite_page;
 mod invites_api;
 mod limits;
-mod listener;
+pub(crate) mod listener;
 mod pages;
 mod qr;
 mod register;
+mod request_metrics;
 mod roster_admin;
 mod write_deadline;
 
@@ -87,6 +88,11 @@ pub fn router(services: Services, config: Arc<Config>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             limits,
             limits::requests,
+        ))
+        // Outermost, so the limits' own answers (503, 413) are counted too.
+        .layer(axum::middleware::from_fn_with_state(
+            services.metrics.clone(),
+            request_metrics::count,
         ))
         .with_state(HttpState { services, config })
 }

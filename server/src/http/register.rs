@@ -30,6 +30,7 @@ use super::HttpState;
 use super::apps::{self, Offer};
 use super::pages::{self, Referrer};
 use super::qr;
+use crate::metrics::InviteRedeemedBy;
 use crate::services::ServiceError;
 use crate::services::onboarding::{RegistrationError, RegistrationInvite};
 use crate::services::secrets;
@@ -171,7 +172,14 @@ pub async fn submit(
         .register(&invite.host, &token, username, password)
         .await
     {
-        Ok(jid) => jid,
+        Ok(jid) => {
+            state
+                .services
+                .metrics
+                .invites
+                .redeemed(InviteRedeemedBy::Web);
+            jid
+        }
         Err(RegistrationError::UsernameInvalid) => {
             return refuse("This username contains invalid characters.");
         }

@@ -30,6 +30,7 @@ use std::sync::Arc;
 use roost_common::config::Config;
 use roost_common::jid::DomainName;
 
+use crate::metrics::Metrics;
 use crate::storage::{Db, StorageError};
 
 pub use accounts::Accounts;
@@ -89,6 +90,8 @@ pub struct Services {
     /// Issue 12: `roostctl status`, and the sessions as admins list and end them.
     pub status: ServerStatus,
     pub session_admin: SessionAdmin,
+    /// What the front doors count for the metrics endpoint.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Services {
@@ -96,6 +99,7 @@ impl Services {
     pub fn new(
         db: Db,
         config: Arc<Config>,
+        metrics: Arc<Metrics>,
     ) -> Result<Services, roster_delegation::backend::SetupError> {
         let hosts = Hosts(config.clone());
         let database = config.database_path();
@@ -142,6 +146,7 @@ impl Services {
             sessions,
             status,
             session_admin,
+            metrics,
         })
     }
 }

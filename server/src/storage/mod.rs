@@ -22,7 +22,9 @@ mod schema;
 use std::path::Path;
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
+use prometheus_client::metrics::histogram::Histogram;
 use roost_common::config::Synchronous;
 use rusqlite::{Connection, MAIN_DB};
 use tokio::sync::oneshot;
@@ -32,6 +34,13 @@ use file_system::Trouble;
 
 /// How many queued jobs one transaction takes at most.
 const MAX_BATCH: usize = 512;
+
+/// Upper bounds of the job latency histogram's buckets, in seconds: from
+/// a read answered within its batch to a commit stuck behind a slow disk.
+const JOB_LATENCY_BUCKETS: [f64; 16] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
 
 /// What a job leaves behind once it ran: whether its work is kept, and how
 /// to tell its caller once the transaction's fate is known.
@@ -93,6 +102,8 @@ enum Message {
 pub struct Db {
     jobs: mpsc::Sender<Message>,
     path: Arc<Path>,
+    /// Time from queueing each job to its answer, for the metrics.
+    job_latency: Histogram,
 }
 
 /// The storage thread itself.
@@ -132,6 +143,7 @@ impl Db {
         let db = Db {
             jobs: jobs.clone(),
             path: Arc::from(path),
+            job_latency: Histogram::new(JOB_LATENCY_BUCKETS),
         };
         Ok((db, DbThread { thread, jobs }))
     }
@@ -149,6 +161,12 @@ impl Db {
         total
     }
 
+    /// The histogram of every job's time from queueing to its answer
+    /// (shared: what the metrics register is what `call` observes).
+    pub fn job_latency(&self) -> Histogram {
+        self.job_latency.clone()
+    }
+
     /// Runs `work` on the storage thread inside a transaction. Its writes are
     /// committed before this returns `Ok`; an `Err` from `work` rolls back its
     /// writes only, not those of other callers in the same batch. When the
@@ -161,12 +179,15 @@ impl Db {
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel::<Result<T, E>>();
+        let queued = Instant::now();
         self.jobs
             .send(Message::Job(Box::new(Call { work, reply })))
             .map_err(|_| E::from(StorageError::Closed))?;
-        answer
+        let result = answer
             .await
-            .unwrap_or_else(|_| Err(E::from(StorageError::Closed)))
+            .unwrap_or_else(|_| Err(E::from(StorageError::Closed)));
+        self.job_latency.observe(queued.elapsed().as_secs_f64());
+        result
     }
 }
 

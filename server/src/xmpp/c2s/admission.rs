@@ -123,8 +123,7 @@ impl Admission {
     }
 
     /// Unauthenticated connections held now.
-    #[cfg(test)]
-    fn held(&self) -> usize {
+    pub fn held(&self) -> usize {
         self.lock().total
     }
 

@@ -7,6 +7,11 @@
 //! known (SCRAM's client-first message, PLAIN's only message), before any
 //! credentials are looked up or PBKDF2 runs, and ends with the answer. A
 //! refused attempt gets `temporary-auth-failure` saying when to retry.
+//!
+//! Every exchange that ends here, in success, failure or refusal, is
+//! counted for the metrics once ([`SaslExchange::start`] and
+//! [`SaslExchange::step`]), for legacy SASL and SASL2 alike; FAST logins
+//! are counted in [`super::fast`].
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -16,6 +21,7 @@ use roost_common::config::Config;
 
 use super::C2sShared;
 use super::transport::Transport;
+use crate::metrics::{LoginOutcome, OTHER_MECHANISM};
 use crate::services::auth_limits::Attempt;
 use roost_sasl::{self as sasl, ChannelBinding, Mechanism, SaslFailure, ScramServer};
 
@@ -28,6 +34,21 @@ pub enum SaslStep {
         additional: Option<Vec<u8>>,
     },
     Failure(&'static str, Option<String>),
+    /// Refused by the login limiter: `temporary-auth-failure` with this
+    /// text, saying when to retry.
+    Refused(String),
+}
+
+impl SaslStep {
+    /// How a login ended at this step; `None` while it goes on.
+    pub fn outcome(&self) -> Option<LoginOutcome> {
+        match self {
+            SaslStep::Challenge(_) => None,
+            SaslStep::Success { .. } => Some(LoginOutcome::Success),
+            SaslStep::Failure(..) => Some(LoginOutcome::Failure),
+            SaslStep::Refused(_) => Some(LoginOutcome::Refused),
+        }
+    }
 }
 
 impl From<SaslFailure> for SaslStep {
@@ -78,6 +99,44 @@ impl SaslExchange {
         initial: Option<Vec<u8>>,
         transport: &Transport,
     ) -> (Option<SaslExchange>, SaslStep) {
+        let (exchange, step) = Self::open(shared, client, mechanism, initial, transport).await;
+        let label = Mechanism::from_name(mechanism).map_or(OTHER_MECHANISM, Mechanism::name);
+        count(shared, label, &step);
+        (exchange, step)
+    }
+
+    /// Continues the exchange with the client's response.
+    pub async fn step(
+        self,
+        shared: &C2sShared,
+        client: Client<'_>,
+        response: Vec<u8>,
+    ) -> (Option<SaslExchange>, SaslStep) {
+        let label = self
+            .mechanism()
+            .map_or(Mechanism::Plain.name(), Mechanism::name);
+        let (exchange, step) = self.next(shared, client, response).await;
+        count(shared, label, &step);
+        (exchange, step)
+    }
+
+    /// The SCRAM mechanism of the exchange; `None` for PLAIN.
+    fn mechanism(&self) -> Option<Mechanism> {
+        match self {
+            SaslExchange::Plain => None,
+            SaslExchange::ScramFirst(_, mechanism) | SaslExchange::ScramFinal(_, mechanism, ..) => {
+                Some(*mechanism)
+            }
+        }
+    }
+
+    async fn open(
+        shared: &C2sShared,
+        client: Client<'_>,
+        mechanism: &str,
+        initial: Option<Vec<u8>>,
+        transport: &Transport,
+    ) -> (Option<SaslExchange>, SaslStep) {
         let config = &shared.xmpp.config;
         let offered = offered(config, transport.is_tls(), transport.has_tls_exporter());
         let Some(mechanism) = Mechanism::from_name(mechanism).filter(|m| offered.contains(m))
@@ -107,8 +166,7 @@ impl SaslExchange {
         }
     }
 
-    /// Continues the exchange with the client's response.
-    pub async fn step(
+    async fn next(
         self,
         shared: &C2sShared,
         client: Client<'_>,
@@ -169,13 +227,18 @@ pub fn begin(shared: &C2sShared, client: Client<'_>, account: &str) -> Result<At
 
 /// `temporary-auth-failure`, saying when to retry.
 fn refused(retry_after: Duration) -> SaslStep {
-    SaslStep::Failure(
-        SaslFailure::TemporaryAuthFailure.condition(),
-        Some(format!(
-            "too many failed attempts; retry in {} s",
-            retry_after.as_secs().max(1)
-        )),
-    )
+    SaslStep::Refused(format!(
+        "too many failed attempts; retry in {} s",
+        retry_after.as_secs().max(1)
+    ))
+}
+
+/// Counts a login that ended with `step`, under `mechanism` (one of
+/// ours, or [`OTHER_MECHANISM`]).
+pub fn count(shared: &C2sShared, mechanism: &'static str, step: &SaslStep) {
+    if let Some(outcome) = step.outcome() {
+        shared.xmpp.services.metrics.login(mechanism, outcome);
+    }
 }
 
 async fn scram_first(

@@ -296,6 +296,13 @@ impl Connection {
     fn outbound(&mut self, outbound: Outbound) -> Next {
         match outbound {
             Outbound::Stanza(bytes) => {
+                self.shared
+                    .xmpp
+                    .services
+                    .metrics
+                    .stanzas
+                    .sent
+                    .count_serialised(&bytes);
                 self.out.extend_from_slice(&bytes);
                 Next::Continue
             }
@@ -421,6 +428,13 @@ impl Connection {
             self.stream_error("unsupported-stanza-type", None);
             return Next::Close;
         }
+        self.shared
+            .xmpp
+            .services
+            .metrics
+            .stanzas
+            .received
+            .count(el.name());
         let session = self.session.clone().expect("bound");
         tracing::trace!(
             "{}: <{} id={:?} type={:?}>",

@@ -5,6 +5,8 @@
 //! once while the pair or the address is locked, counted when the token
 //! does not match. An expired or superseded token is not counted: a client
 //! that slept through a rotation is not a guesser.
+//!
+//! Each login is counted for the metrics under its `HT-*` mechanism here.
 
 use jid::BareJid;
 use roost_sasl::SaslFailure;
@@ -12,6 +14,7 @@ use roost_sasl::fast::{self, FastMechanism};
 
 use super::C2sShared;
 use super::auth::{self, Client, SaslStep};
+use crate::metrics::LoginOutcome;
 use crate::services::clients::ClientId;
 use crate::services::fast_tokens::{FastRefusal, IssuedToken};
 
@@ -37,7 +40,23 @@ pub struct FastAttempt<'a> {
     pub requested: Option<FastMechanism>,
 }
 
+/// Checks the client's proof; counted for the metrics whatever the end.
 pub async fn login(
+    shared: &C2sShared,
+    client: Client<'_>,
+    sent: FastAttempt<'_>,
+) -> Result<FastSuccess, SaslStep> {
+    let mechanism = sent.mechanism.name();
+    let result = check(shared, client, sent).await;
+    let metrics = &shared.xmpp.services.metrics;
+    match &result {
+        Ok(_) => metrics.login(mechanism, LoginOutcome::Success),
+        Err(step) => auth::count(shared, mechanism, step),
+    }
+    result
+}
+
+async fn check(
     shared: &C2sShared,
     client: Client<'_>,
     sent: FastAttempt<'_>,

@@ -57,7 +57,9 @@ impl OfflineDelivery {
                 self.release(ctx, session);
             }
             Ok(page) => {
+                let sent = &ctx.services.metrics.stanzas.sent;
                 for (id, stanza) in page {
+                    sent.count_serialised(stanza.as_bytes());
                     out.extend_from_slice(stanza.as_bytes());
                     self.written.push(id);
                 }

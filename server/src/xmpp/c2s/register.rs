@@ -10,6 +10,7 @@
 use std::net::IpAddr;
 
 use super::C2sShared;
+use crate::metrics::InviteRedeemedBy;
 use crate::services::onboarding::RegistrationError;
 use crate::xmpp::stanza::{ErrorType, StanzaError};
 use roost_xml::{Element, ns};
@@ -105,7 +106,14 @@ impl StreamRegistration {
                 match registered {
                     Ok(jid) => {
                         tracing::info!("{jid}: registered in-band");
-                        self.token = None;
+                        if self.token.take().is_some() {
+                            shared
+                                .xmpp
+                                .services
+                                .metrics
+                                .invites
+                                .redeemed(InviteRedeemedBy::XmppRegistration);
+                        }
                         Ok(None)
                     }
                     Err(e) => Err(error_for(e)),

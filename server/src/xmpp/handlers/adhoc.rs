@@ -24,6 +24,7 @@ use super::disco::{feature_element, identity};
 use super::iq::{
     DetailedFuture, IqAnswer, IqError, IqFuture, IqHandler, IqKind, IqRequest, IqTarget,
 };
+use crate::metrics::InviteCreatedBy;
 use crate::services::ServiceError;
 use crate::services::onboarding::{UserInviteError, UserInviteRequest};
 use crate::xmpp::stanza::StanzaError;
@@ -168,6 +169,10 @@ async fn run(ctx: &XmppContext, request: IqRequest<'_>) -> Result<Option<Element
                     UserInviteError::DailyLimit(_) => daily_limit(command, &e.to_string()),
                     UserInviteError::Service(e) => StanzaError::from(e).into(),
                 })?;
+            ctx.services
+                .metrics
+                .invites
+                .created(InviteCreatedBy::XmppAdhoc);
             let mut reply = command_reply(command, "completed", &new_session_id());
             reply.push_child(result_form(
                 &invite.landing_url,

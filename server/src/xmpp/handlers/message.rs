@@ -160,7 +160,10 @@ async fn store_offline(
         .store(account, &sender, text, &limits)
         .await
     {
-        Ok(Stored::Stored) => Ok(()),
+        Ok(Stored::Stored) => {
+            ctx.services.metrics.offline_message_stored();
+            Ok(())
+        }
         // RFC 6121 §8.5.2.2.1 and §8.5.1: no such account.
         Ok(Stored::NoSuchAccount) => Err((message, StanzaError::service_unavailable())),
         // The recipient's storage for this sender, or in all, is used up

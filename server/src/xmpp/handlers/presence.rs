@@ -16,6 +16,7 @@ use jid::{BareJid, Jid};
 
 use super::roster::push;
 use super::{Bounce, XmppContext, serialise};
+use crate::metrics::InviteRedeemedBy;
 use crate::services::rosters::{InboundSubscribe, OutboundSubscribed, RosterPush};
 use crate::xmpp::router::{Presence, SessionHandle};
 use crate::xmpp::stanza::{self, StanzaError};
@@ -419,6 +420,10 @@ async fn redeemed_contact_invite(
     {
         return Ok(false);
     }
+    ctx.services
+        .metrics
+        .invites
+        .redeemed(InviteRedeemedBy::XmppSubscription);
     for (from, to) in [(contact, user), (user, contact)] {
         let subscribed = Element::new("presence", ns::CLIENT)
             .with_attr("from", from.to_string())

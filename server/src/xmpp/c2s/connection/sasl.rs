@@ -140,6 +140,11 @@ impl Connection {
                 self.sasl_failure(condition, text.as_deref());
                 Next::Continue
             }
+            SaslStep::Refused(text) => {
+                self.sasl = None;
+                self.sasl_failure(SaslFailure::TemporaryAuthFailure.condition(), Some(&text));
+                Next::Continue
+            }
         }
     }
 

@@ -237,6 +237,10 @@ impl Connection {
                 self.write_sasl_failure(true, condition, text.as_deref());
                 Next::Continue
             }
+            SaslStep::Refused(text) => {
+                self.sasl2_failure(SaslFailure::TemporaryAuthFailure, Some(&text));
+                Next::Continue
+            }
         }
     }
 
