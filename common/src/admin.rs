@@ -12,6 +12,11 @@
 
 use serde::{Deserialize, Serialize};
 
+mod audit;
+pub use audit::{
+    AuditAction, AuditActor, AuditEntry, AuditQuery, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT,
+};
+
 /// The version of this protocol spoken by this build.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -130,6 +135,11 @@ pub enum Request {
     /// a host with roster delegation.
     RosterRefresh {
         jids: Vec<String>,
+    },
+    // Issue 12: the audit log.
+    /// The audit log's entries that match, newest first.
+    Audit {
+        query: AuditQuery,
     },
 }
 
@@ -287,6 +297,11 @@ pub enum Reply {
         updated: u32,
         errors: u32,
         failures: Vec<RosterRefreshFailure>,
+    },
+    // Issue 12: the audit log.
+    /// Audit log entries, newest first.
+    Audit {
+        entries: Vec<AuditEntry>,
     },
 }
 

@@ -54,6 +54,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub limits: LimitsConfig,
     pub fast: FastConfig,
+    pub audit: AuditConfig,
     /// Hosts whose rosters an external HTTP service keeps.
     pub roster_delegation: BTreeMap<DomainName, RosterDelegationConfig>,
 }
@@ -166,6 +167,23 @@ pub struct HttpConfig {
 pub struct AdminConfig {
     /// Defaults to `roostd.sock` in the data directory.
     pub socket: Option<PathBuf>,
+}
+
+/// The audit log (issue 12).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// How long entries are kept; older ones are deleted in the background.
+    #[serde(deserialize_with = "duration")]
+    pub retention: Duration,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            retention: Duration::from_secs(90 * 24 * 3600),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -305,6 +323,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             limits: LimitsConfig::default(),
             fast: FastConfig::default(),
+            audit: AuditConfig::default(),
             roster_delegation: BTreeMap::new(),
         }
     }

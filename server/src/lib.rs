@@ -22,7 +22,8 @@ use roost_common::config::Config;
 use crate::services::Services;
 use crate::storage::Db;
 
-/// How often expired and used-up invites are deleted.
+/// How often expired invites and audit log entries past their retention
+/// are deleted.
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
 
 /// Serves until SIGTERM or SIGINT, then shuts down cleanly: stops accepting,
@@ -71,7 +72,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let stop = stop_rx.clone();
         tokio::spawn(async move { admin.serve(services, stop).await })
     };
-    let purge = tokio::spawn(purge_invites(services.clone()));
+    let purge = tokio::spawn(purge_expired(services.clone()));
     let xmpp = Arc::new(xmpp::handlers::XmppContext::new(
         services.clone(),
         config.clone(),
@@ -127,7 +128,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn purge_invites(services: Services) {
+async fn purge_expired(services: Services) {
     let mut tick = tokio::time::interval(PURGE_INTERVAL);
     loop {
         tick.tick().await;
@@ -135,6 +136,11 @@ async fn purge_invites(services: Services) {
             Ok(0) => {}
             Ok(n) => tracing::info!("deleted {n} expired invites"),
             Err(e) => tracing::warn!("invite purge failed: {e}"),
+        }
+        match services.audit.purge().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("deleted {n} audit log entries past audit.retention"),
+            Err(e) => tracing::warn!("audit log purge failed: {e}"),
         }
     }
 }

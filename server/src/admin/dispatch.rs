@@ -1,5 +1,8 @@
 //! Admin requests → service calls → admin replies; and the one place where
-//! service errors become admin-protocol errors.
+//! service errors become admin-protocol errors. Commands that change
+//! something pass the admin's [`Actor`] to the service, which records them
+//! in the audit log; reads (lists, shows, the audit log itself) are not
+//! recorded.
 
 use std::time::Duration;
 
@@ -9,10 +12,15 @@ use roost_common::admin::{
     AdminError, CreatedInviteInfo, ErrorKind, Reply, Request, Role, UserInfo,
 };
 
+use crate::services::audit::Actor;
 use crate::services::invites::AdminInvite;
 use crate::services::{ServiceError, Services};
 
-pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminError> {
+pub async fn run(
+    request: Request,
+    services: &Services,
+    actor: &Actor,
+) -> Result<Reply, AdminError> {
     Ok(match request {
         Request::Hello => Reply::Hello {
             server_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -27,7 +35,7 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
         } => {
             let created = services
                 .api_keys
-                .create(&host, name, expires_in_secs.map(Duration::from_secs))
+                .create(actor, &host, name, expires_in_secs.map(Duration::from_secs))
                 .await?;
             Reply::ApiKeyCreated {
                 key: created.key,
@@ -38,7 +46,7 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
             keys: services.api_keys.list(&host).await?,
         },
         Request::ApiKeyDelete { host, id } => {
-            services.api_keys.delete(&host, &id).await?;
+            services.api_keys.delete(actor, &host, &id).await?;
             Reply::Deleted
         }
         Request::UserCreate {
@@ -48,7 +56,7 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
         } => {
             let jid = services
                 .accounts
-                .create(&jid, &password.0, role.unwrap_or(Role::User))
+                .create(actor, &jid, &password.0, role.unwrap_or(Role::User))
                 .await?;
             Reply::UserCreated {
                 jid: jid.to_string(),
@@ -57,12 +65,12 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
         Request::UserPassword { jid, password } => {
             services
                 .accounts
-                .set_password(&jid, &password.0, None)
+                .set_password(actor, &jid, &password.0, None)
                 .await?;
             Reply::Done
         }
         Request::UserDelete { jid } => {
-            services.accounts.delete(&jid).await?;
+            services.accounts.delete(actor, &jid).await?;
             Reply::Deleted
         }
         Request::UserList { host } => Reply::Users {
@@ -79,7 +87,7 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
                 .collect(),
         },
         Request::UserSetRole { jid, role } => {
-            services.accounts.set_role(&jid, role).await?;
+            services.accounts.set_role(actor, &jid, role).await?;
             Reply::Done
         }
         Request::InviteCreate {
@@ -91,13 +99,16 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
         } => {
             let (id, created) = services
                 .invites
-                .create_by_admin(AdminInvite {
-                    host: &host,
-                    kind,
-                    inviter: inviter.as_deref(),
-                    ttl: ttl_secs.map(Duration::from_secs),
-                    uses,
-                })
+                .create_by_admin(
+                    actor,
+                    AdminInvite {
+                        host: &host,
+                        kind,
+                        inviter: inviter.as_deref(),
+                        ttl: ttl_secs.map(Duration::from_secs),
+                        uses,
+                    },
+                )
                 .await?;
             Reply::InviteCreated {
                 invite: CreatedInviteInfo {
@@ -125,7 +136,7 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
                 })?,
         },
         Request::InviteRevoke { host, invite } => {
-            services.invites.revoke(&host, &invite).await?;
+            services.invites.revoke(actor, &host, &invite).await?;
             Reply::Deleted
         }
         Request::UserClients { jid } => {
@@ -141,7 +152,10 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
             }
         }
         Request::RosterRefresh { jids } => {
-            let outcome = services.roster_delegation.refresh_jids(&jids).await?;
+            let outcome = services
+                .roster_delegation
+                .refresh_jids(actor, &jids)
+                .await?;
             Reply::RosterRefreshed {
                 updated: outcome.updated,
                 errors: u32::try_from(outcome.failures.len()).unwrap_or(u32::MAX),
@@ -152,7 +166,7 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
             let user = existing_account(services, &jid).await?;
             let revoked = services
                 .clients
-                .revoke(&user, &client)
+                .revoke(actor, &user, &client)
                 .await
                 .map_err(|e| match e {
                     ServiceError::NotFound(_) => {
@@ -166,6 +180,9 @@ pub async fn run(request: Request, services: &Services) -> Result<Reply, AdminEr
                 password_reset_required: revoked.password_reset_required,
             }
         }
+        Request::Audit { query } => Reply::Audit {
+            entries: services.audit.query(query).await?,
+        },
     })
 }
 

@@ -16,6 +16,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 
 use crate::services::Services;
+use crate::services::audit::Actor;
 
 /// The bound admin socket; the file is removed when this is dropped.
 pub struct AdminSocket {
@@ -88,18 +89,24 @@ impl Drop for AdminSocket {
 }
 
 async fn handle(mut stream: UnixStream, services: Services) {
-    if let Err(refusal) = check_peer(&stream) {
-        tracing::warn!("admin socket: {refusal}");
-        let answer = ResponseFrame::error(0, AdminError::new(ErrorKind::Forbidden, refusal));
-        let _ = stream.write_all(&frame::encode(&answer)).await;
-        return;
-    }
+    let actor = match check_peer(&stream) {
+        Ok(uid) => Actor::Admin { uid },
+        Err((uid, refusal)) => {
+            tracing::warn!("admin socket: {refusal}");
+            if let Some(uid) = uid {
+                services.audit.admin_refused(uid).await;
+            }
+            let answer = ResponseFrame::error(0, AdminError::new(ErrorKind::Forbidden, refusal));
+            let _ = stream.write_all(&frame::encode(&answer)).await;
+            return;
+        }
+    };
     let mut decoder = FrameDecoder::new(MAX_REQUEST_LEN);
     let mut buf = vec![0u8; 8192];
     loop {
         while let Some(next) = decoder.next_frame() {
             let answer = match next {
-                Ok(line) => answer(&line, &services).await,
+                Ok(line) => answer(&line, &services, &actor).await,
                 Err(e) => {
                     ResponseFrame::error(0, AdminError::new(ErrorKind::TooLarge, e.to_string()))
                 }
@@ -115,30 +122,36 @@ async fn handle(mut stream: UnixStream, services: Services) {
     }
 }
 
-async fn answer(line: &[u8], services: &Services) -> ResponseFrame {
+/// Answers one request frame; changes are made as `actor`, the uid behind
+/// the connection.
+async fn answer(line: &[u8], services: &Services, actor: &Actor) -> ResponseFrame {
     let request = match RequestFrame::read(line) {
         Ok(request) => request,
         Err((id, error)) => return ResponseFrame::error(id, error),
     };
-    match dispatch::run(request.request, services).await {
+    match dispatch::run(request.request, services, actor).await {
         Ok(reply) => ResponseFrame::ok(request.id, reply),
         Err(e) => ResponseFrame::error(request.id, e),
     }
 }
 
-/// Only roostd's own user and root may administer it.
-fn check_peer(stream: &UnixStream) -> Result<(), String> {
+/// Only roostd's own user and root may administer it: the peer's uid, or
+/// why not (with the uid when it could be read).
+fn check_peer(stream: &UnixStream) -> Result<u32, (Option<u32>, String)> {
     let cred = stream
         .peer_cred()
-        .map_err(|e| format!("cannot read the peer's credentials: {e}"))?;
+        .map_err(|e| (None, format!("cannot read the peer's credentials: {e}")))?;
     // SAFETY: geteuid cannot fail.
     let own = unsafe { libc::geteuid() };
     if cred.uid() == own || cred.uid() == 0 {
-        Ok(())
+        Ok(cred.uid())
     } else {
-        Err(format!(
-            "uid {} may not use the admin socket (only uid {own} and root may)",
-            cred.uid()
+        Err((
+            Some(cred.uid()),
+            format!(
+                "uid {} may not use the admin socket (only uid {own} and root may)",
+                cred.uid()
+            ),
         ))
     }
 }
