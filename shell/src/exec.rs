@@ -9,6 +9,7 @@ use roost_common::admin::{Password, Reply, Request};
 
 use crate::client::{AdminClient, ClientError};
 use crate::grammar::{AdminCommand, InviteCommand, InvitesApiCommand, RosterCommand, UserCommand};
+use crate::output::audit;
 use crate::output::clients::{self, Revocation};
 use crate::output::roster::{self, Refresh};
 use crate::output::{self, Style, invites, users};
@@ -170,6 +171,7 @@ pub fn execute(
         (AdminCommand::Invite(InviteCommand::Revoke { host, invite }), Reply::Deleted) => {
             invites::revoked(&host.host, invite, style)
         }
+        (AdminCommand::Audit(_), Reply::Audit { entries }) => audit::list(&entries, style),
         (command, reply) => {
             return Err(Error::UnexpectedReply {
                 command: command.name(),
@@ -223,6 +225,7 @@ fn reply_kind(reply: &Reply) -> &'static str {
         Reply::ClientRevoked { .. } => "client revoked",
         Reply::Roster { .. } => "roster",
         Reply::RosterRefreshed { .. } => "roster refreshed",
+        Reply::Audit { .. } => "audit log",
     }
 }
 

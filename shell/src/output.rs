@@ -20,7 +20,8 @@
 //!
 //! The `user` commands' shapes are in [`users`] (those of `user clients`
 //! and `user revoke_client` in [`clients`]), the `invite` commands' in
-//! [`invites`], the `roster` commands' in [`roster`].
+//! [`invites`], the `roster` commands' in [`roster`], `audit`'s in
+//! [`audit`].
 
 use std::borrow::Cow;
 
@@ -29,6 +30,7 @@ use roost_common::admin::ApiKeyInfo;
 use roost_common::time::utc_minutes;
 use serde::Serialize;
 
+pub mod audit;
 pub mod clients;
 pub mod invites;
 pub mod roster;
