@@ -239,9 +239,7 @@ impl Audit {
             action: query.action,
             limit,
         };
-        self.db
-            .call(move |conn| -> Result<_, ServiceError> { Ok(store::select(conn, &filter)?) })
-            .await
+        self.db.call(move |conn| store::select(conn, &filter)).await
     }
 
     /// Deletes the entries older than the retention, a batch per storage
