@@ -135,6 +135,8 @@ impl ApiKeys {
         let result = self.delete_checked(actor, host, id).await;
         self.audit
             .settle(result, || {
+                // An id as typed; were it a whole key, only its id part.
+                let id = id.split_once('/').map_or(id, |(id, _)| id);
                 Entry::new(actor, AuditAction::ApiKeyDelete)
                     .host(host)
                     .subject(id)

@@ -176,12 +176,15 @@ impl Audit {
     /// lock-out), within its allowance. Callable without waiting, from code
     /// that is not async: the write runs in a task of its own.
     pub fn event(&self, entry: Entry) {
+        let Some(entry) = self.admit(entry, Some(Budget::Events)) else {
+            return;
+        };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::warn!(action = %entry.action, "no runtime to record an audit entry on");
             return;
         };
         let audit = self.clone();
-        runtime.spawn(async move { audit.write(entry, Some(Budget::Events)).await });
+        runtime.spawn(async move { audit.store(entry).await });
     }
 
     /// Records that a process of another uid was refused the admin socket.
@@ -191,20 +194,32 @@ impl Audit {
         self.write(entry, Some(Budget::Refusals)).await;
     }
 
-    async fn write(&self, mut entry: Entry, budget: Option<Budget>) {
-        if let Some(budget) = budget {
-            match self.limiter.admit(budget, entry.action) {
-                None => return,
-                Some(0) => {}
-                Some(left_out) => {
-                    let note = format!("{left_out} earlier not recorded (rate limit)");
-                    entry.detail = Some(match entry.detail.take() {
-                        Some(detail) => format!("{detail}; {note}"),
-                        None => note,
-                    });
-                }
-            }
+    async fn write(&self, entry: Entry, budget: Option<Budget>) {
+        if let Some(entry) = self.admit(entry, budget) {
+            self.store(entry).await;
         }
+    }
+
+    /// `entry` if `budget` (if any) allows it, noting how many were left
+    /// out before it; `None` when it must be left out.
+    fn admit(&self, mut entry: Entry, budget: Option<Budget>) -> Option<Entry> {
+        let Some(budget) = budget else {
+            return Some(entry);
+        };
+        let left_out = self.limiter.admit(budget, entry.action)?;
+        if left_out > 0 {
+            let note = format!("{left_out} earlier not recorded (rate limit)");
+            entry.detail = Some(match entry.detail.take() {
+                Some(detail) => format!("{detail}; {note}"),
+                None => note,
+            });
+        }
+        Some(entry)
+    }
+
+    /// Writes `entry` in a storage job of its own; a failure is logged,
+    /// as nobody waits for the entry.
+    async fn store(&self, entry: Entry) {
         let action = entry.action;
         let written = self
             .db

@@ -485,3 +485,89 @@ async fn the_purge_deletes_what_is_past_the_retention_in_batches() {
     );
     assert_eq!(f.services.audit.purge().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn a_contact_invite_redeemed_by_subscription_is_recorded_for_the_subscriber() {
+    let f = fixture();
+    let s = &f.services;
+    for jid in ["ann@example.test", "ben@example.test"] {
+        s.accounts
+            .create(&ADMIN, jid, "pw", Role::User)
+            .await
+            .unwrap();
+    }
+    let (id, invite) = s
+        .invites
+        .create_by_admin(
+            &ADMIN,
+            AdminInvite {
+                host: "example.test",
+                kind: InviteType::Contact,
+                inviter: Some("ann@example.test"),
+                ttl: None,
+                uses: 1,
+            },
+        )
+        .await
+        .unwrap();
+    let ann = jid::BareJid::new("ann@example.test").unwrap();
+    let ben = jid::BareJid::new("ben@example.test").unwrap();
+    assert!(
+        s.onboarding
+            .redeem_contact(invite.token.as_str(), &ann, &ben)
+            .await
+            .unwrap()
+    );
+    let redeemed = f
+        .entries(AuditQuery {
+            action: Some(AuditAction::InviteRedeem),
+            ..AuditQuery::default()
+        })
+        .await;
+    assert_eq!(redeemed.len(), 1, "{redeemed:?}");
+    assert_eq!(
+        redeemed[0].actor,
+        Actor::Xmpp {
+            jid: "ben@example.test".into()
+        }
+    );
+    assert_eq!(redeemed[0].jid.as_deref(), Some("ben@example.test"));
+    assert_eq!(redeemed[0].subject, Some(id.to_string()));
+    assert_eq!(redeemed[0].detail.as_deref(), Some("door=subscription"));
+    let created = f
+        .entries(AuditQuery {
+            action: Some(AuditAction::InviteCreate),
+            ..AuditQuery::default()
+        })
+        .await;
+    assert_eq!(
+        created[0].jid.as_deref(),
+        Some("ann@example.test"),
+        "the inviter"
+    );
+}
+
+#[tokio::test]
+async fn a_whole_key_typed_as_an_id_leaves_only_its_id() {
+    let f = fixture();
+    let key = f
+        .services
+        .api_keys
+        .create(&ADMIN, "example.test", None, None)
+        .await
+        .unwrap();
+    // A typo in the host: refused, and the key (typed whole) not kept.
+    assert!(
+        f.services
+            .api_keys
+            .delete(&ADMIN, "other.test", &key.key)
+            .await
+            .is_err()
+    );
+    let text = f.raw_text().await;
+    let secret = key.key.split_once('/').unwrap().1;
+    assert!(!text.contains(secret), "{text}");
+    let entries = f.all().await;
+    assert_eq!(entries[0].outcome, "not_found");
+    assert_eq!(entries[0].subject.as_deref(), Some(key.info.id.as_str()));
+}
