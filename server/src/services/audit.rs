@@ -247,9 +247,13 @@ impl Audit {
         let since = query
             .since_secs
             .map(|s| super::now().saturating_sub(i64::try_from(s).unwrap_or(i64::MAX)));
+        // Normalised as stored (nodeprep, lower-case host) when it is a JID.
+        let jid = query
+            .jid
+            .map(|typed| jid::BareJid::new(&typed).map_or(typed, |jid| jid.to_string()));
         let filter = store::Filter {
             host,
-            jid: query.jid,
+            jid,
             since,
             action: query.action,
             limit,

@@ -402,7 +402,7 @@ async fn filters_select_by_host_account_action_and_age() {
     );
     let by_jid = f
         .entries(AuditQuery {
-            jid: Some("dan@example.test".into()),
+            jid: Some("Dan@Example.TEST".into()),
             ..AuditQuery::default()
         })
         .await;
@@ -570,4 +570,39 @@ async fn a_whole_key_typed_as_an_id_leaves_only_its_id() {
     let entries = f.all().await;
     assert_eq!(entries[0].outcome, "not_found");
     assert_eq!(entries[0].subject.as_deref(), Some(key.info.id.as_str()));
+}
+
+#[tokio::test]
+async fn a_roster_refresh_is_recorded_once_done_and_a_refused_one_too() {
+    let f = fixture();
+    // No host here delegates its rosters: refused before anything is fetched.
+    let refused = f
+        .services
+        .roster_delegation
+        .refresh_jids(&ADMIN, &["ann@example.test".into()])
+        .await;
+    assert!(refused.is_err());
+    // Nothing asked for: nothing fetched, done.
+    f.services
+        .roster_delegation
+        .refresh_jids(&ADMIN, &[])
+        .await
+        .unwrap();
+    let entries = f
+        .entries(AuditQuery {
+            action: Some(AuditAction::RosterRefresh),
+            ..AuditQuery::default()
+        })
+        .await;
+    let seen: Vec<_> = entries
+        .iter()
+        .map(|e| (e.jid.as_deref(), e.outcome.as_str(), e.detail.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (None, "ok", Some("updated=0 errors=0")),
+            (Some("ann@example.test"), "invalid", None),
+        ]
+    );
 }
