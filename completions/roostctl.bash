@@ -16,6 +16,9 @@ _roostctl() {
             ",$1")
                 cmd="roostctl"
                 ;;
+            roostctl,audit)
+                cmd="roostctl__subcmd__audit"
+                ;;
             roostctl,backup)
                 cmd="roostctl__subcmd__backup"
                 ;;
@@ -69,6 +72,9 @@ _roostctl() {
                 ;;
             roostctl__subcmd__c2s__subcmd__help,list)
                 cmd="roostctl__subcmd__c2s__subcmd__help__subcmd__list"
+                ;;
+            roostctl__subcmd__help,audit)
+                cmd="roostctl__subcmd__help__subcmd__audit"
                 ;;
             roostctl__subcmd__help,backup)
                 cmd="roostctl__subcmd__help__subcmd__backup"
@@ -284,12 +290,80 @@ _roostctl() {
 
     case "${cmd}" in
         roostctl)
-            opts="-c -h -V --socket --config --json --help --version invites-api mod_invites_api user invite roster reload backup status c2s shell help"
+            opts="-c -h -V --socket --config --json --help --version invites-api mod_invites_api user invite roster reload backup status c2s audit shell help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -c)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__audit)
+            opts="-c -h --host --jid --since --action --limit --socket --config --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --action)
+                    COMPREPLY=($(compgen -W "api_key.create api_key.delete invite.create invite.revoke invite.redeem account.create account.delete account.password account.role client.revoke roster.refresh login.lockout admin.connect session.close server.reload database.backup" -- "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -584,8 +658,22 @@ _roostctl() {
             return 0
             ;;
         roostctl__subcmd__help)
-            opts="invites-api user invite roster reload backup status c2s shell help"
+            opts="invites-api user invite roster reload backup status c2s audit shell help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__help__subcmd__audit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -38,6 +38,7 @@ complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "reload" -d 'Reloa
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "backup" -d 'Write a consistent copy of the database while roostd serves'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "status" -d 'Show what roostd is doing: version, uptime, sessions, memory, listeners'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "c2s" -d 'List and end client sessions'
+complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "audit" -d 'Show the audit log: who changed what, and security events'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "shell" -d 'Open the interactive admin shell, or run one shell command'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand invites-api; and not __fish_seen_subcommand_from create list delete help" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
@@ -239,20 +240,45 @@ complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_s
 complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the bound client sessions, by JID'
 complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from help" -f -a "close" -d 'End a session, or every session of an account'
 complete -c roostctl -n "__fish_roostctl_using_subcommand c2s; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c roostctl -n "__fish_roostctl_using_subcommand audit" -l host -d 'Only entries about this virtual host' -r
+complete -c roostctl -n "__fish_roostctl_using_subcommand audit" -l jid -d 'Only entries about this account, or made by this XMPP user' -r
+complete -c roostctl -n "__fish_roostctl_using_subcommand audit" -l since -d 'Only entries at most this old: seconds, or 30m, 12h, 7d, 1w' -r
+complete -c roostctl -n "__fish_roostctl_using_subcommand audit" -l action -d 'Only entries of this action' -r -f -a "api_key.create\t''
+api_key.delete\t''
+invite.create\t''
+invite.revoke\t''
+invite.redeem\t''
+account.create\t''
+account.delete\t''
+account.password\t''
+account.role\t''
+client.revoke\t''
+roster.refresh\t''
+login.lockout\t''
+admin.connect\t''
+session.close\t''
+server.reload\t''
+database.backup\t''"
+complete -c roostctl -n "__fish_roostctl_using_subcommand audit" -l limit -d 'At most this many entries, the newest' -r
+complete -c roostctl -n "__fish_roostctl_using_subcommand audit" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand audit" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand audit" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand audit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -l json -d 'Print JSON instead of text'
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "invites-api" -d 'Manage the keys of the HTTP invite API'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "user" -d 'Manage user accounts'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "invite" -d 'Create, list, show and revoke invites'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "roster" -d 'Show rosters, and fetch delegated ones again'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "reload" -d 'Reload the TLS certificate and the options that can change live'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "backup" -d 'Write a consistent copy of the database while roostd serves'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "status" -d 'Show what roostd is doing: version, uptime, sessions, memory, listeners'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "c2s" -d 'List and end client sessions'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "shell" -d 'Open the interactive admin shell, or run one shell command'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s shell help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "invites-api" -d 'Manage the keys of the HTTP invite API'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "user" -d 'Manage user accounts'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "invite" -d 'Create, list, show and revoke invites'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "roster" -d 'Show rosters, and fetch delegated ones again'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "reload" -d 'Reload the TLS certificate and the options that can change live'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "backup" -d 'Write a consistent copy of the database while roostd serves'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "status" -d 'Show what roostd is doing: version, uptime, sessions, memory, listeners'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "c2s" -d 'List and end client sessions'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "audit" -d 'Show the audit log: who changed what, and security events'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "shell" -d 'Open the interactive admin shell, or run one shell command'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invites-api" -f -a "create" -d 'Create an API key and print it as ID/SECRET'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invites-api" -f -a "list" -d 'List the API keys of a host'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invites-api" -f -a "delete" -d 'Delete an API key; it stops working at once'

@@ -12,9 +12,13 @@
 
 use serde::{Deserialize, Serialize};
 
+mod audit;
 mod operations;
 mod sessions;
 
+pub use audit::{
+    AuditAction, AuditActor, AuditEntry, AuditQuery, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT,
+};
 pub use operations::{BackupInfo, ReloadReport};
 pub use sessions::{HostSessions, ListenerInfo, SessionInfo, StatusInfo};
 
@@ -161,6 +165,11 @@ pub enum Request {
     C2sClose {
         jid: String,
         reason: Option<String>,
+    },
+    // Issue 12: the audit log.
+    /// The audit log's entries that match, newest first.
+    Audit {
+        query: AuditQuery,
     },
 }
 
@@ -337,6 +346,11 @@ pub enum Reply {
     /// How many sessions `c2s close` ended (at least one: none is an error).
     C2sClosed {
         sessions_ended: u32,
+    },
+    // Issue 12: the audit log.
+    /// Audit log entries, newest first.
+    Audit {
+        entries: Vec<AuditEntry>,
     },
 }
 

@@ -61,6 +61,7 @@ pub struct Config {
     pub limits: Live<LimitsConfig>,
     pub fast: FastConfig,
     pub metrics: MetricsConfig,
+    pub audit: AuditConfig,
     /// Hosts whose rosters an external HTTP service keeps.
     pub roster_delegation: BTreeMap<DomainName, RosterDelegationConfig>,
 }
@@ -182,6 +183,23 @@ pub struct MetricsConfig {
 pub struct AdminConfig {
     /// Defaults to `roostd.sock` in the data directory.
     pub socket: Option<PathBuf>,
+}
+
+/// The audit log (issue 12).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// How long entries are kept; older ones are deleted in the background.
+    #[serde(deserialize_with = "duration")]
+    pub retention: Duration,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            retention: Duration::from_secs(90 * 24 * 3600),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -333,6 +351,7 @@ impl Default for Config {
             limits: Live::default(),
             fast: FastConfig::default(),
             metrics: MetricsConfig::default(),
+            audit: AuditConfig::default(),
             roster_delegation: BTreeMap::new(),
         }
     }

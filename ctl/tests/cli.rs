@@ -133,7 +133,31 @@ fn fake() -> FakeRoostd {
         Request::Status | Request::C2sList { .. } | Request::C2sClose { .. } => {
             refusal(ErrorKind::BadRequest, "not in this test")
         }
+        Request::Audit { query } if query.host.as_deref().is_some_and(|h| h != "example.com") => {
+            refusal(ErrorKind::UnknownHost, "unknown host")
+        }
+        Request::Audit { .. } => Action::Answer(Outcome::Ok(Reply::Audit { entries: vec![] })),
     })
+}
+
+#[test]
+fn audit_exit_codes() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(roostctl(dir.path())
+        .args(socket_arg(&fake))
+        .args(["audit", "--json"]));
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "[]\n", ""));
+    let (code, _, err) = run(roostctl(dir.path()).args(socket_arg(&fake)).args([
+        "audit",
+        "--host",
+        "nowhere.example",
+    ]));
+    assert_eq!(code, 1, "{err}");
+    let (code, _, _) = run(roostctl(dir.path())
+        .args(socket_arg(&fake))
+        .args(["audit", "--action", "nonsense"]));
+    assert_eq!(code, 2);
 }
 
 #[test]

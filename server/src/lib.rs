@@ -27,7 +27,8 @@ use roost_common::config::Config;
 use crate::services::Services;
 use crate::storage::Db;
 
-/// How often expired and used-up invites are deleted.
+/// How often expired invites and audit log entries past their retention
+/// are deleted.
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
 
 /// What `run` needs besides the configuration.
@@ -61,6 +62,7 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<()> {
         config.clone(),
         certs,
         options.log,
+        services.audit.clone(),
     ));
     let http_listener = tokio::net::TcpListener::bind(config.http.bind)
         .await
@@ -103,7 +105,7 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<()> {
     };
     let hangups = tokio::spawn(reload_on_sighup(reloader, hangups));
     let watchdog = tokio::spawn(systemd::watchdog(db.clone()));
-    let purge = tokio::spawn(purge_invites(services.clone()));
+    let purge = tokio::spawn(purge_expired(services.clone()));
     let xmpp = Arc::new(xmpp::handlers::XmppContext::new(
         services.clone(),
         config.clone(),
@@ -222,7 +224,7 @@ fn bound_listeners(
     }
 }
 
-async fn purge_invites(services: Services) {
+async fn purge_expired(services: Services) {
     let mut tick = tokio::time::interval(PURGE_INTERVAL);
     loop {
         tick.tick().await;
@@ -230,6 +232,11 @@ async fn purge_invites(services: Services) {
             Ok(0) => {}
             Ok(n) => tracing::info!("deleted {n} expired invites"),
             Err(e) => tracing::warn!("invite purge failed: {e}"),
+        }
+        match services.audit.purge().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("deleted {n} audit log entries past audit.retention"),
+            Err(e) => tracing::warn!("audit log purge failed: {e}"),
         }
     }
 }
@@ -243,7 +250,7 @@ async fn reload_on_sighup(
         tracing::info!("SIGHUP: reloading");
         systemd::reloading();
         // The reloader logs what it changed or why it refused.
-        let _ = reloader.reload().await;
+        let _ = reloader.reload(&services::audit::Actor::Server).await;
         systemd::ready();
     }
 }

@@ -16,6 +16,7 @@ use roost_common::admin::ReloadReport;
 use roost_common::config::{Config, LogLevel};
 
 use crate::logging::LogControl;
+use crate::services::audit::{Actor, Audit, AuditAction, Entry};
 use crate::tls::{CertReload, CertStore};
 
 /// Does reloads, one at a time.
@@ -26,6 +27,7 @@ pub struct Reloader {
     running: Arc<Config>,
     certs: Arc<CertStore>,
     log: LogControl,
+    audit: Audit,
     /// Held through a reload, so there is one at a time; the log level
     /// applied last (the running `Config` keeps the one from the start).
     one_at_a_time: tokio::sync::Mutex<LogLevel>,
@@ -37,6 +39,7 @@ impl Reloader {
         running: Arc<Config>,
         certs: Arc<CertStore>,
         log: LogControl,
+        audit: Audit,
     ) -> Reloader {
         Reloader {
             one_at_a_time: tokio::sync::Mutex::new(running.log_level),
@@ -44,11 +47,27 @@ impl Reloader {
             running,
             certs,
             log,
+            audit,
         }
     }
 
-    /// Reloads; on `Err` nothing changed. Logs what it did either way.
-    pub async fn reload(&self) -> anyhow::Result<ReloadReport> {
+    /// Reloads as `actor` asked (the server itself for SIGHUP); on `Err`
+    /// nothing changed. Logs what it did either way, and records it in the
+    /// audit log: what changed, or only that it was refused (a config
+    /// error may quote the file, which may hold a roster service's secret).
+    pub async fn reload(&self, actor: &Actor) -> anyhow::Result<ReloadReport> {
+        let reloaded = self.reload_unrecorded().await;
+        let entry = Entry::new(actor, AuditAction::ServerReload);
+        let entry = match &reloaded {
+            Ok(report) if report.changed.is_empty() => entry.detail("nothing changed"),
+            Ok(report) => entry.detail(report.changed.join("; ")),
+            Err(_) => entry.outcome("refused"),
+        };
+        self.audit.record_apart(entry).await;
+        reloaded
+    }
+
+    async fn reload_unrecorded(&self) -> anyhow::Result<ReloadReport> {
         let mut log_level = self.one_at_a_time.lock().await;
         let file = self.config_file.clone();
         let certs = self.certs.clone();
@@ -184,6 +203,7 @@ fn needs_restart(running: &Config, fresh: &Config) -> Vec<String> {
         fast,
         roster_delegation,
         metrics,
+        audit,
     } = fresh;
     let mut differ = Vec::new();
     let mut check = |name: &str, same: bool| {
@@ -208,6 +228,7 @@ fn needs_restart(running: &Config, fresh: &Config) -> Vec<String> {
         *roster_delegation == running.roster_delegation,
     );
     check("metrics", *metrics == running.metrics);
+    check("audit", *audit == running.audit);
     differ
 }
 

@@ -11,6 +11,7 @@ use crate::client::{AdminClient, ClientError};
 use crate::grammar::{
     AdminCommand, C2sCommand, InviteCommand, InvitesApiCommand, RosterCommand, UserCommand,
 };
+use crate::output::audit;
 use crate::output::clients::{self, Revocation};
 use crate::output::roster::{self, Refresh};
 use crate::output::{self, Style, invites, operations, qr, sessions, status, users};
@@ -204,6 +205,7 @@ pub fn execute(
             AdminCommand::C2s(C2sCommand::Close { session, .. }),
             Reply::C2sClosed { sessions_ended },
         ) => sessions::closed(session, sessions_ended, style),
+        (AdminCommand::Audit(_), Reply::Audit { entries }) => audit::list(&entries, style),
         (command, reply) => {
             return Err(Error::UnexpectedReply {
                 command: command.name(),
@@ -269,6 +271,7 @@ fn reply_kind(reply: &Reply) -> &'static str {
         Reply::Status { .. } => "status",
         Reply::C2sSessions { .. } => "session list",
         Reply::C2sClosed { .. } => "sessions closed",
+        Reply::Audit { .. } => "audit log",
     }
 }
 

@@ -14,7 +14,10 @@ use std::time::Duration;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use clap::{Args, Parser, Subcommand, ValueHint};
-use roost_common::admin::{InviteType, Password, Request, Role};
+use roost_common::admin::{
+    AuditAction, AuditQuery, DEFAULT_AUDIT_LIMIT, InviteType, MAX_AUDIT_LIMIT, Password, Request,
+    Role,
+};
 use roost_common::config::{check_lifetime, parse_duration};
 
 /// roostctl's exit statuses, for `--help` and the EXIT STATUS section of
@@ -284,6 +287,30 @@ pub enum AdminCommand {
     /// shell c2s show, works too.
     #[command(subcommand)]
     C2s(C2sCommand),
+
+    /// Show the audit log: who changed what, and security events
+    ///
+    /// roostd records every change made through the admin socket, an
+    /// invite API key or by a user over XMPP or the web form, and login
+    /// lock-outs, each once: when, who (admin:UID for a command on the
+    /// admin socket, api_key:ID, xmpp:JID, web:ADDRESS for the
+    /// registration form, connection:ADDRESS for an XMPP client not logged
+    /// in, server), the action, the host, the account, the subject (an
+    /// invite's number, a key's id, a client, an address) and the outcome
+    /// (ok, or a short code saying why it was refused). Commands that only
+    /// read (list, show, this one) are not recorded; neither is any
+    /// password, key secret or invite token. Entries are kept for
+    /// audit.retention of the config (90 days by default).
+    ///
+    /// Newest first, at most --limit. Filters combine: --host, --jid (the
+    /// account concerned, or the XMPP user who acted), --since (at most
+    /// this old), --action. On a terminal a table; otherwise one
+    /// TIME<TAB>ACTOR<TAB>ACTION<TAB>HOST<TAB>JID<TAB>SUBJECT<TAB>OUTCOME<TAB>DETAIL
+    /// line per entry, TIME as 2026-01-31T12:00:00Z and empty fields for
+    /// none. --json gives an array of {"id", "at", "actor_kind", "actor",
+    /// "action", "host", "jid", "subject", "outcome", "detail"}, at in
+    /// Unix seconds, absent values null, actor "" for the server.
+    Audit(AuditArgs),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -332,6 +359,40 @@ pub enum C2sCommand {
         #[arg(long, value_name = "TEXT")]
         reason: Option<String>,
     },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct AuditArgs {
+    /// Only entries about this virtual host
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// Only entries about this account, or made by this XMPP user
+    #[arg(long, value_name = "JID")]
+    pub jid: Option<String>,
+
+    /// Only entries at most this old: seconds, or 30m, 12h, 7d, 1w
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub since: Option<Duration>,
+
+    /// Only entries of this action
+    #[arg(long, value_name = "ACTION", value_parser = audit_action_parser())]
+    pub action: Option<AuditAction>,
+
+    /// At most this many entries, the newest
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_AUDIT_LIMIT,
+        value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_AUDIT_LIMIT))
+    )]
+    pub limit: u32,
+}
+
+/// The audit actions by their dotted names, as roostd records them.
+fn audit_action_parser() -> impl clap::builder::TypedValueParser<Value = AuditAction> {
+    PossibleValuesParser::new(AuditAction::ALL.iter().map(|a| a.as_str()))
+        .try_map(|name| AuditAction::from_name(&name).ok_or("unknown action"))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -798,6 +859,15 @@ impl AdminCommand {
                     invite: invite.clone(),
                 },
             },
+            AdminCommand::Audit(args) => Request::Audit {
+                query: AuditQuery {
+                    host: args.host.clone(),
+                    jid: args.jid.clone(),
+                    since_secs: args.since.map(|d| d.as_secs().max(1)),
+                    action: args.action,
+                    limit: Some(args.limit),
+                },
+            },
         }
     }
 
@@ -825,6 +895,7 @@ impl AdminCommand {
             AdminCommand::Status => "status",
             AdminCommand::C2s(C2sCommand::List { .. }) => "c2s list",
             AdminCommand::C2s(C2sCommand::Close { .. }) => "c2s close",
+            AdminCommand::Audit(_) => "audit",
         }
     }
 }

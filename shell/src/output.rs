@@ -22,7 +22,8 @@
 //! and `user revoke_client` in [`clients`]), the `invite` commands' in
 //! [`invites`], the `roster` commands' in [`roster`], `status`'s in
 //! [`status`], the `c2s` commands' in [`sessions`], `reload` and `backup`'s
-//! in [`operations`]; `invite create --qr` draws with [`qr`].
+//! in [`operations`], `audit`'s in [`audit`]; `invite create --qr` draws
+//! with [`qr`].
 
 use std::borrow::Cow;
 
@@ -31,6 +32,7 @@ use roost_common::admin::ApiKeyInfo;
 use roost_common::time::utc_minutes;
 use serde::Serialize;
 
+pub mod audit;
 pub mod clients;
 pub mod invites;
 pub mod operations;

@@ -1,7 +1,8 @@
 //! The admin socket against another user (issue 11): `roostctl` run under
 //! another uid (with `setpriv`) is refused, first by the socket's mode and,
-//! with the way opened, by roostd's own peer check, each with a clear
-//! message; root is served. Needs root to switch uid.
+//! with the way opened, by roostd's own peer check (recorded in the audit
+//! log), each with a clear message; root is served. Needs root to switch
+//! uid.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
@@ -77,6 +78,15 @@ fn another_user_is_refused_and_root_is_served() {
         .output()
         .unwrap();
     assert_eq!(served.status.code(), Some(0), "{}", stderr(&served));
+    // The peer check's refusal is in the audit log (issue 12), by the
+    // refused uid; the kernel's refusal never reached roostd.
+    let audit = server.ctl(&["audit", "--json", "--action", "admin.connect"]);
+    let entries: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    let entries = entries.as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["actor_kind"], "admin");
+    assert_eq!(entries[0]["actor"], NOBODY);
+    assert_eq!(entries[0]["outcome"], "forbidden");
 
     let (_, log) = server.terminate();
     assert!(

@@ -241,6 +241,31 @@ fn backup_refuses_to_overwrite_and_takes_relative_paths_from_roostctl() {
     let out = server.ctl(&["backup", "/no/such/directory/b.sqlite3"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+
+    // Each attempt is in the audit log: a copy of every credential.
+    let out = server.ctl(&["audit", "--action", "database.backup", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    let seen: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["subject"].as_str().unwrap().to_owned(),
+                e["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "/no/such/directory/b.sqlite3".to_owned(),
+                "invalid".to_owned()
+            ),
+            (written.display().to_string(), "ok".to_owned()),
+            (taken.display().to_string(), "conflict".to_owned()),
+        ]
+    );
 }
 
 /// The table names of an SQLite file, read with the sqlite3 format's own

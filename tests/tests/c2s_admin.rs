@@ -292,6 +292,32 @@ async fn status_lists_and_closes_sessions() {
     );
     sync(&mut bob, "ping-bob-2").await;
     sync(&mut carol, "ping-carol").await;
+
+    // Both closes are in the audit log, by the admin, with the reason.
+    let out = server.ctl(&["audit", "--action", "session.close", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let entries: Vec<Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    let seen: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["actor_kind"].as_str().unwrap(),
+                e["subject"].as_str().unwrap().to_owned(),
+                e["detail"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("admin", format!("alice@{HOST}"), "sessions=1"),
+            (
+                "admin",
+                direct_jid.clone(),
+                "sessions=1 reason=Spam & <links>, see ticket 42"
+            ),
+        ]
+    );
     assert_eq!(
         jids(&sessions(&server, Some(HOST))),
         [bob_jid.as_str()],

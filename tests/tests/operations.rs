@@ -57,6 +57,13 @@ fn wait_for_log(server: &Server, needle: &str, seen: usize) -> String {
     }
 }
 
+/// The audit log's entries of `action`, newest first.
+fn audit(server: &Server, action: &str) -> Vec<serde_json::Value> {
+    let out = server.ctl(&["audit", "--action", action, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
 async fn ping(client: &mut RawClient, id: &str) -> String {
     client
         .send(&format!(
@@ -151,6 +158,17 @@ async fn roostctl_reload_applies_live_options_and_names_the_rest() {
     let out = server.ctl(&["reload"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "restart\tc2s\n");
+
+    // Both reloads are in the audit log, by the admin, with what changed.
+    let entries = audit(&server, "server.reload");
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(entries[0]["detail"], "nothing changed");
+    assert_eq!(entries[1]["actor_kind"], "admin");
+    assert_eq!(entries[1]["outcome"], "ok");
+    assert_eq!(
+        entries[1]["detail"],
+        format!("log_level: {level} -> error; limits.roster_items: 1000 -> 1")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,6 +213,28 @@ async fn a_broken_certificate_or_config_changes_nothing() {
     sighup(&server);
     wait_for_log(&server, "reload refused, nothing changed", refusals);
     assert_eq!(served_certificate(&server).await, first);
+
+    // Recorded as refused, by the admin twice and by the server for the
+    // signal, without the error's words.
+    let entries = audit(&server, "server.reload");
+    let who: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["actor_kind"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        who,
+        [
+            ("server", "refused"),
+            ("admin", "refused"),
+            ("admin", "refused")
+        ]
+    );
+    assert!(entries.iter().all(|e| e["detail"].is_null()), "{entries:?}");
 
     // The refused reloads applied nothing: the limit is still 1000.
     std::fs::write(server.config_path(), &config).unwrap();

@@ -1,5 +1,8 @@
 //! Admin requests → service calls → admin replies; and the one place where
-//! service errors become admin-protocol errors.
+//! service errors become admin-protocol errors. Commands that change
+//! something pass the admin's [`Actor`] to the service, which records them
+//! in the audit log; reads (lists, shows, the audit log itself) are not
+//! recorded.
 
 use std::time::Duration;
 
@@ -11,6 +14,7 @@ use roost_common::admin::{
 
 use crate::metrics::InviteCreatedBy;
 use crate::reload::Reloader;
+use crate::services::audit::Actor;
 use crate::services::invites::AdminInvite;
 use crate::services::{ServiceError, Services};
 
@@ -18,6 +22,7 @@ pub async fn run(
     request: Request,
     services: &Services,
     reloader: &Reloader,
+    actor: &Actor,
 ) -> Result<Reply, AdminError> {
     Ok(match request {
         Request::Hello => Reply::Hello {
@@ -33,7 +38,7 @@ pub async fn run(
         } => {
             let created = services
                 .api_keys
-                .create(&host, name, expires_in_secs.map(Duration::from_secs))
+                .create(actor, &host, name, expires_in_secs.map(Duration::from_secs))
                 .await?;
             Reply::ApiKeyCreated {
                 key: created.key,
@@ -44,7 +49,7 @@ pub async fn run(
             keys: services.api_keys.list(&host).await?,
         },
         Request::ApiKeyDelete { host, id } => {
-            services.api_keys.delete(&host, &id).await?;
+            services.api_keys.delete(actor, &host, &id).await?;
             Reply::Deleted
         }
         Request::UserCreate {
@@ -54,7 +59,7 @@ pub async fn run(
         } => {
             let jid = services
                 .accounts
-                .create(&jid, &password.0, role.unwrap_or(Role::User))
+                .create(actor, &jid, &password.0, role.unwrap_or(Role::User))
                 .await?;
             Reply::UserCreated {
                 jid: jid.to_string(),
@@ -63,12 +68,12 @@ pub async fn run(
         Request::UserPassword { jid, password } => {
             services
                 .accounts
-                .set_password(&jid, &password.0, None)
+                .set_password(actor, &jid, &password.0, None)
                 .await?;
             Reply::Done
         }
         Request::UserDelete { jid } => {
-            services.accounts.delete(&jid).await?;
+            services.accounts.delete(actor, &jid).await?;
             Reply::Deleted
         }
         Request::UserList { host } => Reply::Users {
@@ -85,7 +90,7 @@ pub async fn run(
                 .collect(),
         },
         Request::UserSetRole { jid, role } => {
-            services.accounts.set_role(&jid, role).await?;
+            services.accounts.set_role(actor, &jid, role).await?;
             Reply::Done
         }
         Request::InviteCreate {
@@ -97,13 +102,16 @@ pub async fn run(
         } => {
             let (id, created) = services
                 .invites
-                .create_by_admin(AdminInvite {
-                    host: &host,
-                    kind,
-                    inviter: inviter.as_deref(),
-                    ttl: ttl_secs.map(Duration::from_secs),
-                    uses,
-                })
+                .create_by_admin(
+                    actor,
+                    AdminInvite {
+                        host: &host,
+                        kind,
+                        inviter: inviter.as_deref(),
+                        ttl: ttl_secs.map(Duration::from_secs),
+                        uses,
+                    },
+                )
                 .await?;
             services.metrics.invites.created(InviteCreatedBy::Admin);
             Reply::InviteCreated {
@@ -132,7 +140,7 @@ pub async fn run(
                 })?,
         },
         Request::InviteRevoke { host, invite } => {
-            services.invites.revoke(&host, &invite).await?;
+            services.invites.revoke(actor, &host, &invite).await?;
             Reply::Deleted
         }
         Request::UserClients { jid } => {
@@ -148,7 +156,10 @@ pub async fn run(
             }
         }
         Request::RosterRefresh { jids } => {
-            let outcome = services.roster_delegation.refresh_jids(&jids).await?;
+            let outcome = services
+                .roster_delegation
+                .refresh_jids(actor, &jids)
+                .await?;
             Reply::RosterRefreshed {
                 updated: outcome.updated,
                 errors: u32::try_from(outcome.failures.len()).unwrap_or(u32::MAX),
@@ -159,7 +170,7 @@ pub async fn run(
             let user = existing_account(services, &jid).await?;
             let revoked = services
                 .clients
-                .revoke(&user, &client)
+                .revoke(actor, &user, &client)
                 .await
                 .map_err(|e| match e {
                     ServiceError::NotFound(_) => {
@@ -174,7 +185,7 @@ pub async fn run(
             }
         }
         Request::Reload => Reply::Reloaded {
-            report: reloader.reload().await.map_err(|e| {
+            report: reloader.reload(actor).await.map_err(|e| {
                 AdminError::new(
                     ErrorKind::BadRequest,
                     format!("reload refused, nothing was changed: {e:#}"),
@@ -182,7 +193,7 @@ pub async fn run(
             })?,
         },
         Request::Backup { path } => Reply::BackedUp {
-            backup: services.backups.write(&path).await?,
+            backup: services.backups.write(actor, &path).await?,
         },
         // Issue 12: status and sessions.
         Request::Status => Reply::Status {
@@ -194,7 +205,8 @@ pub async fn run(
         Request::C2sClose { jid, reason } => {
             let ended = services
                 .session_admin
-                .close(&jid, reason.as_deref())
+                .close(actor, &jid, reason.as_deref())
+                .await
                 .map_err(|e| match e {
                     // Names what was asked for, which "session not found" cannot.
                     ServiceError::NotFound(_) if jid.contains('/') => {
@@ -209,6 +221,9 @@ pub async fn run(
                 sessions_ended: u32::try_from(ended).unwrap_or(u32::MAX),
             }
         }
+        Request::Audit { query } => Reply::Audit {
+            entries: services.audit.query(query).await?,
+        },
     })
 }
 

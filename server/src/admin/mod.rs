@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use crate::reload::Reloader;
 use crate::services::Services;
+use crate::services::audit::Actor;
 
 /// What admin commands act on.
 #[derive(Clone)]
@@ -99,18 +100,25 @@ impl Drop for AdminSocket {
 }
 
 async fn handle(mut stream: UnixStream, context: AdminContext) {
-    if let Err(refusal) = check_peer(&stream) {
-        tracing::warn!("admin socket: {refusal}");
-        let answer = ResponseFrame::error(0, AdminError::new(ErrorKind::Forbidden, refusal));
-        let _ = stream.write_all(&frame::encode(&answer)).await;
-        return;
-    }
+    let services = &context.services;
+    let actor = match check_peer(&stream) {
+        Ok(uid) => Actor::Admin { uid },
+        Err((uid, refusal)) => {
+            tracing::warn!("admin socket: {refusal}");
+            if let Some(uid) = uid {
+                services.audit.admin_refused(uid).await;
+            }
+            let answer = ResponseFrame::error(0, AdminError::new(ErrorKind::Forbidden, refusal));
+            let _ = stream.write_all(&frame::encode(&answer)).await;
+            return;
+        }
+    };
     let mut decoder = FrameDecoder::new(MAX_REQUEST_LEN);
     let mut buf = vec![0u8; 8192];
     loop {
         while let Some(next) = decoder.next_frame() {
             let answer = match next {
-                Ok(line) => answer(&line, &context).await,
+                Ok(line) => answer(&line, &context, &actor).await,
                 Err(e) => {
                     ResponseFrame::error(0, AdminError::new(ErrorKind::TooLarge, e.to_string()))
                 }
@@ -126,8 +134,9 @@ async fn handle(mut stream: UnixStream, context: AdminContext) {
     }
 }
 
-/// Answers one frame, counted for the metrics by command and outcome.
-async fn answer(line: &[u8], context: &AdminContext) -> ResponseFrame {
+/// Answers one request frame, counted for the metrics by command and
+/// outcome; changes are made as `actor`, the uid behind the connection.
+async fn answer(line: &[u8], context: &AdminContext, actor: &Actor) -> ResponseFrame {
     let metrics = &context.services.metrics;
     let request = match RequestFrame::read(line) {
         Ok(request) => request,
@@ -137,7 +146,8 @@ async fn answer(line: &[u8], context: &AdminContext) -> ResponseFrame {
         }
     };
     let command = names::command(&request.request);
-    match dispatch::run(request.request, &context.services, &context.reloader).await {
+    let outcome = dispatch::run(request.request, &context.services, &context.reloader, actor).await;
+    match outcome {
         Ok(reply) => {
             metrics.admin_command(command, "ok");
             ResponseFrame::ok(request.id, reply)
@@ -149,19 +159,23 @@ async fn answer(line: &[u8], context: &AdminContext) -> ResponseFrame {
     }
 }
 
-/// Only roostd's own user and root may administer it.
-fn check_peer(stream: &UnixStream) -> Result<(), String> {
+/// Only roostd's own user and root may administer it: the peer's uid, or
+/// why not (with the uid when it could be read).
+fn check_peer(stream: &UnixStream) -> Result<u32, (Option<u32>, String)> {
     let cred = stream
         .peer_cred()
-        .map_err(|e| format!("cannot read the peer's credentials: {e}"))?;
+        .map_err(|e| (None, format!("cannot read the peer's credentials: {e}")))?;
     // SAFETY: geteuid cannot fail.
     let own = unsafe { libc::geteuid() };
     if cred.uid() == own || cred.uid() == 0 {
-        Ok(())
+        Ok(cred.uid())
     } else {
-        Err(format!(
-            "uid {} may not use the admin socket (only uid {own} and root may)",
-            cred.uid()
+        Err((
+            Some(cred.uid()),
+            format!(
+                "uid {} may not use the admin socket (only uid {own} and root may)",
+                cred.uid()
+            ),
         ))
     }
 }

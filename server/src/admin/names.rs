@@ -32,6 +32,7 @@ pub fn command(request: &Request) -> &'static str {
         Request::Status => "status",
         Request::C2sList { .. } => "c2s_list",
         Request::C2sClose { .. } => "c2s_close",
+        Request::Audit { .. } => "audit",
     }
 }
 

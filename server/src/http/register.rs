@@ -18,7 +18,9 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, RawQuery, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use roost_http_proto::form::{RegistrationForm, is_form_content_type};
@@ -32,6 +34,7 @@ use super::pages::{self, Referrer};
 use super::qr;
 use crate::metrics::InviteRedeemedBy;
 use crate::services::ServiceError;
+use crate::services::audit::Actor;
 use crate::services::onboarding::{RegistrationError, RegistrationInvite};
 use crate::services::secrets;
 
@@ -102,6 +105,7 @@ pub async fn form(
 
 pub async fn submit(
     State(state): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     token: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -169,7 +173,13 @@ pub async fn submit(
     let jid = match state
         .services
         .onboarding
-        .register(&invite.host, &token, username, password)
+        .register(
+            &Actor::Web { address: peer.ip() },
+            &invite.host,
+            &token,
+            username,
+            password,
+        )
         .await
     {
         Ok(jid) => {

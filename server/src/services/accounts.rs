@@ -21,6 +21,7 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 
 pub use roost_common::admin::Role;
 
+use super::audit::{self, Actor, Audit, AuditAction, Entry};
 use super::secret_file::{SecretCell, SecretFileError};
 use super::sessions::LiveSession;
 use super::{Hosts, ServiceError, now};
@@ -47,6 +48,7 @@ pub struct Accounts {
     events: super::events::Events,
     /// Password changes forget password use and end sessions there.
     clients: super::Clients,
+    audit: Audit,
     /// Loaded on first need, from the data directory.
     decoy_secret: Arc<SecretCell<DECOY_SECRET_LEN>>,
 }
@@ -58,6 +60,7 @@ impl Accounts {
         config: Arc<Config>,
         events: super::events::Events,
         clients: super::Clients,
+        audit: Audit,
     ) -> Accounts {
         Accounts {
             db,
@@ -65,6 +68,7 @@ impl Accounts {
             config,
             events,
             clients,
+            audit,
             decoy_secret: Arc::default(),
         }
     }
@@ -94,6 +98,22 @@ impl Accounts {
     /// Creates an account with credentials for `password`; returns its JID.
     pub async fn create(
         &self,
+        actor: &Actor,
+        jid: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<BareJid, ServiceError> {
+        let result = self.create_checked(actor, jid, password, role).await;
+        self.audit
+            .settle(result, || {
+                Entry::new(actor, AuditAction::AccountCreate).jid(jid)
+            })
+            .await
+    }
+
+    async fn create_checked(
+        &self,
+        actor: &Actor,
         jid: &str,
         password: &str,
         role: Role,
@@ -106,10 +126,13 @@ impl Accounts {
         }
         let credentials = self.derive(password).await?;
         let created = jid.clone();
+        let recorded = Entry::new(actor, AuditAction::AccountCreate)
+            .jid(&jid)
+            .detail(format!("role={role}"));
         self.db
             .call(move |conn| -> Result<(), ServiceError> {
                 if insert(conn, &created, role, &credentials)? {
-                    Ok(())
+                    audit::insert(conn, &recorded)
                 } else {
                     Err(conflict(&created))
                 }
@@ -128,6 +151,22 @@ impl Accounts {
     /// every other session ends.
     pub async fn set_password(
         &self,
+        actor: &Actor,
+        jid: &str,
+        password: &str,
+        keep: Option<&LiveSession>,
+    ) -> Result<(), ServiceError> {
+        let result = self.set_password_checked(actor, jid, password, keep).await;
+        self.audit
+            .settle(result, || {
+                Entry::new(actor, AuditAction::AccountPassword).jid(jid)
+            })
+            .await
+    }
+
+    async fn set_password_checked(
+        &self,
+        actor: &Actor,
         jid: &str,
         password: &str,
         keep: Option<&LiveSession>,
@@ -139,6 +178,7 @@ impl Accounts {
         let credentials = self.derive(password).await?;
         let (host, username) = key(&jid);
         let keep_client = keep.map(|s| s.client.clone());
+        let recorded = Entry::new(actor, AuditAction::AccountPassword).jid(&jid);
         self.db
             .call(move |conn| -> Result<(), ServiceError> {
                 if !account_exists(conn, &host, &username)? {
@@ -151,7 +191,8 @@ impl Accounts {
                 .execute(params![host, username, super::now_ms()])?;
                 let account = (host, username);
                 super::clients::store::forget_password_use(conn, &account, keep_client.as_ref())?;
-                super::fast_tokens::store::supersede_all(conn, &account.0, &account.1)
+                super::fast_tokens::store::supersede_all(conn, &account.0, &account.1)?;
+                audit::insert(conn, &recorded)
             })
             .await?;
         self.clients
@@ -163,21 +204,31 @@ impl Accounts {
     /// requests, offline messages, clients and FAST tokens go with it
     /// (foreign keys cascade). Its sessions are ended by the front doors
     /// listening to [`super::events`].
-    pub async fn delete(&self, jid: &str) -> Result<(), ServiceError> {
+    pub async fn delete(&self, actor: &Actor, jid: &str) -> Result<(), ServiceError> {
+        let result = self.delete_checked(actor, jid).await;
+        self.audit
+            .settle(result, || {
+                Entry::new(actor, AuditAction::AccountDelete).jid(jid)
+            })
+            .await
+    }
+
+    async fn delete_checked(&self, actor: &Actor, jid: &str) -> Result<(), ServiceError> {
         let jid = self.parse_jid(jid)?;
         let (host, username) = key(&jid);
-        let deleted = self
-            .db
-            .call(move |conn| -> Result<usize, ServiceError> {
-                Ok(conn.execute(
+        let recorded = Entry::new(actor, AuditAction::AccountDelete).jid(&jid);
+        self.db
+            .call(move |conn| -> Result<(), ServiceError> {
+                let deleted = conn.execute(
                     "DELETE FROM accounts WHERE host = ?1 AND username = ?2",
                     params![host, username],
-                )?)
+                )?;
+                if deleted == 0 {
+                    return Err(ServiceError::NotFound("account"));
+                }
+                audit::insert(conn, &recorded)
             })
             .await?;
-        if deleted == 0 {
-            return Err(ServiceError::NotFound("account"));
-        }
         self.clients.forget(&jid);
         self.events.emit(super::events::AccountEvent::Deleted(jid));
         Ok(())
@@ -237,21 +288,40 @@ impl Accounts {
         role.as_deref().map(stored_role).transpose()
     }
 
-    pub async fn set_role(&self, jid: &str, role: Role) -> Result<(), ServiceError> {
-        let (host, username) = key(&self.parse_jid(jid)?);
-        let updated = self
-            .db
-            .call(move |conn| -> Result<usize, ServiceError> {
-                Ok(conn.execute(
+    pub async fn set_role(&self, actor: &Actor, jid: &str, role: Role) -> Result<(), ServiceError> {
+        let result = self.set_role_checked(actor, jid, role).await;
+        self.audit
+            .settle(result, || {
+                Entry::new(actor, AuditAction::AccountRole)
+                    .jid(jid)
+                    .detail(format!("role={role}"))
+            })
+            .await
+    }
+
+    async fn set_role_checked(
+        &self,
+        actor: &Actor,
+        jid: &str,
+        role: Role,
+    ) -> Result<(), ServiceError> {
+        let jid = self.parse_jid(jid)?;
+        let recorded = Entry::new(actor, AuditAction::AccountRole)
+            .jid(&jid)
+            .detail(format!("role={role}"));
+        let (host, username) = key(&jid);
+        self.db
+            .call(move |conn| -> Result<(), ServiceError> {
+                let updated = conn.execute(
                     "UPDATE accounts SET role = ?3 WHERE host = ?1 AND username = ?2",
                     params![host, username, role.as_str()],
-                )?)
+                )?;
+                if updated == 0 {
+                    return Err(ServiceError::NotFound("account"));
+                }
+                audit::insert(conn, &recorded)
             })
-            .await?;
-        if updated == 0 {
-            return Err(ServiceError::NotFound("account"));
-        }
-        Ok(())
+            .await
     }
 
     /// The account's credentials for `hash`; `None` when there is no such

@@ -11,6 +11,7 @@ use roost_common::admin::ApiKeyInfo;
 use roost_common::jid::DomainName;
 use rusqlite::{OptionalExtension as _, Row, params};
 
+use super::audit::{self, Actor, Audit, AuditAction, Entry};
 use super::invites::{self, CreatedInvite, Creator, InviteKind, Invites, NewInvite};
 use super::secrets::{self, SECRET_BYTES};
 use super::{Hosts, ServiceError, now};
@@ -24,6 +25,7 @@ pub struct ApiKeys {
     db: Db,
     hosts: Hosts,
     invites: Invites,
+    audit: Audit,
 }
 
 /// A new key: the whole key (shown once) and what is stored of it.
@@ -34,12 +36,33 @@ pub struct CreatedKey {
 }
 
 impl ApiKeys {
-    pub fn new(db: Db, hosts: Hosts, invites: Invites) -> ApiKeys {
-        ApiKeys { db, hosts, invites }
+    pub fn new(db: Db, hosts: Hosts, invites: Invites, audit: Audit) -> ApiKeys {
+        ApiKeys {
+            db,
+            hosts,
+            invites,
+            audit,
+        }
     }
 
     pub async fn create(
         &self,
+        actor: &Actor,
+        host: &str,
+        name: Option<String>,
+        expires_in: Option<Duration>,
+    ) -> Result<CreatedKey, ServiceError> {
+        let result = self.create_checked(actor, host, name, expires_in).await;
+        self.audit
+            .settle(result, || {
+                Entry::new(actor, AuditAction::ApiKeyCreate).host(host)
+            })
+            .await
+    }
+
+    async fn create_checked(
+        &self,
+        actor: &Actor,
         host: &str,
         name: Option<String>,
         expires_in: Option<Duration>,
@@ -65,6 +88,9 @@ impl ApiKeys {
         };
         let stored = info.clone();
         let secret_hash = secrets::hash(&secret);
+        let recorded = Entry::new(actor, AuditAction::ApiKeyCreate)
+            .host(&host)
+            .subject(&id);
         self.db
             .call(move |conn| -> Result<(), ServiceError> {
                 conn.execute(
@@ -79,7 +105,7 @@ impl ApiKeys {
                         stored.expires_at
                     ],
                 )?;
-                Ok(())
+                audit::insert(conn, &recorded)
             })
             .await?;
         Ok(CreatedKey {
@@ -105,28 +131,73 @@ impl ApiKeys {
             .await
     }
 
-    pub async fn delete(&self, host: &str, id: &str) -> Result<(), ServiceError> {
+    pub async fn delete(&self, actor: &Actor, host: &str, id: &str) -> Result<(), ServiceError> {
+        let result = self.delete_checked(actor, host, id).await;
+        self.audit
+            .settle(result, || {
+                // An id as typed; were it a whole key, only its id part.
+                let id = id.split_once('/').map_or(id, |(id, _)| id);
+                Entry::new(actor, AuditAction::ApiKeyDelete)
+                    .host(host)
+                    .subject(id)
+            })
+            .await
+    }
+
+    async fn delete_checked(
+        &self,
+        actor: &Actor,
+        host: &str,
+        id: &str,
+    ) -> Result<(), ServiceError> {
         let host = self.hosts.resolve(host)?;
+        let recorded = Entry::new(actor, AuditAction::ApiKeyDelete)
+            .host(&host)
+            .subject(id);
         let id = id.to_owned();
-        let deleted = self
-            .db
-            .call(move |conn| -> Result<usize, ServiceError> {
-                Ok(conn.execute(
+        self.db
+            .call(move |conn| -> Result<(), ServiceError> {
+                let deleted = conn.execute(
                     "DELETE FROM api_keys WHERE id = ?1 AND host = ?2",
                     params![id, host.as_str()],
-                )?)
+                )?;
+                if deleted == 0 {
+                    return Err(ServiceError::NotFound("key"));
+                }
+                audit::insert(conn, &recorded)
             })
-            .await?;
-        if deleted == 0 {
-            return Err(ServiceError::NotFound("key"));
-        }
-        Ok(())
+            .await
     }
 
     /// Checks `presented` (`ID/SECRET`) and creates one single-use account
     /// invite on the key's host. When the request named one of our hosts
-    /// (`for_host`), the key must belong to it.
+    /// (`for_host`), the key must belong to it. Recorded with the key's id
+    /// as the actor; a refusal within the refusal allowance (strangers may
+    /// try keys at will), with the id as presented when it has a key's
+    /// shape.
     pub async fn create_invite(
+        &self,
+        presented: &str,
+        for_host: Option<DomainName>,
+    ) -> Result<CreatedInvite, ServiceError> {
+        let host = for_host.as_ref().map(ToString::to_string);
+        let result = self.create_invite_checked(presented, for_host).await;
+        self.audit
+            .settle(result, || {
+                let id = split_key(presented).map_or("", |(id, _)| id);
+                let entry = Entry::new(
+                    &Actor::ApiKey { id: id.to_owned() },
+                    AuditAction::InviteCreate,
+                );
+                match host {
+                    Some(host) => entry.host(host),
+                    None => entry,
+                }
+            })
+            .await
+    }
+
+    async fn create_invite_checked(
         &self,
         presented: &str,
         for_host: Option<DomainName>,
@@ -173,7 +244,8 @@ impl ApiKeys {
                     ttl: None,
                     uses: Some(1),
                 });
-                invites::insert(conn, &row, Some(&id))?;
+                let actor = Actor::ApiKey { id: id.clone() };
+                invites::insert_recorded(conn, &row, Some(&id), &actor)?;
                 conn.prepare_cached(
                     "UPDATE api_keys SET last_used_at = ?1, invites_created = invites_created + 1
                      WHERE id = ?2",

@@ -33,6 +33,10 @@
 //! block one subscriber usually gets, so walking through a prefix buys no
 //! more guesses. Accounts are keyed by a hash of their normalised JID, so
 //! a long name costs no more memory than a short one. `0` turns a tier off.
+//!
+//! The moment a tier starts refusing (the failure that fills a pair's or
+//! an address's allowance) is recorded in the audit log as a
+//! `login.lockout`, once per lock, not per refused attempt.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
@@ -42,6 +46,8 @@ use std::time::{Duration, Instant};
 
 use roost_common::config::AuthConfig;
 use sha2::{Digest as _, Sha256};
+
+use super::audit::{Actor, Audit, AuditAction, Entry};
 
 /// How long a successful login keeps its (address, account) pair trusted.
 pub const TRUST_PERIOD: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -69,6 +75,8 @@ struct Limits {
 pub struct AuthLimiter {
     limits: Limits,
     tables: Arc<Mutex<Tables>>,
+    /// Where lock-outs are recorded; none in unit tests of the limiter.
+    audit: Option<Audit>,
 }
 
 #[derive(Default)]
@@ -121,6 +129,12 @@ impl Tally {
         self.failures.is_empty() && self.pending == 0
     }
 
+    /// Whether the failure just recorded filled the allowance: the lock
+    /// starts now (later refused attempts record no failure).
+    fn locks_now(&self, max: usize) -> bool {
+        self.failures.len() == max
+    }
+
     fn record_failure(&mut self, max: usize, now: Instant) {
         self.failures.push_back(now);
         while self.failures.len() > max {
@@ -139,6 +153,9 @@ pub struct Attempt {
 struct Reservation {
     limits: Limits,
     tables: Arc<Mutex<Tables>>,
+    audit: Option<Audit>,
+    /// The account as given to [`AuthLimiter::begin`], for the audit log.
+    account: String,
     pair: PairKey,
     /// Whether the address budget was charged (not for trusted pairs).
     charged_address: bool,
@@ -159,7 +176,14 @@ impl AuthLimiter {
                 window: config.failure_window,
             },
             tables: Arc::default(),
+            audit: None,
         }
+    }
+
+    /// Records lock-outs in `audit`.
+    pub fn with_audit(mut self, audit: Audit) -> AuthLimiter {
+        self.audit = Some(audit);
+        self
     }
 
     /// Before checking a password for `account` (the normalised JID, or
@@ -209,6 +233,8 @@ impl AuthLimiter {
             reservation: Some(Reservation {
                 limits: self.limits,
                 tables: self.tables.clone(),
+                audit: self.audit.clone(),
+                account: account.to_owned(),
                 pair,
                 charged_address,
             }),
@@ -243,13 +269,19 @@ impl Attempt {
             return;
         };
         let address = r.pair.0;
+        let mut locked = Vec::new();
         let mut tables = lock(&r.tables);
         if let Some(tally) = tables.pairs.get_mut(&r.pair) {
             tally.pending = tally.pending.saturating_sub(1);
             tally.touched = Some(now);
             tally.expire(now, r.limits.window);
             match outcome {
-                Outcome::Failure => tally.record_failure(r.limits.per_pair, now),
+                Outcome::Failure => {
+                    tally.record_failure(r.limits.per_pair, now);
+                    if tally.locks_now(r.limits.per_pair) {
+                        locked.push(Scope::Account);
+                    }
+                }
                 Outcome::Success => tally.failures.clear(),
                 Outcome::Abandoned => {}
             }
@@ -264,6 +296,9 @@ impl Attempt {
             tally.touched = Some(now);
             if matches!(outcome, Outcome::Failure) {
                 tally.record_failure(r.limits.per_address, now);
+                if tally.locks_now(r.limits.per_address) {
+                    locked.push(Scope::Address);
+                }
             }
             tally.expire(now, r.limits.window);
             if tally.is_idle() {
@@ -278,6 +313,31 @@ impl Attempt {
                 evict_oldest(&mut tables.trusted, |&t| Some(t), MAX_TRUSTED);
             }
             tables.trusted.insert(r.pair, now);
+        }
+        drop(tables);
+        if let Some(audit) = &r.audit {
+            for scope in locked {
+                audit.event(scope.entry(address, &r.account));
+            }
+        }
+    }
+}
+
+/// What a lock-out refuses.
+enum Scope {
+    /// One account from one address.
+    Account,
+    /// Every account not trusted there, from one address.
+    Address,
+}
+
+impl Scope {
+    fn entry(self, address: IpAddr, account: &str) -> Entry {
+        let entry =
+            Entry::new(&Actor::Connection { address }, AuditAction::LoginLockout).subject(address);
+        match self {
+            Scope::Account => entry.jid(account).detail("scope=account"),
+            Scope::Address => entry.detail("scope=address"),
         }
     }
 }

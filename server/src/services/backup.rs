@@ -14,25 +14,40 @@ use std::time::Instant;
 use roost_common::admin::BackupInfo;
 
 use super::ServiceError;
+use super::audit::{self, Actor, Audit, AuditAction, Entry};
 use crate::storage::{StorageError, backup};
 
 #[derive(Clone)]
 pub struct Backups {
     database: Arc<Path>,
+    audit: Audit,
     one_at_a_time: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Backups {
-    pub fn new(database: &Path) -> Backups {
+    pub fn new(database: &Path, audit: Audit) -> Backups {
         Backups {
             database: Arc::from(database),
+            audit,
             one_at_a_time: Arc::default(),
         }
     }
 
-    /// Writes a backup to `path`: absolute, in an existing directory, not
-    /// existing yet.
-    pub async fn write(&self, path: &str) -> Result<BackupInfo, ServiceError> {
+    /// Writes a backup to `path` (absolute, in an existing directory, not
+    /// existing yet) as `actor` asked, recorded in the audit log whatever
+    /// the outcome: a copy of the database is a copy of every credential.
+    pub async fn write(&self, actor: &Actor, path: &str) -> Result<BackupInfo, ServiceError> {
+        let written = self.write_unrecorded(path).await;
+        let entry = Entry::new(actor, AuditAction::DatabaseBackup).subject(path);
+        let entry = match &written {
+            Ok(info) => entry.detail(format!("bytes={}", info.bytes)),
+            Err(e) => entry.outcome(audit::code(e)),
+        };
+        self.audit.record_apart(entry).await;
+        written
+    }
+
+    async fn write_unrecorded(&self, path: &str) -> Result<BackupInfo, ServiceError> {
         let dest = PathBuf::from(path);
         if !dest.is_absolute() {
             return Err(ServiceError::Invalid(format!(
@@ -112,9 +127,17 @@ fn write_checked(database: &Path, partial: &Path, dest: &Path) -> Result<u64, Se
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::services::audit::TEST_ADMIN;
     use crate::storage::Db;
     use roost_common::config::Synchronous;
     use rusqlite::Connection;
+
+    /// Backups of the database in `dir`, audited into a log of its own.
+    fn backups(dir: &Path) -> Backups {
+        let (db, _thread) = Db::open(&dir.join("audit.sqlite3"), Synchronous::Normal).unwrap();
+        let hosts = crate::services::Hosts(std::sync::Arc::new(Default::default()));
+        Backups::new(&dir.join("roost.sqlite3"), Audit::new(db, hosts))
+    }
 
     async fn database_with_rows(dir: &Path, rows: i64) -> (Db, crate::storage::DbThread) {
         let (db, thread) = Db::open(&dir.join("roost.sqlite3"), Synchronous::Normal).unwrap();
@@ -135,9 +158,12 @@ mod tests {
     async fn a_backup_holds_what_was_committed_and_only_its_owner_reads_it() {
         let dir = tempfile::tempdir().unwrap();
         let (_db, _thread) = database_with_rows(dir.path(), 100).await;
-        let backups = Backups::new(&dir.path().join("roost.sqlite3"));
+        let backups = backups(dir.path());
         let dest = dir.path().join("copy.sqlite3");
-        let info = backups.write(dest.to_str().unwrap()).await.unwrap();
+        let info = backups
+            .write(&TEST_ADMIN, dest.to_str().unwrap())
+            .await
+            .unwrap();
         assert_eq!(info.path, dest.display().to_string());
         assert_eq!(info.bytes, std::fs::metadata(&dest).unwrap().len());
         use std::os::unix::fs::PermissionsExt as _;
@@ -162,16 +188,16 @@ mod tests {
     async fn bad_destinations_are_refused_and_nothing_is_overwritten() {
         let dir = tempfile::tempdir().unwrap();
         let (_db, _thread) = database_with_rows(dir.path(), 1).await;
-        let backups = Backups::new(&dir.path().join("roost.sqlite3"));
+        let backups = backups(dir.path());
         let taken = dir.path().join("taken");
         std::fs::write(&taken, "keep me").unwrap();
-        match backups.write(taken.to_str().unwrap()).await {
+        match backups.write(&TEST_ADMIN, taken.to_str().unwrap()).await {
             Err(ServiceError::Conflict(_)) => {}
             other => panic!("{other:?}"),
         }
         assert_eq!(std::fs::read(&taken).unwrap(), b"keep me");
         for bad in ["relative.sqlite3", "/no/such/dir/x.sqlite3", "/"] {
-            match backups.write(bad).await {
+            match backups.write(&TEST_ADMIN, bad).await {
                 Err(ServiceError::Invalid(_)) => {}
                 other => panic!("{bad}: {other:?}"),
             }

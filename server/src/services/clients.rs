@@ -23,6 +23,7 @@ use jid::{BareJid, FullJid};
 use roost_common::admin::{ClientAuth, ClientInfo};
 use roost_common::config::Config;
 
+use super::audit::{self, Actor, Audit, AuditAction, Entry};
 use super::sessions::{LiveSession, SessionEnd, SessionFilter, Sessions};
 use super::{ServiceError, now};
 use crate::storage::Db;
@@ -112,14 +113,16 @@ pub struct Clients {
     throttle: Arc<throttle::Throttle>,
     /// FAST token rows in memory; forgotten with the throttle.
     tokens: Arc<super::fast_tokens::TokenCache>,
+    audit: Audit,
 }
 
 impl Clients {
-    pub fn new(db: Db, config: Arc<Config>, sessions: Sessions) -> Clients {
+    pub fn new(db: Db, config: Arc<Config>, sessions: Sessions, audit: Audit) -> Clients {
         Clients {
             db,
             config,
             sessions,
+            audit,
             throttle: Arc::default(),
             tokens: Arc::default(),
         }
@@ -209,7 +212,28 @@ impl Clients {
     /// its sessions and deletes its FAST tokens. `NotFound("client")` for
     /// an unknown client or another kind of selector; a known client that
     /// is not active has nothing to revoke.
-    pub async fn revoke(&self, user: &BareJid, selector: &str) -> Result<Revocation, ServiceError> {
+    pub async fn revoke(
+        &self,
+        actor: &Actor,
+        user: &BareJid,
+        selector: &str,
+    ) -> Result<Revocation, ServiceError> {
+        let result = self.revoke_checked(actor, user, selector).await;
+        self.audit
+            .settle(result, || {
+                Entry::new(actor, AuditAction::ClientRevoke)
+                    .jid(user)
+                    .subject(selector)
+            })
+            .await
+    }
+
+    async fn revoke_checked(
+        &self,
+        actor: &Actor,
+        user: &BareJid,
+        selector: &str,
+    ) -> Result<Revocation, ServiceError> {
         let id = selector
             .strip_prefix("client/")
             .and_then(ClientId::parse)
@@ -224,19 +248,27 @@ impl Clients {
         let account = account(user);
         let client = id.clone();
         let now = now();
+        let recorded = Entry::new(actor, AuditAction::ClientRevoke)
+            .jid(user)
+            .subject(selector);
         let revoked = self
             .db
             .call(move |conn| -> Result<Option<(bool, u32)>, ServiceError> {
                 let Some(stored) = store::one(conn, &account, &client, now)? else {
                     // A session known only while connected (see `unrecorded`).
                     return match connected {
-                        true => Ok(Some((false, 0))),
+                        true => {
+                            audit::insert(conn, &recorded)?;
+                            Ok(Some((false, 0)))
+                        }
                         false => Err(ServiceError::NotFound("client")),
                     };
                 };
                 if !(connected || stored.password_used || stored.working_token) {
+                    audit::insert(conn, &recorded.detail("nothing active"))?;
                     return Ok(None);
                 }
+                audit::insert(conn, &recorded)?;
                 let deleted = super::fast_tokens::store::delete_client(
                     conn,
                     &account.0,

@@ -14,6 +14,7 @@ use roost_common::config::Config;
 use roost_common::jid::DomainName;
 use rusqlite::{Connection, OptionalExtension as _, named_params, params};
 
+use super::audit::{self, Actor, Audit, AuditAction, Entry};
 use super::secrets::{self, TOKEN_BYTES};
 use super::{Accounts, Hosts, ServiceError, now};
 use crate::storage::Db;
@@ -158,6 +159,7 @@ pub struct Invites {
     hosts: Hosts,
     accounts: Accounts,
     config: Arc<Config>,
+    audit: Audit,
 }
 
 /// The parts of an invite row decided before it reaches storage.
@@ -169,12 +171,19 @@ pub(crate) struct InviteRow {
 }
 
 impl Invites {
-    pub fn new(db: Db, hosts: Hosts, accounts: Accounts, config: Arc<Config>) -> Invites {
+    pub fn new(
+        db: Db,
+        hosts: Hosts,
+        accounts: Accounts,
+        config: Arc<Config>,
+        audit: Audit,
+    ) -> Invites {
         Invites {
             db,
             hosts,
             accounts,
             config,
+            audit,
         }
     }
 
@@ -182,6 +191,21 @@ impl Invites {
     /// invites need an inviter with an account on the invite's host.
     pub async fn create_by_admin(
         &self,
+        actor: &Actor,
+        request: AdminInvite<'_>,
+    ) -> Result<(i64, CreatedInvite), ServiceError> {
+        let host = request.host.to_owned();
+        let result = self.create_checked(actor, request).await;
+        self.audit
+            .settle(result, || {
+                Entry::new(actor, AuditAction::InviteCreate).host(host)
+            })
+            .await
+    }
+
+    async fn create_checked(
+        &self,
+        actor: &Actor,
         request: AdminInvite<'_>,
     ) -> Result<(i64, CreatedInvite), ServiceError> {
         let host = self.hosts.resolve(request.host)?;
@@ -229,11 +253,12 @@ impl Invites {
             ttl: request.ttl,
             uses: Some(request.uses),
         });
+        let actor = actor.clone();
         let (id, row) = self
             .db
             .call(move |conn| -> Result<(i64, InviteRow), ServiceError> {
-                insert(conn, &row, None)?;
-                Ok((conn.last_insert_rowid(), row))
+                let id = insert_recorded(conn, &row, None, &actor)?;
+                Ok((id, row))
             })
             .await?;
         Ok((id, self.created(row)))
@@ -335,29 +360,59 @@ impl Invites {
             .await
     }
 
-    /// Deletes an invite of `host` by its numeric id or by its token.
-    pub async fn revoke(&self, host: &str, id_or_token: &str) -> Result<(), ServiceError> {
+    /// Deletes an invite of `host` by its numeric id or by its token. The
+    /// audit log names it by its id, never by the token.
+    pub async fn revoke(
+        &self,
+        actor: &Actor,
+        host: &str,
+        id_or_token: &str,
+    ) -> Result<(), ServiceError> {
+        let result = self.revoke_checked(actor, host, id_or_token).await;
+        self.audit
+            .settle(result, || {
+                let entry = Entry::new(actor, AuditAction::InviteRevoke).host(host);
+                match InviteKey::parse(id_or_token) {
+                    InviteKey::Id(id) => entry.subject(id),
+                    InviteKey::Token(_) => entry,
+                }
+            })
+            .await
+    }
+
+    async fn revoke_checked(
+        &self,
+        actor: &Actor,
+        host: &str,
+        id_or_token: &str,
+    ) -> Result<(), ServiceError> {
         let host = self.hosts.resolve(host)?;
         let key = InviteKey::parse(id_or_token);
-        let deleted = self
-            .db
-            .call(move |conn| -> Result<usize, ServiceError> {
-                Ok(match &key {
-                    InviteKey::Id(id) => conn.execute(
-                        "DELETE FROM invites WHERE host = ?1 AND id = ?2",
-                        params![host.as_str(), id],
-                    )?,
-                    InviteKey::Token(token) => conn.execute(
-                        "DELETE FROM invites WHERE host = ?1 AND token_hash = ?2",
-                        params![host.as_str(), secrets::hash(token)],
-                    )?,
-                })
+        let actor = actor.clone();
+        self.db
+            .call(move |conn| -> Result<(), ServiceError> {
+                let deleted: Option<i64> = match &key {
+                    InviteKey::Id(id) => conn
+                        .prepare_cached(
+                            "DELETE FROM invites WHERE host = ?1 AND id = ?2 RETURNING id",
+                        )?
+                        .query_row(params![host.as_str(), id], |r| r.get(0)),
+                    InviteKey::Token(token) => conn
+                        .prepare_cached(
+                            "DELETE FROM invites WHERE host = ?1 AND token_hash = ?2 RETURNING id",
+                        )?
+                        .query_row(params![host.as_str(), secrets::hash(token)], |r| r.get(0)),
+                }
+                .optional()?;
+                let id = deleted.ok_or(ServiceError::NotFound("invite"))?;
+                audit::insert(
+                    conn,
+                    &Entry::new(&actor, AuditAction::InviteRevoke)
+                        .host(&host)
+                        .subject(id),
+                )
             })
-            .await?;
-        if deleted == 0 {
-            return Err(ServiceError::NotFound("invite"));
-        }
-        Ok(())
+            .await
     }
 
     /// Decides token and expiry for `new`; the row is written by [`insert`].
@@ -385,12 +440,18 @@ impl Invites {
         }
     }
 
-    pub async fn create(&self, new: NewInvite) -> Result<CreatedInvite, ServiceError> {
+    /// Creates `new` for `actor`, recorded in the audit log.
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        new: NewInvite,
+    ) -> Result<CreatedInvite, ServiceError> {
         let row = self.prepare(new);
+        let actor = actor.clone();
         let row = self
             .db
             .call(move |conn| -> Result<InviteRow, ServiceError> {
-                insert(conn, &row, None)?;
+                insert_recorded(conn, &row, None, &actor)?;
                 Ok(row)
             })
             .await?;
@@ -594,6 +655,38 @@ pub(crate) fn insert(
     Ok(())
 }
 
+/// Writes an invite row and its `invite.create` audit entry by `actor`;
+/// returns the invite's id. Runs on the storage thread.
+pub(crate) fn insert_recorded(
+    conn: &Connection,
+    row: &InviteRow,
+    api_key_id: Option<&str>,
+    actor: &Actor,
+) -> Result<i64, ServiceError> {
+    insert(conn, row, api_key_id)?;
+    let id = conn.last_insert_rowid();
+    let mut entry = Entry::new(actor, AuditAction::InviteCreate)
+        .host(&row.new.host)
+        .subject(id)
+        .detail(format!(
+            "kind={} uses={}",
+            row.new.kind.admin_type(),
+            row.new
+                .uses
+                .map_or_else(|| "any".to_owned(), |u| u.to_string())
+        ));
+    let inviter = inviter_of(
+        row.new.kind,
+        row.new.jid.clone(),
+        row.new.inviter.as_ref().map(ToString::to_string),
+    );
+    if let Some(inviter) = inviter {
+        entry = entry.jid(inviter);
+    }
+    audit::insert(conn, &entry)?;
+    Ok(id)
+}
+
 /// The `xmpp:` URI of an invite, in Prosody's syntax (XEP-0401/XEP-0379).
 fn uri(kind: InviteKind, jid: &str, token: &str) -> String {
     match kind {
@@ -606,6 +699,7 @@ fn uri(kind: InviteKind, jid: &str, token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::services::audit::TEST_ADMIN;
     use roost_common::config::Synchronous;
 
     fn services() -> (tempfile::TempDir, Invites) {
@@ -613,14 +707,22 @@ mod tests {
         let (db, _thread) = Db::open(&dir.path().join("t.sqlite3"), Synchronous::Normal).unwrap();
         let config = Arc::new(Config::default());
         let hosts = Hosts(config.clone());
+        let audit = Audit::new(db.clone(), hosts.clone());
+        let clients = crate::services::Clients::new(
+            db.clone(),
+            config.clone(),
+            Default::default(),
+            audit.clone(),
+        );
         let accounts = Accounts::new(
             db.clone(),
             hosts.clone(),
             config.clone(),
             Default::default(),
-            crate::services::Clients::new(db.clone(), config.clone(), Default::default()),
+            clients,
+            audit.clone(),
         );
-        (dir, Invites::new(db, hosts, accounts, config))
+        (dir, Invites::new(db, hosts, accounts, config, audit))
     }
 
     fn admin(kind: InviteType, inviter: Option<&str>) -> AdminInvite<'_> {
@@ -638,17 +740,25 @@ mod tests {
         let (_dir, invites) = services();
         invites
             .accounts
-            .create("bob@localhost", "pw", roost_common::admin::Role::User)
+            .create(
+                &TEST_ADMIN,
+                "bob@localhost",
+                "pw",
+                roost_common::admin::Role::User,
+            )
             .await
             .unwrap();
 
         let (account_id, account) = invites
-            .create_by_admin(admin(InviteType::Account, None))
+            .create_by_admin(&TEST_ADMIN, admin(InviteType::Account, None))
             .await
             .unwrap();
         assert_eq!(account.kind, InviteKind::Account);
         let (contact_id, contact) = invites
-            .create_by_admin(admin(InviteType::Contact, Some("Bob@localhost")))
+            .create_by_admin(
+                &TEST_ADMIN,
+                admin(InviteType::Contact, Some("Bob@localhost")),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -659,11 +769,14 @@ mod tests {
             )
         );
         let (_, both) = invites
-            .create_by_admin(AdminInvite {
-                ttl: Some(Duration::from_secs(60)),
-                uses: 3,
-                ..admin(InviteType::Both, Some("bob@localhost"))
-            })
+            .create_by_admin(
+                &TEST_ADMIN,
+                AdminInvite {
+                    ttl: Some(Duration::from_secs(60)),
+                    uses: 3,
+                    ..admin(InviteType::Both, Some("bob@localhost"))
+                },
+            )
             .await
             .unwrap();
         assert!(both.uri.ends_with(";ibr=y"));
@@ -679,11 +792,11 @@ mod tests {
         assert_eq!(listed[2].uses_left, Some(3));
 
         invites
-            .revoke("localhost", &account_id.to_string())
+            .revoke(&TEST_ADMIN, "localhost", &account_id.to_string())
             .await
             .unwrap();
         invites
-            .revoke("localhost", contact.token.as_str())
+            .revoke(&TEST_ADMIN, "localhost", contact.token.as_str())
             .await
             .unwrap();
         assert!(
@@ -695,11 +808,13 @@ mod tests {
         );
         assert_eq!(invites.list("localhost", false).await.unwrap().len(), 1);
         assert!(matches!(
-            invites.revoke("localhost", &contact_id.to_string()).await,
+            invites
+                .revoke(&TEST_ADMIN, "localhost", &contact_id.to_string())
+                .await,
             Err(ServiceError::NotFound("invite"))
         ));
         assert!(matches!(
-            invites.revoke("localhost", "nonsense").await,
+            invites.revoke(&TEST_ADMIN, "localhost", "nonsense").await,
             Err(ServiceError::NotFound("invite"))
         ));
         assert!(matches!(
@@ -718,7 +833,7 @@ mod tests {
         assert!(matches!(
             refused(
                 invites
-                    .create_by_admin(admin(InviteType::Contact, None))
+                    .create_by_admin(&TEST_ADMIN, admin(InviteType::Contact, None))
                     .await
             ),
             ServiceError::Invalid(m) if m.contains("needs an inviter")
@@ -726,7 +841,10 @@ mod tests {
         assert!(matches!(
             refused(
                 invites
-                    .create_by_admin(admin(InviteType::Both, Some("nobody@localhost")))
+                    .create_by_admin(
+                        &TEST_ADMIN,
+                        admin(InviteType::Both, Some("nobody@localhost"))
+                    )
                     .await
             ),
             ServiceError::NotFound(_)
@@ -734,10 +852,13 @@ mod tests {
         assert!(matches!(
             refused(
                 invites
-                    .create_by_admin(AdminInvite {
-                        uses: 0,
-                        ..admin(InviteType::Account, None)
-                    })
+                    .create_by_admin(
+                        &TEST_ADMIN,
+                        AdminInvite {
+                            uses: 0,
+                            ..admin(InviteType::Account, None)
+                        }
+                    )
                     .await
             ),
             ServiceError::Invalid(_)
@@ -745,10 +866,13 @@ mod tests {
         assert!(matches!(
             refused(
                 invites
-                    .create_by_admin(AdminInvite {
-                        host: "elsewhere.example",
-                        ..admin(InviteType::Account, None)
-                    })
+                    .create_by_admin(
+                        &TEST_ADMIN,
+                        AdminInvite {
+                            host: "elsewhere.example",
+                            ..admin(InviteType::Account, None)
+                        }
+                    )
                     .await
             ),
             ServiceError::UnknownHost(_)
@@ -771,7 +895,7 @@ mod tests {
     #[tokio::test]
     async fn expired_and_used_up_invites_are_invalid_and_expired_ones_purged() {
         let (_dir, invites) = services();
-        let live = invites.create(account(Some(1))).await.unwrap();
+        let live = invites.create(&TEST_ADMIN, account(Some(1))).await.unwrap();
         assert_eq!(
             live.uri,
             format!("xmpp:localhost?register;preauth={}", live.token.as_str())
@@ -888,22 +1012,30 @@ mod tests {
         let (_dir, invites) = services();
         invites
             .accounts
-            .create("bob@localhost", "pw", roost_common::admin::Role::User)
+            .create(
+                &TEST_ADMIN,
+                "bob@localhost",
+                "pw",
+                roost_common::admin::Role::User,
+            )
             .await
             .unwrap();
         let (single, _) = invites
-            .create_by_admin(admin(InviteType::Account, None))
+            .create_by_admin(&TEST_ADMIN, admin(InviteType::Account, None))
             .await
             .unwrap();
         let (multi, _) = invites
-            .create_by_admin(AdminInvite {
-                uses: 3,
-                ..admin(InviteType::Both, Some("bob@localhost"))
-            })
+            .create_by_admin(
+                &TEST_ADMIN,
+                AdminInvite {
+                    uses: 3,
+                    ..admin(InviteType::Both, Some("bob@localhost"))
+                },
+            )
             .await
             .unwrap();
         let (untouched, _) = invites
-            .create_by_admin(admin(InviteType::Account, None))
+            .create_by_admin(&TEST_ADMIN, admin(InviteType::Account, None))
             .await
             .unwrap();
 
@@ -957,11 +1089,19 @@ mod tests {
         let (_dir, invites) = services();
         invites
             .accounts
-            .create("bob@localhost", "pw", roost_common::admin::Role::User)
+            .create(
+                &TEST_ADMIN,
+                "bob@localhost",
+                "pw",
+                roost_common::admin::Role::User,
+            )
             .await
             .unwrap();
         let (id, created) = invites
-            .create_by_admin(admin(InviteType::Contact, Some("bob@localhost")))
+            .create_by_admin(
+                &TEST_ADMIN,
+                admin(InviteType::Contact, Some("bob@localhost")),
+            )
             .await
             .unwrap();
         let shown = invites
@@ -1021,7 +1161,7 @@ mod tests {
     async fn purge_keeps_used_up_invites_until_they_expire() {
         let (_dir, invites) = services();
         let (used, _) = invites
-            .create_by_admin(admin(InviteType::Account, None))
+            .create_by_admin(&TEST_ADMIN, admin(InviteType::Account, None))
             .await
             .unwrap();
         assert!(redeem(&invites, used, "carol@localhost", 1_000).await);

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod audit;
 pub mod auth_limits;
 pub mod backup;
 pub mod clients;
@@ -35,6 +36,7 @@ use crate::storage::{Db, StorageError};
 
 pub use accounts::Accounts;
 pub use api_keys::ApiKeys;
+pub use audit::Audit;
 pub use auth_limits::AuthLimiter;
 pub use backup::Backups;
 pub use clients::Clients;
@@ -76,6 +78,8 @@ pub struct Services {
     pub accounts: Accounts,
     pub auth_limits: AuthLimiter,
     pub api_keys: ApiKeys,
+    /// The audit log (issue 12).
+    pub audit: Audit,
     pub invites: Invites,
     pub rosters: Rosters,
     pub roster_delegation: RosterDelegation,
@@ -105,7 +109,8 @@ impl Services {
         let database = config.database_path();
         let events = events::Events::default();
         let sessions = Sessions::default();
-        let clients = Clients::new(db.clone(), config.clone(), sessions.clone());
+        let audit = Audit::new(db.clone(), hosts.clone());
+        let clients = Clients::new(db.clone(), config.clone(), sessions.clone(), audit.clone());
         let fast_tokens = FastTokens::new(db.clone(), config.clone(), clients.clone());
         let accounts = Accounts::new(
             db.clone(),
@@ -113,14 +118,26 @@ impl Services {
             config.clone(),
             events.clone(),
             clients.clone(),
+            audit.clone(),
         );
-        let auth_limits = AuthLimiter::new(&config.auth);
+        let auth_limits = AuthLimiter::new(&config.auth).with_audit(audit.clone());
         let status = ServerStatus::new(db.clone(), config.clone(), sessions.clone());
-        let session_admin = SessionAdmin::new(hosts.clone(), sessions.clone());
-        let roster_delegation =
-            RosterDelegation::new(db.clone(), &config, events.clone(), sessions.clone())?;
+        let session_admin = SessionAdmin::new(hosts.clone(), sessions.clone(), audit.clone());
+        let roster_delegation = RosterDelegation::new(
+            db.clone(),
+            &config,
+            events.clone(),
+            sessions.clone(),
+            audit.clone(),
+        )?;
         let rosters = Rosters::new(db.clone(), &config);
-        let invites = Invites::new(db.clone(), hosts.clone(), accounts.clone(), config.clone());
+        let invites = Invites::new(
+            db.clone(),
+            hosts.clone(),
+            accounts.clone(),
+            config.clone(),
+            audit.clone(),
+        );
         let onboarding = Onboarding::new(
             db.clone(),
             hosts.clone(),
@@ -128,6 +145,7 @@ impl Services {
             invites.clone(),
             config,
             events.clone(),
+            audit.clone(),
         );
         Ok(Services {
             onboarding,
@@ -136,13 +154,14 @@ impl Services {
             rosters,
             roster_delegation,
             offline: Offline::new(db.clone()),
-            api_keys: ApiKeys::new(db, hosts.clone(), invites.clone()),
+            api_keys: ApiKeys::new(db, hosts.clone(), invites.clone(), audit.clone()),
+            backups: Backups::new(&database, audit.clone()),
+            audit,
             hosts,
             invites,
             events,
             clients,
             fast_tokens,
-            backups: Backups::new(&database),
             sessions,
             status,
             session_admin,

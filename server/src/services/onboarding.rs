@@ -17,6 +17,7 @@ use roost_common::config::Config;
 use rusqlite::{Connection, params};
 
 use super::accounts::{self, Role};
+use super::audit::{self, Actor, Audit, AuditAction, Entry};
 use super::events::{AccountEvent, Events, InviteUsed};
 use super::invites::{self, CreatedInvite, Creator, InviteKind, NewInvite};
 use super::registration_limits::{HourlyLimiter, RegistrationLimiter};
@@ -55,6 +56,22 @@ pub enum RegistrationError {
     Service(#[from] ServiceError),
 }
 
+impl RegistrationError {
+    /// The short code the audit log records.
+    fn code(&self) -> &'static str {
+        match self {
+            RegistrationError::InviteOnly => "invite_only",
+            RegistrationError::InviteInvalid => "invite_invalid",
+            RegistrationError::UsernameInvalid => "username_invalid",
+            RegistrationError::UsernameTaken => "username_taken",
+            RegistrationError::WeakPassword(_) => "weak_password",
+            RegistrationError::TooManyRegistrations(_)
+            | RegistrationError::TooManyPasswordChanges(_) => "rate_limited",
+            RegistrationError::Service(e) => audit::code(e),
+        }
+    }
+}
+
 impl From<crate::storage::StorageError> for RegistrationError {
     fn from(e: crate::storage::StorageError) -> Self {
         RegistrationError::Service(e.into())
@@ -75,6 +92,16 @@ pub enum UserInviteError {
     DailyLimit(usize),
     #[error(transparent)]
     Service(#[from] ServiceError),
+}
+
+impl UserInviteError {
+    /// The short code the audit log records.
+    fn code(&self) -> &'static str {
+        match self {
+            UserInviteError::DailyLimit(_) => "daily_limit",
+            UserInviteError::Service(e) => audit::code(e),
+        }
+    }
 }
 
 impl From<crate::storage::StorageError> for UserInviteError {
@@ -121,6 +148,7 @@ pub struct Onboarding {
     invites: Invites,
     config: Arc<Config>,
     events: Events,
+    audit: Audit,
     /// `admins` from the config, normalised once.
     admins: Arc<Vec<BareJid>>,
     /// Open registrations per address.
@@ -137,6 +165,7 @@ impl Onboarding {
         invites: Invites,
         config: Arc<Config>,
         events: Events,
+        audit: Audit,
     ) -> Onboarding {
         let admins = config
             .admins
@@ -154,6 +183,7 @@ impl Onboarding {
             invites,
             config,
             events,
+            audit,
             admins: Arc::new(admins),
         }
     }
@@ -193,6 +223,28 @@ impl Onboarding {
         host: &str,
         request: UserInviteRequest,
     ) -> Result<CreatedInvite, UserInviteError> {
+        let actor = Actor::Xmpp {
+            jid: requester.to_bare().to_string(),
+        };
+        let result = self
+            .create_for_user_checked(&actor, requester, host, request)
+            .await;
+        if let Err(e) = &result {
+            let entry = Entry::new(&actor, AuditAction::InviteCreate)
+                .host(host)
+                .outcome(e.code());
+            self.audit.refused(entry).await;
+        }
+        result
+    }
+
+    async fn create_for_user_checked(
+        &self,
+        actor: &Actor,
+        requester: &FullJid,
+        host: &str,
+        request: UserInviteRequest,
+    ) -> Result<CreatedInvite, UserInviteError> {
         let user = requester.to_bare();
         let host = self.hosts.resolve(host)?;
         if !self.may_create(&user, host.as_str(), request).await? {
@@ -219,15 +271,18 @@ impl Onboarding {
             }
         };
         self.invites
-            .create(NewInvite {
-                host,
-                kind,
-                jid,
-                creator: Creator::User(requester.to_string()),
-                inviter: Some(user),
-                ttl: None,
-                uses: Some(1),
-            })
+            .create(
+                actor,
+                NewInvite {
+                    host,
+                    kind,
+                    jid,
+                    creator: Creator::User(requester.to_string()),
+                    inviter: Some(user),
+                    ttl: None,
+                    uses: Some(1),
+                },
+            )
             .await
             .map_err(UserInviteError::from)
     }
@@ -319,12 +374,22 @@ impl Onboarding {
         let username = session.jid.node().map_or("", |n| n.as_str());
         self.check_password(username, password)?;
         let user = session.jid.to_bare();
-        let change = self
-            .password_changes
-            .begin_for(user.clone())
-            .map_err(RegistrationError::TooManyPasswordChanges)?;
+        let actor = Actor::Xmpp {
+            jid: user.to_string(),
+        };
+        let change = match self.password_changes.begin_for(user.clone()) {
+            Ok(change) => change,
+            Err(retry) => {
+                let refused = RegistrationError::TooManyPasswordChanges(retry);
+                let entry = Entry::new(&actor, AuditAction::AccountPassword)
+                    .jid(&user)
+                    .outcome(refused.code());
+                self.audit.refused(entry).await;
+                return Err(refused);
+            }
+        };
         self.accounts
-            .set_password(&user.to_string(), password, Some(session))
+            .set_password(&actor, &user.to_string(), password, Some(session))
             .await?;
         change.made();
         Ok(())
@@ -348,15 +413,18 @@ impl Onboarding {
     }
 
     /// Registers `username` on `host` with an invite: one use of the
-    /// invite behind `token` is taken (it must be for `host`).
+    /// invite behind `token` is taken (it must be for `host`). `actor` is
+    /// the door and address it came from (the web form, an XMPP
+    /// connection).
     pub async fn register(
         &self,
+        actor: &Actor,
         host: &str,
         token: &str,
         username: &str,
         password: &str,
     ) -> Result<BareJid, RegistrationError> {
-        self.create_account(host, Some(token), username, password)
+        self.create_account(actor, host, Some(token), username, password)
             .await
     }
 
@@ -366,6 +434,7 @@ impl Onboarding {
     /// `registration.max_registrations_per_address`.
     pub async fn register_open(
         &self,
+        actor: &Actor,
         host: &str,
         source: IpAddr,
         username: &str,
@@ -374,19 +443,65 @@ impl Onboarding {
         if self.config.registration.invite_only {
             return Err(RegistrationError::InviteOnly);
         }
-        let pending = self
-            .open_limits
-            .begin(source)
-            .map_err(RegistrationError::TooManyRegistrations)?;
-        let jid = self.create_account(host, None, username, password).await?;
+        let pending = match self.open_limits.begin(source) {
+            Ok(pending) => pending,
+            Err(retry) => {
+                let refused = RegistrationError::TooManyRegistrations(retry);
+                self.refused_registration(actor, host, false, &refused)
+                    .await;
+                return Err(refused);
+            }
+        };
+        let jid = self
+            .create_account(actor, host, None, username, password)
+            .await?;
         pending.made();
         Ok(jid)
     }
 
     /// Creates the account, taking one use of the invite behind `token`
-    /// if there is one.
+    /// if there is one; recorded as `invite.redeem` with an invite,
+    /// `account.create` without, a refusal within the refusal allowance.
     async fn create_account(
         &self,
+        actor: &Actor,
+        host: &str,
+        token: Option<&str>,
+        username: &str,
+        password: &str,
+    ) -> Result<BareJid, RegistrationError> {
+        let result = self
+            .create_account_checked(actor, host, token, username, password)
+            .await;
+        if let Err(e) = &result {
+            self.refused_registration(actor, host, token.is_some(), e)
+                .await;
+        }
+        result
+    }
+
+    async fn refused_registration(
+        &self,
+        actor: &Actor,
+        host: &str,
+        with_invite: bool,
+        error: &RegistrationError,
+    ) {
+        let action = if with_invite {
+            AuditAction::InviteRedeem
+        } else {
+            AuditAction::AccountCreate
+        };
+        let entry = Entry::new(actor, action)
+            .host(host)
+            .detail(format!("door={}", door(actor)))
+            .outcome(error.code());
+        self.audit.refused(entry).await;
+    }
+
+    async fn create_account_checked(
+        &self,
+        actor: &Actor,
         host: &str,
         token: Option<&str>,
         username: &str,
@@ -419,6 +534,9 @@ impl Onboarding {
         // Delegated rosters come from their service only: a contact invite
         // still registers, but makes no roster items there.
         let config = self.config.clone();
+        let recorded = Entry::new(actor, AuditAction::AccountCreate)
+            .jid(&jid)
+            .detail(format!("door={}", door(actor)));
         let outcome = self
             .db
             .call(move |conn| -> Result<Option<Redeemed>, RegistrationError> {
@@ -433,9 +551,16 @@ impl Onboarding {
                     return Err(RegistrationError::UsernameTaken);
                 }
                 let Some(mut redeemed) = redeemed else {
+                    audit::insert(conn, &recorded)?;
                     return Ok(None);
                 };
                 record(conn, redeemed.invite_id, &new_user)?;
+                let recorded = Entry {
+                    action: AuditAction::InviteRedeem,
+                    ..recorded
+                }
+                .subject(redeemed.invite_id);
+                audit::insert(conn, &recorded)?;
                 if redeemed.kind != InviteKind::Account
                     && let Some(inviter) = &redeemed.inviter
                     && !config.delegates_rosters(inviter.domain().as_str())
@@ -468,6 +593,14 @@ impl Onboarding {
         let (token, inviter, invitee) = (token.to_owned(), inviter.clone(), invitee.clone());
         let new_contact = invitee.clone();
         let max_items = self.config.limits.get().roster_items;
+        let recorded = Entry::new(
+            &Actor::Xmpp {
+                jid: invitee.to_string(),
+            },
+            AuditAction::InviteRedeem,
+        )
+        .jid(&invitee)
+        .detail("door=subscription");
         let outcome = self
             .db
             .call(move |conn| -> Result<Option<Redeemed>, ServiceError> {
@@ -482,6 +615,7 @@ impl Onboarding {
                     return Err(ServiceError::NotFound("invite"));
                 }
                 record(conn, redeemed.invite_id, &invitee)?;
+                audit::insert(conn, &recorded.subject(redeemed.invite_id))?;
                 redeemed.pushes = mutual(conn, &inviter, &invitee, max_items)?;
                 Ok(Some(redeemed))
             })
@@ -504,6 +638,15 @@ impl Onboarding {
             pushes: redeemed.pushes,
             notify: self.config.invites.notify_inviter,
         }));
+    }
+}
+
+/// The door a registration came through, as the audit log names it.
+fn door(actor: &Actor) -> &'static str {
+    match actor {
+        Actor::Web { .. } => "web",
+        Actor::Connection { .. } => "in_band_registration",
+        other => other.kind(),
     }
 }
 

@@ -35,6 +35,7 @@ use subtle::ConstantTimeEq as _;
 
 use self::backend::{Backend, SetupError};
 use self::single_flight::SingleFlight;
+use super::audit::{self, Actor, Audit, AuditAction, Entry};
 use super::events::{AccountEvent, Events};
 use super::rosters::{self, Subscription};
 use super::{ServiceError, Sessions};
@@ -101,6 +102,7 @@ pub struct RosterDelegation {
 
 struct Inner {
     db: Db,
+    audit: Audit,
     events: Events,
     sessions: Sessions,
     hosts: HashMap<String, Host>,
@@ -128,6 +130,7 @@ impl RosterDelegation {
         config: &Config,
         events: Events,
         sessions: Sessions,
+        audit: Audit,
     ) -> Result<RosterDelegation, SetupError> {
         let mut hosts = HashMap::new();
         for (name, delegation) in &config.roster_delegation {
@@ -153,6 +156,7 @@ impl RosterDelegation {
         Ok(RosterDelegation {
             inner: Arc::new(Inner {
                 db,
+                audit,
                 events,
                 sessions,
                 hosts,
@@ -310,7 +314,38 @@ impl RosterDelegation {
 
     /// Refreshes the rosters of `jids` (`roostctl roster refresh`): every
     /// one must be a valid JID on a delegated host, or nothing is fetched.
-    pub async fn refresh_jids(&self, jids: &[String]) -> Result<RefreshOutcome, ServiceError> {
+    /// Recorded as one entry once done: the account when there is one,
+    /// the counts otherwise.
+    pub async fn refresh_jids(
+        &self,
+        actor: &Actor,
+        jids: &[String],
+    ) -> Result<RefreshOutcome, ServiceError> {
+        let entry = match jids {
+            [one] => Entry::new(actor, AuditAction::RosterRefresh).jid(one),
+            _ => Entry::new(actor, AuditAction::RosterRefresh),
+        };
+        let result = self.refresh_checked(jids).await;
+        let entry = match &result {
+            Ok(outcome) => {
+                let entry = entry.detail(format!(
+                    "updated={} errors={}",
+                    outcome.updated,
+                    outcome.failures.len()
+                ));
+                if outcome.failures.is_empty() {
+                    entry
+                } else {
+                    entry.outcome("partly_failed")
+                }
+            }
+            Err(e) => entry.outcome(audit::code(e)),
+        };
+        self.inner.audit.record_apart(entry).await;
+        result
+    }
+
+    async fn refresh_checked(&self, jids: &[String]) -> Result<RefreshOutcome, ServiceError> {
         let mut users = BTreeSet::new();
         for text in jids {
             let jid = BareJid::new(text)

@@ -8,12 +8,13 @@ use roost_common::config::{Config, Synchronous};
 use roost_common::jid::DomainName;
 
 use super::accounts::Role;
+use super::audit::TEST_ADMIN;
 use super::clients::{AuthMethod, ClientId, ClientLogin, UserAgent};
 use super::sessions::{
     Connected, LiveSession, SessionDetails, SessionDirectory, SessionEnd, SessionFilter,
     SessionScope,
 };
-use super::{Accounts, Clients, FastTokens, Hosts, Sessions};
+use super::{Accounts, Audit, Clients, FastTokens, Hosts, Sessions};
 use crate::storage::{Db, DbThread};
 
 pub struct Fixture {
@@ -27,6 +28,7 @@ pub struct Fixture {
     pub accounts: Accounts,
     pub clients: Clients,
     pub fast: FastTokens,
+    pub audit: Audit,
 }
 
 /// A fixture with `alice@example.test` (password "pencil") and `configure`d options.
@@ -44,7 +46,8 @@ pub async fn fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
     let sessions = Sessions::default();
     let directory = Arc::new(FakeDirectory::default());
     sessions.attach(directory.clone());
-    let clients = Clients::new(db.clone(), config.clone(), sessions.clone());
+    let audit = Audit::new(db.clone(), Hosts(config.clone()));
+    let clients = Clients::new(db.clone(), config.clone(), sessions.clone(), audit.clone());
     let fast = FastTokens::new(db.clone(), config.clone(), clients.clone());
     let accounts = Accounts::new(
         db.clone(),
@@ -52,9 +55,10 @@ pub async fn fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
         config.clone(),
         Default::default(),
         clients.clone(),
+        audit.clone(),
     );
     accounts
-        .create("alice@example.test", "pencil", Role::User)
+        .create(&TEST_ADMIN, "alice@example.test", "pencil", Role::User)
         .await
         .unwrap();
     Fixture {
@@ -67,6 +71,7 @@ pub async fn fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
         accounts,
         clients,
         fast,
+        audit,
     }
 }
 

@@ -180,6 +180,28 @@ const MIGRATIONS: &[M<'static>] = &[
         FOREIGN KEY (host, username) REFERENCES accounts (host, username) ON DELETE CASCADE
     ) STRICT, WITHOUT ROWID;",
     ),
+    // The audit log (issue 12): who changed what and security events, kept
+    // for `audit.retention`. `at` in Unix seconds; `id` orders entries.
+    // Indexes serve `roostctl audit`'s filters and the purge by age.
+    M::up(
+        "CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor_kind TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        host TEXT,
+        jid TEXT,
+        subject TEXT,
+        outcome TEXT NOT NULL,
+        detail TEXT
+    ) STRICT;
+    CREATE INDEX audit_log_by_time ON audit_log (at);
+    CREATE INDEX audit_log_by_host ON audit_log (host, id);
+    CREATE INDEX audit_log_by_jid ON audit_log (jid, id);
+    CREATE INDEX audit_log_by_actor ON audit_log (actor, id);
+    CREATE INDEX audit_log_by_action ON audit_log (action, id);",
+    ),
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {

@@ -18,6 +18,7 @@ fn first_word_is_a_command() {
         (
             0,
             vec![
+                "audit".into(),
                 "backup".into(),
                 "c2s".into(),
                 "help".into(),
@@ -302,5 +303,13 @@ fn roster_refresh_completes_every_further_account_once() {
     assert_eq!(
         with_names("roster refresh --json bob@example.com alice@example.com ").0,
         ["alice@example.org"]
+    );
+}
+
+#[test]
+fn audit_actions_complete_from_their_one_definition() {
+    assert_eq!(
+        complete("audit --action invite.r"),
+        (15, vec!["invite.redeem".into(), "invite.revoke".into()])
     );
 }

@@ -979,3 +979,58 @@ fn invite_create_qr_is_a_flag() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn audit_filters_parse_alike_from_argv_and_shell_line() {
+    use roost_common::admin::{AuditAction, AuditQuery};
+    let argv = [
+        "audit",
+        "--host",
+        "example.com",
+        "--jid",
+        "ann@example.com",
+        "--since",
+        "7d",
+        "--action",
+        "invite.create",
+        "--limit",
+        "5",
+    ];
+    let expected = Request::Audit {
+        query: AuditQuery {
+            host: Some("example.com".into()),
+            jid: Some("ann@example.com".into()),
+            since_secs: Some(7 * 24 * 3600),
+            action: Some(AuditAction::InviteCreate),
+            limit: Some(5),
+        },
+    };
+    assert_eq!(admin_argv(&argv).request(None), expected);
+    assert_eq!(admin_line(&argv.join(" ")).request(None), expected);
+    assert_eq!(
+        admin_argv(&["audit"]).request(None),
+        Request::Audit {
+            query: AuditQuery {
+                limit: Some(roost_common::admin::DEFAULT_AUDIT_LIMIT),
+                ..AuditQuery::default()
+            },
+        }
+    );
+    assert_eq!(admin_argv(&["audit"]).name(), "audit");
+}
+
+#[test]
+fn audit_usage_errors() {
+    for argv in [
+        &["audit", "--action", "invite"][..],
+        &["audit", "--since", "soon"],
+        &["audit", "--since", "0"],
+        &["audit", "--limit", "0"],
+        &["audit", "--limit", "10001"],
+        &["audit", "example.com"],
+    ] {
+        let error = one_shot(argv).unwrap_err();
+        assert_ne!(error.kind(), ErrorKind::DisplayHelp, "{argv:?}");
+        assert_eq!(error.exit_code(), 2, "{argv:?}");
+    }
+}

@@ -2,8 +2,9 @@
 //! own integrity and foreign-key checks, no half-made record (an account
 //! without its credentials or redemption, a used invite without its
 //! account, a key whose invite count disagrees with its invites), every
-//! acknowledged write present, and each registration that was in flight
-//! either wholly there or wholly absent.
+//! acknowledged write present, each registration that was in flight
+//! either wholly there or wholly absent, and the audit log in step with
+//! the invites and redemptions it records.
 
 use std::path::Path;
 
@@ -93,6 +94,32 @@ pub fn check_structure(conn: &Connection, made_by_admin: &[String]) -> Problems 
         "roster items newer than their roster",
         "SELECT r.username || ' ' || r.contact FROM roster_items r JOIN accounts a
              ON a.host = r.host AND a.username = r.username WHERE r.version > a.roster_version",
+    );
+    // The audit log (issue 12) is written in the job that makes each
+    // change: after a kill, no change without its entry and no entry of
+    // a change that was rolled back. The load neither revokes nor
+    // deletes, so every entry's invite and redemption is still there.
+    expect_none(
+        "invites without their invite.create audit entry",
+        "SELECT id FROM invites i WHERE NOT EXISTS (SELECT 1 FROM audit_log l
+             WHERE l.action = 'invite.create' AND l.outcome = 'ok' AND l.subject = CAST(i.id AS TEXT))",
+    );
+    expect_none(
+        "invite.create audit entries of invites that do not exist",
+        "SELECT subject FROM audit_log l WHERE l.action = 'invite.create' AND l.outcome = 'ok'
+             AND NOT EXISTS (SELECT 1 FROM invites i WHERE CAST(i.id AS TEXT) = l.subject)",
+    );
+    expect_none(
+        "redemptions without their invite.redeem audit entry",
+        "SELECT jid FROM invite_redemptions r WHERE NOT EXISTS (SELECT 1 FROM audit_log l
+             WHERE l.action = 'invite.redeem' AND l.outcome = 'ok' AND l.jid = r.jid
+               AND l.subject = CAST(r.invite_id AS TEXT))",
+    );
+    expect_none(
+        "invite.redeem audit entries of redemptions that do not exist",
+        "SELECT jid FROM audit_log l WHERE l.action = 'invite.redeem' AND l.outcome = 'ok'
+             AND NOT EXISTS (SELECT 1 FROM invite_redemptions r
+                 WHERE r.jid = l.jid AND CAST(r.invite_id AS TEXT) = l.subject)",
     );
     // Accounts made by invites have exactly one redemption each.
     let invited: Vec<String> = rows(

@@ -1,6 +1,7 @@
 //! Accounts against a temporary database, logging in through the SCRAM
 //! state machine as a client would.
 
+use crate::services::audit::TEST_ADMIN;
 use roost_common::config::{AuthConfig, Synchronous};
 use roost_common::jid::DomainName;
 
@@ -21,7 +22,13 @@ fn accounts() -> (tempfile::TempDir, Accounts) {
         },
         ..Config::default()
     });
-    let clients = crate::services::Clients::new(db.clone(), config.clone(), Default::default());
+    let audit = crate::services::Audit::new(db.clone(), Hosts(config.clone()));
+    let clients = crate::services::Clients::new(
+        db.clone(),
+        config.clone(),
+        Default::default(),
+        audit.clone(),
+    );
     (
         dir,
         Accounts::new(
@@ -30,6 +37,7 @@ fn accounts() -> (tempfile::TempDir, Accounts) {
             config,
             Default::default(),
             clients,
+            audit,
         ),
     )
 }
@@ -56,7 +64,7 @@ async fn scram_login(accounts: &Accounts, hash: ScramHash, user: &str, password:
 async fn created_accounts_log_in_with_both_scram_hashes() {
     let (_dir, accounts) = accounts();
     let created = accounts
-        .create("Alice@Example.TEST", "pencil", Role::User)
+        .create(&TEST_ADMIN, "Alice@Example.TEST", "pencil", Role::User)
         .await
         .unwrap();
     assert_eq!(created.to_string(), "alice@example.test");
@@ -92,7 +100,7 @@ async fn created_accounts_log_in_with_both_scram_hashes() {
 async fn plain_passwords_are_checked_against_the_stored_credentials() {
     let (_dir, accounts) = accounts();
     let alice = accounts
-        .create("alice@example.test", "pencil", Role::User)
+        .create(&TEST_ADMIN, "alice@example.test", "pencil", Role::User)
         .await
         .unwrap();
     assert!(accounts.verify_plain(&alice, "pencil").await.unwrap());
@@ -116,7 +124,7 @@ async fn plain_passwords_are_checked_against_the_stored_credentials() {
 async fn duplicates_are_conflicts() {
     let (_dir, accounts) = accounts();
     accounts
-        .create("alice@example.test", "a", Role::User)
+        .create(&TEST_ADMIN, "alice@example.test", "a", Role::User)
         .await
         .unwrap();
     for again in [
@@ -124,13 +132,16 @@ async fn duplicates_are_conflicts() {
         "ALICE@example.test",
         "alice@EXAMPLE.test.",
     ] {
-        let err = accounts.create(again, "b", Role::Admin).await.unwrap_err();
+        let err = accounts
+            .create(&TEST_ADMIN, again, "b", Role::Admin)
+            .await
+            .unwrap_err();
         assert!(matches!(err, ServiceError::Conflict(_)), "{again}: {err:?}");
         assert_eq!(err.to_string(), "account alice@example.test already exists");
     }
     // The same name on another host is another account.
     accounts
-        .create("alice@other.test", "b", Role::User)
+        .create(&TEST_ADMIN, "alice@other.test", "b", Role::User)
         .await
         .unwrap();
     assert!(
@@ -156,13 +167,13 @@ async fn bad_jids_and_passwords_are_refused() {
         "al\"ice@example.test",
     ] {
         let err = accounts
-            .create(bad, "pencil", Role::User)
+            .create(&TEST_ADMIN, bad, "pencil", Role::User)
             .await
             .unwrap_err();
         assert!(matches!(err, ServiceError::Invalid(_)), "{bad:?}: {err:?}");
     }
     let err = accounts
-        .create("alice@nowhere.test", "pencil", Role::User)
+        .create(&TEST_ADMIN, "alice@nowhere.test", "pencil", Role::User)
         .await
         .unwrap_err();
     assert!(
@@ -176,7 +187,7 @@ async fn bad_jids_and_passwords_are_refused() {
         ("bell\u{7}", "RFC 4013"),
     ] {
         let err = accounts
-            .create("alice@example.test", password, Role::User)
+            .create(&TEST_ADMIN, "alice@example.test", password, Role::User)
             .await
             .unwrap_err();
         assert!(
@@ -192,11 +203,11 @@ async fn bad_jids_and_passwords_are_refused() {
 async fn passwords_change() {
     let (_dir, accounts) = accounts();
     let alice = accounts
-        .create("alice@example.test", "old", Role::User)
+        .create(&TEST_ADMIN, "alice@example.test", "old", Role::User)
         .await
         .unwrap();
     accounts
-        .set_password("alice@example.test", "new", None)
+        .set_password(&TEST_ADMIN, "alice@example.test", "new", None)
         .await
         .unwrap();
     assert!(!accounts.verify_plain(&alice, "old").await.unwrap());
@@ -204,12 +215,12 @@ async fn passwords_change() {
     assert!(scram_login(&accounts, ScramHash::Sha1, "alice", "new").await);
 
     let err = accounts
-        .set_password("bob@example.test", "x", None)
+        .set_password(&TEST_ADMIN, "bob@example.test", "x", None)
         .await
         .unwrap_err();
     assert!(matches!(err, ServiceError::NotFound("account")), "{err:?}");
     let err = accounts
-        .set_password("alice@example.test", "", None)
+        .set_password(&TEST_ADMIN, "alice@example.test", "", None)
         .await
         .unwrap_err();
     assert!(matches!(err, ServiceError::Invalid(_)), "{err:?}");
@@ -220,11 +231,11 @@ async fn passwords_change() {
 async fn roles() {
     let (_dir, accounts) = accounts();
     let alice = accounts
-        .create("alice@example.test", "a", Role::User)
+        .create(&TEST_ADMIN, "alice@example.test", "a", Role::User)
         .await
         .unwrap();
     let root = accounts
-        .create("root@example.test", "r", Role::Admin)
+        .create(&TEST_ADMIN, "root@example.test", "r", Role::Admin)
         .await
         .unwrap();
     assert_eq!(accounts.role(&alice).await.unwrap(), Some(Role::User));
@@ -232,12 +243,12 @@ async fn roles() {
     assert_eq!(accounts.role(&jid("bob@example.test")).await.unwrap(), None);
 
     accounts
-        .set_role("alice@example.test", Role::Admin)
+        .set_role(&TEST_ADMIN, "alice@example.test", Role::Admin)
         .await
         .unwrap();
     assert_eq!(accounts.role(&alice).await.unwrap(), Some(Role::Admin));
     let err = accounts
-        .set_role("bob@example.test", Role::Admin)
+        .set_role(&TEST_ADMIN, "bob@example.test", Role::Admin)
         .await
         .unwrap_err();
     assert!(matches!(err, ServiceError::NotFound("account")), "{err:?}");
@@ -252,10 +263,13 @@ async fn lists_are_per_host_and_sorted() {
         "bob@other.test",
         "bob@example.test",
     ] {
-        accounts.create(jid, "x", Role::User).await.unwrap();
+        accounts
+            .create(&TEST_ADMIN, jid, "x", Role::User)
+            .await
+            .unwrap();
     }
     accounts
-        .set_role("bob@example.test", Role::Admin)
+        .set_role(&TEST_ADMIN, "bob@example.test", Role::Admin)
         .await
         .unwrap();
     let listed = accounts.list("Example.Test").await.unwrap();
@@ -277,11 +291,11 @@ async fn lists_are_per_host_and_sorted() {
 async fn deleting_an_account_deletes_what_it_owns() {
     let (_dir, accounts) = accounts();
     let alice = accounts
-        .create("alice@example.test", "a", Role::User)
+        .create(&TEST_ADMIN, "alice@example.test", "a", Role::User)
         .await
         .unwrap();
     accounts
-        .create("bob@example.test", "b", Role::User)
+        .create(&TEST_ADMIN, "bob@example.test", "b", Role::User)
         .await
         .unwrap();
     accounts
@@ -300,7 +314,10 @@ async fn deleting_an_account_deletes_what_it_owns() {
         .await
         .unwrap();
 
-    accounts.delete("alice@example.test").await.unwrap();
+    accounts
+        .delete(&TEST_ADMIN, "alice@example.test")
+        .await
+        .unwrap();
     assert!(!accounts.exists(&alice).await.unwrap());
     let left: i64 = accounts
         .db
@@ -319,9 +336,12 @@ async fn deleting_an_account_deletes_what_it_owns() {
     assert_eq!(left, 0);
     assert!(accounts.exists(&jid("bob@example.test")).await.unwrap());
 
-    let err = accounts.delete("alice@example.test").await.unwrap_err();
+    let err = accounts
+        .delete(&TEST_ADMIN, "alice@example.test")
+        .await
+        .unwrap_err();
     assert!(matches!(err, ServiceError::NotFound("account")), "{err:?}");
-    assert!(accounts.delete("alice").await.is_err());
+    assert!(accounts.delete(&TEST_ADMIN, "alice").await.is_err());
 }
 
 #[tokio::test]
@@ -333,13 +353,20 @@ async fn the_decoy_secret_is_kept_in_the_data_directory() {
             data_dir: dir.path().to_owned(),
             ..Config::default()
         });
-        let clients = crate::services::Clients::new(db.clone(), config.clone(), Default::default());
+        let audit = crate::services::Audit::new(db.clone(), Hosts(config.clone()));
+        let clients = crate::services::Clients::new(
+            db.clone(),
+            config.clone(),
+            Default::default(),
+            audit.clone(),
+        );
         Accounts::new(
             db,
             Hosts(config.clone()),
             config,
             Default::default(),
             clients,
+            audit,
         )
     };
     let secret = start().decoy_secret().await.unwrap();

@@ -1,5 +1,6 @@
 //! Client records against a temporary database and a fake session table.
 
+use crate::services::audit::TEST_ADMIN;
 use roost_common::admin::ClientAuth;
 use roost_sasl::fast::{FastMechanism, initiator_hash};
 
@@ -66,7 +67,12 @@ async fn legacy_logins_are_told_apart_by_full_jid() {
     let phone = f.login(None, AuthMethod::Password, "phone").await;
     assert_eq!(phone.as_str().len(), 12);
     // Another Clients on the same database: nothing remembered in memory.
-    let again = Clients::new(f.db.clone(), f.config.clone(), Default::default());
+    let again = Clients::new(
+        f.db.clone(),
+        f.config.clone(),
+        Default::default(),
+        f.audit.clone(),
+    );
     let (user, agent) = (alice(), UserAgent::default());
     let mut ids = Vec::new();
     for resource in ["phone", "laptop"] {
@@ -142,7 +148,7 @@ async fn a_password_change_voids_the_throttle() {
     let f = fixture(|_| {}).await;
     f.login(Some("c1"), AuthMethod::Password, "app").await;
     f.accounts
-        .set_password("alice@example.test", "crayon", None)
+        .set_password(&TEST_ADMIN, "alice@example.test", "crayon", None)
         .await
         .unwrap();
     assert!(f.clients.list(&alice()).await.unwrap().is_empty());
@@ -281,7 +287,11 @@ async fn revoking_a_connected_fast_client_ends_its_sessions_and_tokens() {
         .add("alice@example.test/f1", "f1", AuthMethod::Fast);
     f.directory
         .add("alice@example.test/other", "other", AuthMethod::Password);
-    let revoked = f.clients.revoke(&alice(), "client/f1").await.unwrap();
+    let revoked = f
+        .clients
+        .revoke(&TEST_ADMIN, &alice(), "client/f1")
+        .await
+        .unwrap();
     assert_eq!(
         revoked,
         Revocation {
@@ -334,7 +344,11 @@ async fn revoking_a_fast_client_that_is_not_connected_deletes_its_token() {
         )
         .await
         .unwrap();
-    let revoked = f.clients.revoke(&alice(), "client/f1").await.unwrap();
+    let revoked = f
+        .clients
+        .revoke(&TEST_ADMIN, &alice(), "client/f1")
+        .await
+        .unwrap();
     assert_eq!(
         (revoked.sessions_ended, revoked.fast_tokens_deleted),
         (0, 1)
@@ -353,7 +367,7 @@ async fn revoking_a_password_client_ends_it_and_asks_for_a_password_reset() {
     );
     let revoked = f
         .clients
-        .revoke(&alice(), &format!("client/{legacy}"))
+        .revoke(&TEST_ADMIN, &alice(), &format!("client/{legacy}"))
         .await
         .unwrap();
     assert_eq!(
@@ -380,7 +394,11 @@ async fn a_legacy_session_on_a_server_chosen_resource_is_listed_and_revoked_unre
     assert!(listed[0].connected && listed[0].legacy);
     assert_eq!(listed[0].auth, [ClientAuth::Password]);
     assert_eq!(listed[0].first_seen, 1_700_000_000);
-    let revoked = f.clients.revoke(&alice(), "client/roost-x1").await.unwrap();
+    let revoked = f
+        .clients
+        .revoke(&TEST_ADMIN, &alice(), "client/roost-x1")
+        .await
+        .unwrap();
     assert_eq!(
         revoked,
         Revocation {
@@ -392,7 +410,9 @@ async fn a_legacy_session_on_a_server_chosen_resource_is_listed_and_revoked_unre
     // Gone with its session, it is unknown.
     f.directory.live.lock().unwrap().clear();
     assert!(matches!(
-        f.clients.revoke(&alice(), "client/roost-x1").await,
+        f.clients
+            .revoke(&TEST_ADMIN, &alice(), "client/roost-x1")
+            .await,
         Err(ServiceError::NotFound("client"))
     ));
 }
@@ -402,10 +422,14 @@ async fn revoking_an_inactive_client_does_nothing_and_succeeds() {
     let f = fixture(|_| {}).await;
     f.login(Some("old"), AuthMethod::Password, "old").await;
     f.accounts
-        .set_password("alice@example.test", "crayon", None)
+        .set_password(&TEST_ADMIN, "alice@example.test", "crayon", None)
         .await
         .unwrap();
-    let revoked = f.clients.revoke(&alice(), "client/old").await.unwrap();
+    let revoked = f
+        .clients
+        .revoke(&TEST_ADMIN, &alice(), "client/old")
+        .await
+        .unwrap();
     assert_eq!(revoked, Revocation::default());
 }
 
@@ -422,7 +446,11 @@ async fn unknown_or_malformed_selectors_are_not_found() {
         "client/",
         "client/a b",
     ] {
-        let error = f.clients.revoke(&alice(), selector).await.unwrap_err();
+        let error = f
+            .clients
+            .revoke(&TEST_ADMIN, &alice(), selector)
+            .await
+            .unwrap_err();
         assert!(
             matches!(error, ServiceError::NotFound("client")),
             "{selector}: {error:?}"
@@ -458,7 +486,7 @@ async fn a_password_change_ends_every_other_session_and_old_tokens() {
         since: 1_700_000_000,
     };
     f.accounts
-        .set_password("alice@example.test", "crayon", Some(&changer))
+        .set_password(&TEST_ADMIN, "alice@example.test", "crayon", Some(&changer))
         .await
         .unwrap();
     let ended = f.directory.ended.lock().unwrap().clone();
@@ -526,7 +554,10 @@ fn client_ids_are_short_printable_and_without_spaces() {
 #[tokio::test]
 async fn a_deleted_account_gets_no_records_or_tokens() {
     let f = fixture(|_| {}).await;
-    f.accounts.delete("alice@example.test").await.unwrap();
+    f.accounts
+        .delete(&TEST_ADMIN, "alice@example.test")
+        .await
+        .unwrap();
     let recorded = f
         .clients
         .record(ClientLogin {

@@ -1,6 +1,7 @@
 //! FAST tokens against a temporary database: issue, use, rotation, expiry
 //! and what a copy of the database reveals.
 
+use crate::services::audit::TEST_ADMIN;
 use std::os::unix::fs::PermissionsExt as _;
 
 use roost_sasl::fast::initiator_hash;
@@ -194,7 +195,7 @@ async fn a_password_change_expires_every_token() {
     login(&f, "c1", &used, false).await.unwrap();
     let fresh = issue(&f, "c1").await;
     f.accounts
-        .set_password("alice@example.test", "crayon", None)
+        .set_password(&TEST_ADMIN, "alice@example.test", "crayon", None)
         .await
         .unwrap();
     assert!(expired(login(&f, "c1", &used, false).await));
@@ -280,7 +281,10 @@ async fn a_token_in_use_is_checked_in_memory_and_a_revocation_forgets_it() {
         login(&f, "c1", "secret-token:fast-guess", false).await
     ));
     // Any change through the services forgets the account's rows.
-    f.clients.revoke(&alice(), "client/c1").await.unwrap();
+    f.clients
+        .revoke(&TEST_ADMIN, &alice(), "client/c1")
+        .await
+        .unwrap();
     assert!(refused(login(&f, "c1", &token, false).await));
 }
 

@@ -1,3 +1,4 @@
+use crate::services::audit::TEST_ADMIN;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -28,15 +29,28 @@ fn fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
     let config = Arc::new(config);
     let hosts = Hosts(config.clone());
     let events = Events::default();
-    let clients = crate::services::Clients::new(db.clone(), config.clone(), Default::default());
+    let audit = crate::services::Audit::new(db.clone(), hosts.clone());
+    let clients = crate::services::Clients::new(
+        db.clone(),
+        config.clone(),
+        Default::default(),
+        audit.clone(),
+    );
     let accounts = Accounts::new(
         db.clone(),
         hosts.clone(),
         config.clone(),
         events.clone(),
         clients,
+        audit.clone(),
     );
-    let invites = Invites::new(db.clone(), hosts.clone(), accounts.clone(), config.clone());
+    let invites = Invites::new(
+        db.clone(),
+        hosts.clone(),
+        accounts.clone(),
+        config.clone(),
+        audit.clone(),
+    );
     let onboarding = Onboarding::new(
         db.clone(),
         hosts,
@@ -44,6 +58,7 @@ fn fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
         invites,
         config,
         events.clone(),
+        audit,
     );
     Fixture {
         _dir: dir,
@@ -77,7 +92,10 @@ impl Fixture {
     }
 
     async fn user(&self, jid: &str, role: Role) {
-        self.accounts.create(jid, "password-1", role).await.unwrap();
+        self.accounts
+            .create(&TEST_ADMIN, jid, "password-1", role)
+            .await
+            .unwrap();
     }
 
     async fn subscription(&self, user: &str, contact: &str) -> Option<Subscription> {
@@ -186,14 +204,14 @@ async fn registering_takes_the_single_use_once() {
     assert!(f.onboarding.registration_invite(&token).await.is_ok());
     let jid = f
         .onboarding
-        .register("localhost", &token, "Carol", "a long password")
+        .register(&TEST_ADMIN, "localhost", &token, "Carol", "a long password")
         .await
         .unwrap();
     assert_eq!(jid, bare("carol@localhost"));
     assert!(f.accounts.exists(&jid).await.unwrap());
     assert!(matches!(
         f.onboarding
-            .register("localhost", &token, "dave", "another password")
+            .register(&TEST_ADMIN, "localhost", &token, "dave", "another password")
             .await,
         Err(RegistrationError::InviteInvalid)
     ));
@@ -220,7 +238,7 @@ async fn refused_registrations_keep_the_token() {
         let (onboarding, token) = (f.onboarding.clone(), token.clone());
         async move {
             onboarding
-                .register("localhost", &token, user, password)
+                .register(&TEST_ADMIN, "localhost", &token, user, password)
                 .await
         }
     };
@@ -266,7 +284,13 @@ async fn racing_registrations_create_one_account() {
         let (onboarding, token) = (f.onboarding.clone(), token.clone());
         tokio::spawn(async move {
             onboarding
-                .register("localhost", &token, &format!("racer{i}"), "a long password")
+                .register(
+                    &TEST_ADMIN,
+                    "localhost",
+                    &token,
+                    &format!("racer{i}"),
+                    "a long password",
+                )
                 .await
         })
     });
@@ -297,14 +321,26 @@ async fn invite_only_and_open_registration() {
     assert!(matches!(
         closed
             .onboarding
-            .register_open("localhost", LOOPBACK, "frank", "a long password")
+            .register_open(
+                &TEST_ADMIN,
+                "localhost",
+                LOOPBACK,
+                "frank",
+                "a long password"
+            )
             .await,
         Err(RegistrationError::InviteOnly)
     ));
     let open = fixture(|c| c.registration.invite_only = false);
     assert!(
         open.onboarding
-            .register_open("localhost", LOOPBACK, "frank", "a long password")
+            .register_open(
+                &TEST_ADMIN,
+                "localhost",
+                LOOPBACK,
+                "frank",
+                "a long password"
+            )
             .await
             .is_ok()
     );
@@ -321,7 +357,13 @@ async fn invite_only_and_open_registration() {
     ));
     assert!(matches!(
         open.onboarding
-            .register("localhost", &token_of(&contact), "gina", "a long password")
+            .register(
+                &TEST_ADMIN,
+                "localhost",
+                &token_of(&contact),
+                "gina",
+                "a long password"
+            )
             .await,
         Err(RegistrationError::InviteInvalid)
     ));
@@ -337,7 +379,7 @@ async fn open_registration_is_limited_per_address_invites_are_not() {
         let onboarding = f.onboarding.clone();
         async move {
             onboarding
-                .register_open("localhost", from, user, "a long password")
+                .register_open(&TEST_ADMIN, "localhost", from, user, "a long password")
                 .await
         }
     };
@@ -358,7 +400,13 @@ async fn open_registration_is_limited_per_address_invites_are_not() {
     f.user("root@localhost", Role::Admin).await;
     let invite = f.invite("root@localhost", UserInviteRequest::Account).await;
     f.onboarding
-        .register("localhost", &token_of(&invite), "five", "a long password")
+        .register(
+            &TEST_ADMIN,
+            "localhost",
+            &token_of(&invite),
+            "five",
+            "a long password",
+        )
         .await
         .unwrap();
 }
@@ -372,7 +420,13 @@ async fn contact_invites_make_mutual_contacts() {
     // Registering with an account-and-contact invite.
     let both = f.invite("bob@localhost", UserInviteRequest::Contact).await;
     f.onboarding
-        .register("localhost", &token_of(&both), "carol", "a long password")
+        .register(
+            &TEST_ADMIN,
+            "localhost",
+            &token_of(&both),
+            "carol",
+            "a long password",
+        )
         .await
         .unwrap();
     assert_eq!(

@@ -3,6 +3,7 @@
 //! finds, one request for concurrent fetches, failures that keep the last
 //! good copy, the timeout, and who may call the refresh.
 
+use crate::services::audit::TEST_ADMIN;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -81,8 +82,14 @@ async fn setup(configure: impl FnOnce(&mut RosterDelegationConfig)) -> Setup {
     .await;
     let events = Events::default();
     let receiver = events.subscribe();
-    let delegation =
-        RosterDelegation::new(fx.db.clone(), &fx.config, events, fx.sessions.clone()).unwrap();
+    let delegation = RosterDelegation::new(
+        fx.db.clone(),
+        &fx.config,
+        events,
+        fx.sessions.clone(),
+        fx.audit.clone(),
+    )
+    .unwrap();
     Setup {
         rosters: Rosters::new(fx.db.clone(), &fx.config),
         fx,
@@ -377,7 +384,7 @@ async fn refresh_counts_each_username_once() {
     let s = setup(|_| {}).await;
     s.answers(BOB_CARL);
     s.fx.accounts
-        .create("bob@example.test", "pencil1", Role::User)
+        .create(&TEST_ADMIN, "bob@example.test", "pencil1", Role::User)
         .await
         .unwrap();
     let outcome = s
@@ -401,7 +408,7 @@ async fn usernames_are_percent_encoded_in_the_url() {
     let s = setup(|_| {}).await;
     s.answers("{}");
     s.fx.accounts
-        .create("élan+x@example.test", "pencil1", Role::User)
+        .create(&TEST_ADMIN, "élan+x@example.test", "pencil1", Role::User)
         .await
         .unwrap();
     assert_eq!(s.refresh(&["élan+x"]).await.updated, 1);
@@ -416,7 +423,12 @@ async fn dot_usernames_are_never_put_in_the_url() {
     s.answers(BOB_CARL);
     for name in [".", ".."] {
         s.fx.accounts
-            .create(&format!("{name}@example.test"), "pencil1", Role::User)
+            .create(
+                &TEST_ADMIN,
+                &format!("{name}@example.test"),
+                "pencil1",
+                Role::User,
+            )
             .await
             .unwrap();
     }
@@ -472,7 +484,10 @@ async fn refresh_jids_refuses_hosts_without_delegation() {
     let s = setup(|_| {}).await;
     let e = s
         .delegation
-        .refresh_jids(&["alice@example.test".into(), "x@elsewhere.test".into()])
+        .refresh_jids(
+            &TEST_ADMIN,
+            &["alice@example.test".into(), "x@elsewhere.test".into()],
+        )
         .await
         .unwrap_err();
     assert!(
@@ -482,7 +497,7 @@ async fn refresh_jids_refuses_hosts_without_delegation() {
     );
     assert!(
         s.delegation
-            .refresh_jids(&["nonsense".into()])
+            .refresh_jids(&TEST_ADMIN, &["nonsense".into()])
             .await
             .is_err()
     );
@@ -561,6 +576,7 @@ async fn the_refresh_host_comes_from_the_host_header() {
         &config,
         Events::default(),
         Sessions::default(),
+        s.fx.audit.clone(),
     )
     .unwrap();
     assert_eq!(delegation.refresh_host(Some("plain.test")), None);
@@ -593,6 +609,7 @@ async fn a_missing_secret_file_is_a_setup_error() {
         &fx.config,
         Events::default(),
         Sessions::default(),
+        fx.audit.clone(),
     )
     .err()
     .expect("setup fails");

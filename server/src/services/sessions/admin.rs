@@ -6,6 +6,7 @@ use jid::{BareJid, FullJid, Jid};
 use roost_common::admin::SessionInfo;
 
 use super::{SessionDetails, SessionScope, Sessions};
+use crate::services::audit::{self, Actor, Audit, AuditAction, Entry};
 use crate::services::{Hosts, ServiceError};
 
 /// The stream error's text when the admin gave none.
@@ -18,11 +19,35 @@ pub const MAX_CLOSE_TEXT: usize = 1024;
 pub struct SessionAdmin {
     hosts: Hosts,
     sessions: Sessions,
+    audit: Audit,
 }
 
 impl SessionAdmin {
-    pub fn new(hosts: Hosts, sessions: Sessions) -> SessionAdmin {
-        SessionAdmin { hosts, sessions }
+    pub fn new(hosts: Hosts, sessions: Sessions, audit: Audit) -> SessionAdmin {
+        SessionAdmin {
+            hosts,
+            sessions,
+            audit,
+        }
+    }
+
+    /// Ends the sessions `jid` names (see [`Self::end`]) as `actor` asked,
+    /// recorded in the audit log whatever the outcome.
+    pub async fn close(
+        &self,
+        actor: &Actor,
+        jid: &str,
+        reason: Option<&str>,
+    ) -> Result<usize, ServiceError> {
+        let ended = self.end(jid, reason);
+        let entry = Entry::new(actor, AuditAction::SessionClose).subject(jid);
+        let entry = match (&ended, reason) {
+            (Ok(n), Some(reason)) => entry.detail(format!("sessions={n} reason={reason}")),
+            (Ok(n), None) => entry.detail(format!("sessions={n}")),
+            (Err(e), _) => entry.outcome(audit::code(e)),
+        };
+        self.audit.record_apart(entry).await;
+        ended
     }
 
     /// The sessions `filter` names (a host, a bare or a full JID; `None`
@@ -47,7 +72,7 @@ impl SessionAdmin {
     /// telling each client `reason` (or [`DEFAULT_CLOSE_TEXT`]). Returns
     /// how many ended; none is an error ([`ServiceError::NotFound`]), so
     /// that a mistyped resource does not pass for a kick.
-    pub fn close(&self, jid: &str, reason: Option<&str>) -> Result<usize, ServiceError> {
+    fn end(&self, jid: &str, reason: Option<&str>) -> Result<usize, ServiceError> {
         let scope = match self.scope(jid)? {
             SessionScope::Host(_) => {
                 return Err(ServiceError::Invalid(format!(

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 
 use super::C2sShared;
 use crate::metrics::InviteRedeemedBy;
+use crate::services::audit::Actor;
 use crate::services::onboarding::RegistrationError;
 use crate::xmpp::stanza::{ErrorType, StanzaError};
 use roost_xml::{Element, ns};
@@ -95,11 +96,16 @@ impl StreamRegistration {
             }
             Some("set") => {
                 let (username, password) = submitted(query)?;
+                let actor = Actor::Connection { address: peer };
                 let registered = match &self.token {
-                    Some(token) => onboarding.register(host, token, &username, &password).await,
+                    Some(token) => {
+                        onboarding
+                            .register(&actor, host, token, &username, &password)
+                            .await
+                    }
                     None => {
                         onboarding
-                            .register_open(host, peer, &username, &password)
+                            .register_open(&actor, host, peer, &username, &password)
                             .await
                     }
                 };

@@ -11,6 +11,7 @@
 
 use super::XmppContext;
 use super::iq::{IqFuture, IqHandler, IqKind, IqRequest, IqTarget};
+use crate::services::audit::Actor;
 use crate::xmpp::stanza::StanzaError;
 use roost_xml::Element;
 
@@ -52,10 +53,9 @@ impl IqHandler for AccountHandler {
                     // event ends this session through its queue, which
                     // this connection reads only after it has written
                     // the result.
-                    ctx.services
-                        .accounts
-                        .delete(&own.to_bare().to_string())
-                        .await?;
+                    let user = own.to_bare().to_string();
+                    let actor = Actor::Xmpp { jid: user.clone() };
+                    ctx.services.accounts.delete(&actor, &user).await?;
                     Ok(None)
                 }
                 IqKind::Set => {

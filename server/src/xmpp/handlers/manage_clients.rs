@@ -14,6 +14,7 @@ use roost_common::time::xep0082;
 use super::XmppContext;
 use super::iq::{DetailedFuture, IqError, IqFuture, IqHandler, IqKind, IqRequest};
 use crate::services::ServiceError;
+use crate::services::audit::Actor;
 use crate::xmpp::stanza::StanzaError;
 use roost_xml::Element;
 
@@ -84,10 +85,14 @@ async fn revoke(ctx: &XmppContext, request: IqRequest<'_>) -> Result<Option<Elem
             .into());
     }
     let selector = request.payload.attr("id").unwrap_or_default();
+    let user = request.session.jid.to_bare();
+    let actor = Actor::Xmpp {
+        jid: user.to_string(),
+    };
     let revoked = ctx
         .services
         .clients
-        .revoke(&request.session.jid.to_bare(), selector)
+        .revoke(&actor, &user, selector)
         .await
         .map_err(|e| match e {
             ServiceError::NotFound(_) => {

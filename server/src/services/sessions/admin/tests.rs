@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use roost_common::config::Config;
+use roost_common::config::{Config, Synchronous};
 use roost_common::jid::DomainName;
 
 use super::*;
@@ -24,10 +24,13 @@ fn admin() -> (SessionAdmin, Arc<FakeDirectory>) {
     directory.add("alice@example.test/phone", "c2", AuthMethod::Password);
     directory.add("alice@example.test/laptop", "c3", AuthMethod::Fast);
     directory.add("carol@other.test/x", "c4", AuthMethod::Password);
-    (
-        SessionAdmin::new(Hosts(Arc::new(config)), sessions),
-        directory,
-    )
+    let hosts = Hosts(Arc::new(config));
+    // The audit log is not reached by these tests: they call `end`.
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _thread) =
+        crate::storage::Db::open(&dir.path().join("t.sqlite3"), Synchronous::Normal).unwrap();
+    let audit = crate::services::Audit::new(db, hosts.clone());
+    (SessionAdmin::new(hosts, sessions, audit), directory)
 }
 
 fn jids(rows: Vec<SessionInfo>) -> Vec<String> {
@@ -109,7 +112,7 @@ fn close_ends_one_session_or_an_account_with_the_text() {
     let (admin, directory) = admin();
     assert_eq!(
         admin
-            .close("alice@example.test/phone", Some("  spam  "))
+            .end("alice@example.test/phone", Some("  spam  "))
             .unwrap(),
         1
     );
@@ -120,14 +123,14 @@ fn close_ends_one_session_or_an_account_with_the_text() {
             "spam".to_owned()
         )
     );
-    assert_eq!(admin.close("bob@example.test", None).unwrap(), 1);
+    assert_eq!(admin.end("bob@example.test", None).unwrap(), 1);
     assert_eq!(
         directory.closed.lock().unwrap().pop().unwrap().1,
         DEFAULT_CLOSE_TEXT,
         "no reason: the default text"
     );
 
-    assert_eq!(admin.close("alice@example.test", Some(" ")).unwrap(), 1);
+    assert_eq!(admin.end("alice@example.test", Some(" ")).unwrap(), 1);
     assert_eq!(
         jids(admin.list(None).unwrap()),
         ["carol@other.test/x"],
@@ -135,7 +138,7 @@ fn close_ends_one_session_or_an_account_with_the_text() {
     );
     assert_eq!(
         admin
-            .close("carol@other.test", Some("two\nlines\tand a tab"))
+            .end("carol@other.test", Some("two\nlines\tand a tab"))
             .unwrap(),
         1,
         "line breaks and tabs are fine"
@@ -146,30 +149,30 @@ fn close_ends_one_session_or_an_account_with_the_text() {
 fn close_refuses_hosts_unknown_sessions_and_long_reasons() {
     let (admin, directory) = admin();
     assert!(matches!(
-        admin.close("example.test", None),
+        admin.end("example.test", None),
         Err(ServiceError::Invalid(_))
     ));
     assert!(matches!(
-        admin.close("alice@example.test/tablet", None),
+        admin.end("alice@example.test/tablet", None),
         Err(ServiceError::NotFound("session"))
     ));
     assert!(matches!(
-        admin.close("dave@example.test", None),
+        admin.end("dave@example.test", None),
         Err(ServiceError::NotFound("session"))
     ));
     assert!(matches!(
-        admin.close("alice@nowhere.test", None),
+        admin.end("alice@nowhere.test", None),
         Err(ServiceError::UnknownHost(_))
     ));
     let long = "x".repeat(MAX_CLOSE_TEXT + 1);
     assert!(matches!(
-        admin.close("alice@example.test", Some(&long)),
+        admin.end("alice@example.test", Some(&long)),
         Err(ServiceError::Invalid(_))
     ));
     for unreadable in ["bell\u{7}", "nul\0", "\u{FFFE}"] {
         assert!(
             matches!(
-                admin.close("alice@example.test", Some(unreadable)),
+                admin.end("alice@example.test", Some(unreadable)),
                 Err(ServiceError::Invalid(_))
             ),
             "{unreadable:?}"
