@@ -1005,10 +1005,11 @@ mod tests {
                             c2s_direct_tls: vec![],
                             http: "127.0.0.1:5280".into(),
                             admin_socket: "/var/lib/roost/roostd.sock".into(),
+                            metrics: vec!["127.0.0.1:5290".into()],
                         },
                     },
                 },
-                r#"{"status":{"status":{"version":"0.1.0","started_at":1700000000,"uptime_secs":60,"hosts":[{"host":"example.com","sessions":2}],"memory_rss_bytes":4096,"database_bytes":8192,"listeners":{"c2s":["0.0.0.0:5222"],"c2s_direct_tls":[],"http":"127.0.0.1:5280","admin_socket":"/var/lib/roost/roostd.sock"}}}}"#,
+                r#"{"status":{"status":{"version":"0.1.0","started_at":1700000000,"uptime_secs":60,"hosts":[{"host":"example.com","sessions":2}],"memory_rss_bytes":4096,"database_bytes":8192,"listeners":{"c2s":["0.0.0.0:5222"],"c2s_direct_tls":[],"http":"127.0.0.1:5280","admin_socket":"/var/lib/roost/roostd.sock","metrics":["127.0.0.1:5290"]}}}}"#,
             ),
             (
                 Reply::C2sSessions {

@@ -69,10 +69,13 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen for HTTP on {}", config.http.bind))?;
     let c2s_listeners = xmpp::c2s::bind(&config.c2s).await?;
     let c2s_addrs = xmpp::c2s::local_addrs(&c2s_listeners);
-    services
-        .status
-        .attach_listeners(bound_listeners(&config, &http_listener, &c2s_listeners));
     let metrics_listeners = metrics::bind(&config.metrics.bind).await?;
+    services.status.attach_listeners(bound_listeners(
+        &config,
+        &http_listener,
+        &c2s_listeners,
+        &metrics_listeners,
+    ));
     // The admin socket comes last: once it exists, roostd is ready.
     let admin = admin::AdminSocket::bind(&config.socket_path())?;
     tracing::info!(
@@ -206,6 +209,7 @@ fn bound_listeners(
     config: &Config,
     http: &tokio::net::TcpListener,
     c2s: &[(tokio::net::TcpListener, bool)],
+    metrics: &[tokio::net::TcpListener],
 ) -> roost_common::admin::ListenerInfo {
     let addresses = |direct_tls: bool| {
         c2s.iter()
@@ -221,6 +225,11 @@ fn bound_listeners(
             .local_addr()
             .map_or_else(|_| config.http.bind.to_string(), |addr| addr.to_string()),
         admin_socket: config.socket_path().display().to_string(),
+        metrics: metrics
+            .iter()
+            .filter_map(|listener| listener.local_addr().ok())
+            .map(|addr| addr.to_string())
+            .collect(),
     }
 }
 

@@ -71,11 +71,16 @@ impl Reloader {
         let mut log_level = self.one_at_a_time.lock().await;
         let file = self.config_file.clone();
         let certs = self.certs.clone();
-        // Reading files (and generating a certificate that was deleted) is
-        // blocking work.
+        let running_data_dir = self.running.data_dir.clone();
+        // Reading files is blocking work.
         let loaded = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let fresh = Config::load(file.as_deref())?;
-            let cert = certs.check(&fresh)?;
+            // Without a configured certificate, the one generated at start,
+            // in the data directory that runs (a new data_dir waits for a
+            // restart, as it says).
+            let mut for_tls = fresh.clone();
+            for_tls.data_dir = running_data_dir;
+            let cert = certs.check(&for_tls)?;
             Ok((fresh, cert))
         })
         .await?;

@@ -27,7 +27,7 @@ pub fn server_config(
 ) -> anyhow::Result<(Arc<rustls::ServerConfig>, Arc<CertStore>)> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let store = Arc::new(CertStore {
-        current: RwLock::new(load(config, &provider)?),
+        current: RwLock::new(load(config, &provider, Generate::IfMissing)?),
         provider: provider.clone(),
     });
     let mut tls = rustls::ServerConfig::builder_with_provider(provider)
@@ -67,9 +67,11 @@ impl CertStore {
     /// Reads the certificate and key `config` names (or the generated
     /// pair) again and checks them. A file that cannot be read or parsed,
     /// or a key that is not the certificate's, is the error.
+    /// Without a configured pair this reads the generated one, which a
+    /// reload never makes: it was made at start.
     pub fn check(&self, config: &Config) -> anyhow::Result<CheckedCert> {
         Ok(CheckedCert {
-            key: load(config, &self.provider)?,
+            key: load(config, &self.provider, Generate::Never)?,
             from: paths(config).0,
         })
     }
@@ -77,7 +79,9 @@ impl CertStore {
     /// Serves `cert` to handshakes from now on.
     pub fn install(&self, cert: CheckedCert) -> CertReload {
         let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
-        if current.cert.first() == cert.key.cert.first() {
+        // The whole chain: a reload that adds a missing intermediate to an
+        // unchanged certificate must serve it.
+        if current.cert == cert.key.cert {
             return CertReload::Unchanged;
         }
         *current = cert.key;
@@ -109,14 +113,26 @@ fn paths(config: &Config) -> (PathBuf, PathBuf) {
     }
 }
 
-/// Reads (generating first if none is configured and none was made yet)
-/// the certificate chain and its key, and checks they belong together.
+/// Whether [`load`] may make the self-signed pair.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Generate {
+    IfMissing,
+    Never,
+}
+
+/// Reads (generating first, when allowed, if none is configured and none
+/// was made yet) the certificate chain and its key, and checks they belong
+/// together.
 fn load(
     config: &Config,
     provider: &rustls::crypto::CryptoProvider,
+    generate: Generate,
 ) -> anyhow::Result<Arc<CertifiedKey>> {
     let (cert_path, key_path) = paths(config);
-    if config.tls.certificate.is_none() && (!cert_path.exists() || !key_path.exists()) {
+    if generate == Generate::IfMissing
+        && config.tls.certificate.is_none()
+        && (!cert_path.exists() || !key_path.exists())
+    {
         self_signed::generate(config, &cert_path, &key_path)?;
     }
     let chain = read_chain(&cert_path)?;
@@ -188,6 +204,21 @@ mod tests {
         );
         let second = store.current().cert[0].clone();
         assert_ne!(first, second);
+
+        // The same certificate with an intermediate added: served too.
+        let intermediate = rcgen::CertificateParams::new(vec!["ca.example".to_owned()])
+            .unwrap()
+            .self_signed(&rcgen::KeyPair::generate().unwrap())
+            .unwrap();
+        let mut chain = std::fs::read_to_string(&cert).unwrap();
+        chain.push_str(&intermediate.pem());
+        std::fs::write(&cert, chain).unwrap();
+        assert_eq!(
+            store.check(&config).map(|c| store.install(c)).unwrap(),
+            CertReload::Replaced { from: cert.clone() }
+        );
+        assert_eq!(store.current().cert.len(), 2);
+        assert_eq!(store.current().cert[0], second);
 
         // A key that is not the certificate's: refused, the second stays.
         let other = rcgen::KeyPair::generate().unwrap();

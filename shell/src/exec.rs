@@ -50,6 +50,15 @@ pub enum Error {
     /// Options that cannot go together; nothing was sent.
     #[error("{0}")]
     Usage(&'static str),
+    /// roostd wrote a backup this process cannot see where roostd says it
+    /// is: roostd has a file system view of its own.
+    #[error(
+        "roostd wrote {path} ({bytes} bytes), but roostctl does not find it there: roostd \
+         sees the file system its own way (under systemd: PrivateTmp, ProtectSystem); \
+         back up into a directory roostd may write, such as one in the unit's \
+         ReadWritePaths or its StateDirectory"
+    )]
+    BackupOutOfSight { path: String, bytes: u64 },
 }
 
 impl Error {
@@ -60,7 +69,8 @@ impl Error {
             Error::UnexpectedReply { .. } => 3,
             Error::Output(_)
             | Error::PasswordResetRequired { .. }
-            | Error::RosterRefreshFailed { .. } => 1,
+            | Error::RosterRefreshFailed { .. }
+            | Error::BackupOutOfSight { .. } => 1,
             // Nothing was sent: like a missing argument.
             Error::Password(_) | Error::Usage(_) => 2,
         }
@@ -185,6 +195,15 @@ pub fn execute(
         }
         (AdminCommand::Reload, Reply::Reloaded { report }) => operations::reloaded(&report, style),
         (AdminCommand::Backup { .. }, Reply::BackedUp { backup }) => {
+            // roostctl checks what it is told: roostd may have written into
+            // a private /tmp that no one else sees and that goes with it.
+            let seen = std::fs::metadata(&backup.path).map(|m| m.len());
+            if seen.ok() != Some(backup.bytes) {
+                return Err(Error::BackupOutOfSight {
+                    path: backup.path,
+                    bytes: backup.bytes,
+                });
+            }
             operations::backed_up(&backup, style)
         }
         (

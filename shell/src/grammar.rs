@@ -273,10 +273,11 @@ pub enum AdminCommand {
     /// seconds, seconds), one host<TAB>HOST<TAB>SESSIONS line per host,
     /// memory_rss_bytes (empty when unknown), database_bytes, then one
     /// c2s<TAB>ADDRESS, c2s_direct_tls<TAB>ADDRESS line per listener,
-    /// http<TAB>ADDRESS and admin_socket<TAB>PATH. --json gives {"version",
+    /// http<TAB>ADDRESS, admin_socket<TAB>PATH and one metrics<TAB>ADDRESS
+    /// line per metrics listener. --json gives {"version",
     /// "started_at", "uptime_secs", "hosts": [{"host", "sessions"}],
     /// "memory_rss_bytes", "database_bytes", "listeners": {"c2s",
-    /// "c2s_direct_tls", "http", "admin_socket"}}, memory_rss_bytes null
+    /// "c2s_direct_tls", "http", "admin_socket", "metrics"}}, memory_rss_bytes null
     /// when unknown.
     Status,
 

@@ -149,6 +149,10 @@ async fn status_lists_and_closes_sessions() {
         listeners["admin_socket"],
         server.socket_path().display().to_string()
     );
+    assert_eq!(
+        listeners["metrics"],
+        serde_json::json!([format!("127.0.0.1:{}", server.metrics_port)])
+    );
 
     let before = roost_now();
     let (mut laptop, laptop_jid) = alice_sasl2(&server).await;

@@ -41,6 +41,10 @@ pub struct ListenerInfo {
     pub http: String,
     /// The admin socket's path.
     pub admin_socket: String,
+    /// The OpenMetrics endpoint's addresses (none when turned off); absent
+    /// from older roostd builds.
+    #[serde(default)]
+    pub metrics: Vec<String>,
 }
 
 /// One bound client session.

@@ -13,7 +13,7 @@
 //! time from [`Sampled`].
 
 mod listener;
-mod process;
+pub(crate) mod process;
 mod stanzas;
 
 use std::time::SystemTime;

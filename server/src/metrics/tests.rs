@@ -1,3 +1,6 @@
+//! The registry's names, types, units and labels, and that each count moves
+//! only its own series.
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

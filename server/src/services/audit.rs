@@ -76,15 +76,19 @@ impl Entry {
         }
     }
 
+    /// Lower-cased as stored, so that `--host` finds a refusal of what an
+    /// admin typed in capitals.
     pub fn host(mut self, host: impl ToString) -> Entry {
-        self.host = Some(host.to_string());
+        self.host = Some(host.to_string().to_ascii_lowercase());
         self
     }
 
-    /// The account concerned; its host becomes the entry's host unless one
-    /// was given.
+    /// The account concerned, normalised as stored when it is a JID (so
+    /// that `--jid` finds a refusal of `Alice@Example.COM`); its host
+    /// becomes the entry's host unless one was given.
     pub fn jid(mut self, jid: impl ToString) -> Entry {
-        let jid = jid.to_string();
+        let typed = jid.to_string();
+        let jid = jid::BareJid::new(&typed).map_or(typed, |jid| jid.to_string());
         if self.host.is_none()
             && let Some((_, host)) = jid.split_once('@')
         {
@@ -146,7 +150,9 @@ impl Audit {
     /// anyone else.
     pub async fn refused(&self, entry: Entry) {
         let budget = match entry.actor {
-            Actor::Admin { .. } => None,
+            // Only root or roostd's own user can make the server act (a
+            // SIGHUP), as only they reach the admin socket.
+            Actor::Admin { .. } | Actor::Server => None,
             _ => Some(Budget::Refusals),
         };
         self.write(entry, budget).await;

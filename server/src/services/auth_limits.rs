@@ -97,6 +97,12 @@ struct Tally {
     pending: usize,
     /// The last time this entry changed, to pick whom to forget first.
     touched: Option<Instant>,
+    /// This lock was recorded in the audit log. Under a steady guesser the
+    /// window slides (one failure expires, one more attempt fails and fills
+    /// it again) without the lock ever lifting; it is one lock, recorded
+    /// once, until its failures are all gone (the entry is forgotten) or a
+    /// login succeeds.
+    lock_recorded: bool,
 }
 
 impl Tally {
@@ -129,10 +135,15 @@ impl Tally {
         self.failures.is_empty() && self.pending == 0
     }
 
-    /// Whether the failure just recorded filled the allowance: the lock
-    /// starts now (later refused attempts record no failure).
-    fn locks_now(&self, max: usize) -> bool {
-        self.failures.len() == max
+    /// Whether the failure just recorded filled the allowance and this lock
+    /// was not recorded yet: the lock starts now (later refused attempts
+    /// record no failure).
+    fn locks_now(&mut self, max: usize) -> bool {
+        if self.failures.len() == max && !self.lock_recorded {
+            self.lock_recorded = true;
+            return true;
+        }
+        false
     }
 
     fn record_failure(&mut self, max: usize, now: Instant) {
@@ -282,7 +293,10 @@ impl Attempt {
                         locked.push(Scope::Account);
                     }
                 }
-                Outcome::Success => tally.failures.clear(),
+                Outcome::Success => {
+                    tally.failures.clear();
+                    tally.lock_recorded = false;
+                }
                 Outcome::Abandoned => {}
             }
             if tally.is_idle() {

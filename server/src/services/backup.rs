@@ -54,28 +54,12 @@ impl Backups {
                 "backup path '{path}' is not absolute"
             )));
         }
-        let (Some(dir), Some(name)) = (dest.parent(), dest.file_name()) else {
-            return Err(ServiceError::Invalid(format!(
-                "backup path '{path}' names no file"
-            )));
-        };
-        if !dir.is_dir() {
-            return Err(ServiceError::Invalid(format!(
-                "directory {} does not exist",
-                dir.display()
-            )));
-        }
-        if dest.symlink_metadata().is_ok() {
-            return Err(ServiceError::Conflict(dest.display().to_string()));
-        }
-        let mut partial = name.to_owned();
-        partial.push(format!(".partial-{}", std::process::id()));
-        let partial = dir.join(format!(".{}", partial.to_string_lossy()));
-
         let _one = self.one_at_a_time.lock().await;
         let database = self.database.clone();
         let started = Instant::now();
+        // Every file system call, the checks included, off the runtime.
         let written = tokio::task::spawn_blocking(move || {
+            let partial = partial_name(&dest)?;
             let outcome = write_checked(&database, &partial, &dest);
             let _ = std::fs::remove_file(&partial);
             outcome.map(|bytes| (dest, bytes))
@@ -91,6 +75,29 @@ impl Backups {
         tracing::info!(path = %info.path, bytes, millis = info.millis, "backup written");
         Ok(info)
     }
+}
+
+/// The hidden file next to `dest` the copy is made in, once `dest` is
+/// known to be a new name in an existing directory.
+fn partial_name(dest: &Path) -> Result<PathBuf, ServiceError> {
+    let (Some(dir), Some(name)) = (dest.parent(), dest.file_name()) else {
+        return Err(ServiceError::Invalid(format!(
+            "backup path '{}' names no file",
+            dest.display()
+        )));
+    };
+    if !dir.is_dir() {
+        return Err(ServiceError::Invalid(format!(
+            "directory {} does not exist",
+            dir.display()
+        )));
+    }
+    if dest.symlink_metadata().is_ok() {
+        return Err(ServiceError::Conflict(dest.display().to_string()));
+    }
+    let mut partial = name.to_owned();
+    partial.push(format!(".partial-{}", std::process::id()));
+    Ok(dir.join(format!(".{}", partial.to_string_lossy())))
 }
 
 /// Copies into `partial`, syncs it, links it to `dest`; the size written.

@@ -56,7 +56,7 @@ impl ServerStatus {
                     sessions: counts.get(host.as_str()).copied().unwrap_or(0) as u64,
                 })
                 .collect(),
-            memory_rss_bytes: resident_bytes(),
+            memory_rss_bytes: crate::metrics::process::resident_bytes(),
             database_bytes: self.db.size_on_disk(),
             listeners: self
                 .listeners
@@ -75,17 +75,8 @@ fn configured_listeners(config: &Config) -> ListenerInfo {
         c2s_direct_tls: addresses(&config.c2s.direct_tls_bind),
         http: config.http.bind.to_string(),
         admin_socket: config.socket_path().display().to_string(),
+        metrics: addresses(&config.metrics.bind),
     }
-}
-
-/// This process's resident set size, from `/proc/self/statm` (its second
-/// field, in pages); `None` where there is no such file.
-fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // SAFETY: sysconf only reads a system constant.
-    let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    Some(pages * u64::try_from(page_size).ok()?)
 }
 
 #[cfg(test)]

@@ -637,3 +637,35 @@ fn invite_create_qr_with_json_is_a_usage_error_and_sends_nothing() {
     assert_eq!(out, "");
     assert!(fake.requests().is_empty());
 }
+
+#[test]
+fn a_backup_roostctl_cannot_see_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let there = dir.path().join("seen.sqlite3");
+    std::fs::write(&there, [0u8; 10]).unwrap();
+    let backed_up = |path: &std::path::Path, bytes: u64| Reply::BackedUp {
+        backup: roost_common::admin::BackupInfo {
+            path: path.display().to_string(),
+            bytes,
+            millis: 3,
+        },
+    };
+    let fake = FakeRoostd::replying(backed_up(&there, 10));
+    let (result, out) = run(&fake, &format!("backup {}", there.display()), Style::Lines);
+    result.unwrap();
+    assert_eq!(out, format!("{}\n", there.display()));
+
+    // Written into a private /tmp, or another file of that name.
+    let elsewhere = dir.path().join("private.sqlite3");
+    for (path, bytes) in [(&elsewhere, 10), (&there, 4096)] {
+        let fake = FakeRoostd::replying(backed_up(path, bytes));
+        let (result, out) = run(&fake, &format!("backup {}", path.display()), Style::Lines);
+        let err = result.unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        assert!(
+            err.to_string().contains("roostctl does not find it"),
+            "{err}"
+        );
+        assert_eq!(out, "");
+    }
+}

@@ -5,11 +5,12 @@
 //!   `started_at` (Unix seconds), `uptime_secs`, one `host<TAB>HOST<TAB>SESSIONS`
 //!   line per host, `memory_rss_bytes` (empty when unknown),
 //!   `database_bytes`, one `c2s<TAB>ADDRESS` and `c2s_direct_tls<TAB>ADDRESS`
-//!   line per listener, `http<TAB>ADDRESS`, `admin_socket<TAB>PATH`. New
-//!   fields are only ever appended.
+//!   line per listener, `http<TAB>ADDRESS`, `admin_socket<TAB>PATH`, one
+//!   `metrics<TAB>ADDRESS` line per metrics listener. New fields are only
+//!   ever appended.
 //! - with `--json` `{"version", "started_at", "uptime_secs", "hosts":
 //!   [{"host", "sessions"}], "memory_rss_bytes", "database_bytes",
-//!   "listeners": {"c2s", "c2s_direct_tls", "http", "admin_socket"}}`.
+//!   "listeners": {"c2s", "c2s_direct_tls", "http", "admin_socket", "metrics"}}`.
 //!
 //! On a terminal, one field per line with sizes and durations for people.
 
@@ -45,6 +46,7 @@ struct ListenersJson<'a> {
     c2s_direct_tls: &'a [String],
     http: &'a str,
     admin_socket: &'a str,
+    metrics: &'a [String],
 }
 
 pub fn show(status: &StatusInfo, style: Style) -> String {
@@ -68,6 +70,7 @@ pub fn show(status: &StatusInfo, style: Style) -> String {
                 c2s_direct_tls: &status.listeners.c2s_direct_tls,
                 http: &status.listeners.http,
                 admin_socket: &status.listeners.admin_socket,
+                metrics: &status.listeners.metrics,
             },
         }),
         Style::Lines => lines(status),
@@ -108,6 +111,9 @@ fn lines(status: &StatusInfo) -> String {
         printable(&listeners.http),
         printable(&listeners.admin_socket)
     ));
+    for address in &listeners.metrics {
+        text.push_str(&format!("metrics\t{}\n", printable(address)));
+    }
     text
 }
 
@@ -156,6 +162,11 @@ fn fields(status: &StatusInfo) -> String {
     }
     fields.push(("http", printable(&listeners.http).into_owned()));
     fields.push(("admin", printable(&listeners.admin_socket).into_owned()));
+    let mut label = "metrics";
+    for address in &listeners.metrics {
+        fields.push((label, printable(address).into_owned()));
+        label = "";
+    }
     fields
         .into_iter()
         .map(|(label, value)| format!("{label:<9} {value}\n"))

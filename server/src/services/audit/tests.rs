@@ -607,3 +607,15 @@ async fn a_roster_refresh_is_recorded_once_done_and_a_refused_one_too() {
         ]
     );
 }
+
+#[test]
+fn what_an_admin_typed_is_recorded_as_stored() {
+    let entry = Entry::new(&ADMIN, AuditAction::AccountDelete).jid("Alice@Example.TEST");
+    assert_eq!(entry.jid.as_deref(), Some("alice@example.test"));
+    assert_eq!(entry.host.as_deref(), Some("example.test"));
+    let entry = Entry::new(&ADMIN, AuditAction::ApiKeyCreate).host("EXAMPLE.test");
+    assert_eq!(entry.host.as_deref(), Some("example.test"));
+    // Not a JID: kept as typed, for the record.
+    let entry = Entry::new(&ADMIN, AuditAction::AccountDelete).jid("a@b@c");
+    assert_eq!(entry.jid.as_deref(), Some("a@b@c"));
+}

@@ -254,3 +254,21 @@ fn trusted_pairs_stay_bounded() {
     assert_eq!((pairs, addresses), (0, 0), "successes leave no tallies");
     assert!(trusted <= MAX_TRUSTED, "{trusted}");
 }
+
+#[test]
+fn a_lock_kept_up_by_a_steady_guesser_is_recorded_once() {
+    let mut tally = Tally::default();
+    let start = Instant::now();
+    for i in 0..3 {
+        tally.record_failure(3, start + secs(i));
+    }
+    assert!(tally.locks_now(3), "the lock starts");
+    // The oldest failure leaves the window, one more attempt fails and
+    // fills it again: still the same lock.
+    for i in 0..3 {
+        let at = start + WINDOW + secs(i);
+        tally.expire(at, WINDOW);
+        tally.record_failure(3, at);
+        assert!(!tally.locks_now(3), "round {i}");
+    }
+}

@@ -119,7 +119,7 @@ fn help_gives_the_contracts() {
     );
     for needle in [
         "host<TAB>HOST<TAB>SESSIONS",
-        r#"{"version", "started_at", "uptime_secs", "hosts": [{"host", "sessions"}], "memory_rss_bytes", "database_bytes", "listeners": {"c2s", "c2s_direct_tls", "http", "admin_socket"}}"#,
+        r#"{"version", "started_at", "uptime_secs", "hosts": [{"host", "sessions"}], "memory_rss_bytes", "database_bytes", "listeners": {"c2s", "c2s_direct_tls", "http", "admin_socket", "metrics"}}"#,
     ] {
         assert!(status.contains(needle), "{needle}: {status}");
     }

@@ -29,6 +29,7 @@ pub(crate) fn sample_status() -> StatusInfo {
             c2s_direct_tls: vec!["0.0.0.0:5223".into()],
             http: "127.0.0.1:5280".into(),
             admin_socket: "/var/lib/roost/roostd.sock".into(),
+            metrics: vec!["127.0.0.1:5290".into()],
         },
     }
 }
