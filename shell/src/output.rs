@@ -136,12 +136,7 @@ pub fn deleted(host: &str, id: &str, style: Style) -> String {
 }
 
 fn key_table(keys: &[ApiKeyInfo]) -> String {
-    let mut table = Table::new();
-    table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
-        .apply_modifier(modifiers::UTF8_ROUND_CORNERS)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(["id", "name", "created", "expires", "last used", "invites"]);
+    let mut table = styled_table(["id", "name", "created", "expires", "last used", "invites"]);
     for key in keys {
         table.add_row([
             printable(&key.id).into_owned(),
@@ -159,6 +154,17 @@ fn key_table(keys: &[ApiKeyInfo]) -> String {
         column.set_cell_alignment(CellAlignment::Right);
     }
     format!("{table}\n")
+}
+
+/// A table in the style every command's table has, with `header`.
+fn styled_table<T: Into<comfy_table::Row>>(header: T) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::UTF8_FULL_CONDENSED)
+        .apply_modifier(modifiers::UTF8_ROUND_CORNERS)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header);
+    table
 }
 
 fn json<T: Serialize>(value: &T) -> String {

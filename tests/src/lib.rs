@@ -12,6 +12,7 @@ pub mod raw_stanzas;
 pub mod roster_backend;
 pub mod sasl2;
 pub mod storage_faults;
+pub mod web_form;
 pub mod xmppjs;
 
 use std::io::{BufRead as _, BufReader, Write as _};

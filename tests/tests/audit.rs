@@ -13,6 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use reqwest::StatusCode;
 use roost_tests::manage_clients::{list, revoke};
 use roost_tests::raw::{RawClient, preauth, register, tls_stream};
+use roost_tests::web_form::WebForm;
 use roost_tests::{HOST, OTHER_HOST, Server, http, stderr, stdout};
 use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
@@ -235,30 +236,11 @@ async fn invites_through_the_http_api_the_web_form_and_in_band_registration() {
 
     // The web form: redeemed with door web, by the browser's address.
     let register_url = server.url(&format!("/invite/{web_token}/register"));
-    let page = http().get(&register_url).send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    let cookie = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|v| v.starts_with("roost_csrf="))
-        .expect("CSRF cookie");
-    let cookie = cookie.split(';').next().unwrap().to_owned();
-    let csrf = cookie.trim_start_matches("roost_csrf=").to_owned();
-    let posted = http()
-        .post(&register_url)
-        .header("cookie", &cookie)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("user", "webby"),
-            ("password", PASSWORD),
-            ("password2", PASSWORD),
-        ])
-        .send()
+    let (status, _) = WebForm::open(&register_url)
         .await
-        .unwrap();
-    assert_eq!(posted.status(), StatusCode::OK);
+        .submit("webby", PASSWORD)
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let webby = format!("webby@{HOST}");
     let redeemed = only(&server, "invite.redeem");
     assert_eq!(

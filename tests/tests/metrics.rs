@@ -20,6 +20,7 @@ use roost_tests::sasl2::{
     authorization_identifier, bind2, fast_login, features_after_success, password_login,
     request_token, scram, token_of, user_agent,
 };
+use roost_tests::web_form::WebForm;
 use roost_tests::{HOST, Server, http, stderr, stdout};
 
 const PASSWORD: &str = "correct horse battery";
@@ -179,29 +180,11 @@ async fn counters_move_by_exactly_what_happened() {
     assert_eq!(r.status(), StatusCode::CREATED);
     let landing = r.headers()["location"].to_str().unwrap().to_owned();
     let form_url = format!("{landing}/register");
-    let form = http().get(&form_url).send().await.unwrap();
-    assert_eq!(form.status(), StatusCode::OK);
-    let cookie = form
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-        .find(|v| v.starts_with("roost_csrf="))
-        .expect("CSRF cookie");
-    let csrf = cookie.trim_start_matches("roost_csrf=").to_owned();
-    let done = http()
-        .post(&form_url)
-        .header("cookie", &cookie)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("user", "dave"),
-            ("password", PASSWORD),
-            ("password2", PASSWORD),
-        ])
-        .send()
+    let (status, _) = WebForm::open(&form_url)
         .await
-        .unwrap();
-    assert_eq!(done.status(), StatusCode::OK);
+        .submit("dave", PASSWORD)
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let (mut newcomer, _) = tls_stream(&server).await;
     let answer = preauth(&mut newcomer, "pre1", &ctl_token).await;
     assert!(answer.contains("type='result'"), "{answer}");

@@ -15,10 +15,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, SET_COOKIE};
 use roost_tests::raw::RawClient;
 use roost_tests::raw_stanzas::{error_of, read_answer, read_until_seen, show, sync};
 use roost_tests::storage_faults::{FileSystem, SmallDisk, mount_permitted};
+use roost_tests::web_form::WebForm;
 use roost_tests::{HOST, Server, http, roostd_bin, stderr, stdout};
 use tokio_xmpp::minidom::Element;
 
@@ -142,56 +142,6 @@ async fn api_invite(server: &Server, key: &str) -> (StatusCode, serde_json::Valu
     (status, r.json().await.unwrap(), retry)
 }
 
-/// The registration form of an invite's landing page, ready to post.
-struct Form {
-    url: String,
-    cookie: String,
-    csrf: String,
-}
-
-fn csrf_cookie(headers: &HeaderMap) -> String {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap())
-        .find(|v| v.starts_with("roost_csrf="))
-        .expect("a CSRF cookie")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
-async fn get_form(landing: &str) -> Form {
-    let url = format!("{landing}/register");
-    let r = http().get(&url).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK, "{url}");
-    let cookie = csrf_cookie(r.headers());
-    let html = r.text().await.unwrap();
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).expect("a CSRF field") + marker.len();
-    let csrf = html[start..].split('"').next().unwrap().to_owned();
-    Form { url, cookie, csrf }
-}
-
-impl Form {
-    async fn submit(&self, user: &str) -> (StatusCode, String) {
-        let r = http()
-            .post(&self.url)
-            .header("cookie", &self.cookie)
-            .form(&[
-                ("csrf", self.csrf.as_str()),
-                ("user", user),
-                ("password", PASSWORD),
-                ("password2", PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.text().await.unwrap())
-    }
-}
-
 fn users(server: &Server) -> Vec<String> {
     let out = server.ctl(&["user", "list", HOST]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -292,8 +242,8 @@ async fn a_full_disk_fails_writes_clearly_keeps_sessions_and_recovers_by_itself(
     );
     assert_eq!(retry.as_deref(), Some("60"));
     // Showing the form is a read: it works; registering is refused.
-    let form = get_form(&landing).await;
-    let (status, page) = form.submit("webby").await;
+    let form = WebForm::open(&format!("{landing}/register")).await;
+    let (status, page) = form.submit("webby", PASSWORD).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{page}");
     assert!(page.contains("Nothing was changed"), "{page}");
     let out = server.ctl_with_stdin(
@@ -339,7 +289,7 @@ async fn a_full_disk_fails_writes_clearly_keeps_sessions_and_recovers_by_itself(
     let (status, body, _) = api_invite(&server, &key).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let second_landing = body["url"].as_str().expect("url").to_owned();
-    let (status, page) = form.submit("webby").await;
+    let (status, page) = form.submit("webby", PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("is ready"), "{page}");
     server.create_user(&jid("erin"), PASSWORD);

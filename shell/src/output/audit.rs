@@ -11,12 +11,11 @@
 //!   "action", "host", "jid", "subject", "outcome", "detail"}`, `at` in
 //!   Unix seconds, absent values null, `actor` empty for the server.
 
-use comfy_table::{ContentArrangement, Table, modifiers, presets};
 use roost_common::admin::AuditEntry;
 use roost_common::time::xep0082;
 use serde::Serialize;
 
-use super::{Style, json, printable};
+use super::{Style, json, printable, styled_table};
 
 /// An entry as `--json` shows it, apart from the wire type so that the
 /// protocol can grow without changing this contract. The field order is
@@ -88,21 +87,16 @@ fn table(entries: &[AuditEntry]) -> String {
             .as_deref()
             .map_or_else(|| "-".to_owned(), |v| printable(v).into_owned())
     };
-    let mut table = Table::new();
-    table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
-        .apply_modifier(modifiers::UTF8_ROUND_CORNERS)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header([
-            "time (UTC)",
-            "actor",
-            "action",
-            "host",
-            "account",
-            "subject",
-            "outcome",
-            "detail",
-        ]);
+    let mut table = styled_table([
+        "time (UTC)",
+        "actor",
+        "action",
+        "host",
+        "account",
+        "subject",
+        "outcome",
+        "detail",
+    ]);
     for entry in entries {
         table.add_row([
             xep0082(entry.at).replace('T', " ").replace('Z', ""),

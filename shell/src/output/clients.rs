@@ -21,12 +21,11 @@
 //! rather than Prosody's local `HH:MM:SS`-or-date: a table pasted into a
 //! ticket then reads the same in every time zone and on every day.
 
-use comfy_table::{ContentArrangement, Table, modifiers, presets};
 use roost_common::admin::{ClientAuth, ClientInfo};
 use roost_common::time::utc_minutes;
 use serde::Serialize;
 
-use super::{Style, json, printable};
+use super::{Style, json, printable, styled_table};
 
 /// One client as `--json` shows it, apart from the wire type so that the
 /// protocol can grow without changing this contract. The field order is
@@ -104,20 +103,15 @@ fn line(client: &ClientInfo) -> String {
 }
 
 fn table(clients: &[ClientInfo]) -> String {
-    let mut table = Table::new();
-    table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
-        .apply_modifier(modifiers::UTF8_ROUND_CORNERS)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header([
-            "id",
-            "software",
-            "device",
-            "first seen",
-            "last seen",
-            "auth",
-            "connected",
-        ]);
+    let mut table = styled_table([
+        "id",
+        "software",
+        "device",
+        "first seen",
+        "last seen",
+        "auth",
+        "connected",
+    ]);
     for client in clients {
         table.add_row([
             printable(&client.id).into_owned(),

@@ -20,12 +20,12 @@
 //!   object as in `invite list`.
 //! - `invite revoke` prints nothing; with `--json` `{"revoked", "host"}`.
 
-use comfy_table::{CellAlignment, ContentArrangement, Table, modifiers, presets};
+use comfy_table::CellAlignment;
 use roost_common::admin::{CreatedInviteInfo, InviteInfo, InviteStatus, InviteType};
 use roost_common::time::utc_minutes;
 use serde::Serialize;
 
-use super::{Style, json, printable};
+use super::{Style, json, printable, styled_table};
 
 /// A new invite as `--json` shows it. The field order is part of the contract.
 #[derive(Serialize)]
@@ -136,12 +136,7 @@ pub fn list(host: &str, invites: &[InviteInfo], all: bool, style: Style) -> Stri
                 header.push("status");
             }
             header.extend(["creator", "created", "expires", "uses left", "used by"]);
-            let mut table = Table::new();
-            table
-                .load_preset(presets::UTF8_FULL_CONDENSED)
-                .apply_modifier(modifiers::UTF8_ROUND_CORNERS)
-                .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_header(&header);
+            let mut table = styled_table(&header);
             for invite in invites {
                 let mut row = vec![invite.id.to_string(), invite.kind.to_string()];
                 if all {

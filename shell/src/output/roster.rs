@@ -21,12 +21,11 @@
 //! group name may contain too, so scripts that must tell them apart read
 //! `--json`.
 
-use comfy_table::{ContentArrangement, Table, modifiers, presets};
 use roost_common::admin::{RosterInfo, RosterItemInfo, RosterRefreshFailure};
 use roost_common::time::utc_minutes;
 use serde::Serialize;
 
-use super::{Style, json, printable};
+use super::{Style, json, printable, styled_table};
 
 /// A roster as `--json` shows it, apart from the wire type so that the
 /// protocol can grow without changing this contract. The field order is
@@ -133,12 +132,7 @@ fn heading(roster: &RosterInfo) -> String {
 }
 
 fn table(items: &[RosterItemInfo]) -> String {
-    let mut table = Table::new();
-    table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
-        .apply_modifier(modifiers::UTF8_ROUND_CORNERS)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(["contact", "name", "subscription", "groups"]);
+    let mut table = styled_table(["contact", "name", "subscription", "groups"]);
     for item in items {
         table.add_row([
             printable(&item.jid).into_owned(),
@@ -217,12 +211,7 @@ pub fn refreshed(outcome: Refresh<'_>, style: Style) -> String {
             if outcome.failures.is_empty() {
                 return summary;
             }
-            let mut table = Table::new();
-            table
-                .load_preset(presets::UTF8_FULL_CONDENSED)
-                .apply_modifier(modifiers::UTF8_ROUND_CORNERS)
-                .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_header(["failed", "reason"]);
+            let mut table = styled_table(["failed", "reason"]);
             for failure in outcome.failures {
                 table.add_row([
                     printable(&failure.jid).into_owned(),

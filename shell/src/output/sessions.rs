@@ -12,13 +12,13 @@
 //! - `c2s close` prints `ended N session(s)`; with `--json`
 //!   `{"jid", "sessions_ended"}`.
 
-use comfy_table::{CellAlignment, ContentArrangement, Table, modifiers, presets};
+use comfy_table::CellAlignment;
 use roost_common::admin::SessionInfo;
 use roost_common::time::utc_minutes;
 use serde::Serialize;
 
 use super::status::duration;
-use super::{Style, json, printable};
+use super::{Style, json, printable, styled_table};
 
 /// One session as `--json` shows it, apart from the wire type so that the
 /// protocol can grow without changing this contract. The field order is
@@ -84,20 +84,15 @@ fn line(session: &SessionInfo) -> String {
 }
 
 fn table(sessions: &[SessionInfo]) -> String {
-    let mut table = Table::new();
-    table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
-        .apply_modifier(modifiers::UTF8_ROUND_CORNERS)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header([
-            "jid",
-            "address",
-            "tls",
-            "mechanism",
-            "client",
-            "since",
-            "idle",
-        ]);
+    let mut table = styled_table([
+        "jid",
+        "address",
+        "tls",
+        "mechanism",
+        "client",
+        "since",
+        "idle",
+    ]);
     for session in sessions {
         table.add_row([
             printable(&session.jid).into_owned(),

@@ -8,12 +8,11 @@
 //!   print nothing; with `--json` `{"jid"}` (the JID as roostd stored it,
 //!   for create), `{"jid"}`, `{"deleted"}` and `{"jid", "role"}`.
 
-use comfy_table::{ContentArrangement, Table, modifiers, presets};
 use roost_common::admin::{Role, UserInfo};
 use roost_common::time::utc_minutes;
 use serde::Serialize;
 
-use super::{Style, json, printable};
+use super::{Style, json, printable, styled_table};
 
 /// One account as `--json` shows it, apart from the wire type so that the
 /// protocol can grow without changing this contract.
@@ -76,12 +75,7 @@ pub fn list(host: &str, users: &[UserInfo], style: Style) -> String {
             .collect(),
         Style::Table if users.is_empty() => format!("No users on {host}.\n"),
         Style::Table => {
-            let mut table = Table::new();
-            table
-                .load_preset(presets::UTF8_FULL_CONDENSED)
-                .apply_modifier(modifiers::UTF8_ROUND_CORNERS)
-                .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_header(["jid", "role", "created"]);
+            let mut table = styled_table(["jid", "role", "created"]);
             for user in users {
                 table.add_row([
                     printable(&user.jid).into_owned(),
