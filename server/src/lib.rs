@@ -116,7 +116,7 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<()> {
     let c2s = Arc::new(xmpp::c2s::C2sShared {
         xmpp: xmpp.clone(),
         tls,
-        bind2: xmpp::c2s::inline::Bind2Registry::default(),
+        bind2: xmpp::c2s::inline::Bind2Registry::with_core_features(),
         features: xmpp::c2s::feature_cache::FeatureCache::default(),
         admission: xmpp::c2s::admission::Admission::new(&config.c2s),
     });

@@ -71,9 +71,30 @@ pub async fn next_stanza(client: &mut RawClient) -> Element {
             .chars()
             .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
             .collect();
-        text.push_str(&client.read_until(&format!("</{name}>")).await);
+        // A stanza may hold an element of its own name (a carbon's
+        // forwarded message): read until every one opened is closed.
+        let close = format!("</{name}>");
+        loop {
+            text.push_str(&client.read_until(&close).await);
+            if open_tags(&text, &name) == text.matches(&close).count() {
+                break;
+            }
+        }
     }
     parse(&text)
+}
+
+/// How many `<name …>` start tags (not empty-element tags) `text` holds.
+fn open_tags(text: &str, name: &str) -> usize {
+    let start = format!("<{name}");
+    text.match_indices(&start)
+        .filter(|(at, _)| {
+            let rest = &text[at + start.len()..];
+            let boundary = rest.starts_with(|c: char| c.is_whitespace() || c == '>' || c == '/');
+            let tag_end = rest.find('>').map_or(rest, |end| &rest[..end]);
+            boundary && !tag_end.ends_with('/')
+        })
+        .count()
 }
 
 /// Reads stanzas until `done` holds for what was read; returns them all.

@@ -38,3 +38,9 @@ pub const SASL2: &str = "urn:xmpp:sasl:2";
 pub const BIND2: &str = "urn:xmpp:bind:0";
 /// Fast Authentication Streamlining Tokens (XEP-0484).
 pub const FAST: &str = "urn:xmpp:fast:0";
+/// Message Carbons (XEP-0280).
+pub const CARBONS: &str = "urn:xmpp:carbons:2";
+/// Stanza Forwarding (XEP-0297).
+pub const FORWARD: &str = "urn:xmpp:forward:0";
+/// Message Processing Hints (XEP-0334).
+pub const HINTS: &str = "urn:xmpp:hints";

@@ -143,6 +143,8 @@ pub struct SessionHandle {
     roster_interest: AtomicBool,
     /// Offline messages are to be handed over as the queue has room.
     offline_wanted: AtomicBool,
+    /// Wants copies of its account's other chats (XEP-0280 message carbons).
+    carbons: AtomicBool,
     /// When the client last sent a stanza, Unix seconds from a coarse clock
     /// (see [`SessionHandle::stanza_received`]).
     last_active: AtomicI64,
@@ -323,6 +325,15 @@ impl SessionHandle {
     pub fn set_wants_roster_pushes(&self) {
         self.roster_interest.store(true, Ordering::Relaxed);
     }
+
+    /// Whether the client enabled message carbons (XEP-0280).
+    pub fn wants_carbons(&self) -> bool {
+        self.carbons.load(Ordering::Relaxed)
+    }
+
+    pub fn set_carbons(&self, enabled: bool) {
+        self.carbons.store(enabled, Ordering::Relaxed);
+    }
 }
 
 /// The receiving end of a session's queue, held by its connection.
@@ -466,6 +477,7 @@ impl Router {
             presence: Mutex::new(Presence::default()),
             roster_interest: false.into(),
             offline_wanted: false.into(),
+            carbons: false.into(),
             last_active: bound_at.into(),
             close_text: OnceLock::new(),
         });
@@ -610,6 +622,17 @@ impl Router {
     }
 
     /// Every connected resource of an account.
+    /// Whether any session of `bare` enabled message carbons: looked at
+    /// before a message is routed, so that no copy of it is kept for
+    /// carbons nobody wants.
+    pub fn carbons_wanted(&self, bare: &BareJid) -> bool {
+        self.sessions
+            .read()
+            .expect("router lock")
+            .get(bare)
+            .is_some_and(|sessions| sessions.iter().any(|s| s.wants_carbons()))
+    }
+
     pub fn sessions_of(&self, bare: &BareJid) -> Vec<Arc<SessionHandle>> {
         self.sessions
             .read()

@@ -4,6 +4,8 @@
 //! client state indication or stream management plug in here rather than
 //! into the connection code (issue 13).
 
+mod carbons;
+
 use std::sync::Arc;
 
 use roost_xml::Element;
@@ -35,6 +37,13 @@ pub struct Bind2Registry {
 }
 
 impl Bind2Registry {
+    /// The features Roost enables inline.
+    pub fn with_core_features() -> Bind2Registry {
+        let mut registry = Bind2Registry::default();
+        registry.register(Box::new(carbons::Carbons));
+        registry
+    }
+
     pub fn register(&mut self, feature: Box<dyn Bind2Feature>) {
         self.features.push(feature);
     }

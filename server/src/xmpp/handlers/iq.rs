@@ -114,6 +114,8 @@ impl IqRegistry {
         registry.register(Box::new(super::manage_clients::ListClientsHandler));
         registry.register(Box::new(super::manage_clients::RevokeClientHandler));
         registry.register(Box::new(super::account::AccountHandler));
+        registry.register(Box::new(super::carbons::CarbonsHandler::ENABLE));
+        registry.register(Box::new(super::carbons::CarbonsHandler::DISABLE));
         registry
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use jid::{BareJid, Jid};
 
-use super::{Bounce, XmppContext, serialise};
+use super::{Bounce, XmppContext, carbons, serialise};
 use crate::services::offline::Stored;
 use crate::xmpp::router::SessionHandle;
 use crate::xmpp::stanza::{self, StanzaError};
@@ -39,7 +39,7 @@ impl MessageType {
 
 pub async fn outbound(
     ctx: &XmppContext,
-    _session: &Arc<SessionHandle>,
+    session: &Arc<SessionHandle>,
     message: Element,
 ) -> Result<(), Bounce> {
     let to = match stanza::to_jid(&message) {
@@ -55,7 +55,23 @@ pub async fn outbound(
         // Messages to the server itself are not a service we offer.
         return Err((message, StanzaError::service_unavailable()));
     };
-    deliver(ctx, &to, &account, message).await
+    let sender = session.jid.to_bare();
+    // A copy of the original is kept only when some session will want it.
+    let original = (carbons::eligible(&message)
+        && (ctx.router.carbons_wanted(&sender) || ctx.router.carbons_wanted(&account)))
+    .then(|| message.clone());
+    let delivered = deliver(ctx, &to, &account, message).await?;
+    if let Some(original) = original {
+        if account == sender {
+            // To one's own other resource: it has the message; the rest
+            // get it as sent, once.
+            carbons::copy_sent(ctx, session, &original, delivered.sessions());
+        } else {
+            carbons::copy_sent(ctx, session, &original, &[]);
+            carbons::copy_received(ctx, &account, &original, delivered.sessions());
+        }
+    }
+    Ok(())
 }
 
 /// A chat message from the server itself (the host's JID) to a local
@@ -70,18 +86,25 @@ pub async fn from_server(ctx: &XmppContext, account: &BareJid, body: &str) {
             crate::services::secrets::random_id(crate::services::secrets::SHORT_ID_BYTES),
         )
         .with_child(Element::new("body", ns::CLIENT).with_text(body));
-    if let Err((_, e)) = deliver(ctx, &Jid::from(account.clone()), account, message).await {
-        tracing::info!("{account}: server message not delivered: {e:?}");
+    let original = ctx.router.carbons_wanted(account).then(|| message.clone());
+    match deliver(ctx, &Jid::from(account.clone()), account, message).await {
+        Ok(delivered) => {
+            if let Some(original) = original {
+                carbons::copy_received(ctx, account, &original, delivered.sessions());
+            }
+        }
+        Err((_, e)) => tracing::info!("{account}: server message not delivered: {e:?}"),
     }
 }
 
-/// Delivers a message to a local account (RFC 6121 §8.5.2, §8.5.3).
+/// Delivers a message to a local account (RFC 6121 §8.5.2, §8.5.3);
+/// says which sessions took it.
 async fn deliver(
     ctx: &XmppContext,
     to: &Jid,
     account: &BareJid,
     message: Element,
-) -> Result<(), Bounce> {
+) -> Result<Delivered, Bounce> {
     let kind = MessageType::of(&message);
     let bytes = serialise(&message);
     if let Ok(full) = to.try_as_full() {
@@ -89,13 +112,13 @@ async fn deliver(
         if let Some(session) = ctx.router.session(full)
             && session.send(bytes.clone())
         {
-            return Ok(());
+            return Ok(Delivered::To(session));
         }
         // No such resource: like a bare JID for chat and normal (§8.5.3.2.1).
         if !matches!(kind, MessageType::Chat | MessageType::Normal) {
             return match kind {
                 MessageType::Groupchat => Err((message, StanzaError::service_unavailable())),
-                _ => Ok(()),
+                _ => Ok(Delivered::Nowhere),
             };
         }
     }
@@ -114,18 +137,41 @@ async fn deliver(
         // Headlines go to every available resource; others to the most
         // preferred ones (highest priority). Every one is tried (`count`,
         // not `any`), and if none took it, it is kept as if none were there.
-        let taken = available
+        let taken: Vec<Arc<SessionHandle>> = available
             .iter()
             .filter(|(_, p)| kind == MessageType::Headline || *p == top)
             .filter(|(s, _)| s.send(bytes.clone()))
-            .count();
-        if taken > 0 {
-            return Ok(());
+            .map(|(s, _)| Arc::clone(s))
+            .collect();
+        if !taken.is_empty() {
+            return Ok(Delivered::ToMany(taken));
         }
     }
     match kind {
-        MessageType::Chat | MessageType::Normal => store_offline(ctx, account, message).await,
-        _ => Ok(()),
+        MessageType::Chat | MessageType::Normal => {
+            store_offline(ctx, account, message).await?;
+            Ok(Delivered::Nowhere)
+        }
+        _ => Ok(Delivered::Nowhere),
+    }
+}
+
+/// The sessions a message went to: most often one, and then no list is
+/// made for it.
+enum Delivered {
+    To(Arc<SessionHandle>),
+    ToMany(Vec<Arc<SessionHandle>>),
+    /// Stored offline, or dropped as RFC 6121 says.
+    Nowhere,
+}
+
+impl Delivered {
+    fn sessions(&self) -> &[Arc<SessionHandle>] {
+        match self {
+            Delivered::To(one) => std::slice::from_ref(one),
+            Delivered::ToMany(many) => many,
+            Delivered::Nowhere => &[],
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 mod account;
 mod account_events;
 mod adhoc;
+mod carbons;
 mod disco;
 mod iq;
 mod manage_clients;

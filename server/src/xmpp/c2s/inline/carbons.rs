@@ -1,0 +1,34 @@
+//! Message carbons enabled inside Bind2 (XEP-0280 §4.2 with XEP-0386):
+//! `<enable xmlns='urn:xmpp:carbons:2'/>` in the client's `<bind>`, so a
+//! phone gets its account's other chats from its first stanza on.
+
+use std::sync::Arc;
+
+use roost_xml::{Element, ns};
+
+use super::Bind2Feature;
+use crate::xmpp::handlers::XmppContext;
+use crate::xmpp::router::SessionHandle;
+
+pub struct Carbons;
+
+impl Bind2Feature for Carbons {
+    fn var(&self) -> &'static str {
+        ns::CARBONS
+    }
+
+    fn wants(&self, request: &Element) -> bool {
+        request.is("enable", ns::CARBONS)
+    }
+
+    fn enable(
+        &self,
+        _ctx: &XmppContext,
+        session: &Arc<SessionHandle>,
+        _request: &Element,
+    ) -> Option<Element> {
+        session.set_carbons(true);
+        // Nothing to say inside <bound>: carbons are on.
+        None
+    }
+}
