@@ -117,6 +117,7 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<()> {
         xmpp: xmpp.clone(),
         tls,
         bind2: xmpp::c2s::inline::Bind2Registry::with_core_features(),
+        nonzas: xmpp::c2s::nonzas::NonzaRegistry::with_core_nonzas(),
         features: xmpp::c2s::feature_cache::FeatureCache::default(),
         admission: xmpp::c2s::admission::Admission::new(&config.c2s),
     });

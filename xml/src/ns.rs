@@ -44,3 +44,5 @@ pub const CARBONS: &str = "urn:xmpp:carbons:2";
 pub const FORWARD: &str = "urn:xmpp:forward:0";
 /// Message Processing Hints (XEP-0334).
 pub const HINTS: &str = "urn:xmpp:hints";
+/// Client State Indication (XEP-0352).
+pub const CSI: &str = "urn:xmpp:csi:0";

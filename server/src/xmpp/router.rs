@@ -14,6 +14,7 @@ use jid::{BareJid, FullJid};
 use tokio::sync::mpsc;
 
 mod cutoffs;
+mod held;
 
 use crate::services::clients::{AuthMethod, ClientId};
 use crate::services::sessions::{
@@ -145,6 +146,13 @@ pub struct SessionHandle {
     offline_wanted: AtomicBool,
     /// Wants copies of its account's other chats (XEP-0280 message carbons).
     carbons: AtomicBool,
+    /// The router's count of such sessions.
+    carbons_sessions: Arc<AtomicUsize>,
+    /// The client said it is inactive (XEP-0352); read without a lock on
+    /// every deferrable stanza.
+    inactive: AtomicBool,
+    /// What is held back while inactive.
+    held: Mutex<held::Held>,
     /// When the client last sent a stanza, Unix seconds from a coarse clock
     /// (see [`SessionHandle::stanza_received`]).
     last_active: AtomicI64,
@@ -332,7 +340,53 @@ impl SessionHandle {
     }
 
     pub fn set_carbons(&self, enabled: bool) {
-        self.carbons.store(enabled, Ordering::Relaxed);
+        if self.carbons.swap(enabled, Ordering::Relaxed) != enabled {
+            match enabled {
+                true => self.carbons_sessions.fetch_add(1, Ordering::Relaxed),
+                false => self.carbons_sessions.fetch_sub(1, Ordering::Relaxed),
+            };
+        }
+    }
+
+    /// The client says it is active or not (XEP-0352). Becoming active
+    /// lets through everything held back, in order.
+    pub fn set_client_active(&self, active: bool) {
+        if !active {
+            self.inactive.store(true, Ordering::Release);
+            return;
+        }
+        let released = {
+            let mut held = self.held.lock().expect("held lock");
+            self.inactive.store(false, Ordering::Release);
+            held.release()
+        };
+        for bytes in released {
+            self.send(bytes);
+        }
+    }
+
+    /// Queues a stanza that can wait while the client is inactive: a
+    /// presence update or a message without content. `replaces` names
+    /// what a newer stanza makes obsolete (the sender of a presence), so
+    /// only the last one is delivered. An active session gets it at once.
+    pub fn send_deferrable(&self, replaces: Option<&str>, bytes: Bytes) -> bool {
+        if !self.inactive.load(Ordering::Acquire) {
+            return self.send(bytes);
+        }
+        let holding = {
+            let mut held = self.held.lock().expect("held lock");
+            // Checked again under the lock: `set_client_active` releases
+            // under it, so nothing is held after the release.
+            if !self.inactive.load(Ordering::Acquire) {
+                drop(held);
+                return self.send(bytes);
+            }
+            held.hold(replaces, bytes)
+        };
+        match holding {
+            held::Holding::Held => true,
+            held::Holding::Overflow(all) => all.into_iter().all(|bytes| self.send(bytes)),
+        }
     }
 }
 
@@ -437,6 +491,9 @@ pub struct Router {
     /// time, or two resources logging in together would both read them.
     offline_owner: Mutex<HashMap<BareJid, u64>>,
     next_id: AtomicU64,
+    /// Sessions with carbons enabled, across the server: while there are
+    /// none, routing a message does not look for any.
+    carbons_sessions: Arc<AtomicUsize>,
 }
 
 impl Router {
@@ -449,6 +506,7 @@ impl Router {
             cutoffs: Mutex::new(cutoffs::Cutoffs::new(limits.negotiation_timeout)),
             offline_owner: Mutex::default(),
             next_id: AtomicU64::new(0),
+            carbons_sessions: Arc::default(),
         }
     }
 
@@ -478,6 +536,9 @@ impl Router {
             roster_interest: false.into(),
             offline_wanted: false.into(),
             carbons: false.into(),
+            carbons_sessions: self.carbons_sessions.clone(),
+            inactive: false.into(),
+            held: Mutex::default(),
             last_active: bound_at.into(),
             close_text: OnceLock::new(),
         });
@@ -588,6 +649,7 @@ impl Router {
     /// Removes a session; a no-op if it was already replaced.
     pub fn unbind(&self, session: &SessionHandle) {
         self.release_offline(session);
+        session.set_carbons(false);
         let bare = session.jid.to_bare();
         let mut sessions = self.sessions.write().expect("router lock");
         if let Some(list) = sessions.get_mut(&bare) {
@@ -626,6 +688,9 @@ impl Router {
     /// before a message is routed, so that no copy of it is kept for
     /// carbons nobody wants.
     pub fn carbons_wanted(&self, bare: &BareJid) -> bool {
+        if self.carbons_sessions.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
         self.sessions
             .read()
             .expect("router lock")

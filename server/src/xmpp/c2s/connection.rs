@@ -425,6 +425,11 @@ impl Connection {
     /// A bound session's stanza: stamp `from` and hand it to the handlers.
     async fn stanza(&mut self, mut el: Element) -> Next {
         if !stanza::is_stanza(&el) {
+            let session = self.session.clone().expect("bound");
+            if let Some(nonza) = self.shared.nonzas.find(&el) {
+                nonza.handle(&session, &el);
+                return Next::Continue;
+            }
             self.stream_error("unsupported-stanza-type", None);
             return Next::Close;
         }

@@ -5,6 +5,7 @@
 //! into the connection code (issue 13).
 
 mod carbons;
+mod csi;
 
 use std::sync::Arc;
 
@@ -41,6 +42,7 @@ impl Bind2Registry {
     pub fn with_core_features() -> Bind2Registry {
         let mut registry = Bind2Registry::default();
         registry.register(Box::new(carbons::Carbons));
+        registry.register(Box::new(csi::ClientState));
         registry
     }
 

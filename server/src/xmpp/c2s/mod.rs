@@ -8,6 +8,7 @@ mod fast;
 pub mod feature_cache;
 pub mod inline;
 mod login;
+pub mod nonzas;
 mod offline_delivery;
 pub(crate) mod register;
 mod transport;
@@ -27,6 +28,8 @@ pub struct C2sShared {
     pub tls: TlsAcceptor,
     /// What Bind2 can enable inline.
     pub bind2: inline::Bind2Registry,
+    /// What a bound session may send besides stanzas.
+    pub nonzas: nonzas::NonzaRegistry,
     /// Stream features, serialised once per combination.
     pub features: feature_cache::FeatureCache,
     /// The bounds on connections that have not authenticated yet.

@@ -107,10 +107,15 @@ async fn deliver(
 ) -> Result<Delivered, Bounce> {
     let kind = MessageType::of(&message);
     let bytes = serialise(&message);
+    let can_wait = can_wait(kind, &message);
+    let send = |session: &SessionHandle| match &can_wait {
+        Some(replaces) => session.send_deferrable(replaces.as_deref(), bytes.clone()),
+        None => session.send(bytes.clone()),
+    };
     if let Ok(full) = to.try_as_full() {
         // A session that is ending takes nothing (`send` is false).
         if let Some(session) = ctx.router.session(full)
-            && session.send(bytes.clone())
+            && send(&session)
         {
             return Ok(Delivered::To(session));
         }
@@ -140,7 +145,7 @@ async fn deliver(
         let taken: Vec<Arc<SessionHandle>> = available
             .iter()
             .filter(|(_, p)| kind == MessageType::Headline || *p == top)
-            .filter(|(s, _)| s.send(bytes.clone()))
+            .filter(|(s, _)| send(s))
             .map(|(s, _)| Arc::clone(s))
             .collect();
         if !taken.is_empty() {
@@ -155,6 +160,44 @@ async fn deliver(
         _ => Ok(Delivered::Nowhere),
     }
 }
+
+/// XEP-0352: what an inactive client's session may hold back: a chat or
+/// normal message with nothing in it but chat states, receipts, markers
+/// and hints (`Some`, with what makes it obsolete: a newer chat state from
+/// the same sender). Anything else, a body or a payload not known to be
+/// idle chatter (a call being proposed, an encrypted key), goes at once.
+fn can_wait(kind: MessageType, message: &Element) -> Option<Option<String>> {
+    if !matches!(kind, MessageType::Chat | MessageType::Normal) {
+        return None;
+    }
+    let mut chat_state_only = false;
+    for child in message.children() {
+        match child.ns() {
+            CHAT_STATES => chat_state_only = true,
+            RECEIPTS | CHAT_MARKERS | ns::HINTS | STANZA_IDS | DELAY => {}
+            _ => return None,
+        }
+    }
+    let only_chat_state = chat_state_only
+        && message
+            .children()
+            .all(|c| matches!(c.ns(), CHAT_STATES | ns::HINTS));
+    Some(
+        only_chat_state
+            .then(|| {
+                message
+                    .attr("from")
+                    .map(|from| format!("chat state {from}"))
+            })
+            .flatten(),
+    )
+}
+
+/// XEP-0085, XEP-0184, XEP-0333 and XEP-0359: what an idle chat carries.
+const CHAT_STATES: &str = "http://jabber.org/protocol/chatstates";
+const RECEIPTS: &str = "urn:xmpp:receipts";
+const CHAT_MARKERS: &str = "urn:xmpp:chat-markers:0";
+const STANZA_IDS: &str = "urn:xmpp:sid:0";
 
 /// The sessions a message went to: most often one, and then no list is
 /// made for it.

@@ -117,7 +117,7 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
         }
         let mut copy = presence.clone();
         copy.set_attr("to", other.jid.to_string());
-        other.send(serialise(&copy));
+        send_presence(&other, &copy, serialise(&copy));
         if initial && let Some(mut theirs) = other.last_presence() {
             theirs.set_attr("to", session.jid.to_string());
             // Offered: this session's queue is not drained while it runs
@@ -232,7 +232,7 @@ fn deliver_to(ctx: &XmppContext, to: &Jid, presence: &Element) {
     match to.try_as_full() {
         Ok(full) => {
             if let Some(s) = ctx.router.session(full) {
-                s.send(serialise(presence));
+                send_presence(&s, presence, serialise(presence));
             }
         }
         Err(bare) => send_to_account(ctx, bare, presence),
@@ -277,8 +277,18 @@ pub(super) fn send_to_account(ctx: &XmppContext, account: &BareJid, presence: &E
     let bytes = serialise(&copy);
     for s in ctx.router.sessions_of(account) {
         if audience.includes(&s) {
-            s.send(bytes.clone());
+            send_presence(&s, presence, bytes.clone());
         }
+    }
+}
+
+/// Sends `presence` (as `bytes`) to `session`: an availability update can
+/// wait while the client is inactive (XEP-0352), and a newer one from the
+/// same sender replaces it; subscription stanzas and errors go at once.
+fn send_presence(session: &SessionHandle, presence: &Element, bytes: bytes::Bytes) -> bool {
+    match presence.attr("type") {
+        None | Some("unavailable") => session.send_deferrable(presence.attr("from"), bytes),
+        _ => session.send(bytes),
     }
 }
 

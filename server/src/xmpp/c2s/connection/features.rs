@@ -36,6 +36,11 @@ impl Connection {
                         .with_child(Element::new("optional", ns::SESSION)),
                 );
             }
+            // What a bound session may send besides stanzas (client state
+            // indication, …), announced once authenticated.
+            for feature in self.shared.nonzas.stream_features() {
+                features.push_child(feature);
+            }
         } else {
             self.unauthenticated_features(set, &mut features);
         }

@@ -1,0 +1,27 @@
+//! Client state indication (XEP-0352, `urn:xmpp:csi:0`): a phone says
+//! `<inactive/>` when its screen goes off and `<active/>` when it comes
+//! back; while inactive its session holds back what can wait (see
+//! [`SessionHandle::send_deferrable`]), so the radio can sleep.
+
+use std::sync::Arc;
+
+use roost_xml::{Element, ns};
+
+use super::Nonza;
+use crate::xmpp::router::SessionHandle;
+
+pub struct ClientState;
+
+impl Nonza for ClientState {
+    fn wants(&self, element: &Element) -> bool {
+        element.ns() == ns::CSI && matches!(element.name(), "active" | "inactive")
+    }
+
+    fn handle(&self, session: &Arc<SessionHandle>, element: &Element) {
+        session.set_client_active(element.name() == "active");
+    }
+
+    fn stream_feature(&self) -> Element {
+        Element::new("csi", ns::CSI)
+    }
+}
