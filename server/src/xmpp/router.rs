@@ -348,6 +348,11 @@ impl SessionHandle {
         }
     }
 
+    /// Whether the client said it is inactive (XEP-0352): one load.
+    pub fn is_inactive(&self) -> bool {
+        self.inactive.load(Ordering::Acquire)
+    }
+
     /// The client says it is active or not (XEP-0352). Becoming active
     /// lets through everything held back, in order.
     pub fn set_client_active(&self, active: bool) {
@@ -688,14 +693,18 @@ impl Router {
     /// before a message is routed, so that no copy of it is kept for
     /// carbons nobody wants.
     pub fn carbons_wanted(&self, bare: &BareJid) -> bool {
-        if self.carbons_sessions.load(Ordering::Relaxed) == 0 {
-            return false;
-        }
-        self.sessions
-            .read()
-            .expect("router lock")
-            .get(bare)
-            .is_some_and(|sessions| sessions.iter().any(|s| s.wants_carbons()))
+        self.any_carbons()
+            && self
+                .sessions
+                .read()
+                .expect("router lock")
+                .get(bare)
+                .is_some_and(|sessions| sessions.iter().any(|s| s.wants_carbons()))
+    }
+
+    /// Whether any session on the server enabled carbons: one load.
+    pub fn any_carbons(&self) -> bool {
+        self.carbons_sessions.load(Ordering::Relaxed) > 0
     }
 
     pub fn sessions_of(&self, bare: &BareJid) -> Vec<Arc<SessionHandle>> {

@@ -55,13 +55,18 @@ pub async fn outbound(
         // Messages to the server itself are not a service we offer.
         return Err((message, StanzaError::service_unavailable()));
     };
-    let sender = session.jid.to_bare();
-    // A copy of the original is kept only when some session will want it.
-    let original = (carbons::eligible(&message)
-        && (ctx.router.carbons_wanted(&sender) || ctx.router.carbons_wanted(&account)))
-    .then(|| message.clone());
+    // A copy of the original is kept only when some session will want it;
+    // while no session on the server has carbons, that costs one load.
+    let carbons = ctx.router.any_carbons() && carbons::eligible(&message);
+    let sender = carbons.then(|| session.jid.to_bare());
+    let original = sender
+        .as_ref()
+        .is_some_and(|sender| {
+            ctx.router.carbons_wanted(sender) || ctx.router.carbons_wanted(&account)
+        })
+        .then(|| message.clone());
     let delivered = deliver(ctx, &to, &account, message).await?;
-    if let Some(original) = original {
+    if let (Some(original), Some(sender)) = (original, sender) {
         if account == sender {
             // To one's own other resource: it has the message; the rest
             // get it as sent, once.
@@ -86,7 +91,8 @@ pub async fn from_server(ctx: &XmppContext, account: &BareJid, body: &str) {
             crate::services::secrets::random_id(crate::services::secrets::SHORT_ID_BYTES),
         )
         .with_child(Element::new("body", ns::CLIENT).with_text(body));
-    let original = ctx.router.carbons_wanted(account).then(|| message.clone());
+    let original =
+        (ctx.router.any_carbons() && ctx.router.carbons_wanted(account)).then(|| message.clone());
     match deliver(ctx, &Jid::from(account.clone()), account, message).await {
         Ok(delivered) => {
             if let Some(original) = original {
@@ -107,10 +113,13 @@ async fn deliver(
 ) -> Result<Delivered, Bounce> {
     let kind = MessageType::of(&message);
     let bytes = serialise(&message);
-    let can_wait = can_wait(kind, &message);
-    let send = |session: &SessionHandle| match &can_wait {
-        Some(replaces) => session.send_deferrable(replaces.as_deref(), bytes.clone()),
-        None => session.send(bytes.clone()),
+    // Whether it can wait is asked only of an inactive session (XEP-0352).
+    let send = |session: &SessionHandle| match session.is_inactive() {
+        true => match can_wait(kind, &message) {
+            Some(replaces) => session.send_deferrable(replaces.as_deref(), bytes.clone()),
+            None => session.send(bytes.clone()),
+        },
+        false => session.send(bytes.clone()),
     };
     if let Ok(full) = to.try_as_full() {
         // A session that is ending takes nothing (`send` is false).
