@@ -11,6 +11,7 @@ pub mod raw;
 pub mod raw_stanzas;
 pub mod roster_backend;
 pub mod sasl2;
+pub mod slixmpp;
 pub mod storage_faults;
 pub mod web_form;
 pub mod xmppjs;
