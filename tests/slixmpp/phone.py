@@ -99,6 +99,7 @@ async def main():
     await phone.wait_for(before + 1)
     await settle(phone)
     while_inactive = phone.seen[before:]
+    await laptop.wait_for(2)  # the carbon of bob's message to the phone
     phone.plugin["xep_0352"].send_active()
     try:
         await phone.wait_for(before + 2)

@@ -339,6 +339,8 @@ impl SessionHandle {
         self.carbons.load(Ordering::Relaxed)
     }
 
+    /// Turns carbons on or off for this session, keeping the router's
+    /// count (taken back when the handle goes, see `Drop`).
     pub fn set_carbons(&self, enabled: bool) {
         if self.carbons.swap(enabled, Ordering::Relaxed) != enabled {
             match enabled {
@@ -360,14 +362,28 @@ impl SessionHandle {
             self.inactive.store(true, Ordering::Release);
             return;
         }
-        let released = {
-            let mut held = self.held.lock().expect("held lock");
-            self.inactive.store(false, Ordering::Release);
-            held.release()
-        };
-        for bytes in released {
+        // Sent under the lock, before the flag clears: a newer stanza from
+        // another task waits for the lock (or finds the flag set and holds
+        // it), so it cannot overtake what was held before it.
+        let mut held = self.held.lock().expect("held lock");
+        for bytes in held.release() {
             self.send(bytes);
         }
+        self.inactive.store(false, Ordering::Release);
+    }
+
+    /// Queues a stanza that must not wait (a message with a body) at once,
+    /// and drops what it makes obsolete from what an inactive session
+    /// holds (`supersedes`: the sender's held chat state, which would
+    /// otherwise show them typing after their message). The rest stays
+    /// held: presence still waits for `<active/>`.
+    pub fn send_now(&self, supersedes: Option<&str>, bytes: Bytes) -> bool {
+        if let Some(key) = supersedes
+            && self.inactive.load(Ordering::Acquire)
+        {
+            self.held.lock().expect("held lock").forget(key);
+        }
+        self.send(bytes)
     }
 
     /// Queues a stanza that can wait while the client is inactive: a
@@ -378,19 +394,33 @@ impl SessionHandle {
         if !self.inactive.load(Ordering::Acquire) {
             return self.send(bytes);
         }
-        let holding = {
-            let mut held = self.held.lock().expect("held lock");
-            // Checked again under the lock: `set_client_active` releases
-            // under it, so nothing is held after the release.
-            if !self.inactive.load(Ordering::Acquire) {
-                drop(held);
-                return self.send(bytes);
-            }
-            held.hold(replaces, bytes)
-        };
-        match holding {
+        if self.closing.load(Ordering::Acquire) {
+            // Held, it would be dropped with the session: say it was not taken.
+            return false;
+        }
+        let mut held = self.held.lock().expect("held lock");
+        // Checked again under the lock: `set_client_active` releases under
+        // it before clearing the flag, so nothing is held after a release.
+        if !self.inactive.load(Ordering::Acquire) {
+            return self.send(bytes);
+        }
+        // Half the queue at most, so that releasing it all at once never
+        // ends the session for a full queue.
+        let limit = held::MAX_HELD_BYTES.min(self.max_queued / 2);
+        match held.hold(replaces, bytes, limit) {
             held::Holding::Held => true,
             held::Holding::Overflow(all) => all.into_iter().all(|bytes| self.send(bytes)),
+        }
+    }
+}
+
+impl Drop for SessionHandle {
+    /// A session ends in more ways than an unbind (replaced by a login to
+    /// the same resource, its task gone): the router's count of carbons
+    /// sessions is kept right here, once, whichever way it went.
+    fn drop(&mut self) {
+        if *self.carbons.get_mut() {
+            self.carbons_sessions.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -654,7 +684,6 @@ impl Router {
     /// Removes a session; a no-op if it was already replaced.
     pub fn unbind(&self, session: &SessionHandle) {
         self.release_offline(session);
-        session.set_carbons(false);
         let bare = session.jid.to_bare();
         let mut sessions = self.sessions.write().expect("router lock");
         if let Some(list) = sessions.get_mut(&bare) {
@@ -688,7 +717,6 @@ impl Router {
         }
     }
 
-    /// Every connected resource of an account.
     /// Whether any session of `bare` enabled message carbons: looked at
     /// before a message is routed, so that no copy of it is kept for
     /// carbons nobody wants.
@@ -707,6 +735,7 @@ impl Router {
         self.carbons_sessions.load(Ordering::Relaxed) > 0
     }
 
+    /// Every connected resource of an account.
     pub fn sessions_of(&self, bare: &BareJid) -> Vec<Arc<SessionHandle>> {
         self.sessions
             .read()
@@ -842,6 +871,70 @@ mod tests {
 
     fn full(jid: &str) -> FullJid {
         FullJid::new(jid).unwrap()
+    }
+
+    /// What is queued for a session now, as text.
+    fn queued(queue: &mut SessionQueue) -> Vec<String> {
+        std::iter::from_fn(|| queue.try_recv())
+            .map(|out| match out {
+                Outbound::Stanza(bytes) => String::from_utf8(bytes.to_vec()).unwrap(),
+                Outbound::Close(reason) => format!("close {reason:?}"),
+            })
+            .collect()
+    }
+
+    fn b(text: &'static str) -> Bytes {
+        Bytes::from_static(text.as_bytes())
+    }
+
+    #[tokio::test]
+    async fn an_inactive_session_holds_what_can_wait_until_active_or_urgent() {
+        let router = router(1 << 20, 10);
+        let (mut queue, _) = router
+            .bind(
+                full("alice@example.test/phone"),
+                password_login(),
+                Instant::now(),
+            )
+            .unwrap();
+        let session = queue.handle();
+        session.set_client_active(false);
+        assert!(session.send_deferrable(Some("bob"), b("bob away")));
+        assert!(session.send_deferrable(None, b("receipt")));
+        assert!(session.send_deferrable(Some("chat state bob"), b("bob typing")));
+        assert!(session.send_deferrable(Some("bob"), b("bob back")));
+        assert!(queued(&mut queue).is_empty(), "held");
+        // Something urgent goes at once and drops what it makes obsolete.
+        assert!(session.send_now(Some("chat state bob"), b("bob's message")));
+        assert_eq!(queued(&mut queue), ["bob's message"]);
+        session.send_deferrable(Some("carol"), b("carol away"));
+        session.set_client_active(true);
+        assert_eq!(queued(&mut queue), ["receipt", "bob back", "carol away"]);
+        session.send_deferrable(Some("carol"), b("carol back"));
+        assert_eq!(queued(&mut queue), ["carol back"], "active: at once");
+    }
+
+    #[tokio::test]
+    async fn the_count_of_carbons_sessions_follows_them_however_they_end() {
+        let router = router(1 << 20, 10);
+        let jid = full("alice@example.test/phone");
+        let (first, _) = router
+            .bind(jid.clone(), password_login(), Instant::now())
+            .unwrap();
+        first.handle().set_carbons(true);
+        first.handle().set_carbons(true);
+        assert!(router.any_carbons());
+        // Replaced by a new login to the same resource: no unbind.
+        let (second, _) = router
+            .bind(jid.clone(), password_login(), Instant::now())
+            .unwrap();
+        drop(first);
+        assert!(!router.any_carbons(), "the replaced one is gone");
+        second.handle().set_carbons(true);
+        router.unbind(&second.handle());
+        assert!(router.any_carbons(), "still held by its queue");
+        drop(second);
+        assert!(!router.any_carbons());
     }
 
     #[tokio::test]

@@ -2,8 +2,9 @@
 //! (RFC 6120 §8 allows only message, presence and iq; XEPs add their own
 //! "nonzas"): each feature registers what it handles and the stream feature
 //! that announces it, so the connection loop does not grow a case per XEP.
-//! Client state indication is the first; stream management's `<r/>` and
-//! `<a/>` go here too.
+//! Client state indication is the first. A nonza here acts on the session
+//! and answers nothing; stream management, which answers `<r/>` and keeps
+//! counters per connection, will need more of this trait.
 
 mod csi;
 
@@ -23,6 +24,7 @@ pub trait Nonza: Send + Sync {
     fn stream_feature(&self) -> Element;
 }
 
+/// The nonzas a bound session may send, looked up by each element.
 #[derive(Default)]
 pub struct NonzaRegistry {
     handlers: Vec<Box<dyn Nonza>>,

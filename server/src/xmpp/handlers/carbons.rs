@@ -93,10 +93,24 @@ fn copy(
     skip: impl Fn(&Arc<SessionHandle>) -> bool,
 ) {
     for session in ctx.router.sessions_of(account) {
-        if session.wants_carbons() && !skip(&session) {
+        if !session.wants_carbons() || skip(&session) {
+            continue;
+        }
+        let copy = wrap(account, &session, direction, message);
+        if session.is_inactive() {
+            // A copy waits like the original would (XEP-0352): the phone
+            // is not woken for chat states typed on the laptop.
+            match super::message::can_wait(message) {
+                Some(replaces) => {
+                    let replaces = replaces.map(|key| format!("{direction} {key}"));
+                    session.send_deferrable(replaces.as_deref(), copy)
+                }
+                None => session.send_now(None, copy),
+            };
+        } else {
             // `offer`: a copy is not worth ending a session that is slow
             // to read; it is dropped if it does not fit.
-            session.offer(wrap(account, &session, direction, message));
+            session.offer(copy);
         }
     }
 }

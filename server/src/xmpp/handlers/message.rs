@@ -91,8 +91,7 @@ pub async fn from_server(ctx: &XmppContext, account: &BareJid, body: &str) {
             crate::services::secrets::random_id(crate::services::secrets::SHORT_ID_BYTES),
         )
         .with_child(Element::new("body", ns::CLIENT).with_text(body));
-    let original =
-        (ctx.router.any_carbons() && ctx.router.carbons_wanted(account)).then(|| message.clone());
+    let original = ctx.router.carbons_wanted(account).then(|| message.clone());
     match deliver(ctx, &Jid::from(account.clone()), account, message).await {
         Ok(delivered) => {
             if let Some(original) = original {
@@ -113,11 +112,17 @@ async fn deliver(
 ) -> Result<Delivered, Bounce> {
     let kind = MessageType::of(&message);
     let bytes = serialise(&message);
-    // Whether it can wait is asked only of an inactive session (XEP-0352).
+    // Whether it can wait is asked only of an inactive session (XEP-0352);
+    // one that cannot makes the sender's held chat state obsolete.
+    let obsoletes = || {
+        message
+            .attr("from")
+            .map(|from| format!("chat state {from}"))
+    };
     let send = |session: &SessionHandle| match session.is_inactive() {
-        true => match can_wait(kind, &message) {
+        true => match can_wait(&message) {
             Some(replaces) => session.send_deferrable(replaces.as_deref(), bytes.clone()),
-            None => session.send(bytes.clone()),
+            None => session.send_now(obsoletes().as_deref(), bytes.clone()),
         },
         false => session.send(bytes.clone()),
     };
@@ -175,22 +180,27 @@ async fn deliver(
 /// and hints (`Some`, with what makes it obsolete: a newer chat state from
 /// the same sender). Anything else, a body or a payload not known to be
 /// idle chatter (a call being proposed, an encrypted key), goes at once.
-fn can_wait(kind: MessageType, message: &Element) -> Option<Option<String>> {
-    if !matches!(kind, MessageType::Chat | MessageType::Normal) {
+pub(super) fn can_wait(message: &Element) -> Option<Option<String>> {
+    if !matches!(
+        MessageType::of(message),
+        MessageType::Chat | MessageType::Normal
+    ) {
         return None;
     }
-    let mut chat_state_only = false;
+    let mut has_chat_state = false;
     for child in message.children() {
         match child.ns() {
-            CHAT_STATES => chat_state_only = true,
+            CHAT_STATES => has_chat_state = true,
             RECEIPTS | CHAT_MARKERS | ns::HINTS | STANZA_IDS | DELAY => {}
             _ => return None,
         }
     }
-    let only_chat_state = chat_state_only
+    // A chat state (with hints and ids) is made obsolete by the sender's
+    // next one; a receipt or a marker is not.
+    let only_chat_state = has_chat_state
         && message
             .children()
-            .all(|c| matches!(c.ns(), CHAT_STATES | ns::HINTS));
+            .all(|c| matches!(c.ns(), CHAT_STATES | ns::HINTS | STANZA_IDS));
     Some(
         only_chat_state
             .then(|| {
@@ -278,5 +288,62 @@ async fn store_offline(
             StanzaError::resource_constraint().with_text("the recipient's offline storage is full"),
         )),
         Err(e) => Err((message, e.into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(kind: Option<&str>, children: &[(&str, &str)]) -> Element {
+        let mut message = Element::new("message", ns::CLIENT).with_attr("from", "bob@b/desk");
+        if let Some(kind) = kind {
+            message.set_attr("type", kind);
+        }
+        for (name, namespace) in children {
+            message.push_child(Element::new(name, namespace));
+        }
+        message
+    }
+
+    #[test]
+    fn only_idle_chatter_can_wait_for_an_inactive_client() {
+        let chat_state = Some(Some("chat state bob@b/desk".to_owned()));
+        for (children, expected) in [
+            (vec![("composing", CHAT_STATES)], chat_state.clone()),
+            (
+                vec![
+                    ("paused", CHAT_STATES),
+                    ("no-store", ns::HINTS),
+                    ("origin-id", STANZA_IDS),
+                ],
+                chat_state,
+            ),
+            (vec![("received", RECEIPTS)], Some(None)),
+            (vec![("displayed", CHAT_MARKERS)], Some(None)),
+            (
+                vec![("active", CHAT_STATES), ("received", RECEIPTS)],
+                Some(None),
+            ),
+            (vec![("body", ns::CLIENT)], None),
+            (vec![("active", CHAT_STATES), ("body", ns::CLIENT)], None),
+            // A call being proposed, an encryption key, an invitation.
+            (vec![("propose", "urn:xmpp:jingle-message:0")], None),
+            (vec![("encrypted", "eu.siacs.conversations.axolotl")], None),
+            (vec![("x", "jabber:x:conference")], None),
+        ] {
+            assert_eq!(
+                can_wait(&message(Some("chat"), &children)),
+                expected,
+                "{children:?}"
+            );
+        }
+        for kind in ["error", "headline", "groupchat"] {
+            assert_eq!(
+                can_wait(&message(Some(kind), &[("composing", CHAT_STATES)])),
+                None,
+                "{kind}"
+            );
+        }
     }
 }

@@ -122,7 +122,7 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
             theirs.set_attr("to", session.jid.to_string());
             // Offered: this session's queue is not drained while it runs
             // this, so what does not fit is left out rather than ending it.
-            session.offer(serialise(&theirs));
+            offer_presence(session, &theirs, serialise(&theirs));
         }
     }
     if !available {
@@ -145,7 +145,7 @@ async fn broadcast(ctx: &XmppContext, session: &Arc<SessionHandle>, mut presence
         for theirs in ctx.router.sessions_of(&contact) {
             if let Some(mut last) = theirs.last_presence() {
                 last.set_attr("to", session.jid.to_string());
-                session.offer(serialise(&last));
+                offer_presence(session, &last, serialise(&last));
             }
         }
     }
@@ -285,10 +285,22 @@ pub(super) fn send_to_account(ctx: &XmppContext, account: &BareJid, presence: &E
 /// Sends `presence` (as `bytes`) to `session`: an availability update can
 /// wait while the client is inactive (XEP-0352), and a newer one from the
 /// same sender replaces it; subscription stanzas and errors go at once.
-fn send_presence(session: &SessionHandle, presence: &Element, bytes: bytes::Bytes) -> bool {
+pub(super) fn send_presence(session: &SessionHandle, presence: &Element, bytes: bytes::Bytes) {
     match presence.attr("type") {
         None | Some("unavailable") => session.send_deferrable(presence.attr("from"), bytes),
         _ => session.send(bytes),
+    };
+}
+
+/// As [`send_presence`] for what the server offers a session that just
+/// became available (its contacts' and its other resources' presence):
+/// held while the client is inactive, offered otherwise, so that what does
+/// not fit is left out rather than ending it.
+fn offer_presence(session: &SessionHandle, presence: &Element, bytes: bytes::Bytes) {
+    if session.is_inactive() {
+        session.send_deferrable(presence.attr("from"), bytes);
+    } else {
+        session.offer(bytes);
     }
 }
 

@@ -177,8 +177,11 @@ async fn cancel_subscriptions(
                 .with_attr("from", session.jid.to_string())
                 .with_attr("to", contact.to_string())
                 .with_attr("type", "unavailable");
+            // Through CSI's path: it replaces an available presence the
+            // contact's inactive phone may hold, which would else come after.
+            let bytes = serialise(&unavailable);
             for theirs in ctx.router.sessions_of(contact) {
-                theirs.send(serialise(&unavailable));
+                super::presence::send_presence(&theirs, &unavailable, bytes.clone());
             }
         }
     }

@@ -3,7 +3,9 @@
 //! together once the client is active again. An update that makes an
 //! earlier one obsolete (the same contact's newer presence) replaces it.
 //! Bounded: past [`MAX_HELD_STANZAS`] or [`MAX_HELD_BYTES`] everything held
-//! is let through, as if the client had become active.
+//! is let through, as if the client had become active. Held stanzas go
+//! with the session when it ends (stream management will have to hand them
+//! to its resend queue).
 
 use std::collections::VecDeque;
 
@@ -31,18 +33,12 @@ pub enum Holding {
 
 impl Held {
     /// Holds `bytes`, dropping an earlier stanza with the same `replaces`
-    /// key.
-    pub fn hold(&mut self, replaces: Option<&str>, bytes: Bytes) -> Holding {
-        if let Some(key) = replaces
-            && let Some(at) = self
-                .stanzas
-                .iter()
-                .position(|(k, _)| k.as_deref() == Some(key))
-            && let Some((_, old)) = self.stanzas.remove(at)
-        {
-            self.bytes -= old.len();
+    /// key; past [`MAX_HELD_STANZAS`] or `max_bytes` everything goes.
+    pub fn hold(&mut self, replaces: Option<&str>, bytes: Bytes, max_bytes: usize) -> Holding {
+        if let Some(key) = replaces {
+            self.forget(key);
         }
-        if self.stanzas.len() >= MAX_HELD_STANZAS || self.bytes + bytes.len() > MAX_HELD_BYTES {
+        if self.stanzas.len() >= MAX_HELD_STANZAS || self.bytes + bytes.len() > max_bytes {
             let mut all = self.release();
             all.push(bytes);
             return Holding::Overflow(all);
@@ -50,6 +46,18 @@ impl Held {
         self.bytes += bytes.len();
         self.stanzas.push_back((replaces.map(Into::into), bytes));
         Holding::Held
+    }
+
+    /// Drops the stanza held under `key`, if any.
+    pub fn forget(&mut self, key: &str) {
+        if let Some(at) = self
+            .stanzas
+            .iter()
+            .position(|(k, _)| k.as_deref() == Some(key))
+            && let Some((_, old)) = self.stanzas.remove(at)
+        {
+            self.bytes -= old.len();
+        }
     }
 
     /// Everything held, in order, leaving nothing.
@@ -70,10 +78,22 @@ mod tests {
     #[test]
     fn a_newer_update_replaces_the_older_one_in_its_place_at_the_end() {
         let mut held = Held::default();
-        assert_eq!(held.hold(Some("bob/a"), b("bob away")), Holding::Held);
-        assert_eq!(held.hold(None, b("chat state")), Holding::Held);
-        assert_eq!(held.hold(Some("carol/b"), b("carol online")), Holding::Held);
-        assert_eq!(held.hold(Some("bob/a"), b("bob back")), Holding::Held);
+        assert_eq!(
+            held.hold(Some("bob/a"), b("bob away"), MAX_HELD_BYTES),
+            Holding::Held
+        );
+        assert_eq!(
+            held.hold(None, b("chat state"), MAX_HELD_BYTES),
+            Holding::Held
+        );
+        assert_eq!(
+            held.hold(Some("carol/b"), b("carol online"), MAX_HELD_BYTES),
+            Holding::Held
+        );
+        assert_eq!(
+            held.hold(Some("bob/a"), b("bob back"), MAX_HELD_BYTES),
+            Holding::Held
+        );
         assert_eq!(
             held.release(),
             [b("chat state"), b("carol online"), b("bob back")]
@@ -85,9 +105,9 @@ mod tests {
     fn past_its_bounds_everything_goes_through() {
         let mut held = Held::default();
         for _ in 0..MAX_HELD_STANZAS {
-            assert_eq!(held.hold(None, b("x")), Holding::Held);
+            assert_eq!(held.hold(None, b("x"), MAX_HELD_BYTES), Holding::Held);
         }
-        match held.hold(None, b("one more")) {
+        match held.hold(None, b("one more"), MAX_HELD_BYTES) {
             Holding::Overflow(all) => {
                 assert_eq!(all.len(), MAX_HELD_STANZAS + 1);
                 assert_eq!(all.last(), Some(&b("one more")));
@@ -95,7 +115,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let big = Bytes::from(vec![b'x'; MAX_HELD_BYTES]);
-        assert_eq!(held.hold(None, b("small")), Holding::Held);
-        assert!(matches!(held.hold(None, big), Holding::Overflow(all) if all.len() == 2));
+        assert_eq!(held.hold(None, b("small"), MAX_HELD_BYTES), Holding::Held);
+        assert!(
+            matches!(held.hold(None, big, MAX_HELD_BYTES), Holding::Overflow(all) if all.len() == 2)
+        );
     }
 }

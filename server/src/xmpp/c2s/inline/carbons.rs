@@ -10,6 +10,7 @@ use super::Bind2Feature;
 use crate::xmpp::handlers::XmppContext;
 use crate::xmpp::router::SessionHandle;
 
+/// `<enable xmlns='urn:xmpp:carbons:2'/>` inside `<bind>`.
 pub struct Carbons;
 
 impl Bind2Feature for Carbons {

@@ -10,6 +10,7 @@ use super::Bind2Feature;
 use crate::xmpp::handlers::XmppContext;
 use crate::xmpp::router::SessionHandle;
 
+/// `<active/>` or `<inactive/>` inside `<bind>`.
 pub struct ClientState;
 
 impl Bind2Feature for ClientState {

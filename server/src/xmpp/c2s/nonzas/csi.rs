@@ -10,6 +10,7 @@ use roost_xml::{Element, ns};
 use super::Nonza;
 use crate::xmpp::router::SessionHandle;
 
+/// `<active/>` and `<inactive/>`, announced as `<csi/>`.
 pub struct ClientState;
 
 impl Nonza for ClientState {
