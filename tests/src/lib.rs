@@ -7,6 +7,7 @@ pub mod crash_load;
 pub mod floods;
 pub mod manage_clients;
 pub mod openmetrics;
+pub mod python;
 pub mod raw;
 pub mod raw_stanzas;
 pub mod roster_backend;

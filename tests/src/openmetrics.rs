@@ -1,7 +1,7 @@
 //! Scrapes roostd's `/metrics` and reads it with a real OpenMetrics parser:
 //! Python's prometheus_client (`tests/openmetrics/parse.py`, its strict
 //! `openmetrics.parser`), in a venv under `target/` that the first use
-//! makes (`tests/openmetrics/install.sh`).
+//! makes (`crate::python`).
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -11,7 +11,8 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::{Server, bin_dir, http};
+use crate::python::venv_python;
+use crate::{Server, http};
 
 /// The content type roostd must answer a scrape with.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -23,19 +24,7 @@ fn here() -> PathBuf {
 /// The venv's python, installed once per test binary.
 fn python() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let venv = bin_dir()
-            .parent()
-            .expect("target/<profile>")
-            .join("openmetrics-venv");
-        let status = Command::new("bash")
-            .arg(here().join("install.sh"))
-            .arg(&venv)
-            .status()
-            .expect("run tests/openmetrics/install.sh");
-        assert!(status.success(), "tests/openmetrics/install.sh failed");
-        venv.join("bin").join("python")
-    })
+    PYTHON.get_or_init(|| venv_python("openmetrics-venv", "prometheus_client", "0.26.0"))
 }
 
 /// One scrape, as the parser read it.

@@ -1,12 +1,13 @@
 //! Runs slixmpp, an independent Python XMPP library, against a test roostd
 //! (`tests/slixmpp/phone.py`), from a venv under `target/` that the first
-//! use makes (`tests/slixmpp/install.sh`).
+//! use makes (`crate::python`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::{HOST, Server, bin_dir, test_ca};
+use crate::python::venv_python;
+use crate::{HOST, Server, test_ca};
 
 fn here() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("slixmpp")
@@ -15,19 +16,7 @@ fn here() -> PathBuf {
 /// The venv's python, installed once per test binary.
 fn python() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let venv = bin_dir()
-            .parent()
-            .expect("target/<profile>")
-            .join("slixmpp-venv");
-        let status = Command::new("bash")
-            .arg(here().join("install.sh"))
-            .arg(&venv)
-            .status()
-            .expect("run tests/slixmpp/install.sh");
-        assert!(status.success(), "tests/slixmpp/install.sh failed");
-        venv.join("bin").join("python")
-    })
+    PYTHON.get_or_init(|| venv_python("slixmpp-venv", "slixmpp", "1.17.0"))
 }
 
 /// Runs `script` (in `tests/slixmpp/`) against `server` with `password`
