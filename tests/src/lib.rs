@@ -429,6 +429,19 @@ impl Server {
             .to_owned()
     }
 
+    /// An account invite made with API key `key` over HTTP, as a web app
+    /// makes one: its landing page URL.
+    pub async fn api_invite(&self, key: &str) -> String {
+        let r = http()
+            .get(self.url("/invites_api"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+        r.headers()["location"].to_str().unwrap().to_owned()
+    }
+
     /// A raw admin-protocol connection, for protocol-level tests.
     pub fn admin_connection(&self) -> AdminConnection {
         let stream = UnixStream::connect(self.socket_path()).expect("connect admin socket");

@@ -255,6 +255,23 @@ impl RawClient {
     }
 }
 
+/// One PLAIN login over STARTTLS on a new connection; whether it
+/// succeeded.
+pub async fn plain_login_succeeds(server: &Server, user: &str, password: &str) -> bool {
+    let (mut client, _) = tls_stream(server).await;
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+    client
+        .send(&format!(
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{credentials}</auth>"
+        ))
+        .await;
+    client
+        .read_until_any(&["<success", "</failure>"])
+        .await
+        .contains("<success")
+}
+
 /// Logs in with SCRAM-SHA-256 without TLS (for servers configured with
 /// `require_encryption = false`) and binds `resource`; returns the client
 /// ready for stanzas.

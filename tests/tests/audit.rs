@@ -8,11 +8,9 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use reqwest::StatusCode;
 use roost_tests::manage_clients::{list, revoke};
-use roost_tests::raw::{RawClient, preauth, register, tls_stream};
+use roost_tests::raw::{RawClient, plain_login_succeeds, preauth, register, tls_stream};
 use roost_tests::web_form::WebForm;
 use roost_tests::{HOST, OTHER_HOST, Server, http, stderr, stdout};
 use rusqlite::{Connection, OpenFlags};
@@ -216,14 +214,7 @@ async fn invites_through_the_http_api_the_web_form_and_in_band_registration() {
     // The HTTP invite API with a key: the key's id acts.
     let key = server.create_key(HOST, "web app");
     let key_id = key.split_once('/').unwrap().0.to_owned();
-    let r = http()
-        .get(server.url("/invites_api"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let landing = r.headers()["location"].to_str().unwrap().to_owned();
+    let landing = server.api_invite(&key).await;
     let web_token = landing.rsplit('/').next().unwrap().to_owned();
     let created = only(&server, "invite.create");
     assert_eq!(
@@ -409,32 +400,17 @@ async fn an_admin_revoking_a_client_is_recorded() {
     );
 }
 
-/// One PLAIN login on a new connection; whether it succeeded.
-async fn plain_login(server: &Server, user: &str, password: &str) -> bool {
-    let (mut client, _) = tls_stream(server).await;
-    let credentials = STANDARD.encode(format!("\0{user}\0{password}"));
-    client
-        .send(&format!(
-            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{credentials}</auth>"
-        ))
-        .await;
-    client
-        .read_until_any(&["<success", "</failure>"])
-        .await
-        .contains("<success")
-}
-
 #[tokio::test]
 async fn a_login_lockout_is_recorded_once_when_it_starts() {
     let server = Server::start_auth("max_failures_per_account = 3");
     let dee = format!("dee@{HOST}");
     server.create_user(&dee, PASSWORD);
     for _ in 0..3 {
-        assert!(!plain_login(&server, "dee", "wrong").await);
+        assert!(!plain_login_succeeds(&server, "dee", "wrong").await);
     }
     // Locked: refused, the right password too, and not recorded again.
     for _ in 0..5 {
-        assert!(!plain_login(&server, "dee", PASSWORD).await);
+        assert!(!plain_login_succeeds(&server, "dee", PASSWORD).await);
     }
     // The lock-out is written apart from any answer the client gets, so
     // there is nothing to wait for but the entry itself.

@@ -16,14 +16,7 @@ const PASSWORD: &str = "correct horse battery";
 /// landing page URL.
 async fn api_invite(server: &Server) -> String {
     let key = server.create_key(HOST, "web tests");
-    let r = http()
-        .get(server.url("/invites_api"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    r.headers()["location"].to_str().unwrap().to_owned()
+    server.api_invite(&key).await
 }
 
 /// An invite made with `roostctl invite create HOST ARGS… --json`: its

@@ -3,8 +3,7 @@
 //! revoke, its errors), the same clients through the admin socket, and
 //! XEP-0077 on an authenticated stream (password change, removal).
 
-use base64::Engine as _;
-use roost_tests::raw::RawClient;
+use roost_tests::raw::{RawClient, plain_login_succeeds};
 use roost_tests::{HOST, Server};
 
 const NS: &str = "xmpp:prosody.im/protocol/manage-clients";
@@ -35,23 +34,6 @@ fn ids(answer: &str) -> Vec<String> {
         .skip(1)
         .map(|rest| format!("client/{}", &rest[..rest.find('\'').unwrap()]))
         .collect()
-}
-
-/// A PLAIN login over TLS; whether it succeeded.
-async fn plain_login(server: &Server, user: &str, password: &str) -> bool {
-    let mut client = RawClient::connect(server).await;
-    client.open(HOST).await;
-    let (mut client, _) = client.starttls().await;
-    let creds = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
-    client
-        .send(&format!(
-            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{creds}</auth>"
-        ))
-        .await;
-    client
-        .read_until_any(&["<success", "</failure>"])
-        .await
-        .contains("<success")
 }
 
 #[tokio::test]
@@ -225,8 +207,8 @@ async fn an_in_band_password_change_ends_the_other_password_sessions() {
     // The session that changed it goes on.
     let pong = iq(&mut phone, "p1", "get", "<ping xmlns='urn:xmpp:ping'/>").await;
     assert!(pong.contains("type='result'"), "{pong}");
-    assert!(plain_login(&server, "alice", "a new password").await);
-    assert!(!plain_login(&server, "alice", PASSWORD).await);
+    assert!(plain_login_succeeds(&server, "alice", "a new password").await);
+    assert!(!plain_login_succeeds(&server, "alice", PASSWORD).await);
 }
 
 #[tokio::test]
@@ -243,5 +225,5 @@ async fn remove_deletes_the_account_after_answering() {
     assert!(answer.contains("type='result'"), "{answer}");
     let ended = phone.read_to_end().await;
     assert!(ended.contains("<stream:error>"), "{ended}");
-    assert!(!plain_login(&server, "alice", PASSWORD).await);
+    assert!(!plain_login_succeeds(&server, "alice", PASSWORD).await);
 }

@@ -171,14 +171,7 @@ async fn counters_move_by_exactly_what_happened() {
         .next()
         .unwrap()
         .to_owned();
-    let r = http()
-        .get(server.url("/invites_api"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let landing = r.headers()["location"].to_str().unwrap().to_owned();
+    let landing = server.api_invite(&key).await;
     let form_url = format!("{landing}/register");
     let (status, _) = WebForm::open(&form_url)
         .await

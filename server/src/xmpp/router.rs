@@ -755,12 +755,9 @@ impl Router {
     }
 
     pub fn session_count(&self) -> usize {
-        self.sessions
-            .read()
-            .expect("router lock")
-            .values()
-            .map(Vec::len)
-            .sum()
+        // From the per-host counts kept for `status`: a sum over the hosts,
+        // not a walk of every account (metrics ask at each scrape).
+        self.per_host.lock().expect("per-host counts").values().sum()
     }
 }
 
