@@ -757,7 +757,11 @@ impl Router {
     pub fn session_count(&self) -> usize {
         // From the per-host counts kept for `status`: a sum over the hosts,
         // not a walk of every account (metrics ask at each scrape).
-        self.per_host.lock().expect("per-host counts").values().sum()
+        self.per_host
+            .lock()
+            .expect("per-host counts")
+            .values()
+            .sum()
     }
 }
 
