@@ -22,6 +22,7 @@ use std::net::TcpListener;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -85,11 +86,40 @@ pub fn roostctl_bin() -> PathBuf {
 }
 
 /// A loopback port that was free a moment ago.
+///
+/// Taken below the kernel's ephemeral range: a port the kernel hands out
+/// for port 0 can be handed out again as the source port of any test's
+/// outgoing connection before roostd binds it. Each test process starts
+/// at its own offset (from its pid) and walks on, so parallel tests and
+/// test binaries rarely try the same port, and a port in use is skipped.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let low = ephemeral_range_start().max(PORTS_FROM + 1000);
+    let span = u32::from(low - PORTS_FROM);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(7919) % span,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    for _ in 0..span {
+        let port = PORTS_FROM + (NEXT.fetch_add(1, Ordering::Relaxed) % span) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port below {low}");
+}
+
+/// Where the ports [`free_port`] hands out begin.
+const PORTS_FROM: u16 = 10_000;
+
+/// The first port the kernel picks for port 0 and source ports.
+fn ephemeral_range_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
 }
 
 /// A running `roostd` with its own data directory; killed when dropped.
@@ -224,10 +254,36 @@ impl Server {
         auth: &str,
         extra: &str,
     ) -> Server {
-        let http_port = free_port();
-        let c2s_port = free_port();
-        let metrics_port = free_port();
         let (cert, key) = test_ca().server_certificate(dir.path());
+        let mut server = Server {
+            dir,
+            http_port: 0,
+            c2s_port: 0,
+            metrics_port: 0,
+            child: None,
+            log: Arc::default(),
+            log_reader: None,
+            env: Vec::new(),
+        };
+        // A port found free can still be taken before roostd binds it (by
+        // another test's server): then the start is tried on new ports.
+        for attempt in 1.. {
+            server.http_port = free_port();
+            server.c2s_port = free_port();
+            server.metrics_port = free_port();
+            server.write_config(top, c2s, auth, extra, &cert, &key);
+            match server.try_launch() {
+                Ok(()) => break,
+                Err(e) if attempt < 3 && e.contains("Address already in use") => continue,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        server
+    }
+
+    fn write_config(&self, top: &str, c2s: &str, auth: &str, extra: &str, cert: &Path, key: &Path) {
+        let (http_port, c2s_port, metrics_port) =
+            (self.http_port, self.c2s_port, self.metrics_port);
         // ROOST_TEST_LOG=debug shows more of what roostd did in a failed test.
         let log_level = std::env::var("ROOST_TEST_LOG").unwrap_or_else(|_| "warn".into());
         let config = format!(
@@ -240,19 +296,7 @@ impl Server {
             cert.display(),
             key.display()
         );
-        std::fs::write(dir.path().join("roost.toml"), config).expect("write config");
-        let mut server = Server {
-            dir,
-            http_port,
-            c2s_port,
-            metrics_port,
-            child: None,
-            log: Arc::default(),
-            log_reader: None,
-            env: Vec::new(),
-        };
-        server.launch();
-        server
+        std::fs::write(self.config_path(), config).expect("write config");
     }
 
     /// The running roostd's process id.
@@ -319,6 +363,14 @@ impl Server {
     }
 
     fn launch(&mut self) {
+        if let Err(e) = self.try_launch() {
+            panic!("{e}");
+        }
+    }
+
+    /// Starts roostd and waits for its admin socket; the error says why
+    /// it did not come up.
+    fn try_launch(&mut self) -> Result<(), String> {
         let child = Command::new(roostd_bin())
             .arg("--config")
             .arg(self.config_path())
@@ -342,19 +394,20 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if UnixStream::connect(self.socket_path()).is_ok() {
-                return;
+                return Ok(());
             }
             if let Some(status) = self
                 .child
                 .as_mut()
                 .and_then(|c| c.try_wait().ok().flatten())
             {
+                self.child = None;
                 let stderr = self.take_stderr();
-                panic!("roostd exited early with {status}: {stderr}");
+                return Err(format!("roostd exited early with {status}: {stderr}"));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("roostd did not open its admin socket in time");
+        Err("roostd did not open its admin socket in time".into())
     }
 
     /// What roostd has written to stderr so far.
