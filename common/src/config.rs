@@ -99,6 +99,11 @@ pub struct C2sConfig {
     /// Connections not yet authenticated from one source address (IPv6:
     /// per /64); a new one past it is closed at once.
     pub max_unauthenticated_per_address: usize,
+    /// How long a session with stream management (XEP-0198) waits for its
+    /// client to resume after the connection was lost (Prosody's
+    /// `smacks_hibernation_time`).
+    #[serde(deserialize_with = "duration")]
+    pub resume_timeout: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -415,6 +420,7 @@ impl Default for C2sConfig {
             max_sessions_per_account: 10,
             max_unauthenticated_connections: 1000,
             max_unauthenticated_per_address: 100,
+            resume_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -600,6 +606,7 @@ impl Config {
         for (key, value) in [
             ("negotiation_timeout", config.c2s.negotiation_timeout),
             ("write_timeout", config.c2s.write_timeout),
+            ("resume_timeout", config.c2s.resume_timeout),
         ] {
             if value > Duration::from_secs(24 * 3600) {
                 return Err((line_of_key(text, key), format!("c2s.{key}: at most 1 day")));

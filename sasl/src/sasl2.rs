@@ -39,6 +39,16 @@ pub struct BindRequest {
     pub inline: Vec<Element>,
 }
 
+/// Stream management's `<resume/>` inline (XEP-0198 with XEP-0388):
+/// resume a session instead of binding one. Either attribute may be
+/// missing or malformed; the server answers that with `<failed/>`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResumeRequest {
+    pub previd: Option<String>,
+    /// The client's count of stanzas it handled, an unsigned 32-bit number.
+    pub h: Option<u32>,
+}
+
 /// FAST's part of a request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FastRequest {
@@ -59,6 +69,7 @@ pub struct Authenticate {
     pub initial_response: Option<Vec<u8>>,
     pub user_agent: Option<UserAgent>,
     pub bind: Option<BindRequest>,
+    pub resume: Option<ResumeRequest>,
     pub fast: FastRequest,
 }
 
@@ -95,6 +106,10 @@ impl Authenticate {
                 .cloned()
                 .collect(),
         });
+        let resume = el.child("resume", ns::SM).map(|resume| ResumeRequest {
+            previd: resume.attr("previd").map(str::to_owned),
+            h: resume.attr("h").and_then(|h| h.parse().ok()),
+        });
         let fast_element = el.child("fast", ns::FAST);
         let fast = FastRequest {
             request_token: el
@@ -111,6 +126,7 @@ impl Authenticate {
             initial_response,
             user_agent,
             bind,
+            resume,
             fast,
         })
     }

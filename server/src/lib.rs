@@ -120,6 +120,8 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<()> {
         nonzas: xmpp::c2s::nonzas::NonzaRegistry::with_core_nonzas(),
         features: xmpp::c2s::feature_cache::FeatureCache::default(),
         admission: xmpp::c2s::admission::Admission::new(&config.c2s),
+        resumptions: Arc::default(),
+        hibernating: Default::default(),
     });
     let account_watch = tokio::spawn(xmpp::handlers::follow_account_events(xmpp.clone()));
     let sampled = Arc::new(metrics::Sampled {
@@ -131,6 +133,10 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<()> {
         bound: {
             let router = xmpp.router.clone();
             Box::new(move || router.session_count())
+        },
+        hibernated: {
+            let c2s = c2s.clone();
+            Box::new(move || c2s.hibernating.count())
         },
     });
     let metrics_tasks: Vec<_> = metrics_listeners

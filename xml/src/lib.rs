@@ -76,6 +76,7 @@ mod lexer;
 mod namespaces;
 pub mod ns;
 mod parser;
+mod reparse;
 mod syntax;
 mod writer;
 
@@ -85,4 +86,5 @@ mod tests;
 pub use element::{Element, Node};
 pub use errors::StreamError;
 pub use parser::{Limits, StreamEvent, StreamHeader, StreamParser};
+pub use reparse::parse_stanza;
 pub use writer::{STREAM_END, stream_error, stream_header};

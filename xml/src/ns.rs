@@ -46,3 +46,5 @@ pub const FORWARD: &str = "urn:xmpp:forward:0";
 pub const HINTS: &str = "urn:xmpp:hints";
 /// Client State Indication (XEP-0352).
 pub const CSI: &str = "urn:xmpp:csi:0";
+/// XEP-0198 Stream Management.
+pub const SM: &str = "urn:xmpp:sm:3";

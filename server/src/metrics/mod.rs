@@ -113,8 +113,11 @@ pub struct Sampled {
     pub db: Db,
     /// Client connections that have not authenticated yet.
     pub unauthenticated: Box<dyn Fn() -> usize + Send + Sync>,
-    /// Bound client sessions (resources).
+    /// Bound client sessions (resources), hibernated ones included.
     pub bound: Box<dyn Fn() -> usize + Send + Sync>,
+    /// Bound sessions whose connection was lost, waiting to be resumed
+    /// (XEP-0198).
+    pub hibernated: Box<dyn Fn() -> usize + Send + Sync>,
 }
 
 /// Every metric roostd exposes.
@@ -128,6 +131,7 @@ pub struct Metrics {
     admin_commands: Family<[(&'static str, String); 2], Counter>,
     unauthenticated: Gauge,
     bound: Gauge,
+    hibernated: Gauge,
     database_size: Gauge,
     resident_memory: Gauge,
 }
@@ -159,12 +163,14 @@ impl Metrics {
         let sessions = Family::<Labels<1>, Gauge>::default();
         roost.register(
             "c2s_sessions",
-            "Client connections: unauthenticated (negotiating a stream, TLS or SASL) \
-             and bound (a resource, after authentication)",
+            "Client sessions: unauthenticated (negotiating a stream, TLS or SASL), \
+             bound (a resource, after authentication, on a live connection) and \
+             hibernated (bound, the connection lost, waiting to be resumed)",
             sessions.clone(),
         );
         let unauthenticated = sessions.get_or_create_owned(&[("state", "unauthenticated")]);
         let bound = sessions.get_or_create_owned(&[("state", "bound")]);
+        let hibernated = sessions.get_or_create_owned(&[("state", "hibernated")]);
 
         let logins = Family::<Labels<2>, Counter>::default();
         roost.register(
@@ -258,6 +264,7 @@ impl Metrics {
             admin_commands,
             unauthenticated,
             bound,
+            hibernated,
             database_size,
             resident_memory,
         }
@@ -298,7 +305,10 @@ impl Metrics {
     pub fn render(&self, sampled: &Sampled) -> String {
         self.unauthenticated
             .set(gauge_value((sampled.unauthenticated)()));
-        self.bound.set(gauge_value((sampled.bound)()));
+        let hibernated = (sampled.hibernated)();
+        let bound = (sampled.bound)().saturating_sub(hibernated);
+        self.bound.set(gauge_value(bound));
+        self.hibernated.set(gauge_value(hibernated));
         self.database_size
             .set(gauge_value(sampled.db.size_on_disk()));
         if let Some(rss) = process::resident_bytes() {

@@ -22,6 +22,7 @@ fn sampled(db: &Db, unauthenticated: Arc<AtomicUsize>, bound: usize) -> Sampled 
         db: db.clone(),
         unauthenticated: Box::new(move || unauthenticated.load(Ordering::Relaxed)),
         bound: Box::new(move || bound),
+        hibernated: Box::new(|| 0),
     }
 }
 

@@ -297,6 +297,13 @@ impl SessionHandle {
         true
     }
 
+    /// Makes the session take no more stanzas, as a closing one: its end
+    /// is under way and what it still holds is being handed on to the
+    /// account, which must not route any of it back here.
+    pub fn refuse_stanzas(&self) {
+        self.closing.store(true, Ordering::Release);
+    }
+
     fn take_close(&self) -> Option<CloseReason> {
         // Checked for every stanza taken from the queue: the flag spares
         // the lock while nothing asked the session to close.
@@ -464,6 +471,21 @@ impl SessionQueue {
                 Queued::Wake => {}
             }
         }
+    }
+
+    /// Every stanza still queued, closes ignored: for a session that is
+    /// ending and hands on what it had not written.
+    pub fn drain(&mut self) -> Vec<Bytes> {
+        let mut stanzas = Vec::new();
+        while let Ok(queued) = self.rx.try_recv() {
+            if let Queued::Stanza(bytes) = queued {
+                self.handle
+                    .queued
+                    .fetch_sub(bytes.len() + STANZA_OVERHEAD, Ordering::AcqRel);
+                stanzas.push(bytes);
+            }
+        }
+        stanzas
     }
 
     fn dequeued(&self, bytes: Bytes) -> Outbound {

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 mod binding;
 mod features;
+mod resume;
 mod sasl;
 mod sasl2;
 
@@ -23,8 +24,11 @@ use super::C2sShared;
 use super::admission::Ticket;
 use super::auth::SaslExchange;
 use super::login::{Login, Started};
+use super::nonzas::{NonzaContext, NonzaOutcome};
 use super::offline_delivery::OfflineDelivery;
 use super::register::StreamRegistration;
+use super::stream_management::resumption::{Detached, Takeover};
+use super::stream_management::{StreamManagement, hibernation};
 use super::transport::Transport;
 use crate::services::secrets;
 use crate::xmpp::handlers::{self, presence};
@@ -83,6 +87,8 @@ pub struct Connection {
     session: Option<Arc<SessionHandle>>,
     queue: Option<SessionQueue>,
     offline: OfflineDelivery,
+    /// Stream management (XEP-0198): off until the client enables it.
+    sm: StreamManagement,
     /// When the client connected: the negotiation deadline runs from here.
     connected_at: Instant,
     /// This connection's place among the unauthenticated ones, given back
@@ -118,6 +124,7 @@ impl Connection {
             session: None,
             queue: None,
             offline: OfflineDelivery::default(),
+            sm: StreamManagement::default(),
             connected_at: Instant::now(),
             admission: Some(admission),
         }
@@ -133,6 +140,9 @@ impl Connection {
             return;
         }
         let mut buf = vec![0u8; READ_BUFFER];
+        // The connection was lost (not closed by either side): a session
+        // with stream management then waits to be resumed.
+        let mut lost = false;
         loop {
             let offline_due = self.offline.due(self.session.as_deref());
             let transport = self
@@ -142,7 +152,10 @@ impl Connection {
             let bound = self.stage == Stage::Bound;
             let mut next = tokio::select! {
                 read = transport.read(&mut buf) => match read {
-                    Ok(0) | Err(_) => break,
+                    Ok(0) | Err(_) => {
+                        lost = true;
+                        break;
+                    }
                     Ok(n) => {
                         self.parser.push(&buf[..n]);
                         self.handle_events().await
@@ -151,9 +164,15 @@ impl Connection {
                 outbound = recv(&mut self.queue) => self.outbound(outbound),
                 () = std::future::ready(()), if offline_due => {
                     let session = self.session.clone().expect("bound");
-                    self.offline.step(&self.shared.xmpp, &session, &mut self.out).await;
+                    let (out, sm) = (&mut self.out, &mut self.sm);
+                    let written = |stanza: bytes::Bytes| {
+                        out.extend_from_slice(&stanza);
+                        sm.sent(&stanza);
+                    };
+                    self.offline.step(&self.shared.xmpp, &session, written).await;
                     Next::Continue
                 }
+                request = takeover(&mut self.sm) => self.hand_over(request).await,
                 _ = tokio::time::sleep_until(negotiation_deadline), if !bound => {
                     self.stream_error("connection-timeout", Some("negotiation took too long"));
                     Next::Close
@@ -181,9 +200,13 @@ impl Connection {
                     break;
                 }
             }
+            if self.sm.request_ack() {
+                Element::new("r", ns::SM).write_to(&mut self.out, ns::CLIENT);
+            }
             // Before bind, no write may outlast the negotiation deadline.
             let write_deadline = (self.stage != Stage::Bound).then_some(negotiation_deadline);
             if !self.flush(write_deadline).await {
+                lost = true;
                 break;
             }
             self.offline.flushed();
@@ -197,11 +220,63 @@ impl Connection {
                 }
             }
         }
+        if lost && self.sm.resumption_id().is_some() {
+            self.hibernate(stop).await;
+        }
         self.finish().await;
+    }
+
+    /// The connection was lost; the session waits for its client to
+    /// resume it, in a task of its own.
+    async fn hibernate(&mut self, stop: watch::Receiver<bool>) {
+        if let Some(detached) = self.detach().await {
+            hibernation::hibernate(self.shared.clone(), detached, stop);
+        }
+    }
+
+    /// Gives the session to a connection that resumes it.
+    async fn hand_over(&mut self, request: Takeover) -> Next {
+        if let Some(detached) = self.detach().await
+            && let Err(back) = request.hand_over(detached)
+        {
+            // The resuming connection gave up: this one goes on.
+            let Detached { session, queue, sm } = *back;
+            self.session = Some(session);
+            self.queue = Some(queue);
+            self.sm = sm;
+            return Next::Continue;
+        }
+        tracing::debug!("{}: session resumed by another connection", self.peer);
+        Next::Close
+    }
+
+    /// Takes the session off this connection, with what stream management
+    /// keeps of it; offline messages written to the client are deleted,
+    /// as stream management now answers for them.
+    async fn detach(&mut self) -> Option<Detached> {
+        let queue = self.queue.take()?;
+        let session = self.session.take().unwrap_or_else(|| queue.handle());
+        self.offline.kept_elsewhere();
+        self.offline.finish(&self.shared.xmpp, &session).await;
+        Some(Detached {
+            session,
+            queue,
+            sm: std::mem::take(&mut self.sm),
+        })
     }
 
     async fn finish(&mut self) {
         tracing::debug!("{}: connection closed", self.peer);
+        if self.sm.is_enabled() {
+            // What the client did not acknowledge is handed on to the
+            // account; a session another took the resource of
+            // (`session` unset) tells its contacts nothing.
+            let replaced = self.session.is_none();
+            if let Some(detached) = self.detach().await {
+                let reason = replaced.then_some(CloseReason::Replaced);
+                hibernation::end(&self.shared.xmpp, detached, reason).await;
+            }
+        }
         // Even a replaced session deletes what it delivered.
         if let Some(handle) = self.queue.as_ref().map(SessionQueue::handle) {
             self.offline.finish(&self.shared.xmpp, &handle).await;
@@ -304,6 +379,14 @@ impl Connection {
                     .sent
                     .count_serialised(&bytes);
                 self.out.extend_from_slice(&bytes);
+                self.sm.sent(&bytes);
+                if self.sm.unacked_cost() > self.shared.xmpp.config.c2s.max_queued_bytes {
+                    self.stream_error(
+                        "resource-constraint",
+                        Some("too many stanzas are waiting to be acknowledged"),
+                    );
+                    return Next::Close;
+                }
                 Next::Continue
             }
             Outbound::Close(reason) => {
@@ -427,12 +510,21 @@ impl Connection {
         if !stanza::is_stanza(&el) {
             let session = self.session.clone().expect("bound");
             if let Some(nonza) = self.shared.nonzas.find(&el) {
-                nonza.handle(&session, &el);
-                return Next::Continue;
+                let mut cx = NonzaContext {
+                    shared: &self.shared,
+                    session: &session,
+                    sm: &mut self.sm,
+                    out: &mut self.out,
+                };
+                return match nonza.handle(&mut cx, &el) {
+                    NonzaOutcome::Continue => Next::Continue,
+                    NonzaOutcome::Close => Next::Close,
+                };
             }
             self.stream_error("unsupported-stanza-type", None);
             return Next::Close;
         }
+        self.sm.received();
         self.shared
             .xmpp
             .services
@@ -490,6 +582,14 @@ async fn within<T>(
 async fn evicted(admission: &mut Option<Ticket>) {
     match admission {
         Some(ticket) => ticket.evicted().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next request to hand the session over; never, unless resumable.
+async fn takeover(sm: &mut StreamManagement) -> Takeover {
+    match sm.resumable_mut() {
+        Some(resumable) => resumable.requested().await,
         None => std::future::pending().await,
     }
 }

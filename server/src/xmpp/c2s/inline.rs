@@ -1,18 +1,28 @@
 //! Features a client enables inline in Bind2 (XEP-0386 §2.2): each one
 //! says what it advertises inside `<bind><inline>` and what it does when a
 //! request for it arrives inside the client's `<bind>`, so that carbons,
-//! client state indication or stream management plug in here rather than
+//! client state indication and stream management plug in here rather than
 //! into the connection code (issue 13).
 
 mod carbons;
 mod csi;
+mod sm;
 
 use std::sync::Arc;
 
 use roost_xml::Element;
 
-use crate::xmpp::handlers::XmppContext;
+use super::C2sShared;
+use super::stream_management::StreamManagement;
 use crate::xmpp::router::SessionHandle;
+
+/// What an inline feature may act on: the freshly bound session and its
+/// connection's state.
+pub struct InlineContext<'a> {
+    pub shared: &'a Arc<C2sShared>,
+    pub session: &'a Arc<SessionHandle>,
+    pub sm: &'a mut StreamManagement,
+}
 
 /// A feature that Bind2 can enable in the same round trip as the login.
 pub trait Bind2Feature: Send + Sync {
@@ -23,12 +33,7 @@ pub trait Bind2Feature: Send + Sync {
     fn wants(&self, request: &Element) -> bool;
     /// Enables the feature on the freshly bound `session`; what it returns
     /// goes inside `<bound>`.
-    fn enable(
-        &self,
-        ctx: &XmppContext,
-        session: &Arc<SessionHandle>,
-        request: &Element,
-    ) -> Option<Element>;
+    fn enable(&self, cx: &mut InlineContext<'_>, request: &Element) -> Option<Element>;
 }
 
 /// The Bind2 features a server offers.
@@ -43,6 +48,7 @@ impl Bind2Registry {
         let mut registry = Bind2Registry::default();
         registry.register(Box::new(carbons::Carbons));
         registry.register(Box::new(csi::ClientState));
+        registry.register(Box::new(sm::StreamManagement));
         registry
     }
 
@@ -58,17 +64,12 @@ impl Bind2Registry {
     /// Runs every request the client made inside `<bind>` that a feature
     /// wants; requests nobody wants are ignored (XEP-0386 §2.3: the
     /// server enables what it can). Returns the results for `<bound>`.
-    pub fn enable(
-        &self,
-        ctx: &XmppContext,
-        session: &Arc<SessionHandle>,
-        requests: &[Element],
-    ) -> Vec<Element> {
+    pub fn enable(&self, cx: &mut InlineContext<'_>, requests: &[Element]) -> Vec<Element> {
         requests
             .iter()
             .filter_map(|request| {
                 let feature = self.features.iter().find(|f| f.wants(request))?;
-                feature.enable(ctx, session, request)
+                feature.enable(cx, request)
             })
             .collect()
     }

@@ -11,6 +11,7 @@ mod login;
 pub mod nonzas;
 mod offline_delivery;
 pub(crate) mod register;
+pub mod stream_management;
 mod transport;
 
 use std::net::SocketAddr;
@@ -34,6 +35,10 @@ pub struct C2sShared {
     pub features: feature_cache::FeatureCache,
     /// The bounds on connections that have not authenticated yet.
     pub admission: Arc<admission::Admission>,
+    /// Sessions that can be resumed (XEP-0198), by id.
+    pub resumptions: Arc<stream_management::resumption::Resumptions>,
+    /// Sessions waiting for their client to resume them.
+    pub hibernating: stream_management::hibernation::Hibernating,
 }
 
 /// How often refused and evicted connections are summed up in the log.

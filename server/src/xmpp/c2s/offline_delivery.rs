@@ -11,6 +11,8 @@
 //! oldest page. The claim is kept until what was delivered is deleted, so
 //! the next session to claim reads none of it again.
 
+use bytes::Bytes;
+
 use crate::xmpp::handlers::XmppContext;
 use crate::xmpp::router::SessionHandle;
 
@@ -33,11 +35,16 @@ impl OfflineDelivery {
             && (self.claimed || session.is_some_and(SessionHandle::wants_offline_messages))
     }
 
-    /// Deletes what was delivered and appends the next page to `out`. Once
+    /// Deletes what was delivered and gives the next page to `write`. Once
     /// nothing is left, or the session no longer wants them (it became
     /// unavailable), the claim is given back; when another session holds
     /// it, this one leaves the messages to that one.
-    pub async fn step(&mut self, ctx: &XmppContext, session: &SessionHandle, out: &mut Vec<u8>) {
+    pub async fn step(
+        &mut self,
+        ctx: &XmppContext,
+        session: &SessionHandle,
+        mut write: impl FnMut(Bytes),
+    ) {
         let user = session.jid.to_bare();
         if !session.wants_offline_messages() {
             self.finish(ctx, session).await;
@@ -60,7 +67,7 @@ impl OfflineDelivery {
                 let sent = &ctx.services.metrics.stanzas.sent;
                 for (id, stanza) in page {
                     sent.count_serialised(stanza.as_bytes());
-                    out.extend_from_slice(stanza.as_bytes());
+                    write(Bytes::from(stanza));
                     self.written.push(id);
                 }
             }
@@ -75,6 +82,12 @@ impl OfflineDelivery {
     /// The output buffer was written to the client.
     pub fn flushed(&mut self) {
         self.delivered.append(&mut self.written);
+    }
+
+    /// What was written is kept by stream management from now on, which
+    /// sends it again or hands it on: it may leave storage unflushed.
+    pub fn kept_elsewhere(&mut self) {
+        self.flushed();
     }
 
     /// Deletes what was delivered (what was written but not flushed stays

@@ -102,6 +102,25 @@ pub async fn from_server(ctx: &XmppContext, account: &BareJid, body: &str) {
     }
 }
 
+/// Routes again a message that a session took but never delivered (its
+/// client did not acknowledge it, XEP-0198): to the account, as if sent to
+/// the bare JID, so another resource or offline storage gets it; else
+/// its sender gets the error.
+pub async fn hand_on(ctx: &XmppContext, message: Element) {
+    let account = message
+        .attr("to")
+        .and_then(|to| Jid::new(to).ok())
+        .as_ref()
+        .and_then(super::account_of);
+    let Some(account) = account else {
+        return;
+    };
+    let to = Jid::from(account.clone());
+    if let Err((message, error)) = deliver(ctx, &to, &account, message).await {
+        super::bounce_to_sender(ctx, &message, &error);
+    }
+}
+
 /// Delivers a message to a local account (RFC 6121 §8.5.2, §8.5.3);
 /// says which sessions took it.
 async fn deliver(

@@ -82,6 +82,18 @@ pub fn bounce(session: &SessionHandle, stanza: &Element, error: &StanzaError) {
     }
 }
 
+/// Sends the error reply for `stanza`, which can no longer reach the
+/// session it was for, to the session that sent it, if still there.
+pub fn bounce_to_sender(ctx: &XmppContext, stanza: &Element, error: &StanzaError) {
+    let Some(reply) = stanza::error_reply(stanza, error) else {
+        return;
+    };
+    let sender = reply.attr("to").and_then(|to| jid::FullJid::new(to).ok());
+    if let Some(session) = sender.and_then(|sender| ctx.router.session(&sender)) {
+        session.send(serialise(&reply));
+    }
+}
+
 /// A stanza as bytes for a c2s stream (default namespace jabber:client).
 pub fn serialise(el: &Element) -> Bytes {
     Bytes::from(el.to_bytes(ns::CLIENT))

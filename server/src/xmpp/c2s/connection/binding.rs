@@ -29,6 +29,16 @@ pub(super) enum BindRefusal {
 impl Connection {
     /// After authentication: resource binding (RFC 6120 §7).
     pub(super) async fn bind(&mut self, el: Element) -> Next {
+        if el.ns() == ns::SM {
+            // Resuming replaces binding; anything else of stream
+            // management needs a bound resource first.
+            if el.name() == "resume" {
+                return self.resume(&el).await;
+            }
+            crate::xmpp::c2s::stream_management::failed("unexpected-request")
+                .write_to(&mut self.out, ns::CLIENT);
+            return Next::Continue;
+        }
         let is_set = el.is("iq", ns::CLIENT) && el.attr("type") == Some("set");
         let Some(request) = el.child("bind", ns::BIND).filter(|_| is_set) else {
             if el.is("iq", ns::CLIENT) && el.child("session", ns::SESSION).is_some() {

@@ -82,6 +82,8 @@ impl Connection {
         }
         let mut inline = Element::new("inline", ns::SASL2);
         inline.push_child(self.bind2_feature());
+        // A returning client resumes its session inside <authenticate>.
+        inline.push_child(Element::new("sm", ns::SM));
         if set.fast {
             let mut fast = Element::new("fast", ns::FAST);
             for mechanism in FastMechanism::offered(channel_binding) {

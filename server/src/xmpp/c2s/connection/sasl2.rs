@@ -14,9 +14,11 @@ use roost_xml::{Element, ns};
 
 use super::super::auth::{self, SaslExchange, SaslStep};
 use super::super::fast::{self, FastAttempt};
+use super::super::inline::InlineContext;
 use super::super::login::{Login, Started};
 use super::super::transport::Transport;
 use super::binding::{BindRefusal, Resource};
+use super::resume::ResumeFailure;
 use super::{Connection, Next, Stage};
 use crate::services::ServiceError;
 use crate::services::clients::{AuthMethod, ClientId, UserAgent};
@@ -258,7 +260,25 @@ impl Connection {
         self.authenticated(login);
         let mut authorization_identifier = user.to_string();
         let mut inline = Vec::new();
-        if let Some(bind) = &request.bind {
+        // Resuming comes first; a client whose session is gone is bound
+        // anew in the same round trip if it asked for that too.
+        let mut resumed = false;
+        if let Some(resume) = &request.resume {
+            match self.take_over(resume.previd.as_deref(), resume.h).await {
+                Ok(element) => {
+                    let session = self.session.as_ref().expect("resumed");
+                    authorization_identifier = session.jid.to_string();
+                    inline.push(element);
+                    resumed = true;
+                }
+                Err(ResumeFailure::Failed(failed)) => inline.push(failed),
+                Err(ResumeFailure::TooHigh(too_high)) => {
+                    self.stream_error_with("undefined-condition", too_high.to_element());
+                    return Next::Close;
+                }
+            }
+        }
+        if let Some(bind) = request.bind.as_ref().filter(|_| !resumed) {
             let suffix = match &client_id {
                 Some(id) => bind2::suffix_for_client(id.as_str()),
                 None => secrets::random_id(secrets::SHORT_ID_BYTES),
@@ -280,11 +300,12 @@ impl Connection {
                     authorization_identifier = jid.to_string();
                     let session = self.session.clone().expect("bound");
                     let mut bound = Element::new("bound", ns::BIND2);
-                    for result in
-                        self.shared
-                            .bind2
-                            .enable(&self.shared.xmpp, &session, &bind.inline)
-                    {
+                    let mut cx = InlineContext {
+                        shared: &self.shared,
+                        session: &session,
+                        sm: &mut self.sm,
+                    };
+                    for result in self.shared.bind2.enable(&mut cx, &bind.inline) {
                         bound.push_child(result);
                     }
                     inline.push(bound);
@@ -327,6 +348,9 @@ impl Connection {
             self.stage = Stage::Authenticated;
         }
         self.write_features();
+        if resumed {
+            self.write_again();
+        }
         Next::Continue
     }
 

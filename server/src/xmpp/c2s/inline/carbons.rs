@@ -2,13 +2,9 @@
 //! `<enable xmlns='urn:xmpp:carbons:2'/>` in the client's `<bind>`, so a
 //! phone gets its account's other chats from its first stanza on.
 
-use std::sync::Arc;
-
 use roost_xml::{Element, ns};
 
-use super::Bind2Feature;
-use crate::xmpp::handlers::XmppContext;
-use crate::xmpp::router::SessionHandle;
+use super::{Bind2Feature, InlineContext};
 
 /// `<enable xmlns='urn:xmpp:carbons:2'/>` inside `<bind>`.
 pub struct Carbons;
@@ -22,13 +18,8 @@ impl Bind2Feature for Carbons {
         request.is("enable", ns::CARBONS)
     }
 
-    fn enable(
-        &self,
-        _ctx: &XmppContext,
-        session: &Arc<SessionHandle>,
-        _request: &Element,
-    ) -> Option<Element> {
-        session.set_carbons(true);
+    fn enable(&self, cx: &mut InlineContext<'_>, _request: &Element) -> Option<Element> {
+        cx.session.set_carbons(true);
         // Nothing to say inside <bound>: carbons are on.
         None
     }

@@ -2,13 +2,9 @@
 //! phone that logs in with its screen off says `<inactive/>` in its
 //! `<bind>` and is held back from its first stanza on.
 
-use std::sync::Arc;
-
 use roost_xml::{Element, ns};
 
-use super::Bind2Feature;
-use crate::xmpp::handlers::XmppContext;
-use crate::xmpp::router::SessionHandle;
+use super::{Bind2Feature, InlineContext};
 
 /// `<active/>` or `<inactive/>` inside `<bind>`.
 pub struct ClientState;
@@ -22,13 +18,8 @@ impl Bind2Feature for ClientState {
         request.ns() == ns::CSI && matches!(request.name(), "active" | "inactive")
     }
 
-    fn enable(
-        &self,
-        _ctx: &XmppContext,
-        session: &Arc<SessionHandle>,
-        request: &Element,
-    ) -> Option<Element> {
-        session.set_client_active(request.name() == "active");
+    fn enable(&self, cx: &mut InlineContext<'_>, request: &Element) -> Option<Element> {
+        cx.session.set_client_active(request.name() == "active");
         None
     }
 }

@@ -1,14 +1,11 @@
 //! Client state indication (XEP-0352, `urn:xmpp:csi:0`): a phone says
 //! `<inactive/>` when its screen goes off and `<active/>` when it comes
 //! back; while inactive its session holds back what can wait (see
-//! [`SessionHandle::send_deferrable`]), so the radio can sleep.
-
-use std::sync::Arc;
+//! [`SessionHandle::send_deferrable`](crate::xmpp::router::SessionHandle::send_deferrable)), so the radio can sleep.
 
 use roost_xml::{Element, ns};
 
-use super::Nonza;
-use crate::xmpp::router::SessionHandle;
+use super::{Nonza, NonzaContext, NonzaOutcome};
 
 /// `<active/>` and `<inactive/>`, announced as `<csi/>`.
 pub struct ClientState;
@@ -18,8 +15,9 @@ impl Nonza for ClientState {
         element.ns() == ns::CSI && matches!(element.name(), "active" | "inactive")
     }
 
-    fn handle(&self, session: &Arc<SessionHandle>, element: &Element) {
-        session.set_client_active(element.name() == "active");
+    fn handle(&self, cx: &mut NonzaContext<'_>, element: &Element) -> NonzaOutcome {
+        cx.session.set_client_active(element.name() == "active");
+        NonzaOutcome::Continue
     }
 
     fn stream_feature(&self) -> Element {

@@ -1,0 +1,134 @@
+//! Resumption ids and the hand-over of a session to the connection that
+//! resumes it (XEP-0198 §5).
+//!
+//! Whoever holds a resumable session's state, its live connection or its
+//! hibernation task, also holds its [`Resumable`]: the receiving end of
+//! takeover requests. A resuming connection finds the id here, checks it
+//! belongs to the same account, sends a request and gets the whole
+//! session ([`Detached`]) back. The id is forgotten when the `Resumable`
+//! is dropped, which happens only when the session has ended for good.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jid::BareJid;
+use tokio::sync::{mpsc, oneshot};
+
+use super::StreamManagement;
+use crate::services::secrets;
+use crate::xmpp::router::{SessionHandle, SessionQueue};
+
+/// Bytes of randomness in a resumption id: it is the only secret a
+/// resuming connection shows besides logging in as the same account.
+const ID_BYTES: usize = 18;
+
+/// A session between connections: everything a connection holds of it.
+pub struct Detached {
+    pub session: Arc<SessionHandle>,
+    pub queue: SessionQueue,
+    pub sm: StreamManagement,
+}
+
+/// A request to hand a session over.
+pub struct Takeover {
+    reply: oneshot::Sender<Detached>,
+}
+
+impl Takeover {
+    /// Gives the session to the resuming connection; back if it gave up.
+    pub fn hand_over(self, session: Detached) -> Result<(), Box<Detached>> {
+        self.reply.send(session).map_err(Box::new)
+    }
+}
+
+/// The resumable sessions by id.
+#[derive(Default)]
+pub struct Resumptions {
+    entries: Mutex<HashMap<Box<str>, Entry>>,
+}
+
+struct Entry {
+    user: BareJid,
+    requests: mpsc::Sender<Takeover>,
+}
+
+impl Resumptions {
+    /// A new id for a session of `user`.
+    pub fn register(self: &Arc<Self>, user: BareJid) -> Resumable {
+        let id: Box<str> = secrets::random_id(ID_BYTES).into();
+        let (tx, rx) = mpsc::channel(1);
+        let entry = Entry { user, requests: tx };
+        self.entries
+            .lock()
+            .expect("resumptions lock")
+            .insert(id.clone(), entry);
+        Resumable {
+            id,
+            requests: rx,
+            registry: self.clone(),
+        }
+    }
+
+    /// Takes over the session `id` for a connection authenticated as
+    /// `user`, waiting at most `wait` for its holder (a live connection
+    /// may be in the middle of a write). `None` when there is no such
+    /// session of that account, or its holder did not answer.
+    pub async fn take_over(&self, id: &str, user: &BareJid, wait: Duration) -> Option<Detached> {
+        let requests = {
+            let entries = self.entries.lock().expect("resumptions lock");
+            let entry = entries.get(id).filter(|e| e.user == *user)?;
+            entry.requests.clone()
+        };
+        let (reply, mut answer) = oneshot::channel();
+        // Full: another connection is resuming it right now.
+        requests.try_send(Takeover { reply }).ok()?;
+        match tokio::time::timeout(wait, &mut answer).await {
+            Ok(answer) => answer.ok(),
+            Err(_) => {
+                // A session handed over just as the wait ended is taken,
+                // not dropped with the channel.
+                answer.close();
+                answer.try_recv().ok()
+            }
+        }
+    }
+
+    /// Resumable sessions, live or hibernating.
+    pub fn len(&self) -> usize {
+        self.entries.lock().expect("resumptions lock").len()
+    }
+}
+
+/// A resumable session's id and its takeover requests; the id is
+/// forgotten when this is dropped.
+pub struct Resumable {
+    id: Box<str>,
+    requests: mpsc::Receiver<Takeover>,
+    registry: Arc<Resumptions>,
+}
+
+impl Resumable {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The next takeover request.
+    pub async fn requested(&mut self) -> Takeover {
+        match self.requests.recv().await {
+            Some(request) => request,
+            // The registry holds the sender until this is dropped.
+            None => std::future::pending().await,
+        }
+    }
+}
+
+impl Drop for Resumable {
+    fn drop(&mut self) {
+        self.registry
+            .entries
+            .lock()
+            .expect("resumptions lock")
+            .remove(&self.id);
+    }
+}

@@ -1,0 +1,395 @@
+//! Stream management (XEP-0198, issue 13 item 1) against the real roostd
+//! with the raw client: a phone that loses its connection mid-conversation
+//! resumes (inside SASL2, or after a legacy login) and gets every message
+//! it had not acknowledged exactly once, those sent meanwhile included; a
+//! session never resumed leaves its messages offline; one that ends its
+//! stream hands them on; the counting and its errors.
+
+use std::time::Duration;
+
+use roost_tests::raw::RawClient;
+use roost_tests::raw_stanzas::{next_stanza, sync};
+use roost_tests::sasl2::{
+    authenticate, authorization_identifier, element, features_after_success, password_login, plain,
+    tls_stream_from,
+};
+use roost_tests::{HOST, Server};
+use tokio_xmpp::minidom::Element;
+
+const PASSWORD: &str = "correct horse battery";
+const SM: &str = "urn:xmpp:sm:3";
+
+fn jid(user: &str) -> String {
+    format!("{user}@{HOST}")
+}
+
+/// A client's side of stream management: counts the stanzas it handled
+/// and keeps the bodies of the messages, in order.
+struct Phone {
+    client: RawClient,
+    handled: u32,
+    bodies: Vec<String>,
+}
+
+impl Phone {
+    fn new(client: RawClient) -> Phone {
+        Phone {
+            client,
+            handled: 0,
+            bodies: Vec::new(),
+        }
+    }
+
+    /// The next stanza; the server's `<r/>` requests are read past (and
+    /// left unanswered: the test acknowledges when it chooses).
+    async fn next(&mut self) -> Element {
+        loop {
+            let el = next_stanza(&mut self.client).await;
+            if el.ns() == SM && el.name() == "r" {
+                continue;
+            }
+            if matches!(el.name(), "message" | "presence" | "iq") {
+                self.handled += 1;
+            }
+            if el.name() == "message"
+                && let Some(body) = el.get_child("body", "jabber:client")
+            {
+                self.bodies.push(body.text());
+            }
+            return el;
+        }
+    }
+
+    /// Reads until the message with `body` came.
+    async fn until_body(&mut self, body: &str) {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            while !self.bodies.iter().any(|b| b == body) {
+                self.next().await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no message {body:?}; got {:?}", self.bodies));
+    }
+
+    async fn acknowledge(&mut self) {
+        let h = self.handled;
+        self.client
+            .send(&format!("<a xmlns='{SM}' h='{h}'/>"))
+            .await;
+    }
+
+    /// Reads up to the answer to a ping; returns what came before it.
+    async fn sync(&mut self, id: &str) -> Vec<Element> {
+        let ping =
+            format!("<iq type='get' id='{id}' to='{HOST}'><ping xmlns='urn:xmpp:ping'/></iq>");
+        self.client.send(&ping).await;
+        let mut before = Vec::new();
+        loop {
+            let el = self.next().await;
+            if el.name() == "iq" && el.attr("id") == Some(id) {
+                return before;
+            }
+            before.push(el);
+        }
+    }
+}
+
+async fn chat(from: &mut RawClient, to: &str, body: &str) {
+    from.send(&format!(
+        "<message type='chat' to='{to}' id='{body}'><body>{body}</body></message>"
+    ))
+    .await;
+}
+
+/// Bind2 with stream management enabled inline.
+fn bind_with_sm(tag: &str) -> String {
+    format!(
+        "<bind xmlns='urn:xmpp:bind:0'><tag>{tag}</tag><enable xmlns='{SM}' resume='true'/></bind>"
+    )
+}
+
+/// `roost_c2s_sessions{state="hibernated"}` from the metrics endpoint.
+async fn hibernated(server: &Server) -> u64 {
+    let text = reqwest::get(server.metrics_url("/metrics"))
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("exposition");
+    text.lines()
+        .find_map(|l| l.strip_prefix("roost_c2s_sessions{state=\"hibernated\"} "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no hibernated sessions gauge in {text}"))
+}
+
+async fn wait_hibernated(server: &Server, count: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while hibernated(server).await != count {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never {count} hibernated sessions"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The full JIDs `roostctl c2s list` shows for `user`.
+fn connected(server: &Server, user: &str) -> Vec<String> {
+    let out = server.ctl(&["c2s", "list", &jid(user), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sessions: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    sessions
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|s| s["jid"].as_str().expect("jid").to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_that_loses_its_connection_resumes_and_gets_every_message_once() {
+    let server = Server::start();
+    for user in ["alice", "bob"] {
+        server.create_user(&jid(user), PASSWORD);
+    }
+    let (_, features) = tls_stream_from(&server, Some(&jid("alice"))).await;
+    assert!(
+        features.contains(&format!("<sm xmlns='{SM}'/>")),
+        "SASL2 offers resumption inline: {features}"
+    );
+    assert!(
+        features.contains(&format!("<feature var='{SM}'/>")),
+        "Bind2 offers stream management inline: {features}"
+    );
+    let (client, success) =
+        password_login(&server, "alice", PASSWORD, &bind_with_sm("phone")).await;
+    let enabled = element(&success, "enabled");
+    assert_eq!(enabled.attr("resume"), Some("true"), "{success}");
+    assert_eq!(enabled.attr("max"), Some("300"), "{success}");
+    let id = enabled.attr("id").expect("a resumption id").to_owned();
+    let alice = authorization_identifier(&success);
+    let mut phone = Phone::new(client);
+    phone.client.send("<presence/>").await;
+    let mut bob = RawClient::bound(&server, "bob", PASSWORD, "desk").await;
+
+    chat(&mut bob, &alice, "m1").await;
+    phone.until_body("m1").await;
+    phone.acknowledge().await;
+    let acknowledged = phone.handled;
+    chat(&mut bob, &alice, "m2").await;
+    chat(&mut bob, &alice, "m3").await;
+    phone.until_body("m3").await;
+    // The socket goes without a closing tag, m2 and m3 unacknowledged.
+    drop(phone);
+    wait_hibernated(&server, 1).await;
+    assert_eq!(
+        connected(&server, "alice"),
+        [alice.clone()],
+        "a hibernated session is still connected"
+    );
+    chat(&mut bob, &alice, "m4").await;
+    chat(&mut bob, &alice, "m5").await;
+    assert!(
+        sync(&mut bob, "b1").await.is_empty(),
+        "nothing bounced to bob"
+    );
+
+    // Back, in one round trip: SASL2 with <resume/>.
+    let (mut client, _) = tls_stream_from(&server, Some(&jid("alice"))).await;
+    let resume = format!("<resume xmlns='{SM}' previd='{id}' h='{acknowledged}'/>");
+    let answer = authenticate(
+        &mut client,
+        "PLAIN",
+        Some(&plain("alice", PASSWORD)),
+        &resume,
+    )
+    .await;
+    assert!(answer.contains("</success>"), "{answer}");
+    let resumed = element(&answer, "resumed");
+    assert_eq!(resumed.attr("previd"), Some(id.as_str()));
+    // The server handled one stanza of ours: the presence.
+    assert_eq!(resumed.attr("h"), Some("1"), "{answer}");
+    assert_eq!(authorization_identifier(&answer), alice);
+    features_after_success(&mut client).await;
+    let mut phone = Phone::new(client);
+    phone.handled = acknowledged;
+    phone.sync("a1").await;
+    assert_eq!(
+        phone.bodies,
+        ["m2", "m3", "m4", "m5"],
+        "each once, in order"
+    );
+    wait_hibernated(&server, 0).await;
+
+    chat(&mut bob, &alice, "m6").await;
+    phone.until_body("m6").await;
+    phone.sync("a2").await;
+    assert_eq!(phone.bodies, ["m2", "m3", "m4", "m5", "m6"]);
+    // The server counts on from where it was: our <r/> is answered with
+    // the presence and both pings.
+    phone.client.send(&format!("<r xmlns='{SM}'/>")).await;
+    let answer = phone.next().await;
+    assert_eq!((answer.name(), answer.attr("h")), ("a", Some("3")));
+    assert_eq!(connected(&server, "alice"), [alice]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_not_resumed_in_time_leaves_its_messages_offline() {
+    let server = Server::start_c2s("resume_timeout = \"2s\"", "");
+    for user in ["alice", "bob"] {
+        server.create_user(&jid(user), PASSWORD);
+    }
+    let mut client = RawClient::bound(&server, "alice", PASSWORD, "phone").await;
+    client
+        .send(&format!("<enable xmlns='{SM}' resume='1'/>"))
+        .await;
+    let enabled = next_stanza(&mut client).await;
+    assert_eq!(enabled.name(), "enabled");
+    assert_eq!(enabled.attr("max"), Some("2"));
+    let mut phone = Phone::new(client);
+    phone.client.send("<presence/>").await;
+    let mut bob = RawClient::bound(&server, "bob", PASSWORD, "desk").await;
+    let alice = format!("{}/phone", jid("alice"));
+    chat(&mut bob, &alice, "m1").await;
+    phone.until_body("m1").await;
+    drop(phone);
+    wait_hibernated(&server, 1).await;
+    chat(&mut bob, &alice, "m2").await;
+    assert!(sync(&mut bob, "b1").await.is_empty());
+    wait_hibernated(&server, 0).await;
+    assert!(connected(&server, "alice").is_empty());
+
+    // Both wait offline, m1 although it was written to the lost socket.
+    let mut laptop = Phone::new(RawClient::bound(&server, "alice", PASSWORD, "laptop").await);
+    laptop.client.send("<presence/>").await;
+    laptop.until_body("m2").await;
+    laptop.sync("l1").await;
+    assert_eq!(laptop.bodies, ["m1", "m2"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_legacy_login_resumes_and_a_live_connection_hands_its_session_over() {
+    let server = Server::start();
+    for user in ["alice", "bob"] {
+        server.create_user(&jid(user), PASSWORD);
+    }
+    let mut client = RawClient::bound(&server, "alice", PASSWORD, "phone").await;
+    client
+        .send(&format!("<enable xmlns='{SM}' resume='true'/>"))
+        .await;
+    let id = next_stanza(&mut client)
+        .await
+        .attr("id")
+        .expect("id")
+        .to_owned();
+    let mut old = Phone::new(client);
+    old.client.send("<presence/>").await;
+    let mut bob = RawClient::bound(&server, "bob", PASSWORD, "desk").await;
+    let alice = format!("{}/phone", jid("alice"));
+    chat(&mut bob, &alice, "m1").await;
+    old.until_body("m1").await;
+
+    // The old connection is still up (a phone that switched networks
+    // before the server noticed): resuming takes the session from it.
+    let mut client = RawClient::authenticated(&server, "alice", PASSWORD).await;
+    client
+        .send(&format!("<resume xmlns='{SM}' previd='{id}' h='0'/>"))
+        .await;
+    let resumed = next_stanza(&mut client).await;
+    assert_eq!(resumed.name(), "resumed", "{}", String::from(&resumed));
+    assert_eq!(resumed.attr("h"), Some("1"));
+    let mut phone = Phone::new(client);
+    phone.sync("p1").await;
+    assert_eq!(phone.bodies, ["m1"], "sent again: not acknowledged");
+    let end = tokio::time::timeout(Duration::from_secs(20), old.client.read_to_end())
+        .await
+        .expect("the old connection is closed");
+    assert!(!end.contains("m2"), "{end}");
+    chat(&mut bob, &alice, "m2").await;
+    phone.until_body("m2").await;
+    assert_eq!(connected(&server, "alice"), [alice]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resumption_and_acknowledgement_errors() {
+    let server = Server::start();
+    for user in ["alice", "mallory"] {
+        server.create_user(&jid(user), PASSWORD);
+    }
+    // Before binding: <enable/> is refused, an unknown id is not found,
+    // and binding still works after both.
+    let mut client = RawClient::authenticated(&server, "alice", PASSWORD).await;
+    client.send(&format!("<enable xmlns='{SM}'/>")).await;
+    let failed = next_stanza(&mut client).await;
+    assert_eq!(failed.name(), "failed");
+    assert!(failed.has_child("unexpected-request", "urn:ietf:params:xml:ns:xmpp-stanzas"));
+    client
+        .send(&format!("<resume xmlns='{SM}' previd='nope' h='0'/>"))
+        .await;
+    let failed = next_stanza(&mut client).await;
+    assert!(failed.has_child("item-not-found", "urn:ietf:params:xml:ns:xmpp-stanzas"));
+    client.bind("phone").await;
+
+    // Enabled without resumption: no id; a second <enable/> fails; <r/>
+    // is answered with the count of stanzas received since <enable/>.
+    client.send(&format!("<enable xmlns='{SM}'/>")).await;
+    let enabled = next_stanza(&mut client).await;
+    assert_eq!((enabled.name(), enabled.attr("id")), ("enabled", None));
+    client.send(&format!("<enable xmlns='{SM}'/>")).await;
+    assert_eq!(next_stanza(&mut client).await.name(), "failed");
+    let mut phone = Phone::new(client);
+    phone.sync("s1").await;
+    phone.sync("s2").await;
+    phone.client.send(&format!("<r xmlns='{SM}'/>")).await;
+    let answer = phone.next().await;
+    assert_eq!((answer.name(), answer.attr("h")), ("a", Some("2")));
+
+    // Another account's session cannot be resumed, even with its id.
+    let mut alice = RawClient::bound(&server, "alice", PASSWORD, "desk").await;
+    alice
+        .send(&format!("<enable xmlns='{SM}' resume='true'/>"))
+        .await;
+    let id = next_stanza(&mut alice).await.attr("id").unwrap().to_owned();
+    let mut mallory = RawClient::authenticated(&server, "mallory", PASSWORD).await;
+    mallory
+        .send(&format!("<resume xmlns='{SM}' previd='{id}' h='0'/>"))
+        .await;
+    let failed = next_stanza(&mut mallory).await;
+    assert!(failed.has_child("item-not-found", "urn:ietf:params:xml:ns:xmpp-stanzas"));
+    assert!(sync(&mut alice, "still").await.is_empty(), "alice kept it");
+
+    // Acknowledging more than was sent ends the stream.
+    phone
+        .client
+        .send(&format!("<a xmlns='{SM}' h='99'/>"))
+        .await;
+    let end = phone.client.read_to_end().await;
+    assert!(end.contains("<undefined-condition"), "{end}");
+    assert!(end.contains("handled-count-too-high"), "{end}");
+    assert!(end.contains("send-count='2'"), "{end}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_closed_with_unacknowledged_messages_hands_them_on() {
+    let server = Server::start();
+    for user in ["alice", "bob"] {
+        server.create_user(&jid(user), PASSWORD);
+    }
+    let mut desk = Phone::new(RawClient::bound(&server, "alice", PASSWORD, "desk").await);
+    desk.client.send("<presence/>").await;
+    let mut client = RawClient::bound(&server, "alice", PASSWORD, "phone").await;
+    client.send(&format!("<enable xmlns='{SM}'/>")).await;
+    assert_eq!(next_stanza(&mut client).await.name(), "enabled");
+    let mut phone = Phone::new(client);
+    phone.client.send("<presence/>").await;
+    let mut bob = RawClient::bound(&server, "bob", PASSWORD, "desk").await;
+    chat(&mut bob, &format!("{}/phone", jid("alice")), "m1").await;
+    phone.until_body("m1").await;
+    // The phone leaves cleanly without acknowledging m1: the desk gets it.
+    phone.client.send("</stream:stream>").await;
+    desk.until_body("m1").await;
+}
