@@ -101,8 +101,52 @@ impl XmppJs {
     }
 
     fn command(&mut self, cmd: &str) {
-        writeln!(self.stdin, "{}", serde_json::json!({ "cmd": cmd })).expect("write to node");
+        self.command_with(serde_json::json!({ "cmd": cmd }));
+    }
+
+    fn command_with(&mut self, command: Value) {
+        writeln!(self.stdin, "{command}").expect("write to node");
         self.stdin.flush().expect("flush to node");
+    }
+
+    /// Destroys the socket without closing the stream, as a phone losing
+    /// its network; waits until xmpp.js noticed.
+    pub async fn drop_connection(&mut self) {
+        self.command("drop");
+        self.expect("disconnect").await;
+    }
+
+    /// Connects again and waits until stream management resumed the
+    /// session; returns its state then.
+    pub async fn resume(&mut self) -> Value {
+        self.command("resume");
+        loop {
+            let event = self.next_event("resumed").await;
+            match event["event"].as_str() {
+                Some("resumed") => return event,
+                Some("start-failed" | "online") => panic!("not resumed: {event}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Stream management's state (enabled, id, inbound, outbound).
+    pub async fn stream_management(&mut self) -> Value {
+        self.command("sm");
+        self.expect("sm").await
+    }
+
+    pub fn send_chat(&mut self, to: &str, body: &str) {
+        self.command_with(serde_json::json!({ "cmd": "send", "to": to, "body": body }));
+    }
+
+    /// The bodies of the messages received so far, in order.
+    pub fn bodies(&self) -> Vec<String> {
+        self.seen
+            .iter()
+            .filter(|e| e["event"] == "message")
+            .map(|e| e["body"].as_str().unwrap_or_default().to_owned())
+            .collect()
     }
 
     /// The next event named `name`; others on the way are kept in `seen`.

@@ -3,7 +3,8 @@
 //! resumes (inside SASL2, or after a legacy login) and gets every message
 //! it had not acknowledged exactly once, those sent meanwhile included; a
 //! session never resumed leaves its messages offline; one that ends its
-//! stream hands them on; the counting and its errors.
+//! stream hands them on; the counting and its errors; and xmpp.js, an
+//! independent client, resuming inside SASL2.
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use roost_tests::sasl2::{
     authenticate, authorization_identifier, element, features_after_success, password_login, plain,
     tls_stream_from,
 };
+use roost_tests::xmppjs::{Identity, XmppJs};
 use roost_tests::{HOST, Server};
 use tokio_xmpp::minidom::Element;
 
@@ -392,4 +394,66 @@ async fn a_stream_closed_with_unacknowledged_messages_hands_them_on() {
     // The phone leaves cleanly without acknowledging m1: the desk gets it.
     phone.client.send("</stream:stream>").await;
     desk.until_body("m1").await;
+}
+
+/// Reads xmpp.js's events until the message with `body` arrived (or
+/// returns at once if it did already).
+async fn js_until_body(js: &mut XmppJs, body: &str) {
+    while !js.bodies().iter().any(|b| b == body) {
+        js.expect("message").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xmppjs_resumes_inside_sasl2_after_losing_its_connection() {
+    let server = Server::start();
+    for user in ["alice", "bob"] {
+        server.create_user(&jid(user), PASSWORD);
+    }
+    let mut js = XmppJs::spawn(
+        &server,
+        &Identity {
+            username: "alice",
+            password: PASSWORD,
+            client_id: "6d1f1a4e-8d2c-4b7a-9b4e-3c2f0e1d5a77",
+            software: "xmpp.js",
+            device: "phone",
+            tag: "phone",
+        },
+    )
+    .await;
+    let (online, _) = js.start().await;
+    assert_eq!(online["event"], "online", "{online}");
+    let alice = online["jid"].as_str().expect("jid").to_owned();
+    let state = js.stream_management().await;
+    assert_eq!(state["enabled"], true, "enabled inline in Bind2: {state}");
+    assert_ne!(state["id"], "", "resumable: {state}");
+
+    let mut bob = RawClient::bound(&server, "bob", PASSWORD, "desk").await;
+    chat(&mut bob, &alice, "m1").await;
+    js_until_body(&mut js, "m1").await;
+    js.drop_connection().await;
+    wait_hibernated(&server, 1).await;
+    chat(&mut bob, &alice, "m2").await;
+    chat(&mut bob, &alice, "m3").await;
+    assert!(
+        sync(&mut bob, "b1").await.is_empty(),
+        "nothing bounced to bob"
+    );
+
+    let resumed = js.resume().await;
+    assert_eq!(resumed["id"], state["id"], "{resumed}");
+    js_until_body(&mut js, "m3").await;
+    wait_hibernated(&server, 0).await;
+    assert_eq!(connected(&server, "alice"), [alice.clone()]);
+    js.send_chat(&format!("{}/desk", jid("bob")), "back");
+    let stanzas = roost_tests::raw_stanzas::read_until_seen(&mut bob, "alice's message", |s| {
+        s.iter().any(|el| el.name() == "message")
+    })
+    .await;
+    let message = stanzas.last().expect("a message");
+    assert_eq!(message.attr("from"), Some(alice.as_str()));
+    chat(&mut bob, &alice, "m4").await;
+    js_until_body(&mut js, "m4").await;
+    assert_eq!(js.bodies(), ["m1", "m2", "m3", "m4"], "each once, in order");
 }

@@ -8,14 +8,22 @@
 // XMPP_PASSWORD, XMPP_CLIENT_ID, XMPP_SOFTWARE, XMPP_DEVICE, XMPP_RESOURCE (the
 // Bind2 tag). NODE_EXTRA_CA_CERTS must name the test CA.
 //
-// Commands: {"cmd":"start"}, {"cmd":"stop"}, {"cmd":"exit"}.
+// Commands: {"cmd":"start"}, {"cmd":"stop"}, {"cmd":"exit"};
+// {"cmd":"drop"} destroys the socket without closing the stream (a phone
+// losing its network); {"cmd":"resume"} connects again, which resumes the
+// session inside SASL2 when stream management had it resumable;
+// {"cmd":"send","to","body"} sends a chat message; {"cmd":"sm"} reports
+// stream management's state.
 // Events: {"event":"ready"}; {"event":"online","jid","mechanisms"} where
 // mechanisms are those of every <authenticate> this start sent, in order
 // (a legacy SASL <auth> as "legacy NAME");
 // {"event":"token","token","expiry","mechanism"} when the server issued one;
 // {"event":"start-failed","condition","text","name","message"};
 // {"event":"stream-error","condition","text"}; {"event":"offline"};
-// {"event":"stopped"}; {"event":"error","name","message"}.
+// {"event":"stopped"}; {"event":"error","name","message"};
+// {"event":"message","from","body"} for each message with a body;
+// {"event":"resumed",...} and {"event":"sm",...} with stream management's
+// state (enabled, id, inbound, outbound).
 
 import readline from "node:readline";
 import { client, xml } from "@xmpp/client";
@@ -75,6 +83,34 @@ xmpp.on("element", (element) => {
   }
 });
 
+xmpp.on("stanza", (stanza) => {
+  const body = stanza.is("message") ? stanza.getChildText("body") : null;
+  if (body !== null) {
+    emit({ event: "message", from: stanza.attrs.from, body });
+  }
+});
+
+const sm = xmpp.streamManagement;
+const smState = () => ({
+  enabled: sm.enabled,
+  id: sm.id,
+  inbound: sm.inbound,
+  outbound: sm.outbound,
+});
+sm.on("resumed", () => emit({ event: "resumed", ...smState() }));
+
+// Connects again as xmpp.js's reconnect module does: stream management
+// offers <resume/> inside SASL2 when it holds a resumable session.
+async function resume() {
+  const { service, domain, lang } = xmpp.options;
+  try {
+    await xmpp.connect(service);
+    await xmpp.open({ domain, lang });
+  } catch (err) {
+    emit({ event: "start-failed", ...describe(err) });
+  }
+}
+
 xmpp.on("offline", () => emit({ event: "offline" }));
 xmpp.on("disconnect", () => emit({ event: "disconnect" }));
 // Errors also reject start(); this reports the others (a stream error
@@ -125,13 +161,30 @@ let queue = Promise.resolve();
 commands.on("line", (line) => {
   queue = queue.then(async () => {
     let command;
+    let args;
     try {
-      command = JSON.parse(line).cmd;
+      args = JSON.parse(line);
+      command = args.cmd;
     } catch {
       emit({ event: "error", message: `not JSON: ${line}` });
       return;
     }
     switch (command) {
+      case "drop":
+        // After STARTTLS, xmpp.js wraps the TLS socket in one of its own.
+        (xmpp.socket.socket ?? xmpp.socket).destroy();
+        return;
+      case "resume":
+        return resume();
+      case "send":
+        return xmpp
+          .send(
+            xml("message", { to: args.to, type: "chat" }, xml("body", {}, args.body)),
+          )
+          .catch((err) => emit({ event: "error", ...describe(err) }));
+      case "sm":
+        emit({ event: "sm", ...smState() });
+        return;
       case "start":
         return start();
       case "stop":

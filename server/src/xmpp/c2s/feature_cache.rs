@@ -16,6 +16,9 @@ pub struct FeatureSet {
     pub channel_binding: bool,
     /// FAST may be offered (TLS, and the stream header named the user).
     pub fast: bool,
+    /// Stream management is on already (enabled in Bind2, or resumed), so
+    /// it is not offered again.
+    pub stream_management: bool,
 }
 
 impl FeatureSet {
@@ -26,6 +29,7 @@ impl FeatureSet {
             self.tls,
             self.channel_binding,
             self.fast,
+            self.stream_management,
         ]
         .into_iter()
         .enumerate()
@@ -35,7 +39,7 @@ impl FeatureSet {
 }
 
 pub struct FeatureCache {
-    made: [OnceLock<Vec<u8>>; 32],
+    made: [OnceLock<Vec<u8>>; 64],
 }
 
 impl Default for FeatureCache {
@@ -60,7 +64,7 @@ mod tests {
     #[test]
     fn every_combination_has_its_own_entry() {
         let mut seen = std::collections::HashSet::new();
-        for i in 0..32u8 {
+        for i in 0..64u8 {
             let bit = |n: u8| i & (1 << n) != 0;
             let set = FeatureSet {
                 authenticated: bit(0),
@@ -68,6 +72,7 @@ mod tests {
                 tls: bit(2),
                 channel_binding: bit(3),
                 fast: bit(4),
+                stream_management: bit(5),
             };
             assert!(seen.insert(set.index()));
         }
@@ -78,6 +83,7 @@ mod tests {
             tls: true,
             channel_binding: true,
             fast: false,
+            stream_management: false,
         };
         assert_eq!(cache.get(set, || b"first".to_vec()), b"first");
         assert_eq!(cache.get(set, || b"second".to_vec()), b"first");

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use roost_xml::Element;
 
 use super::C2sShared;
+use super::feature_cache::FeatureSet;
 use super::stream_management::StreamManagement;
 use crate::xmpp::router::SessionHandle;
 
@@ -40,8 +41,8 @@ pub trait Nonza: Send + Sync {
     fn wants(&self, element: &Element) -> bool;
     /// Handles `element` from the session in `cx`.
     fn handle(&self, cx: &mut NonzaContext<'_>, element: &Element) -> NonzaOutcome;
-    /// The feature announced to authenticated streams.
-    fn stream_feature(&self) -> Element;
+    /// The feature announced to authenticated streams like `set`, if any.
+    fn stream_feature(&self, set: &FeatureSet) -> Option<Element>;
 }
 
 /// The nonzas a bound session may send, looked up by each element.
@@ -70,8 +71,11 @@ impl NonzaRegistry {
             .map(|h| h.as_ref())
     }
 
-    /// The stream features of every registered nonza, in order.
-    pub fn stream_features(&self) -> impl Iterator<Item = Element> + '_ {
-        self.handlers.iter().map(|h| h.stream_feature())
+    /// The stream features of the registered nonzas for `set`, in order.
+    pub fn stream_features<'a>(
+        &'a self,
+        set: &'a FeatureSet,
+    ) -> impl Iterator<Item = Element> + 'a {
+        self.handlers.iter().filter_map(|h| h.stream_feature(set))
     }
 }

@@ -19,6 +19,7 @@ impl Connection {
             tls: transport.is_tls(),
             channel_binding: transport.has_tls_exporter(),
             fast: self.fast_available(),
+            stream_management: self.sm.is_enabled(),
         };
         let bytes = self.shared.features.get(set, || self.make_features(set));
         self.out.extend_from_slice(bytes);
@@ -38,7 +39,7 @@ impl Connection {
             }
             // What a bound session may send besides stanzas (client state
             // indication, …), announced once authenticated.
-            for feature in self.shared.nonzas.stream_features() {
+            for feature in self.shared.nonzas.stream_features(&set) {
                 features.push_child(feature);
             }
         } else {

@@ -6,6 +6,7 @@
 use roost_xml::{Element, ns};
 
 use super::{Nonza, NonzaContext, NonzaOutcome};
+use crate::xmpp::c2s::feature_cache::FeatureSet;
 
 /// `<active/>` and `<inactive/>`, announced as `<csi/>`.
 pub struct ClientState;
@@ -20,7 +21,7 @@ impl Nonza for ClientState {
         NonzaOutcome::Continue
     }
 
-    fn stream_feature(&self) -> Element {
-        Element::new("csi", ns::CSI)
+    fn stream_feature(&self, _set: &FeatureSet) -> Option<Element> {
+        Some(Element::new("csi", ns::CSI))
     }
 }

@@ -6,6 +6,7 @@
 use roost_xml::{Element, ns};
 
 use super::{Nonza, NonzaContext, NonzaOutcome};
+use crate::xmpp::c2s::feature_cache::FeatureSet;
 use crate::xmpp::c2s::stream_management::{self as sm, HandledCountTooHigh};
 
 /// `<enable/>`, `<r/>`, `<a/>`, announced as `<sm/>`.
@@ -44,8 +45,10 @@ impl Nonza for StreamManagement {
         NonzaOutcome::Continue
     }
 
-    fn stream_feature(&self) -> Element {
-        Element::new("sm", ns::SM)
+    /// Offered until it is on: after Bind2 enabled it, or a resumption,
+    /// a client seeing it again would try to enable it twice (xmpp.js does).
+    fn stream_feature(&self, set: &FeatureSet) -> Option<Element> {
+        (!set.stream_management).then(|| Element::new("sm", ns::SM))
     }
 }
 
