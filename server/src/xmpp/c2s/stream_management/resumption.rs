@@ -93,11 +93,6 @@ impl Resumptions {
             }
         }
     }
-
-    /// Resumable sessions, live or hibernating.
-    pub fn len(&self) -> usize {
-        self.entries.lock().expect("resumptions lock").len()
-    }
 }
 
 /// A resumable session's id and its takeover requests; the id is
