@@ -1022,9 +1022,10 @@ mod tests {
                         device: None,
                         since: 1_700_000_000,
                         idle_secs: 5,
+                        hibernated: true,
                     }],
                 },
-                r#"{"c2s_sessions":{"sessions":[{"jid":"alice@example.com/phone","address":"192.0.2.1:40000","tls":"TLSv1.3","mechanism":"SCRAM-SHA-256-PLUS","software":"Conversations","device":null,"since":1700000000,"idle_secs":5}]}}"#,
+                r#"{"c2s_sessions":{"sessions":[{"jid":"alice@example.com/phone","address":"192.0.2.1:40000","tls":"TLSv1.3","mechanism":"SCRAM-SHA-256-PLUS","software":"Conversations","device":null,"since":1700000000,"idle_secs":5,"hibernated":true}]}}"#,
             ),
             (
                 Reply::C2sClosed { sessions_ended: 2 },

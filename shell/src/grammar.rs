@@ -322,15 +322,17 @@ pub enum C2sCommand {
     /// account's JID (alice@example.com) its sessions; with a full JID
     /// (alice@example.com/phone) that session. On a terminal, a table.
     /// Otherwise one
-    /// JID<TAB>ADDRESS<TAB>TLS<TAB>MECHANISM<TAB>SOFTWARE<TAB>DEVICE<TAB>SINCE<TAB>IDLE
+    /// JID<TAB>ADDRESS<TAB>TLS<TAB>MECHANISM<TAB>SOFTWARE<TAB>DEVICE<TAB>SINCE<TAB>IDLE<TAB>STATE
     /// line per session: ADDRESS ip:port, TLS the version (TLSv1.3) or
     /// empty for plain text, MECHANISM the SASL mechanism it logged in
     /// with, SOFTWARE and DEVICE what the client said it is when it logged
     /// in with SASL2 (empty otherwise), SINCE when it bound in Unix seconds,
-    /// IDLE the seconds since the client last sent a stanza. --json gives
-    /// an array of {"jid", "address", "tls", "mechanism", "software",
-    /// "device", "since", "idle_secs"}, tls, software and device null when
-    /// there is none. Exit status 1 for a host roostd does not serve or an
+    /// IDLE the seconds since the client last sent a stanza, STATE
+    /// connected, or hibernated while a session with stream management
+    /// waits for its client to resume it after losing its connection.
+    /// --json gives an array of {"jid", "address", "tls", "mechanism",
+    /// "software", "device", "since", "idle_secs", "state"}, tls, software
+    /// and device null when there is none. Exit status 1 for a host roostd does not serve or an
     /// invalid JID.
     #[command(visible_alias = "show")]
     List {

@@ -135,8 +135,9 @@ async fn wait_hibernated(server: &Server, count: u64) {
     }
 }
 
-/// The full JIDs `roostctl c2s list` shows for `user`.
-fn connected(server: &Server, user: &str) -> Vec<String> {
+/// The full JIDs `roostctl c2s list` shows for `user`, with each one's
+/// state.
+fn connected(server: &Server, user: &str) -> Vec<(String, String)> {
     let out = server.ctl(&["c2s", "list", &jid(user), "--json"]);
     assert!(
         out.status.success(),
@@ -148,7 +149,10 @@ fn connected(server: &Server, user: &str) -> Vec<String> {
         .as_array()
         .expect("an array")
         .iter()
-        .map(|s| s["jid"].as_str().expect("jid").to_owned())
+        .map(|s| {
+            let field = |name: &str| s[name].as_str().expect(name).to_owned();
+            (field("jid"), field("state"))
+        })
         .collect()
 }
 
@@ -190,7 +194,7 @@ async fn a_phone_that_loses_its_connection_resumes_and_gets_every_message_once()
     wait_hibernated(&server, 1).await;
     assert_eq!(
         connected(&server, "alice"),
-        std::slice::from_ref(&alice),
+        [(alice.clone(), "hibernated".to_owned())],
         "a hibernated session is still connected"
     );
     chat(&mut bob, &alice, "m4").await;
@@ -236,7 +240,7 @@ async fn a_phone_that_loses_its_connection_resumes_and_gets_every_message_once()
     phone.client.send(&format!("<r xmlns='{SM}'/>")).await;
     let answer = phone.next().await;
     assert_eq!((answer.name(), answer.attr("h")), ("a", Some("3")));
-    assert_eq!(connected(&server, "alice"), [alice]);
+    assert_eq!(connected(&server, "alice"), [(alice, "connected".into())]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -313,7 +317,7 @@ async fn a_legacy_login_resumes_and_a_live_connection_hands_its_session_over() {
     assert!(!end.contains("m2"), "{end}");
     chat(&mut bob, &alice, "m2").await;
     phone.until_body("m2").await;
-    assert_eq!(connected(&server, "alice"), [alice]);
+    assert_eq!(connected(&server, "alice"), [(alice, "connected".into())]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -445,7 +449,10 @@ async fn xmppjs_resumes_inside_sasl2_after_losing_its_connection() {
     assert_eq!(resumed["id"], state["id"], "{resumed}");
     js_until_body(&mut js, "m3").await;
     wait_hibernated(&server, 0).await;
-    assert_eq!(connected(&server, "alice"), std::slice::from_ref(&alice));
+    assert_eq!(
+        connected(&server, "alice"),
+        [(alice.clone(), "connected".into())]
+    );
     js.send_chat(&format!("{}/desk", jid("bob")), "back");
     let stanzas = roost_tests::raw_stanzas::read_until_seen(&mut bob, "alice's message", |s| {
         s.iter().any(|el| el.name() == "message")

@@ -68,4 +68,8 @@ pub struct SessionInfo {
     /// Seconds since the client last sent a stanza (or bound, before its
     /// first one).
     pub idle_secs: u64,
+    /// The connection was lost and the session waits to be resumed
+    /// (XEP-0198); `address` and `tls` are the lost connection's.
+    #[serde(default)]
+    pub hibernated: bool,
 }

@@ -45,6 +45,8 @@ pub struct SessionDetails {
     /// When the client last sent a stanza (its bind time before the first),
     /// Unix seconds, to a few milliseconds.
     pub last_active: i64,
+    /// Waiting for its client to resume it (XEP-0198).
+    pub hibernated: bool,
 }
 
 /// Which sessions an admin means: every one, a host's, an account's or one.

@@ -190,6 +190,7 @@ impl SessionDirectory for FakeDirectory {
                 session: s.clone(),
                 connected: connected.clone(),
                 last_active: s.since,
+                hibernated: false,
             })
             .collect()
     }

@@ -158,6 +158,16 @@ pub struct SessionHandle {
     last_active: AtomicI64,
     /// What an admin who ended the session said, for [`CloseReason::ByAdmin`].
     close_text: OnceLock<Box<str>>,
+    /// The connection it is on now (a resumed session moves), and whether
+    /// it lost it and waits to be resumed (XEP-0198).
+    link: Mutex<Link>,
+}
+
+/// Where a session's client is, for admins.
+#[derive(Debug)]
+struct Link {
+    connected: Arc<Connected>,
+    hibernating: bool,
 }
 
 /// Who a session is, for client management: the client it belongs to and
@@ -185,11 +195,26 @@ impl SessionHandle {
 
     /// This session as admins see it.
     pub fn details(&self) -> SessionDetails {
+        let link = self.link.lock().expect("link lock");
         SessionDetails {
             session: self.live(),
-            connected: self.login.connected.clone(),
+            connected: link.connected.clone(),
             last_active: self.last_active.load(Ordering::Relaxed),
+            hibernated: link.hibernating,
         }
+    }
+
+    /// The connection was lost; the session waits to be resumed.
+    pub fn hibernating(&self) {
+        self.link.lock().expect("link lock").hibernating = true;
+    }
+
+    /// A connection took the session over (XEP-0198 resumption).
+    pub fn moved_to(&self, connected: Arc<Connected>) {
+        *self.link.lock().expect("link lock") = Link {
+            connected,
+            hibernating: false,
+        };
     }
 
     /// Notes that the client sent a stanza, for its idle time. On the
@@ -580,6 +605,10 @@ impl Router {
     ) -> Result<(SessionQueue, Option<Arc<SessionHandle>>), BindError> {
         let (tx, rx) = mpsc::unbounded_channel();
         let bound_at = login.since;
+        let link = Mutex::new(Link {
+            connected: login.connected.clone(),
+            hibernating: false,
+        });
         let handle = Arc::new(SessionHandle {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             jid: jid.clone(),
@@ -598,6 +627,7 @@ impl Router {
             held: Mutex::default(),
             last_active: bound_at.into(),
             close_text: OnceLock::new(),
+            link,
         });
         let bare = jid.to_bare();
         let mut sessions = self.sessions.write().expect("router lock");

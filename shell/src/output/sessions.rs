@@ -2,13 +2,15 @@
 //! the `c2s-*` files under `shell/tests/snapshots/`:
 //!
 //! - `c2s list` prints, when stdout is not a terminal, one
-//!   `JID<TAB>ADDRESS<TAB>TLS<TAB>MECHANISM<TAB>SOFTWARE<TAB>DEVICE<TAB>SINCE<TAB>IDLE`
+//!   `JID<TAB>ADDRESS<TAB>TLS<TAB>MECHANISM<TAB>SOFTWARE<TAB>DEVICE<TAB>SINCE<TAB>IDLE<TAB>STATE`
 //!   line per session in roostd's order (by JID): TLS empty for plain text,
 //!   SOFTWARE and DEVICE empty when unknown, SINCE in Unix seconds, IDLE in
-//!   seconds; nothing for no sessions. New columns are only ever appended.
-//!   With `--json` an array of `{"jid", "address", "tls", "mechanism",
-//!   "software", "device", "since", "idle_secs"}`, `tls`, `software` and
-//!   `device` null when there is none.
+//!   seconds, STATE `connected` or `hibernated` (the connection lost, the
+//!   session waiting to be resumed; ADDRESS and TLS are then the lost
+//!   connection's); nothing for no sessions. New columns are only ever
+//!   appended. With `--json` an array of `{"jid", "address", "tls",
+//!   "mechanism", "software", "device", "since", "idle_secs", "state"}`,
+//!   `tls`, `software` and `device` null when there is none.
 //! - `c2s close` prints `ended N session(s)`; with `--json`
 //!   `{"jid", "sessions_ended"}`.
 
@@ -33,6 +35,7 @@ struct SessionJson<'a> {
     device: Option<&'a str>,
     since: i64,
     idle_secs: u64,
+    state: &'static str,
 }
 
 impl<'a> SessionJson<'a> {
@@ -46,7 +49,16 @@ impl<'a> SessionJson<'a> {
             device: session.device.as_deref(),
             since: session.since,
             idle_secs: session.idle_secs,
+            state: state(session),
         }
+    }
+}
+
+/// `connected`, or `hibernated` while the session waits to be resumed.
+fn state(session: &SessionInfo) -> &'static str {
+    match session.hibernated {
+        true => "hibernated",
+        false => "connected",
     }
 }
 
@@ -71,7 +83,7 @@ pub fn list(filter: Option<&str>, sessions: &[SessionInfo], style: Style) -> Str
 
 fn line(session: &SessionInfo) -> String {
     format!(
-        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
         printable(&session.jid),
         printable(&session.address),
         optional(session.tls.as_deref()),
@@ -79,7 +91,8 @@ fn line(session: &SessionInfo) -> String {
         optional(session.software.as_deref()),
         optional(session.device.as_deref()),
         session.since,
-        session.idle_secs
+        session.idle_secs,
+        state(session)
     )
 }
 
@@ -92,6 +105,7 @@ fn table(sessions: &[SessionInfo]) -> String {
         "client",
         "since",
         "idle",
+        "state",
     ]);
     for session in sessions {
         table.add_row([
@@ -105,6 +119,7 @@ fn table(sessions: &[SessionInfo]) -> String {
             client(session),
             utc_minutes(session.since),
             duration(session.idle_secs),
+            state(session).into(),
         ]);
     }
     if let Some(column) = table.column_mut(6) {

@@ -147,6 +147,7 @@ fn row(details: SessionDetails, now: i64) -> SessionInfo {
         device: connected.agent.device.clone(),
         since: details.session.since,
         idle_secs: u64::try_from(now - details.last_active).unwrap_or(0),
+        hibernated: details.hibernated,
     }
 }
 

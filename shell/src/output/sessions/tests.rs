@@ -7,7 +7,8 @@ use crate::output::tests::assert_snapshot;
 /// Three sessions as roostd lists them, by JID: an app that logged in over
 /// SASL2 with a user agent (TLS 1.3, SCRAM-PLUS), the same account over
 /// legacy SASL (PLAIN, TLS 1.2, no user agent), and a plain-text session
-/// from IPv6 that logged in with a FAST token and said only its software.
+/// from IPv6 that logged in with a FAST token and said only its software,
+/// whose connection was lost and which waits to be resumed.
 pub(crate) fn sample_sessions() -> Vec<SessionInfo> {
     vec![
         SessionInfo {
@@ -19,6 +20,7 @@ pub(crate) fn sample_sessions() -> Vec<SessionInfo> {
             device: Some("Pixel 8".into()),
             since: 1_700_000_000,
             idle_secs: 42,
+            hibernated: false,
         },
         SessionInfo {
             jid: "alice@example.com/laptop".into(),
@@ -29,6 +31,7 @@ pub(crate) fn sample_sessions() -> Vec<SessionInfo> {
             device: None,
             since: 1_700_003_600,
             idle_secs: 0,
+            hibernated: false,
         },
         SessionInfo {
             jid: "bob@example.com/phone".into(),
@@ -39,6 +42,7 @@ pub(crate) fn sample_sessions() -> Vec<SessionInfo> {
             device: None,
             since: 1_700_007_200,
             idle_secs: 3_725,
+            hibernated: true,
         },
     ]
 }
@@ -53,7 +57,7 @@ fn lines_contract() {
 }
 
 #[test]
-fn lines_have_eight_columns_in_the_documented_order() {
+fn lines_have_nine_columns_in_the_documented_order() {
     let lines = list(None, &sample_sessions(), Style::Lines);
     let rows: Vec<Vec<&str>> = lines.lines().map(|l| l.split('\t').collect()).collect();
     assert_eq!(
@@ -66,13 +70,22 @@ fn lines_have_eight_columns_in_the_documented_order() {
             "Conversations/2.16",
             "Pixel 8",
             "1700000000",
-            "42"
+            "42",
+            "connected"
         ]
     );
     assert_eq!(rows[1][2..6], ["TLSv1.2", "PLAIN", "", ""]);
     assert_eq!(
         rows[2][2..],
-        ["", "HT-SHA-256-NONE", "xmpp.js", "", "1700007200", "3725"]
+        [
+            "",
+            "HT-SHA-256-NONE",
+            "xmpp.js",
+            "",
+            "1700007200",
+            "3725",
+            "hibernated"
+        ]
     );
 }
 
@@ -82,7 +95,7 @@ fn control_characters_cannot_break_lines() {
     sessions[0].software = Some("evil\nbob@example.com/x\tforged".into());
     let lines = list(None, &sessions, Style::Lines);
     assert_eq!(lines.lines().count(), 3, "{lines}");
-    assert_eq!(lines.lines().next().unwrap().split('\t').count(), 8);
+    assert_eq!(lines.lines().next().unwrap().split('\t').count(), 9);
 }
 
 #[test]
@@ -104,6 +117,7 @@ fn the_table_names_the_client_and_says_none_for_plain_text() {
         "1h 2m",
         "none",
         "xmpp.js",
+        "hibernated",
     ] {
         assert!(text.contains(expected), "{expected:?} in\n{text}");
     }

@@ -139,17 +139,11 @@ impl Connection {
             }
         };
         let login = self.login.as_ref().expect("authenticated");
-        let connected = Connected {
-            peer: self.peer,
-            tls: self.transport.as_ref().and_then(|t| t.tls_version()),
-            mechanism: login.mechanism,
-            agent: login.agent.clone(),
-        };
         let session_login = SessionLogin {
             client,
             method: login.method,
             since: crate::services::now(),
-            connected: std::sync::Arc::new(connected),
+            connected: std::sync::Arc::new(self.connected()),
         };
         let bound = self
             .shared
@@ -184,6 +178,17 @@ impl Connection {
         self.stage = Stage::Bound;
         Ok(())
     }
+    /// Where and how this connection's client connected and logged in.
+    pub(super) fn connected(&self) -> Connected {
+        let login = self.login.as_ref().expect("authenticated");
+        Connected {
+            peer: self.peer,
+            tls: self.transport.as_ref().and_then(|t| t.tls_version()),
+            mechanism: login.mechanism,
+            agent: login.agent.clone(),
+        }
+    }
+
     /// Records the client of this login as bound to `jid`.
     async fn record_client(&self, jid: &FullJid) -> Result<ClientId, ServiceError> {
         let login = self.login.as_ref().expect("authenticated");

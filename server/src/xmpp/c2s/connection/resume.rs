@@ -74,6 +74,7 @@ impl Connection {
         }
         let Detached { session, queue, sm } = detached;
         tracing::debug!("{}: resumed {}", self.peer, session.jid);
+        session.moved_to(std::sync::Arc::new(self.connected()));
         let resumed = Element::new("resumed", ns::SM)
             .with_attr("previd", previd)
             .with_attr("h", sm.handled().to_string());

@@ -47,6 +47,7 @@ async fn wait_for_resumption(
 ) {
     let ctx = &shared.xmpp;
     tracing::debug!("{}: connection lost, hibernating", session.session.jid);
+    session.session.hibernating();
     shared.hibernating.0.fetch_add(1, Ordering::Relaxed);
     let deadline = tokio::time::Instant::now() + ctx.config.c2s.resume_timeout;
     let max_waiting = ctx.config.c2s.max_queued_bytes;

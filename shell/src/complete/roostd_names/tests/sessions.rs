@@ -16,6 +16,7 @@ fn session(jid: &str) -> SessionInfo {
         device: None,
         since: 0,
         idle_secs: 0,
+        hibernated: false,
     }
 }
 
