@@ -140,3 +140,35 @@ fn labels_are_bounded() {
     assert_eq!(agent.software.unwrap().chars().count(), MAX_LABEL_CHARS);
     assert_eq!(agent.device, None);
 }
+
+#[test]
+fn stream_management_resume_inline() {
+    let request = Authenticate::parse(&element(
+        "<authenticate xmlns='urn:xmpp:sasl:2' mechanism='PLAIN'>\
+           <resume xmlns='urn:xmpp:sm:3' previd='abc' h='4294967295'/>\
+         </authenticate>",
+    ))
+    .unwrap();
+    assert_eq!(
+        request.resume,
+        Some(ResumeRequest {
+            previd: Some("abc".into()),
+            h: Some(u32::MAX),
+        })
+    );
+    // Attributes that cannot be used are kept as missing: the server
+    // answers <failed/>, the login itself stands.
+    let request = Authenticate::parse(&element(
+        "<authenticate xmlns='urn:xmpp:sasl:2' mechanism='PLAIN'>\
+           <resume xmlns='urn:xmpp:sm:3' h='-1'/>\
+         </authenticate>",
+    ))
+    .unwrap();
+    assert_eq!(request.resume, Some(ResumeRequest::default()));
+    // In another namespace it is not stream management's.
+    let request = Authenticate::parse(&element(
+        "<authenticate xmlns='urn:xmpp:sasl:2' mechanism='PLAIN'><resume xmlns='urn:x'/></authenticate>",
+    ))
+    .unwrap();
+    assert_eq!(request.resume, None);
+}
