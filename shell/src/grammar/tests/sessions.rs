@@ -133,8 +133,9 @@ fn help_gives_the_contracts() {
             .to_string(),
     );
     for needle in [
-        "JID<TAB>ADDRESS<TAB>TLS<TAB>MECHANISM<TAB>SOFTWARE<TAB>DEVICE<TAB>SINCE<TAB>IDLE",
-        r#"{"jid", "address", "tls", "mechanism", "software", "device", "since", "idle_secs"}"#,
+        "JID<TAB>ADDRESS<TAB>TLS<TAB>MECHANISM<TAB>SOFTWARE<TAB>DEVICE<TAB>SINCE<TAB>IDLE<TAB>STATE",
+        r#"{"jid", "address", "tls", "mechanism", "software", "device", "since", "idle_secs", "state"}"#,
+        "hibernated",
     ] {
         assert!(list.contains(needle), "{needle}: {list}");
     }
