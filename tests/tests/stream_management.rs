@@ -112,7 +112,9 @@ fn bind_with_sm(tag: &str) -> String {
 
 /// `roost_c2s_sessions{state="hibernated"}` from the metrics endpoint.
 async fn hibernated(server: &Server) -> u64 {
-    let text = reqwest::get(server.metrics_url("/metrics"))
+    let text = roost_tests::http()
+        .get(server.metrics_url("/metrics"))
+        .send()
         .await
         .expect("scrape")
         .text()
