@@ -980,7 +980,10 @@ mod tests {
                     [archive.hosts.\"b.test\"]\nretention = \"30d\"\n";
         let c = Config::parse(text, Path::new(".")).unwrap();
         let day = 24 * 3600;
-        let (a, b) = (DomainName::parse("a.test").unwrap(), DomainName::parse("b.test").unwrap());
+        let (a, b) = (
+            DomainName::parse("a.test").unwrap(),
+            DomainName::parse("b.test").unwrap(),
+        );
         assert_eq!(c.archive.retention_of(&a), Duration::from_secs(100 * day));
         assert_eq!(c.archive.retention_of(&b), Duration::from_secs(30 * day));
     }

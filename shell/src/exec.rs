@@ -9,12 +9,13 @@ use roost_common::admin::{Password, Reply, Request};
 
 use crate::client::{AdminClient, ClientError};
 use crate::grammar::{
-    AdminCommand, ArchiveCommand, C2sCommand, InviteCommand, InvitesApiCommand, RosterCommand, UserCommand,
+    AdminCommand, ArchiveCommand, C2sCommand, InviteCommand, InvitesApiCommand, RosterCommand,
+    UserCommand,
 };
-use crate::output::{archive, audit};
 use crate::output::clients::{self, Revocation};
 use crate::output::roster::{self, Refresh};
 use crate::output::{self, Style, invites, operations, qr, sessions, status, users};
+use crate::output::{archive, audit};
 use crate::password::{PasswordError, PasswordReader};
 
 /// How long `roster refresh` waits for its answer: roostd answers within

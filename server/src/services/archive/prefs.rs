@@ -74,17 +74,19 @@ impl PrefsCache {
         self.loaded
             .get_or_try_init(|| async {
                 let rows = db
-                    .call(|c| -> Result<Vec<(String, String, String, String, String)>, ServiceError> {
-                        let mut st = c.prepare(
-                            "SELECT host, username, policy, always, never FROM archive_prefs",
-                        )?;
-                        let rows = st
-                            .query_map([], |r| {
-                                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                            })?
-                            .collect::<Result<_, _>>()?;
-                        Ok(rows)
-                    })
+                    .call(
+                        |c| -> Result<Vec<(String, String, String, String, String)>, ServiceError> {
+                            let mut st = c.prepare(
+                                "SELECT host, username, policy, always, never FROM archive_prefs",
+                            )?;
+                            let rows = st
+                                .query_map([], |r| {
+                                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                                })?
+                                .collect::<Result<_, _>>()?;
+                            Ok(rows)
+                        },
+                    )
                     .await?;
                 let mut set = self.set.lock().expect("prefs lock");
                 for (host, username, policy, always, never) in rows {
@@ -92,7 +94,8 @@ impl PrefsCache {
                         continue;
                     };
                     let prefs = Prefs {
-                        default: ArchivePolicy::parse(&policy).unwrap_or(self.server_default.default),
+                        default: ArchivePolicy::parse(&policy)
+                            .unwrap_or(self.server_default.default),
                         always: read_list(&always),
                         never: read_list(&never),
                     };

@@ -37,7 +37,8 @@ pub(super) fn insert_batch(
     batch: &[Pending],
     bounds: Bounds,
 ) -> Result<(), ServiceError> {
-    let mut exists = c.prepare_cached("SELECT 1 FROM accounts WHERE host = ?1 AND username = ?2")?;
+    let mut exists =
+        c.prepare_cached("SELECT 1 FROM accounts WHERE host = ?1 AND username = ?2")?;
     let mut insert = c.prepare_cached(
         "INSERT OR IGNORE INTO archive (host, username, stanza_id, with_jid, stamp, bytes, stanza)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -252,12 +253,7 @@ pub(super) fn in_roster(
 }
 
 /// The row id of an archived message, by its stanza id.
-fn id_of(
-    c: &Connection,
-    host: &str,
-    username: &str,
-    stanza_id: &str,
-) -> Result<i64, ServiceError> {
+fn id_of(c: &Connection, host: &str, username: &str, stanza_id: &str) -> Result<i64, ServiceError> {
     c.prepare_cached(
         "SELECT id FROM archive INDEXED BY archive_by_stanza_id
          WHERE host = ?1 AND username = ?2 AND stanza_id = ?3",

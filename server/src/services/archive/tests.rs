@@ -262,9 +262,7 @@ async fn an_unknown_or_foreign_id_is_not_found() {
 async fn archives_are_per_owner_and_max_zero_only_counts() {
     let f = fixture(|_| {}).await;
     fill(&f, 4).await;
-    f.archive
-        .append(message(&f.bob, &f.alice, "b0", T0))
-        .await;
+    f.archive.append(message(&f.bob, &f.alice, "b0", T0)).await;
     let bobs = f.archive.query(&f.bob, query(50)).await.unwrap();
     assert_eq!(ids(&bobs), vec!["b0".to_owned()]);
     let count = f.archive.query(&f.alice, query(0)).await.unwrap();
@@ -274,9 +272,8 @@ async fn archives_are_per_owner_and_max_zero_only_counts() {
     let nobody = BareJid::new("nobody@x.test").unwrap();
     f.archive.append(message(&nobody, &f.alice, "n0", T0)).await;
     f.archive.flush().await;
-    let rows: i64 = f
-        .db
-        .call(|c| -> Result<i64, ServiceError> {
+    let rows: i64 =
+        f.db.call(|c| -> Result<i64, ServiceError> {
             Ok(c.query_row("SELECT count(*) FROM archive", [], |r| r.get(0))?)
         })
         .await
@@ -327,8 +324,12 @@ async fn a_page_stops_at_its_byte_budget() {
 #[tokio::test]
 async fn stamps_never_go_back_in_write_order() {
     let f = fixture(|_| {}).await;
-    f.archive.append(message(&f.alice, &f.bob, "late", T0 + 10)).await;
-    f.archive.append(message(&f.alice, &f.bob, "early", T0)).await;
+    f.archive
+        .append(message(&f.alice, &f.bob, "late", T0 + 10))
+        .await;
+    f.archive
+        .append(message(&f.alice, &f.bob, "early", T0))
+        .await;
     let page = f.archive.query(&f.alice, query(50)).await.unwrap();
     let stamps: Vec<i64> = page.items.iter().map(|i| i.stamp_ms).collect();
     assert_eq!(stamps, vec![T0 + 10, T0 + 10]);
@@ -341,10 +342,20 @@ async fn purge_and_expiry_delete_and_keep_the_totals() {
     let day = 24 * 3600 * 1000;
     for (i, age_days) in [400i64, 10, 3, 0].into_iter().enumerate() {
         f.archive
-            .append(message(&f.alice, &f.bob, &format!("m{i}"), now - age_days * day))
+            .append(message(
+                &f.alice,
+                &f.bob,
+                &format!("m{i}"),
+                now - age_days * day,
+            ))
             .await;
         f.archive
-            .append(message(&f.bob, &f.alice, &format!("b{i}"), now - age_days * day))
+            .append(message(
+                &f.bob,
+                &f.alice,
+                &format!("b{i}"),
+                now - age_days * day,
+            ))
             .await;
     }
     // The default retention is 365 days.
@@ -352,32 +363,43 @@ async fn purge_and_expiry_delete_and_keep_the_totals() {
     assert_eq!(f.archive.expire().await.unwrap(), 2);
     let purged = f
         .archive
-        .purge(&TEST_ADMIN, &f.alice, Some(Duration::from_secs(5 * 24 * 3600)))
+        .purge(
+            &TEST_ADMIN,
+            &f.alice,
+            Some(Duration::from_secs(5 * 24 * 3600)),
+        )
         .await
         .unwrap();
     assert_eq!(purged.removed, 1);
     let size = f.archive.size(&f.alice).await.unwrap();
     assert_eq!(size.messages, 2);
-    assert_eq!(ids(&f.archive.query(&f.alice, query(9)).await.unwrap()), names(2..4));
+    assert_eq!(
+        ids(&f.archive.query(&f.alice, query(9)).await.unwrap()),
+        names(2..4)
+    );
     let all = f.archive.purge(&TEST_ADMIN, &f.alice, None).await.unwrap();
     assert_eq!(all.removed, 2);
     assert_eq!(f.archive.size(&f.alice).await.unwrap().messages, 0);
-    assert_eq!(f.archive.size(&f.bob).await.unwrap().messages, 3, "bob's stay");
-    let audited: Vec<String> = f
-        .db
-        .call(|c| -> Result<Vec<String>, ServiceError> {
+    assert_eq!(
+        f.archive.size(&f.bob).await.unwrap().messages,
+        3,
+        "bob's stay"
+    );
+    let audited: Vec<String> =
+        f.db.call(|c| -> Result<Vec<String>, ServiceError> {
             let mut st = c.prepare(
                 "SELECT detail FROM audit_log WHERE action = 'archive.purge' ORDER BY id",
             )?;
-            Ok(st
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?)
+            Ok(st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?)
         })
         .await
         .unwrap();
     assert_eq!(
         audited,
-        vec!["1 removed, older than 432000s".to_owned(), "2 removed, all".to_owned()]
+        vec![
+            "1 removed, older than 432000s".to_owned(),
+            "2 removed, all".to_owned()
+        ]
     );
 }
 
@@ -404,8 +426,12 @@ async fn a_host_with_a_shorter_retention_expires_sooner() {
     .unwrap();
     let yann = BareJid::new("yann@y.test").unwrap();
     let two_days_ago = crate::services::now_ms() - 2 * 24 * 3600 * 1000;
-    f.archive.append(message(&yann, &f.alice, "y0", two_days_ago)).await;
-    f.archive.append(message(&f.alice, &yann, "a0", two_days_ago)).await;
+    f.archive
+        .append(message(&yann, &f.alice, "y0", two_days_ago))
+        .await;
+    f.archive
+        .append(message(&f.alice, &yann, "a0", two_days_ago))
+        .await;
     f.archive.flush().await;
     assert_eq!(f.archive.expire().await.unwrap(), 1);
     assert_eq!(f.archive.size(&yann).await.unwrap().messages, 0);
@@ -415,7 +441,10 @@ async fn a_host_with_a_shorter_retention_expires_sooner() {
 #[tokio::test]
 async fn preferences_decide_and_survive_a_restart_of_the_cache() {
     let f = fixture(|_| {}).await;
-    assert!(f.archive.wants(&f.alice, &f.bob).await.unwrap(), "default always");
+    assert!(
+        f.archive.wants(&f.alice, &f.bob).await.unwrap(),
+        "default always"
+    );
     f.archive
         .set_prefs(
             &f.alice,
@@ -427,7 +456,10 @@ async fn preferences_decide_and_survive_a_restart_of_the_cache() {
         )
         .await
         .unwrap();
-    assert!(!f.archive.wants(&f.alice, &f.bob).await.unwrap(), "not in the roster");
+    assert!(
+        !f.archive.wants(&f.alice, &f.bob).await.unwrap(),
+        "not in the roster"
+    );
     assert!(f.archive.wants(&f.alice, &f.carol).await.unwrap(), "always");
     f.db.call(|c| -> Result<(), ServiceError> {
         c.execute(
@@ -438,7 +470,10 @@ async fn preferences_decide_and_survive_a_restart_of_the_cache() {
     })
     .await
     .unwrap();
-    assert!(f.archive.wants(&f.alice, &f.bob).await.unwrap(), "in the roster");
+    assert!(
+        f.archive.wants(&f.alice, &f.bob).await.unwrap(),
+        "in the roster"
+    );
     // A fresh service reads the stored preferences.
     let config = Arc::new(Config {
         hosts: vec![DomainName::parse("x.test").unwrap()],
@@ -500,9 +535,8 @@ async fn a_page_costs_the_same_deep_into_a_large_archive() {
     .await
     .unwrap();
     // Every query names its index: no plan scans the table.
-    let plans: Vec<String> = f
-        .db
-        .call(|c| -> Result<Vec<String>, ServiceError> {
+    let plans: Vec<String> =
+        f.db.call(|c| -> Result<Vec<String>, ServiceError> {
             let mut plans = Vec::new();
             for (index, filter) in [
                 ("archive_by_owner", ""),

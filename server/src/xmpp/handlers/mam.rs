@@ -13,8 +13,8 @@ mod request;
 use bytes::Bytes;
 use jid::BareJid;
 
-use super::iq::{IqFuture, IqHandler, IqKind, IqRequest, IqTarget};
 use super::XmppContext;
+use super::iq::{IqFuture, IqHandler, IqKind, IqRequest, IqTarget};
 use crate::services::archive::{Item, Page, Prefs};
 use crate::xmpp::stanza::StanzaError;
 use roost_xml::{Element, ns};
@@ -94,13 +94,11 @@ impl IqHandler for PrefsHandler {
                     .set_prefs(&owner, prefs)
                     .await
                     .map_err(|e| match e {
-                        crate::services::ServiceError::Invalid(text) => {
-                            StanzaError::new(
-                                crate::xmpp::stanza::ErrorType::Modify,
-                                "not-acceptable",
-                            )
-                            .with_text(text)
-                        }
+                        crate::services::ServiceError::Invalid(text) => StanzaError::new(
+                            crate::xmpp::stanza::ErrorType::Modify,
+                            "not-acceptable",
+                        )
+                        .with_text(text),
                         other => other.into(),
                     })?;
             }
@@ -132,12 +130,7 @@ fn query_form() -> Element {
 
 /// One result: the archived message, as routed, inside `<forwarded/>`
 /// with its time. The stored bytes are put in as they are, not parsed.
-fn result_message(
-    owner: &BareJid,
-    to: &str,
-    query_id: Option<&str>,
-    item: &Item,
-) -> Bytes {
+fn result_message(owner: &BareJid, to: &str, query_id: Option<&str>, item: &Item) -> Bytes {
     let mut result = Element::new("result", MAM).with_attr("id", item.stanza_id.as_str());
     if let Some(query_id) = query_id {
         result.set_attr("queryid", query_id);
@@ -200,8 +193,9 @@ mod tests {
         let item = Item {
             stanza_id: "s1".into(),
             stamp_ms: 1_700_000_000_007,
-            stanza: "<message xmlns='jabber:client' from='b@x/r' to='a@x'><body>hi</body></message>"
-                .into(),
+            stanza:
+                "<message xmlns='jabber:client' from='b@x/r' to='a@x'><body>hi</body></message>"
+                    .into(),
         };
         let owner = BareJid::new("a@x").unwrap();
         let bytes = result_message(&owner, "a@x/phone", Some("q'1"), &item);

@@ -103,10 +103,7 @@ fn read_set(set: &Element, query: &mut Query) -> Result<(), StanzaError> {
         let text = child.text();
         match child.name() {
             "max" => {
-                let max: usize = text
-                    .trim()
-                    .parse()
-                    .map_err(|_| bad("<max/> is a number"))?;
+                let max: usize = text.trim().parse().map_err(|_| bad("<max/> is a number"))?;
                 query.max = max.min(MAX_PAGE);
             }
             "after" if text.is_empty() => return Err(bad("<after/> needs an id")),
@@ -114,8 +111,10 @@ fn read_set(set: &Element, query: &mut Query) -> Result<(), StanzaError> {
             "before" if text.is_empty() => query.before = Some(Before::Last),
             "before" => query.before = Some(Before::Id(text)),
             "index" => {
-                return Err(StanzaError::new(ErrorType::Cancel, "feature-not-implemented")
-                    .with_text("paging by index is not supported; use after and before"));
+                return Err(
+                    StanzaError::new(ErrorType::Cancel, "feature-not-implemented")
+                        .with_text("paging by index is not supported; use after and before"),
+                );
             }
             _ => {}
         }
@@ -242,9 +241,11 @@ mod tests {
             vec![form(vec![field("with", &["a@"])])],
             vec![form(vec![field("with", &["a@b", "c@d"])])],
             vec![form(vec![]), form(vec![])],
-            vec![Element::new("x", DATA_FORMS)
-                .with_attr("type", "submit")
-                .with_child(field("FORM_TYPE", &["urn:xmpp:mam:1"]))],
+            vec![
+                Element::new("x", DATA_FORMS)
+                    .with_attr("type", "submit")
+                    .with_child(field("FORM_TYPE", &["urn:xmpp:mam:1"])),
+            ],
             vec![set(&[("max", "-1")])],
             vec![set(&[("max", "ten")])],
             vec![set(&[("after", "")])],
