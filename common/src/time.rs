@@ -79,7 +79,7 @@ pub fn parse_xep0082(text: &str) -> Option<i64> {
                 Some(b'-') => -1,
                 _ => return None,
             };
-            let zone = rest[1..].as_bytes();
+            let zone = &rest.as_bytes()[1..];
             let digits = |i: usize| zone[i].is_ascii_digit() && zone[i + 1].is_ascii_digit();
             if zone.len() != 5 || zone[2] != b':' || !digits(0) || !digits(3) {
                 return None;

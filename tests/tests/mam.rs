@@ -259,7 +259,7 @@ async fn an_offline_message_carries_its_archive_id_and_is_archived_once() {
         "archived at routing, not again at delivery"
     );
     for ((_, ids), result) in got.iter().zip(&archive.results) {
-        assert_eq!(ids, &[result.id.clone()]);
+        assert_eq!(ids, std::slice::from_ref(&result.id));
     }
     // A second login gets nothing from offline storage and the archive
     // still holds the two.
@@ -427,7 +427,7 @@ async fn preferences_and_hints_decide_what_is_kept() {
         .and_then(|p| p.get_child("always", MAM))
         .map(|a| a.children().map(Element::text).collect())
         .unwrap_or_default();
-    assert_eq!(always, [alice.clone()], "{answer:?}");
+    assert_eq!(always, std::slice::from_ref(&alice), "{answer:?}");
     chat(&mut alice_c, &bob, "kept", "").await;
     // A hint keeps the next one out of both archives.
     chat(

@@ -54,6 +54,9 @@ impl Prefs {
     }
 }
 
+/// host, username, policy, always, never as stored.
+type StoredRow = (String, String, String, String, String);
+
 /// The preferences of every account that set its own.
 pub(super) struct PrefsCache {
     server_default: Arc<Prefs>,
@@ -74,19 +77,17 @@ impl PrefsCache {
         self.loaded
             .get_or_try_init(|| async {
                 let rows = db
-                    .call(
-                        |c| -> Result<Vec<(String, String, String, String, String)>, ServiceError> {
-                            let mut st = c.prepare(
-                                "SELECT host, username, policy, always, never FROM archive_prefs",
-                            )?;
-                            let rows = st
-                                .query_map([], |r| {
-                                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                                })?
-                                .collect::<Result<_, _>>()?;
-                            Ok(rows)
-                        },
-                    )
+                    .call(|c| -> Result<Vec<StoredRow>, ServiceError> {
+                        let mut st = c.prepare(
+                            "SELECT host, username, policy, always, never FROM archive_prefs",
+                        )?;
+                        let rows = st
+                            .query_map([], |r| {
+                                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                            })?
+                            .collect::<Result<_, _>>()?;
+                        Ok(rows)
+                    })
                     .await?;
                 let mut set = self.set.lock().expect("prefs lock");
                 for (host, username, policy, always, never) in rows {
