@@ -217,13 +217,20 @@ impl Archive {
         }
     }
 
-    /// A page of `owner`'s archive; an unknown id in the query is
-    /// [`ServiceError::NotFound`].
-    pub async fn query(&self, owner: &BareJid, query: Query) -> Result<Page, ServiceError> {
+    /// A page of `owner`'s archive, of at most `page_bytes` (and
+    /// [`PAGE_BYTES`]) past its first message; an unknown id in the query
+    /// is [`ServiceError::NotFound`].
+    pub async fn query(
+        &self,
+        owner: &BareJid,
+        query: Query,
+        page_bytes: usize,
+    ) -> Result<Page, ServiceError> {
         self.flush().await;
         let (host, username) = parts(owner);
+        let page_bytes = page_bytes.min(PAGE_BYTES);
         self.db
-            .call(move |c| store::page(c, &host, &username, &query, PAGE_BYTES))
+            .call(move |c| store::page(c, &host, &username, &query, page_bytes))
             .await
     }
 

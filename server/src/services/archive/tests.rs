@@ -107,6 +107,7 @@ async fn paging_forwards_and_backwards_covers_everything_once() {
                     after: after.clone(),
                     ..query(5)
                 },
+                PAGE_BYTES,
             )
             .await
             .unwrap();
@@ -130,6 +131,7 @@ async fn paging_forwards_and_backwards_covers_everything_once() {
                     before: Some(before.clone()),
                     ..query(5)
                 },
+                PAGE_BYTES,
             )
             .await
             .unwrap();
@@ -151,6 +153,7 @@ async fn paging_forwards_and_backwards_covers_everything_once() {
                 before: Some(Before::Last),
                 ..query(3)
             },
+            PAGE_BYTES,
         )
         .await
         .unwrap();
@@ -170,6 +173,7 @@ async fn filters_by_contact_time_and_ids() {
                 with: Some("bob@x.test".into()),
                 ..query(50)
             },
+            PAGE_BYTES,
         )
         .await
         .unwrap();
@@ -186,6 +190,7 @@ async fn filters_by_contact_time_and_ids() {
                 end_ms: Some(T0 + 9),
                 ..query(50)
             },
+            PAGE_BYTES,
         )
         .await
         .unwrap();
@@ -200,6 +205,7 @@ async fn filters_by_contact_time_and_ids() {
                 before_id: Some("m7".into()),
                 ..query(50)
             },
+            PAGE_BYTES,
         )
         .await
         .unwrap();
@@ -213,6 +219,7 @@ async fn filters_by_contact_time_and_ids() {
                 ids: vec!["m12".into(), "m2".into(), "nothing".into()],
                 ..query(50)
             },
+            PAGE_BYTES,
         )
         .await
         .unwrap();
@@ -226,6 +233,7 @@ async fn filters_by_contact_time_and_ids() {
                 start_ms: Some(T0 + 1000),
                 ..query(50)
             },
+            PAGE_BYTES,
         )
         .await
         .unwrap();
@@ -253,7 +261,11 @@ async fn an_unknown_or_foreign_id_is_not_found() {
             ..query(5)
         },
     ] {
-        let error = f.archive.query(&f.alice, q.clone()).await.unwrap_err();
+        let error = f
+            .archive
+            .query(&f.alice, q.clone(), PAGE_BYTES)
+            .await
+            .unwrap_err();
         assert!(matches!(error, ServiceError::NotFound(_)), "{q:?}: {error}");
     }
 }
@@ -263,9 +275,17 @@ async fn archives_are_per_owner_and_max_zero_only_counts() {
     let f = fixture(|_| {}).await;
     fill(&f, 4).await;
     f.archive.append(message(&f.bob, &f.alice, "b0", T0)).await;
-    let bobs = f.archive.query(&f.bob, query(50)).await.unwrap();
+    let bobs = f
+        .archive
+        .query(&f.bob, query(50), PAGE_BYTES)
+        .await
+        .unwrap();
     assert_eq!(ids(&bobs), vec!["b0".to_owned()]);
-    let count = f.archive.query(&f.alice, query(0)).await.unwrap();
+    let count = f
+        .archive
+        .query(&f.alice, query(0), PAGE_BYTES)
+        .await
+        .unwrap();
     assert!(count.items.is_empty());
     assert_eq!(count.count, Some(4));
     // A row for an account that does not exist is dropped by the writer.
@@ -288,7 +308,11 @@ async fn an_account_past_its_bounds_loses_its_oldest_messages() {
     })
     .await;
     fill(&f, 25).await;
-    let page = f.archive.query(&f.alice, query(50)).await.unwrap();
+    let page = f
+        .archive
+        .query(&f.alice, query(50), PAGE_BYTES)
+        .await
+        .unwrap();
     assert_eq!(ids(&page), names(15..25));
     assert_eq!(page.count, Some(10));
     let size = f.archive.size(&f.alice).await.unwrap();
@@ -302,7 +326,11 @@ async fn an_account_past_its_bounds_loses_its_oldest_messages() {
     })
     .await;
     fill(&f, 8).await;
-    let page = f.archive.query(&f.alice, query(50)).await.unwrap();
+    let page = f
+        .archive
+        .query(&f.alice, query(50), PAGE_BYTES)
+        .await
+        .unwrap();
     assert_eq!(ids(&page), names(5..8));
     assert_eq!(f.archive.size(&f.alice).await.unwrap().bytes, 3 * one);
 }
@@ -316,8 +344,21 @@ async fn a_page_stops_at_its_byte_budget() {
         m.stanza = format!("<message xmlns='jabber:client'><body>{big}</body></message>").into();
         f.archive.append(m).await;
     }
-    let page = f.archive.query(&f.alice, query(50)).await.unwrap();
+    let page = f
+        .archive
+        .query(&f.alice, query(50), PAGE_BYTES)
+        .await
+        .unwrap();
     assert_eq!(ids(&page), names(0..3), "the third passes the budget");
+    assert!(!page.complete);
+}
+
+#[tokio::test]
+async fn a_smaller_budget_from_the_caller_still_gives_one_message() {
+    let f = fixture(|_| {}).await;
+    fill(&f, 3).await;
+    let page = f.archive.query(&f.alice, query(50), 10).await.unwrap();
+    assert_eq!(ids(&page), names(0..1));
     assert!(!page.complete);
 }
 
@@ -330,7 +371,11 @@ async fn stamps_never_go_back_in_write_order() {
     f.archive
         .append(message(&f.alice, &f.bob, "early", T0))
         .await;
-    let page = f.archive.query(&f.alice, query(50)).await.unwrap();
+    let page = f
+        .archive
+        .query(&f.alice, query(50), PAGE_BYTES)
+        .await
+        .unwrap();
     let stamps: Vec<i64> = page.items.iter().map(|i| i.stamp_ms).collect();
     assert_eq!(stamps, vec![T0 + 10, T0 + 10]);
 }
@@ -374,7 +419,11 @@ async fn purge_and_expiry_delete_and_keep_the_totals() {
     let size = f.archive.size(&f.alice).await.unwrap();
     assert_eq!(size.messages, 2);
     assert_eq!(
-        ids(&f.archive.query(&f.alice, query(9)).await.unwrap()),
+        ids(&f
+            .archive
+            .query(&f.alice, query(9), PAGE_BYTES)
+            .await
+            .unwrap()),
         names(2..4)
     );
     let all = f.archive.purge(&TEST_ADMIN, &f.alice, None).await.unwrap();
@@ -569,6 +618,7 @@ async fn a_page_costs_the_same_deep_into_a_large_archive() {
                 after: Some("m19900".into()),
                 ..query(50)
             },
+            PAGE_BYTES,
         )
         .await
         .unwrap();

@@ -62,7 +62,14 @@ impl IqHandler for QueryHandler {
                 return Ok(Some(Element::new("query", MAM).with_child(query_form())));
             }
             let (query_id, query) = request::query(request.payload)?;
-            let page = ctx.services.archive.query(&owner, query).await?;
+            // A page must fit the session's queue with room to spare, or
+            // `send` would end the session that asked for it.
+            let page_bytes = ctx.config.c2s.max_queued_bytes / 2;
+            let page = ctx
+                .services
+                .archive
+                .query(&owner, query, page_bytes)
+                .await?;
             let to = request.session.jid.to_string();
             for item in &page.items {
                 // `send`, never held back for an inactive client: the
