@@ -10,13 +10,80 @@
 //!       --sender bench1 --password benchpass --messages 100000 \
 //!       --clients 4 --duration 15
 //!
-//! Plain-text XMPP with SASL PLAIN; the XML is scanned, not parsed: the
-//! server's own serialisation is known (single quotes, no prefixes).
+//! STARTTLS (the certificate is not checked: a bench on loopback) and SASL
+//! PLAIN; the XML is scanned, not parsed: the server's own serialisation is
+//! known (single quotes, no prefixes).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+/// Accepts any certificate: the bench's server is on loopback.
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn connector() -> TlsConnector {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+        .with_no_client_auth();
+    TlsConnector::from(Arc::new(config))
+}
 
 struct Options {
     port: u16,
@@ -62,9 +129,9 @@ fn options() -> Options {
     o
 }
 
-/// One plain-text XMPP session.
+/// One XMPP session over TLS.
 struct Session {
-    stream: TcpStream,
+    stream: TlsStream<TcpStream>,
     buffer: Vec<u8>,
 }
 
@@ -91,17 +158,32 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 impl Session {
     async fn login(o: &Options, user: &str, resource: &str) -> Session {
-        let stream = TcpStream::connect(("127.0.0.1", o.port)).await.expect("connect");
-        stream.set_nodelay(true).expect("nodelay");
-        let mut s = Session {
-            stream,
-            buffer: Vec::new(),
-        };
+        let mut tcp = TcpStream::connect(("127.0.0.1", o.port)).await.expect("connect");
+        tcp.set_nodelay(true).expect("nodelay");
         let header = format!(
             "<?xml version='1.0'?><stream:stream to='{}' version='1.0' xmlns='jabber:client' \
              xmlns:stream='http://etherx.jabber.org/streams'>",
             o.domain
         );
+        tcp.write_all(header.as_bytes()).await.expect("write");
+        tcp.write_all(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+            .await
+            .expect("write");
+        // Byte by byte up to `<proceed …/>`: nothing of the TLS handshake
+        // may be read into a buffer here.
+        let mut seen = Vec::new();
+        while !seen.ends_with(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>") {
+            let mut byte = [0u8; 1];
+            let n = tcp.read(&mut byte).await.expect("read");
+            assert!(n == 1, "the server closed the stream before TLS");
+            seen.push(byte[0]);
+        }
+        let name = ServerName::try_from(o.domain.clone()).expect("a server name");
+        let stream = connector().connect(name, tcp).await.expect("TLS handshake");
+        let mut s = Session {
+            stream,
+            buffer: Vec::new(),
+        };
         s.send(&header).await;
         s.read_past(b"</stream:features>").await;
         let credentials = base64(format!("\0{user}\0{}", o.password).as_bytes());
@@ -110,7 +192,11 @@ impl Session {
         ))
         .await;
         let answer = s.read_past(b"/>").await;
-        assert!(find(&answer, b"<success").is_some(), "{user}: login failed");
+        assert!(
+            find(&answer, b"<success").is_some(),
+            "{user}: login failed: {}",
+            String::from_utf8_lossy(&answer)
+        );
         s.send(&header).await;
         s.read_past(b"</stream:features>").await;
         s.send(&format!(

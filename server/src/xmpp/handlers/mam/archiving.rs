@@ -61,6 +61,7 @@ impl Archiving {
     pub async fn commit(self, ctx: &XmppContext) {
         for copy in self.copies {
             ctx.services.archive.append(copy).await;
+            ctx.services.metrics.archive_message();
         }
     }
 }
