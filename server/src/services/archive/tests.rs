@@ -557,6 +557,26 @@ async fn preferences_decide_and_survive_a_restart_of_the_cache() {
 }
 
 #[test]
+fn stanza_ids_are_url_safe_unique_and_grow_with_time() {
+    let ids: Vec<String> = [T0, T0 + 1, T0 + 63, T0 + 64, T0 + 86_400_000]
+        .into_iter()
+        .map(stanza_id_at)
+        .collect();
+    for id in &ids {
+        assert_eq!(id.len(), 16, "{id}");
+        assert!(crate::services::secrets::is_base64url(id), "{id}");
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(sorted, ids, "later ids sort after earlier ones");
+    assert_ne!(
+        stanza_id_at(T0),
+        stanza_id_at(T0),
+        "random within a millisecond"
+    );
+}
+
+#[test]
 fn never_wins_over_always() {
     let jid = BareJid::new("a@x.test").unwrap();
     let prefs = Prefs {
@@ -623,4 +643,48 @@ async fn a_page_costs_the_same_deep_into_a_large_archive() {
         .await
         .unwrap();
     assert_eq!(ids(&deep), names(19901..19951));
+}
+
+/// Rows/s of the writer's insert with random and with time-ordered stanza
+/// ids (by hand, in release: `roost-cargo test --release -p roost-server
+/// archive_insert_speed -- --ignored --nocapture`).
+#[tokio::test]
+#[ignore]
+async fn archive_insert_speed() {
+    use std::time::Instant;
+    for (name, time_ordered) in [("random ids", false), ("new_stanza_id", true)] {
+        let f = fixture(|_| {}).await;
+        let batches = 100;
+        let started = Instant::now();
+        for batch in 0..batches {
+            let rows: Vec<store::Pending> = (0..2048)
+                .map(|i| store::Pending {
+                    host: "x.test".into(),
+                    username: if i % 2 == 0 { "alice" } else { "bob" }.into(),
+                    with: "carol@x.test".into(),
+                    stanza_id: match time_ordered {
+                        true => new_stanza_id(),
+                        false => crate::services::secrets::random_id(12),
+                    },
+                    stamp_ms: T0 + (batch * 2048 + i) as i64,
+                    stanza: "<message xmlns='jabber:client' from='carol@x.test/r' \
+                             to='alice@x.test' type='chat' id='m12345'><body>archived \
+                             message number 12345, about a short chat line</body></message>"
+                        .into(),
+                })
+                .collect();
+            let unbounded = store::Bounds {
+                messages: i64::MAX,
+                bytes: i64::MAX,
+            };
+            f.db.call(move |c| store::insert_batch(c, &rows, unbounded))
+                .await
+                .unwrap();
+        }
+        let rows = (batches * 2048) as f64;
+        println!(
+            "{name}: {:.0} rows/s",
+            rows / started.elapsed().as_secs_f64()
+        );
+    }
 }
