@@ -28,7 +28,7 @@ use std::time::Duration;
 use jid::BareJid;
 use roost_common::admin::{ArchivePurgeInfo, ArchiveSizeInfo};
 use roost_common::config::{ArchiveConfig, Config};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use super::audit::{self, Actor, Audit, AuditAction, Entry};
 use super::events::{AccountEvent, Events};
@@ -124,7 +124,8 @@ pub struct Page {
 
 /// What the writer is sent.
 enum Write {
-    Message(NewMessage),
+    /// With its share of the queue's bytes, given back once written.
+    Message(NewMessage, OwnedSemaphorePermit),
     /// Answered once everything sent before it is committed.
     Flush(oneshot::Sender<()>),
 }
@@ -137,6 +138,8 @@ pub struct Archive {
     config: Arc<Config>,
     audit: Audit,
     writes: mpsc::Sender<Write>,
+    /// The bytes of stanzas waiting for the writer ([`writer::QUEUE_BYTES`]).
+    queued_bytes: Arc<Semaphore>,
     prefs: Arc<prefs::PrefsCache>,
 }
 
@@ -164,6 +167,7 @@ impl Archive {
         });
         Archive {
             prefs,
+            queued_bytes: Arc::new(Semaphore::new(writer::QUEUE_BYTES)),
             db,
             hosts,
             config,
@@ -202,9 +206,22 @@ impl Archive {
         }
     }
 
-    /// Queues `message` for the writer; waits while the queue is full.
+    /// Queues `message` for the writer; waits while the queue is full (in
+    /// messages or in bytes).
     pub async fn append(&self, message: NewMessage) {
-        if self.writes.send(Write::Message(message)).await.is_err() {
+        let bytes = message.stanza.len().clamp(1, writer::QUEUE_BYTES);
+        let permit = self
+            .queued_bytes
+            .clone()
+            .acquire_many_owned(u32::try_from(bytes).unwrap_or(u32::MAX))
+            .await
+            .expect("the queue's semaphore is never closed");
+        if self
+            .writes
+            .send(Write::Message(message, permit))
+            .await
+            .is_err()
+        {
             tracing::warn!("the archive writer has stopped; a message was not archived");
         }
     }
