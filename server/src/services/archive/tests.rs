@@ -576,6 +576,71 @@ fn stanza_ids_are_url_safe_unique_and_grow_with_time() {
     );
 }
 
+#[tokio::test]
+async fn a_deleted_account_loses_its_preferences_and_its_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _thread) = Db::open(&dir.path().join("t.sqlite3"), Synchronous::Normal).unwrap();
+    let add_alice = |db: Db| async move {
+        db.call(|c| -> Result<(), ServiceError> {
+            c.execute(
+                "INSERT INTO accounts (host, username, created_at) VALUES ('x.test', 'alice', 0)",
+                [],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    };
+    add_alice(db.clone()).await;
+    let config = Arc::new(Config {
+        hosts: vec![DomainName::parse("x.test").unwrap()],
+        ..Config::default()
+    });
+    let hosts = Hosts(config.clone());
+    let events = Events::default();
+    let archive = Archive::new(
+        db.clone(),
+        config,
+        hosts.clone(),
+        Audit::new(db.clone(), hosts),
+        &events,
+    );
+    let alice = BareJid::new("alice@x.test").unwrap();
+    let never = Prefs {
+        default: ArchivePolicy::Never,
+        always: vec![],
+        never: vec![],
+    };
+    archive.set_prefs(&alice, never).await.unwrap();
+    archive.append(message(&alice, &alice, "a0", T0)).await;
+    archive.flush().await;
+    db.call(|c| -> Result<(), ServiceError> {
+        c.execute("DELETE FROM accounts WHERE username = 'alice'", [])?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    events.emit(AccountEvent::Deleted(alice.clone()));
+    add_alice(db.clone()).await;
+    // The event is followed by a task of its own: give it its turn.
+    let mut turns = 0;
+    while archive.prefs(&alice).await.unwrap().default != ArchivePolicy::Always {
+        turns += 1;
+        assert!(turns < 10_000, "the deletion was never followed");
+        tokio::task::yield_now().await;
+    }
+    let size = archive.size(&alice).await.unwrap();
+    assert_eq!((size.messages, size.oldest_ms), (0, None));
+    assert!(
+        archive
+            .query(&alice, query(5), PAGE_BYTES)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
 #[test]
 fn never_wins_over_always() {
     let jid = BareJid::new("a@x.test").unwrap();
