@@ -16,6 +16,9 @@ _roostctl() {
             ",$1")
                 cmd="roostctl"
                 ;;
+            roostctl,archive)
+                cmd="roostctl__subcmd__archive"
+                ;;
             roostctl,audit)
                 cmd="roostctl__subcmd__audit"
                 ;;
@@ -52,6 +55,24 @@ _roostctl() {
             roostctl,user)
                 cmd="roostctl__subcmd__user"
                 ;;
+            roostctl__subcmd__archive,help)
+                cmd="roostctl__subcmd__archive__subcmd__help"
+                ;;
+            roostctl__subcmd__archive,purge)
+                cmd="roostctl__subcmd__archive__subcmd__purge"
+                ;;
+            roostctl__subcmd__archive,size)
+                cmd="roostctl__subcmd__archive__subcmd__size"
+                ;;
+            roostctl__subcmd__archive__subcmd__help,help)
+                cmd="roostctl__subcmd__archive__subcmd__help__subcmd__help"
+                ;;
+            roostctl__subcmd__archive__subcmd__help,purge)
+                cmd="roostctl__subcmd__archive__subcmd__help__subcmd__purge"
+                ;;
+            roostctl__subcmd__archive__subcmd__help,size)
+                cmd="roostctl__subcmd__archive__subcmd__help__subcmd__size"
+                ;;
             roostctl__subcmd__c2s,close)
                 cmd="roostctl__subcmd__c2s__subcmd__close"
                 ;;
@@ -72,6 +93,9 @@ _roostctl() {
                 ;;
             roostctl__subcmd__c2s__subcmd__help,list)
                 cmd="roostctl__subcmd__c2s__subcmd__help__subcmd__list"
+                ;;
+            roostctl__subcmd__help,archive)
+                cmd="roostctl__subcmd__help__subcmd__archive"
                 ;;
             roostctl__subcmd__help,audit)
                 cmd="roostctl__subcmd__help__subcmd__audit"
@@ -105,6 +129,12 @@ _roostctl() {
                 ;;
             roostctl__subcmd__help,user)
                 cmd="roostctl__subcmd__help__subcmd__user"
+                ;;
+            roostctl__subcmd__help__subcmd__archive,purge)
+                cmd="roostctl__subcmd__help__subcmd__archive__subcmd__purge"
+                ;;
+            roostctl__subcmd__help__subcmd__archive,size)
+                cmd="roostctl__subcmd__help__subcmd__archive__subcmd__size"
                 ;;
             roostctl__subcmd__help__subcmd__c2s,close)
                 cmd="roostctl__subcmd__help__subcmd__c2s__subcmd__close"
@@ -290,8 +320,212 @@ _roostctl() {
 
     case "${cmd}" in
         roostctl)
-            opts="-c -h -V --socket --config --json --help --version invites-api mod_invites_api user invite roster reload backup status c2s audit shell help"
+            opts="-c -h -V --socket --config --json --help --version invites-api mod_invites_api user invite roster archive reload backup status c2s audit shell help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -c)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__archive)
+            opts="-c -h --socket --config --json --help size purge help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -c)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__archive__subcmd__help)
+            opts="size purge help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__archive__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__archive__subcmd__help__subcmd__purge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__archive__subcmd__help__subcmd__size)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__archive__subcmd__purge)
+            opts="-c -h --before --all --socket --config --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -c)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__archive__subcmd__size)
+            opts="-c -h --socket --config --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -357,7 +591,7 @@ _roostctl() {
                     return 0
                     ;;
                 --action)
-                    COMPREPLY=($(compgen -W "api_key.create api_key.delete invite.create invite.revoke invite.redeem account.create account.delete account.password account.role client.revoke roster.refresh login.lockout admin.connect session.close server.reload database.backup" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "api_key.create api_key.delete invite.create invite.revoke invite.redeem account.create account.delete account.password account.role client.revoke roster.refresh login.lockout admin.connect session.close server.reload database.backup archive.purge" -- "${cur}"))
                     return 0
                     ;;
                 --limit)
@@ -658,8 +892,50 @@ _roostctl() {
             return 0
             ;;
         roostctl__subcmd__help)
-            opts="invites-api user invite roster reload backup status c2s audit shell help"
+            opts="invites-api user invite roster archive reload backup status c2s audit shell help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__help__subcmd__archive)
+            opts="size purge"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__help__subcmd__archive__subcmd__purge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roostctl__subcmd__help__subcmd__archive__subcmd__size)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -34,6 +34,7 @@ complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "mod_invites_api" 
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "user" -d 'Manage user accounts'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "invite" -d 'Create, list, show and revoke invites'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "roster" -d 'Show rosters, and fetch delegated ones again'
+complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "archive" -d 'Show the size of an account\'s message archive, or delete from it'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "reload" -d 'Reload the TLS certificate and the options that can change live'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "backup" -d 'Write a consistent copy of the database while roostd serves'
 complete -c roostctl -n "__fish_roostctl_needs_command" -f -a "status" -d 'Show what roostd is doing: version, uptime, sessions, memory, listeners'
@@ -204,6 +205,26 @@ complete -c roostctl -n "__fish_roostctl_using_subcommand roster; and __fish_see
 complete -c roostctl -n "__fish_roostctl_using_subcommand roster; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show an account\'s roster: contacts, names, subscriptions, groups'
 complete -c roostctl -n "__fish_roostctl_using_subcommand roster; and __fish_seen_subcommand_from help" -f -a "refresh" -d 'Fetch delegated rosters again from their roster service'
 complete -c roostctl -n "__fish_roostctl_using_subcommand roster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and not __fish_seen_subcommand_from size purge help" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and not __fish_seen_subcommand_from size purge help" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and not __fish_seen_subcommand_from size purge help" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and not __fish_seen_subcommand_from size purge help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and not __fish_seen_subcommand_from size purge help" -f -a "size" -d 'How many messages an account\'s archive holds, their size and age'
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and not __fish_seen_subcommand_from size purge help" -f -a "purge" -d 'Delete an account\'s archived messages: all, or those older than a time'
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and not __fish_seen_subcommand_from size purge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and __fish_seen_subcommand_from size" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and __fish_seen_subcommand_from size" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and __fish_seen_subcommand_from size" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and __fish_seen_subcommand_from size" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and __fish_seen_subcommand_from purge" -l before -d 'Only messages older than this: seconds, or 30m, 12h, 7d, 1w' -r
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and __fish_seen_subcommand_from purge" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and __fish_seen_subcommand_from purge" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and __fish_seen_subcommand_from purge" -l all -d 'Every message of the account'
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and __fish_seen_subcommand_from purge" -l json -d 'Print JSON instead of text'
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and __fish_seen_subcommand_from purge" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and __fish_seen_subcommand_from help" -f -a "size" -d 'How many messages an account\'s archive holds, their size and age'
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and __fish_seen_subcommand_from help" -f -a "purge" -d 'Delete an account\'s archived messages: all, or those older than a time'
+complete -c roostctl -n "__fish_roostctl_using_subcommand archive; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand reload" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand reload" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand reload" -l json -d 'Print JSON instead of text'
@@ -258,7 +279,8 @@ login.lockout\t''
 admin.connect\t''
 session.close\t''
 server.reload\t''
-database.backup\t''"
+database.backup\t''
+archive.purge\t''"
 complete -c roostctl -n "__fish_roostctl_using_subcommand audit" -l limit -d 'At most this many entries, the newest' -r
 complete -c roostctl -n "__fish_roostctl_using_subcommand audit" -l socket -d 'roostd\'s admin socket [default: from the config file, else $ROOST_SOCKET, else ./data/roostd.sock]' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand audit" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
@@ -268,17 +290,18 @@ complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -l socket -d 'r
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -s c -l config -d 'roostd\'s configuration file; its admin socket is used' -r -F
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -l json -d 'Print JSON instead of text'
 complete -c roostctl -n "__fish_roostctl_using_subcommand shell" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "invites-api" -d 'Manage the keys of the HTTP invite API'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "user" -d 'Manage user accounts'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "invite" -d 'Create, list, show and revoke invites'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "roster" -d 'Show rosters, and fetch delegated ones again'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "reload" -d 'Reload the TLS certificate and the options that can change live'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "backup" -d 'Write a consistent copy of the database while roostd serves'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "status" -d 'Show what roostd is doing: version, uptime, sessions, memory, listeners'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "c2s" -d 'List and end client sessions'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "audit" -d 'Show the audit log: who changed what, and security events'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "shell" -d 'Open the interactive admin shell, or run one shell command'
-complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster reload backup status c2s audit shell help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster archive reload backup status c2s audit shell help" -f -a "invites-api" -d 'Manage the keys of the HTTP invite API'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster archive reload backup status c2s audit shell help" -f -a "user" -d 'Manage user accounts'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster archive reload backup status c2s audit shell help" -f -a "invite" -d 'Create, list, show and revoke invites'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster archive reload backup status c2s audit shell help" -f -a "roster" -d 'Show rosters, and fetch delegated ones again'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster archive reload backup status c2s audit shell help" -f -a "archive" -d 'Show the size of an account\'s message archive, or delete from it'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster archive reload backup status c2s audit shell help" -f -a "reload" -d 'Reload the TLS certificate and the options that can change live'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster archive reload backup status c2s audit shell help" -f -a "backup" -d 'Write a consistent copy of the database while roostd serves'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster archive reload backup status c2s audit shell help" -f -a "status" -d 'Show what roostd is doing: version, uptime, sessions, memory, listeners'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster archive reload backup status c2s audit shell help" -f -a "c2s" -d 'List and end client sessions'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster archive reload backup status c2s audit shell help" -f -a "audit" -d 'Show the audit log: who changed what, and security events'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster archive reload backup status c2s audit shell help" -f -a "shell" -d 'Open the interactive admin shell, or run one shell command'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and not __fish_seen_subcommand_from invites-api user invite roster archive reload backup status c2s audit shell help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invites-api" -f -a "create" -d 'Create an API key and print it as ID/SECRET'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invites-api" -f -a "list" -d 'List the API keys of a host'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invites-api" -f -a "delete" -d 'Delete an API key; it stops working at once'
@@ -295,5 +318,7 @@ complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from invite" -f -a "revoke" -d 'Revoke an invite; its link stops working at once'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from roster" -f -a "show" -d 'Show an account\'s roster: contacts, names, subscriptions, groups'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from roster" -f -a "refresh" -d 'Fetch delegated rosters again from their roster service'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "size" -d 'How many messages an account\'s archive holds, their size and age'
+complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "purge" -d 'Delete an account\'s archived messages: all, or those older than a time'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from c2s" -f -a "list" -d 'List the bound client sessions, by JID'
 complete -c roostctl -n "__fish_roostctl_using_subcommand help; and __fish_seen_subcommand_from c2s" -f -a "close" -d 'End a session, or every session of an account'

@@ -12,10 +12,12 @@
 
 use serde::{Deserialize, Serialize};
 
+mod archive;
 mod audit;
 mod operations;
 mod sessions;
 
+pub use archive::{ArchivePurgeInfo, ArchiveSizeInfo};
 pub use audit::{
     AuditAction, AuditActor, AuditEntry, AuditQuery, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT,
 };
@@ -170,6 +172,18 @@ pub enum Request {
     /// The audit log's entries that match, newest first.
     Audit {
         query: AuditQuery,
+    },
+    // Issue 13: the message archive.
+    /// How many messages and bytes an account's archive holds, and the
+    /// times of its oldest and newest message.
+    ArchiveSize {
+        jid: String,
+    },
+    /// Deletes an account's archived messages older than `before_secs`
+    /// seconds, or all of them when `None`.
+    ArchivePurge {
+        jid: String,
+        before_secs: Option<u64>,
     },
 }
 
@@ -351,6 +365,13 @@ pub enum Reply {
     /// Audit log entries, newest first.
     Audit {
         entries: Vec<AuditEntry>,
+    },
+    // Issue 13: the message archive.
+    ArchiveSize {
+        size: ArchiveSizeInfo,
+    },
+    ArchivePurged {
+        purge: ArchivePurgeInfo,
     },
 }
 
@@ -704,6 +725,33 @@ mod tests {
         let json = serde_json::to_string(&frame).unwrap();
         assert_eq!(json, format!(r#"{{"v":1,"id":5,"request":{expected}}}"#));
         assert_eq!(serde_json::from_str::<RequestFrame>(&json).unwrap(), frame);
+    }
+
+    #[test]
+    fn archive_wire_shapes_are_stable() {
+        assert_request(
+            Request::ArchiveSize {
+                jid: "ann@school.example".into(),
+            },
+            r#"{"archive_size":{"jid":"ann@school.example"}}"#,
+        );
+        assert_request(
+            Request::ArchivePurge {
+                jid: "ann@school.example".into(),
+                before_secs: Some(86400),
+            },
+            r#"{"archive_purge":{"jid":"ann@school.example","before_secs":86400}}"#,
+        );
+        let reply = Reply::ArchivePurged {
+            purge: ArchivePurgeInfo {
+                jid: "ann@school.example".into(),
+                removed: 3,
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&reply).unwrap(),
+            r#"{"archive_purged":{"purge":{"jid":"ann@school.example","removed":3}}}"#
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! Relative paths in a file are relative to the file's directory; the
 //! built-in defaults are relative to the working directory.
 
+mod archive;
 mod live;
 mod roster_delegation;
 
@@ -20,6 +21,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::jid::DomainName;
 
+pub use archive::{ArchiveConfig, ArchiveHostConfig, ArchivePolicy};
 pub use live::Live;
 pub use roster_delegation::{AddressPrefix, RosterDelegationConfig, RosterUrl};
 
@@ -62,6 +64,8 @@ pub struct Config {
     pub fast: FastConfig,
     pub metrics: MetricsConfig,
     pub audit: AuditConfig,
+    /// The message archive (XEP-0313).
+    pub archive: ArchiveConfig,
     /// Hosts whose rosters an external HTTP service keeps.
     pub roster_delegation: BTreeMap<DomainName, RosterDelegationConfig>,
 }
@@ -357,6 +361,7 @@ impl Default for Config {
             fast: FastConfig::default(),
             metrics: MetricsConfig::default(),
             audit: AuditConfig::default(),
+            archive: ArchiveConfig::default(),
             roster_delegation: BTreeMap::new(),
         }
     }
@@ -746,6 +751,21 @@ impl Config {
                 ),
             ));
         }
+        config
+            .archive
+            .check()
+            .map_err(|(key, message)| (line_of_key(text, key), message))?;
+        if let Some(host) = config
+            .archive
+            .hosts
+            .keys()
+            .find(|h| !config.hosts.contains(h))
+        {
+            return Err((
+                line_of_table(text, "archive.hosts", host.as_str()),
+                format!("archive.hosts.\"{host}\": not one of the configured hosts"),
+            ));
+        }
         for (host, delegation) in &mut config.roster_delegation {
             let line = line_of_table(text, "roster_delegation", host.as_str());
             if !config.hosts.contains(host) {
@@ -962,6 +982,20 @@ mod tests {
     }
 
     #[test]
+    fn a_host_may_keep_its_archive_for_another_time() {
+        let text = "hosts = [\"a.test\", \"b.test\"]\n[archive]\nretention = \"100d\"\n\
+                    [archive.hosts.\"b.test\"]\nretention = \"30d\"\n";
+        let c = Config::parse(text, Path::new(".")).unwrap();
+        let day = 24 * 3600;
+        let (a, b) = (
+            DomainName::parse("a.test").unwrap(),
+            DomainName::parse("b.test").unwrap(),
+        );
+        assert_eq!(c.archive.retention_of(&a), Duration::from_secs(100 * day));
+        assert_eq!(c.archive.retention_of(&b), Duration::from_secs(30 * day));
+    }
+
+    #[test]
     fn configured_apps_replace_the_defaults() {
         let text = "[[invite_page.apps]]\nname = \"Cheogram\"\nplatforms = [\"Android\"]\n\
                     download_url = \"https://cheogram.com\"\n";
@@ -1036,6 +1070,17 @@ mod tests {
             ),
             ("[fast]\nrotate_after = \"0s\"", "positive"),
             ("[auth]\nenforce_client_ids = 1", "bool"),
+            ("[archive]\ndefault = \"sometimes\"", "sometimes"),
+            ("[archive]\nretention = \"4000d\"", "at most 10 years"),
+            (
+                "[archive]\nmax_messages_per_account = 0",
+                "archive.max_messages_per_account: at least 1",
+            ),
+            ("[archive]\nmax_message_bytes = 2000000", "at most 1048576"),
+            (
+                "[archive.hosts.\"other.test\"]\nretention = \"30d\"",
+                "not one of the configured hosts",
+            ),
             (
                 "[roster_delegation.\"localhost\"]\nurl = \"http://app/contacts\"",
                 "exactly once",

@@ -6,7 +6,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use roost_common::admin::{ErrorKind, Outcome, Password, Reply, Request};
+use roost_common::admin::{
+    ArchivePurgeInfo, ArchiveSizeInfo, ErrorKind, Outcome, Password, Reply, Request,
+};
 use roost_shell::fake_roostd::{
     Action, FakeRoostd, refusal, sample_clients, sample_invites, sample_keys,
     sample_refresh_failures, sample_roster, sample_used_invite, sample_users,
@@ -137,7 +139,66 @@ fn fake() -> FakeRoostd {
             refusal(ErrorKind::UnknownHost, "unknown host")
         }
         Request::Audit { .. } => Action::Answer(Outcome::Ok(Reply::Audit { entries: vec![] })),
+        Request::ArchiveSize { jid } | Request::ArchivePurge { jid, .. }
+            if jid != "ann@school.example" =>
+        {
+            refusal(ErrorKind::NotFound, &format!("no account {jid}"))
+        }
+        Request::ArchiveSize { jid } => Action::Answer(Outcome::Ok(Reply::ArchiveSize {
+            size: ArchiveSizeInfo {
+                jid: jid.clone(),
+                messages: 2,
+                bytes: 300,
+                oldest_ms: Some(1_700_000_000_000),
+                newest_ms: Some(1_700_000_060_000),
+            },
+        })),
+        Request::ArchivePurge { jid, before_secs } => {
+            Action::Answer(Outcome::Ok(Reply::ArchivePurged {
+                purge: ArchivePurgeInfo {
+                    jid: jid.clone(),
+                    removed: if before_secs.is_some() { 1 } else { 2 },
+                },
+            }))
+        }
     })
+}
+
+#[test]
+fn archive_size_and_purge_print_their_contracts_and_exit_codes() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let ctl = |args: &[&str]| run(roostctl(dir.path()).args(socket_arg(&fake)).args(args));
+    let (code, out, err) = ctl(&["archive", "size", "ann@school.example"]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (
+            0,
+            "jid\tann@school.example\nmessages\t2\nbytes\t300\noldest\t1700000000\nnewest\t1700000060\n",
+            ""
+        )
+    );
+    let (code, out, _) = ctl(&[
+        "archive",
+        "purge",
+        "ann@school.example",
+        "--before",
+        "1d",
+        "--json",
+    ]);
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"jid": "ann@school.example", "removed": 1})
+    );
+    let (code, out, _) = ctl(&["archive", "purge", "ann@school.example", "--all"]);
+    assert_eq!((code, out.as_str()), (0, "removed\t2\n"));
+    let (code, out, err) = ctl(&["archive", "size", "nobody@school.example"]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(err, "roostctl: no account nobody@school.example\n");
+    let (code, _, err) = ctl(&["archive", "purge", "ann@school.example"]);
+    assert_eq!(code, 2, "--before or --all is needed: {err}");
 }
 
 #[test]

@@ -27,8 +27,8 @@ use roost_common::config::Config;
 use crate::services::Services;
 use crate::storage::Db;
 
-/// How often expired invites and audit log entries past their retention
-/// are deleted.
+/// How often expired invites, and audit log entries and archived messages
+/// past their retention, are deleted.
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
 
 /// What `run` needs besides the configuration.
@@ -201,6 +201,8 @@ pub async fn run(config: Config, options: RunOptions) -> anyhow::Result<()> {
     }
     drop(c2s);
     drop(xmpp);
+    // What routing queued for the archive is written before storage stops.
+    services.archive.flush().await;
     drop(services);
     drop(sampled);
     tokio::task::spawn_blocking(move || db_thread.stop())
@@ -253,6 +255,11 @@ async fn purge_expired(services: Services) {
             Ok(0) => {}
             Ok(n) => tracing::info!("deleted {n} audit log entries past audit.retention"),
             Err(e) => tracing::warn!("audit log purge failed: {e}"),
+        }
+        match services.archive.expire().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("deleted {n} archived messages past archive.retention"),
+            Err(e) => tracing::warn!("archive expiry failed: {e}"),
         }
     }
 }

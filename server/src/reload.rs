@@ -209,6 +209,7 @@ fn needs_restart(running: &Config, fresh: &Config) -> Vec<String> {
         roster_delegation,
         metrics,
         audit,
+        archive,
     } = fresh;
     let mut differ = Vec::new();
     let mut check = |name: &str, same: bool| {
@@ -234,6 +235,7 @@ fn needs_restart(running: &Config, fresh: &Config) -> Vec<String> {
     );
     check("metrics", *metrics == running.metrics);
     check("audit", *audit == running.audit);
+    check("archive", *archive == running.archive);
     differ
 }
 

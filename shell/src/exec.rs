@@ -9,12 +9,13 @@ use roost_common::admin::{Password, Reply, Request};
 
 use crate::client::{AdminClient, ClientError};
 use crate::grammar::{
-    AdminCommand, C2sCommand, InviteCommand, InvitesApiCommand, RosterCommand, UserCommand,
+    AdminCommand, ArchiveCommand, C2sCommand, InviteCommand, InvitesApiCommand, RosterCommand,
+    UserCommand,
 };
-use crate::output::audit;
 use crate::output::clients::{self, Revocation};
 use crate::output::roster::{self, Refresh};
 use crate::output::{self, Style, invites, operations, qr, sessions, status, users};
+use crate::output::{archive, audit};
 use crate::password::{PasswordError, PasswordReader};
 
 /// How long `roster refresh` waits for its answer: roostd answers within
@@ -225,6 +226,12 @@ pub fn execute(
             Reply::C2sClosed { sessions_ended },
         ) => sessions::closed(session, sessions_ended, style),
         (AdminCommand::Audit(_), Reply::Audit { entries }) => audit::list(&entries, style),
+        (AdminCommand::Archive(ArchiveCommand::Size { .. }), Reply::ArchiveSize { size }) => {
+            archive::size(&size, style)
+        }
+        (AdminCommand::Archive(ArchiveCommand::Purge { .. }), Reply::ArchivePurged { purge }) => {
+            archive::purged(&purge, style)
+        }
         (command, reply) => {
             return Err(Error::UnexpectedReply {
                 command: command.name(),
@@ -291,6 +298,8 @@ fn reply_kind(reply: &Reply) -> &'static str {
         Reply::C2sSessions { .. } => "session list",
         Reply::C2sClosed { .. } => "sessions closed",
         Reply::Audit { .. } => "audit log",
+        Reply::ArchiveSize { .. } => "archive size",
+        Reply::ArchivePurged { .. } => "archive purged",
     }
 }
 

@@ -236,6 +236,16 @@ pub enum AdminCommand {
     #[command(subcommand)]
     Roster(RosterCommand),
 
+    /// Show the size of an account's message archive, or delete from it
+    ///
+    /// The message archive (XEP-0313) keeps a copy of each chat message for
+    /// its sender and its recipient, so that their clients can fetch the
+    /// history. roostd deletes messages past [archive] retention by itself,
+    /// and an account's oldest ones past its bounds; these commands are
+    /// for looking and for deleting earlier.
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
+
     /// Reload the TLS certificate and the options that can change live
     ///
     /// roostd reads its configuration file, certificate and key again, as
@@ -396,6 +406,48 @@ pub struct AuditArgs {
 fn audit_action_parser() -> impl clap::builder::TypedValueParser<Value = AuditAction> {
     PossibleValuesParser::new(AuditAction::ALL.iter().map(|a| a.as_str()))
         .try_map(|name| AuditAction::from_name(&name).ok_or("unknown action"))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum ArchiveCommand {
+    /// How many messages an account's archive holds, their size and age
+    ///
+    /// On a terminal, the count, the size and the times of the oldest and
+    /// newest message. Otherwise FIELD<TAB>VALUE lines: jid, messages,
+    /// bytes (the messages as stored), oldest and newest (Unix seconds,
+    /// empty when the archive is empty). --json gives {"jid", "messages",
+    /// "bytes", "oldest", "newest"}, times null when empty. Exit status 1
+    /// when there is no such account.
+    Size {
+        #[command(flatten)]
+        jid: JidArg,
+    },
+
+    /// Delete an account's archived messages: all, or those older than a time
+    ///
+    /// With --before DURATION the messages older than that (seconds, or
+    /// 30m, 12h, 7d, 1w); with --all every one. One of them is needed.
+    /// Recorded in the audit log as archive.purge. Prints "removed N
+    /// messages"; when piped removed<TAB>N; --json gives {"jid",
+    /// "removed"}. Exit status 1 when there is no such account.
+    Purge {
+        #[command(flatten)]
+        jid: JidArg,
+
+        /// Only messages older than this: seconds, or 30m, 12h, 7d, 1w
+        #[arg(
+            long,
+            value_name = "DURATION",
+            value_parser = parse_duration,
+            required_unless_present = "all",
+            conflicts_with = "all"
+        )]
+        before: Option<Duration>,
+
+        /// Every message of the account
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -822,6 +874,15 @@ impl AdminCommand {
                 },
                 RosterCommand::Refresh { jids } => Request::RosterRefresh { jids: jids.clone() },
             },
+            AdminCommand::Archive(cmd) => match cmd {
+                ArchiveCommand::Size { jid } => Request::ArchiveSize {
+                    jid: jid.jid.clone(),
+                },
+                ArchiveCommand::Purge { jid, before, .. } => Request::ArchivePurge {
+                    jid: jid.jid.clone(),
+                    before_secs: before.map(|d| d.as_secs()),
+                },
+            },
             AdminCommand::Reload => Request::Reload,
             AdminCommand::Backup { file } => Request::Backup { path: file.clone() },
             AdminCommand::Status => Request::Status,
@@ -893,6 +954,8 @@ impl AdminCommand {
             AdminCommand::Invite(InviteCommand::Revoke { .. }) => "invite revoke",
             AdminCommand::Roster(RosterCommand::Show { .. }) => "roster show",
             AdminCommand::Roster(RosterCommand::Refresh { .. }) => "roster refresh",
+            AdminCommand::Archive(ArchiveCommand::Size { .. }) => "archive size",
+            AdminCommand::Archive(ArchiveCommand::Purge { .. }) => "archive purge",
             AdminCommand::Reload => "reload",
             AdminCommand::Backup { .. } => "backup",
             AdminCommand::Status => "status",

@@ -22,7 +22,8 @@
 //! and `user revoke_client` in [`clients`]), the `invite` commands' in
 //! [`invites`], the `roster` commands' in [`roster`], `status`'s in
 //! [`status`], the `c2s` commands' in [`sessions`], `reload` and `backup`'s
-//! in [`operations`], `audit`'s in [`audit`]; `invite create --qr` draws
+//! in [`operations`], `audit`'s in [`audit`], the `archive` commands' in
+//! [`archive`]; `invite create --qr` draws
 //! with [`qr`].
 
 use std::borrow::Cow;
@@ -32,6 +33,7 @@ use roost_common::admin::ApiKeyInfo;
 use roost_common::time::utc_minutes;
 use serde::Serialize;
 
+pub mod archive;
 pub mod audit;
 pub mod clients;
 pub mod invites;

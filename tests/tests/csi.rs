@@ -18,13 +18,14 @@ fn jid(user: &str) -> String {
 }
 
 /// Each stanza as (name, from, what it carries: a body, a chat state or a
-/// presence's show).
+/// presence's show; not the archive's stanza id).
 fn summary(stanzas: &[Element]) -> Vec<(String, String, String)> {
     stanzas
         .iter()
         .map(|s| {
             let what = s
                 .children()
+                .filter(|c| c.name() != "stanza-id")
                 .map(|c| match c.name() {
                     "body" | "show" => c.text(),
                     other => other.to_owned(),

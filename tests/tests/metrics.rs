@@ -1,7 +1,7 @@
 //! The OpenMetrics endpoint (issue 12, item 3) against the real roostd:
 //! every scrape is read by a real OpenMetrics parser (Python's
 //! prometheus_client), and between two scrapes the test logs in (SCRAM,
-//! PLAIN, a wrong password, a refusal), chats, stores an offline message,
+//! PLAIN, a wrong password, a refusal), chats (archived), stores an offline message,
 //! makes invites through roostctl and the HTTP API, redeems them on the
 //! web and in-band, asks for a page that does not exist and runs admin
 //! commands: every series must move by exactly what happened, and nothing
@@ -94,6 +94,7 @@ async fn counters_move_by_exactly_what_happened() {
         ("roost_logins", "counter", ""),
         ("roost_stanzas", "counter", ""),
         ("roost_offline_messages_stored", "counter", ""),
+        ("roost_archive_messages", "counter", ""),
         ("roost_invites_created", "counter", ""),
         ("roost_invites_redeemed", "counter", ""),
         ("roost_admin_commands", "counter", ""),
@@ -259,6 +260,8 @@ async fn counters_move_by_exactly_what_happened() {
             1.0,
         ),
         ("roost_offline_messages_stored_total".to_owned(), 1.0),
+        // Each chat in the sender's archive and in the recipient's.
+        ("roost_archive_messages_total".to_owned(), 4.0),
         (
             series("roost_invites_created_total", &[("door", "admin")]),
             1.0,

@@ -206,6 +206,14 @@ impl Element {
         })
     }
 
+    /// Keeps the child elements for which `keep` is true (text stays).
+    pub fn retain_children(&mut self, mut keep: impl FnMut(&Element) -> bool) {
+        self.nodes.retain(|n| match n {
+            Node::Element(e) => keep(e),
+            Node::Text(_) => true,
+        });
+    }
+
     /// The child elements, in order (text is skipped).
     pub fn children(&self) -> impl Iterator<Item = &Element> {
         self.nodes.iter().filter_map(|n| match n {

@@ -145,6 +145,9 @@ audit_actions! {
     /// A copy of the database was written (`roostctl backup`); the subject
     /// is the file.
     DatabaseBackup => "database.backup",
+    /// Messages were deleted from an account's archive (`roostctl archive
+    /// purge`); the detail has how many and from before when.
+    ArchivePurge => "archive.purge",
 }
 
 impl AuditAction {

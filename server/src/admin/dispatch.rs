@@ -224,6 +224,19 @@ pub async fn run(
         Request::Audit { query } => Reply::Audit {
             entries: services.audit.query(query).await?,
         },
+        Request::ArchiveSize { jid } => {
+            let user = existing_account(services, &jid).await?;
+            Reply::ArchiveSize {
+                size: services.archive.size(&user).await?,
+            }
+        }
+        Request::ArchivePurge { jid, before_secs } => {
+            let user = existing_account(services, &jid).await?;
+            let before = before_secs.map(Duration::from_secs);
+            Reply::ArchivePurged {
+                purge: services.archive.purge(actor, &user, before).await?,
+            }
+        }
     })
 }
 

@@ -33,6 +33,8 @@ pub fn command(request: &Request) -> &'static str {
         Request::C2sList { .. } => "c2s_list",
         Request::C2sClose { .. } => "c2s_close",
         Request::Audit { .. } => "audit",
+        Request::ArchiveSize { .. } => "archive_size",
+        Request::ArchivePurge { .. } => "archive_purge",
     }
 }
 

@@ -126,6 +126,7 @@ pub struct Metrics {
     pub stanzas: Stanzas,
     pub invites: InviteCounters,
     offline_stored: Counter,
+    archived: Counter,
     logins: Family<Labels<2>, Counter>,
     http_requests: Family<[(&'static str, String); 2], Counter>,
     admin_commands: Family<[(&'static str, String); 2], Counter>,
@@ -207,6 +208,14 @@ impl Metrics {
             offline_stored.clone(),
         );
 
+        let archived = Counter::default();
+        roost.register(
+            "archive_messages",
+            "Message copies handed to the archive (XEP-0313): one per archive \
+             that keeps it, so a chat between two accounts counts twice",
+            archived.clone(),
+        );
+
         let created = Family::<Labels<1>, Counter>::default();
         roost.register(
             "invites_created",
@@ -259,6 +268,7 @@ impl Metrics {
             stanzas,
             invites,
             offline_stored,
+            archived,
             logins,
             http_requests,
             admin_commands,
@@ -280,6 +290,11 @@ impl Metrics {
 
     pub fn offline_message_stored(&self) {
         self.offline_stored.inc();
+    }
+
+    /// A message copy queued for an account's archive.
+    pub fn archive_message(&self) {
+        self.archived.inc();
     }
 
     /// One HTTP request answered. `route` is a route pattern of the

@@ -66,6 +66,7 @@ fn names_types_units_and_labels() {
         "# TYPE roost_logins counter",
         "# TYPE roost_stanzas counter",
         "# TYPE roost_offline_messages_stored counter",
+        "# TYPE roost_archive_messages counter",
         "# TYPE roost_invites_created counter",
         "# TYPE roost_invites_redeemed counter",
         "# TYPE roost_storage_job_duration_seconds histogram",
@@ -93,6 +94,7 @@ fn names_types_units_and_labels() {
         r#"roost_invites_created_total{door="xmpp_adhoc"}"#,
         r#"roost_invites_redeemed_total{door="web"}"#,
         "roost_offline_messages_stored_total",
+        "roost_archive_messages_total",
         r#"roost_c2s_sessions{state="unauthenticated"}"#,
         r#"roost_c2s_sessions{state="bound"}"#,
     ] {
@@ -124,6 +126,8 @@ fn counts_move_their_own_series_only() {
         .count_serialised(b"<presence from='a@b/c'/>");
     metrics.stanzas.sent.count_serialised(b"<stream:error/>");
     metrics.offline_message_stored();
+    metrics.archive_message();
+    metrics.archive_message();
     metrics.invites.created(InviteCreatedBy::Api);
     metrics.invites.redeemed(InviteRedeemedBy::XmppSubscription);
     metrics.http_request("/invite/{token}", 404);
@@ -155,6 +159,7 @@ fn counts_move_their_own_series_only() {
         ),
         (r#"roost_stanzas_total{direction="out",kind="other"}"#, 1.0),
         ("roost_offline_messages_stored_total", 1.0),
+        ("roost_archive_messages_total", 2.0),
         (r#"roost_invites_created_total{door="api"}"#, 1.0),
         (
             r#"roost_invites_redeemed_total{door="xmpp_subscription"}"#,

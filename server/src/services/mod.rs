@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod archive;
 pub mod audit;
 pub mod auth_limits;
 pub mod backup;
@@ -36,6 +37,7 @@ use crate::storage::{Db, StorageError};
 
 pub use accounts::Accounts;
 pub use api_keys::ApiKeys;
+pub use archive::Archive;
 pub use audit::Audit;
 pub use auth_limits::AuthLimiter;
 pub use backup::Backups;
@@ -84,6 +86,8 @@ pub struct Services {
     pub rosters: Rosters,
     pub roster_delegation: RosterDelegation,
     pub offline: Offline,
+    /// The message archive (issue 13, XEP-0313).
+    pub archive: Archive,
     pub onboarding: Onboarding,
     pub events: events::Events,
     pub clients: Clients,
@@ -131,6 +135,13 @@ impl Services {
             audit.clone(),
         )?;
         let rosters = Rosters::new(db.clone(), &config);
+        let archive = Archive::new(
+            db.clone(),
+            config.clone(),
+            hosts.clone(),
+            audit.clone(),
+            &events,
+        );
         let invites = Invites::new(
             db.clone(),
             hosts.clone(),
@@ -154,6 +165,7 @@ impl Services {
             rosters,
             roster_delegation,
             offline: Offline::new(db.clone()),
+            archive,
             api_keys: ApiKeys::new(db, hosts.clone(), invites.clone(), audit.clone()),
             backups: Backups::new(&database, audit.clone()),
             audit,

@@ -202,6 +202,47 @@ const MIGRATIONS: &[M<'static>] = &[
     CREATE INDEX audit_log_by_actor ON audit_log (actor, id);
     CREATE INDEX audit_log_by_action ON audit_log (action, id);",
     ),
+    // The message archive (XEP-0313): one row per message and owner, `id`
+    // increasing in the order rows were written (so paging is a range of
+    // an index, never an OFFSET), `stamp` in Unix ms, never decreasing with
+    // `id`. `archive_totals` keeps each owner's count and bytes for its
+    // bounds and `<count/>`; `archive_prefs` the owners' own preferences.
+    M::up(
+        "CREATE TABLE archive (
+        id INTEGER PRIMARY KEY,
+        host TEXT NOT NULL,
+        username TEXT NOT NULL,
+        stanza_id TEXT NOT NULL,
+        with_jid TEXT NOT NULL,
+        stamp INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        stanza TEXT NOT NULL,
+        FOREIGN KEY (host, username) REFERENCES accounts (host, username) ON DELETE CASCADE
+    ) STRICT;
+    CREATE INDEX archive_by_owner ON archive (host, username, id);
+    CREATE INDEX archive_by_with ON archive (host, username, with_jid, id);
+    CREATE UNIQUE INDEX archive_by_stanza_id ON archive (host, username, stanza_id);
+    CREATE INDEX archive_by_time ON archive (host, stamp);
+
+    CREATE TABLE archive_totals (
+        host TEXT NOT NULL,
+        username TEXT NOT NULL,
+        messages INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        PRIMARY KEY (host, username),
+        FOREIGN KEY (host, username) REFERENCES accounts (host, username) ON DELETE CASCADE
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE archive_prefs (
+        host TEXT NOT NULL,
+        username TEXT NOT NULL,
+        policy TEXT NOT NULL CHECK (policy IN ('always', 'roster', 'never')),
+        always TEXT NOT NULL,
+        never TEXT NOT NULL,
+        PRIMARY KEY (host, username),
+        FOREIGN KEY (host, username) REFERENCES accounts (host, username) ON DELETE CASCADE
+    ) STRICT, WITHOUT ROWID;",
+    ),
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {

@@ -18,6 +18,7 @@ fn first_word_is_a_command() {
         (
             0,
             vec![
+                "archive".into(),
                 "audit".into(),
                 "backup".into(),
                 "c2s".into(),
@@ -303,6 +304,25 @@ fn roster_refresh_completes_every_further_account_once() {
     assert_eq!(
         with_names("roster refresh --json bob@example.com alice@example.com ").0,
         ["alice@example.org"]
+    );
+}
+
+#[test]
+fn archive_commands_complete_accounts_and_options() {
+    assert_eq!(
+        complete("archive "),
+        (8, vec!["help".into(), "purge".into(), "size".into()])
+    );
+    for line in ["archive size ", "archive purge "] {
+        assert_eq!(
+            with_names(line).0,
+            ["alice@example.com", "alice@example.org", "bob@example.com"],
+            "{line}"
+        );
+    }
+    assert_eq!(
+        complete("archive purge a@example.com --").1,
+        ["--all", "--before", "--help", "--json"]
     );
 }
 

@@ -1034,3 +1034,58 @@ fn audit_usage_errors() {
         assert_eq!(error.exit_code(), 2, "{argv:?}");
     }
 }
+
+#[test]
+fn archive_commands_parse_and_purge_needs_before_or_all() {
+    let cases = [
+        (
+            "archive size ann@school.example",
+            Request::ArchiveSize {
+                jid: "ann@school.example".into(),
+            },
+        ),
+        (
+            "archive purge ann@school.example --before 7d",
+            Request::ArchivePurge {
+                jid: "ann@school.example".into(),
+                before_secs: Some(7 * 86_400),
+            },
+        ),
+        (
+            "archive purge ann@school.example --all --json",
+            Request::ArchivePurge {
+                jid: "ann@school.example".into(),
+                before_secs: None,
+            },
+        ),
+    ];
+    for (line, request) in cases {
+        let argv = shell_words::split(line).unwrap();
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let from_argv = admin_argv(&argv);
+        assert_eq!(from_argv.request(None), request, "{line}");
+        assert_eq!(from_argv, admin_line(line), "{line}");
+        assert!(line.starts_with(from_argv.name()), "{line}");
+    }
+    for (line, kind) in [
+        (
+            "archive purge ann@school.example",
+            ErrorKind::MissingRequiredArgument,
+        ),
+        (
+            "archive purge ann@school.example --all --before 1d",
+            ErrorKind::ArgumentConflict,
+        ),
+        (
+            "archive purge ann@school.example --before soon",
+            ErrorKind::ValueValidation,
+        ),
+        ("archive size", ErrorKind::MissingRequiredArgument),
+    ] {
+        let err = repl(line).unwrap_err();
+        assert_eq!(err.kind(), kind, "{line}: {err}");
+        let argv: Vec<String> = shell_words::split(line).unwrap();
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        assert_eq!(one_shot(&argv).unwrap_err().exit_code(), 2, "{line}");
+    }
+}

@@ -192,7 +192,7 @@ pub(super) fn duration(secs: u64) -> String {
 }
 
 /// Bytes in binary units with one decimal: `512 B`, `1.5 KiB`, `12.0 MiB`.
-fn size(bytes: u64) -> String {
+pub(super) fn size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
     if bytes < 1024 {
         return format!("{bytes} B");

@@ -50,6 +50,9 @@ impl IqHandler for DiscoInfoHandler {
                     }
                     query.push_child(identity("account", "registered", ""));
                     query.push_child(feature_element(ns::DISCO_INFO));
+                    for feature in ctx.iq_handlers.account_features() {
+                        query.push_child(feature_element(feature));
+                    }
                 }
             }
             Ok(Some(query))

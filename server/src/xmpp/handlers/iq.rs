@@ -81,6 +81,10 @@ pub trait IqHandler: Send + Sync {
     fn features(&self) -> &'static [&'static str] {
         &[]
     }
+    /// Features to advertise in disco#info of an account (its bare JID).
+    fn account_features(&self) -> &'static [&'static str] {
+        &[]
+    }
     fn handle<'a>(&'a self, ctx: &'a XmppContext, request: IqRequest<'a>) -> IqFuture<'a>;
     /// What the router calls: [`handle`](Self::handle), unless the handler's
     /// errors need more than a condition and a text.
@@ -125,12 +129,22 @@ impl IqRegistry {
         self.handlers.push(handler);
     }
 
-    /// Every feature of every handler, sorted, for disco#info.
+    /// Every server feature of every handler, sorted, for disco#info.
     pub fn features(&self) -> Vec<&'static str> {
+        self.collect(|h| h.features())
+    }
+
+    /// Every account feature of every handler, sorted, for an account's
+    /// disco#info.
+    pub fn account_features(&self) -> Vec<&'static str> {
+        self.collect(|h| h.account_features())
+    }
+
+    fn collect(&self, of: impl Fn(&dyn IqHandler) -> &'static [&'static str]) -> Vec<&'static str> {
         let mut features: Vec<&'static str> = self
             .handlers
             .iter()
-            .flat_map(|h| h.features().iter().copied())
+            .flat_map(|h| of(h.as_ref()).iter().copied())
             .collect();
         features.sort_unstable();
         features.dedup();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use jid::{BareJid, Jid};
 
-use super::{Bounce, XmppContext, carbons, serialise};
+use super::{Bounce, XmppContext, carbons, mam, serialise};
 use crate::services::offline::Stored;
 use crate::xmpp::router::SessionHandle;
 use crate::xmpp::stanza::{self, StanzaError};
@@ -40,7 +40,7 @@ impl MessageType {
 pub async fn outbound(
     ctx: &XmppContext,
     session: &Arc<SessionHandle>,
-    message: Element,
+    mut message: Element,
 ) -> Result<(), Bounce> {
     let to = match stanza::to_jid(&message) {
         Ok(Some(to)) => to,
@@ -55,10 +55,13 @@ pub async fn outbound(
         // Messages to the server itself are not a service we offer.
         return Err((message, StanzaError::service_unavailable()));
     };
+    let from = session.jid.to_bare();
+    // Stamped with the recipient's archive id before anyone gets a copy.
+    let archiving = mam::archiving::prepare(ctx, Some(&from), &account, &mut message).await;
     // A copy of the original is kept only when some session will want it;
     // while no session on the server has carbons, that costs one load.
     let carbons = ctx.router.any_carbons() && carbons::eligible(&message);
-    let sender = carbons.then(|| session.jid.to_bare());
+    let sender = carbons.then_some(from);
     let original = sender
         .as_ref()
         .is_some_and(|sender| {
@@ -66,6 +69,10 @@ pub async fn outbound(
         })
         .then(|| message.clone());
     let delivered = deliver(ctx, &to, &account, message).await?;
+    // Archived once delivered or kept offline; a bounced message is not.
+    if let Some(archiving) = archiving {
+        archiving.commit(ctx).await;
+    }
     if let (Some(original), Some(sender)) = (original, sender) {
         if account == sender {
             // To one's own other resource: it has the message; the rest
@@ -82,7 +89,7 @@ pub async fn outbound(
 /// A chat message from the server itself (the host's JID) to a local
 /// account: delivered now, or kept offline.
 pub async fn from_server(ctx: &XmppContext, account: &BareJid, body: &str) {
-    let message = Element::new("message", ns::CLIENT)
+    let mut message = Element::new("message", ns::CLIENT)
         .with_attr("from", account.domain().as_str())
         .with_attr("to", account.to_string())
         .with_attr("type", "chat")
@@ -91,9 +98,13 @@ pub async fn from_server(ctx: &XmppContext, account: &BareJid, body: &str) {
             crate::services::secrets::random_id(crate::services::secrets::SHORT_ID_BYTES),
         )
         .with_child(Element::new("body", ns::CLIENT).with_text(body));
+    let archiving = mam::archiving::prepare(ctx, None, account, &mut message).await;
     let original = ctx.router.carbons_wanted(account).then(|| message.clone());
     match deliver(ctx, &Jid::from(account.clone()), account, message).await {
         Ok(delivered) => {
+            if let Some(archiving) = archiving {
+                archiving.commit(ctx).await;
+            }
             if let Some(original) = original {
                 carbons::copy_received(ctx, account, &original, delivered.sessions());
             }

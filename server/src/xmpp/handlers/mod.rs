@@ -11,6 +11,7 @@ mod adhoc;
 mod carbons;
 mod disco;
 mod iq;
+mod mam;
 mod manage_clients;
 pub mod message;
 mod ping;
@@ -47,11 +48,16 @@ impl XmppContext {
     pub fn new(services: Services, config: Arc<Config>) -> XmppContext {
         let router = Arc::new(Router::new(RouterLimits::from(&config.c2s)));
         services.sessions.attach(router.clone());
+        let mut iq_handlers = IqRegistry::with_core_handlers();
+        if services.archive.enabled() {
+            iq_handlers.register(Box::new(mam::QueryHandler));
+            iq_handlers.register(Box::new(mam::PrefsHandler));
+        }
         XmppContext {
             services,
             router,
             config,
-            iq_handlers: IqRegistry::with_core_handlers(),
+            iq_handlers,
         }
     }
 

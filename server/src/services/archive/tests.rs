@@ -1,0 +1,755 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use jid::BareJid;
+use roost_common::config::{ArchivePolicy, Config, Synchronous};
+use roost_common::jid::DomainName;
+use rusqlite::params;
+
+use super::*;
+use crate::services::audit::TEST_ADMIN;
+use crate::services::events::Events;
+use crate::storage::DbThread;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    _thread: DbThread,
+    db: Db,
+    archive: Archive,
+    alice: BareJid,
+    bob: BareJid,
+    carol: BareJid,
+}
+
+async fn fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, thread) = Db::open(&dir.path().join("t.sqlite3"), Synchronous::Normal).unwrap();
+    db.call(|c| -> Result<(), ServiceError> {
+        c.execute_batch(
+            "INSERT INTO accounts (host, username, created_at)
+             VALUES ('x.test', 'alice', 0), ('x.test', 'bob', 0), ('x.test', 'carol', 0);",
+        )?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let mut config = Config {
+        data_dir: dir.path().to_owned(),
+        hosts: vec![DomainName::parse("x.test").unwrap()],
+        ..Config::default()
+    };
+    configure(&mut config);
+    let config = Arc::new(config);
+    let hosts = Hosts(config.clone());
+    let audit = Audit::new(db.clone(), hosts.clone());
+    let archive = Archive::new(db.clone(), config, hosts, audit, &Events::default());
+    Fixture {
+        _dir: dir,
+        _thread: thread,
+        db,
+        archive,
+        alice: BareJid::new("alice@x.test").unwrap(),
+        bob: BareJid::new("bob@x.test").unwrap(),
+        carol: BareJid::new("carol@x.test").unwrap(),
+    }
+}
+
+fn message(owner: &BareJid, with: &BareJid, id: &str, stamp_ms: i64) -> NewMessage {
+    NewMessage {
+        owner: owner.clone(),
+        with: with.clone(),
+        stanza_id: id.to_owned(),
+        stamp_ms,
+        stanza: format!("<message xmlns='jabber:client'><body>{id}</body></message>").into(),
+    }
+}
+
+/// `n` messages for alice, `m0`..: even ones with bob, odd ones with carol,
+/// one millisecond apart from `t0`.
+async fn fill(f: &Fixture, n: usize) {
+    for i in 0..n {
+        let with = if i % 2 == 0 { &f.bob } else { &f.carol };
+        f.archive
+            .append(message(&f.alice, with, &format!("m{i}"), T0 + i as i64))
+            .await;
+    }
+}
+
+const T0: i64 = 1_700_000_000_000;
+
+fn ids(page: &Page) -> Vec<String> {
+    page.items.iter().map(|i| i.stanza_id.clone()).collect()
+}
+
+fn names(range: impl Iterator<Item = usize>) -> Vec<String> {
+    range.map(|i| format!("m{i}")).collect()
+}
+
+fn query(max: usize) -> Query {
+    Query {
+        max,
+        ..Query::default()
+    }
+}
+
+#[tokio::test]
+async fn paging_forwards_and_backwards_covers_everything_once() {
+    let f = fixture(|_| {}).await;
+    fill(&f, 23).await;
+    let mut forwards = Vec::new();
+    let mut after = None;
+    loop {
+        let page = f
+            .archive
+            .query(
+                &f.alice,
+                Query {
+                    after: after.clone(),
+                    ..query(5)
+                },
+                PAGE_BYTES,
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.count, Some(23));
+        forwards.extend(ids(&page));
+        after = page.items.last().map(|i| i.stanza_id.clone());
+        if page.complete {
+            break;
+        }
+    }
+    assert_eq!(forwards, names(0..23));
+
+    let mut backwards = Vec::new();
+    let mut before = Before::Last;
+    loop {
+        let page = f
+            .archive
+            .query(
+                &f.alice,
+                Query {
+                    before: Some(before.clone()),
+                    ..query(5)
+                },
+                PAGE_BYTES,
+            )
+            .await
+            .unwrap();
+        // Each page is in time order; pages come newest first.
+        let mut page_ids = ids(&page);
+        page_ids.extend(backwards);
+        backwards = page_ids;
+        if page.complete {
+            break;
+        }
+        before = Before::Id(page.items[0].stanza_id.clone());
+    }
+    assert_eq!(backwards, names(0..23));
+    let last = f
+        .archive
+        .query(
+            &f.alice,
+            Query {
+                before: Some(Before::Last),
+                ..query(3)
+            },
+            PAGE_BYTES,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&last), names(20..23));
+    assert!(!last.complete);
+}
+
+#[tokio::test]
+async fn filters_by_contact_time_and_ids() {
+    let f = fixture(|_| {}).await;
+    fill(&f, 20).await;
+    let with_bob = f
+        .archive
+        .query(
+            &f.alice,
+            Query {
+                with: Some("bob@x.test".into()),
+                ..query(50)
+            },
+            PAGE_BYTES,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&with_bob), names((0..20).step_by(2)));
+    assert_eq!(with_bob.count, None, "counted only without filters");
+    assert!(with_bob.complete);
+
+    let range = f
+        .archive
+        .query(
+            &f.alice,
+            Query {
+                start_ms: Some(T0 + 5),
+                end_ms: Some(T0 + 9),
+                ..query(50)
+            },
+            PAGE_BYTES,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&range), names(5..10));
+
+    let between = f
+        .archive
+        .query(
+            &f.alice,
+            Query {
+                after_id: Some("m3".into()),
+                before_id: Some("m7".into()),
+                ..query(50)
+            },
+            PAGE_BYTES,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&between), names(4..7));
+
+    let chosen = f
+        .archive
+        .query(
+            &f.alice,
+            Query {
+                ids: vec!["m12".into(), "m2".into(), "nothing".into()],
+                ..query(50)
+            },
+            PAGE_BYTES,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&chosen), vec!["m2".to_owned(), "m12".to_owned()]);
+
+    let future = f
+        .archive
+        .query(
+            &f.alice,
+            Query {
+                start_ms: Some(T0 + 1000),
+                ..query(50)
+            },
+            PAGE_BYTES,
+        )
+        .await
+        .unwrap();
+    assert!(future.items.is_empty() && future.complete);
+}
+
+#[tokio::test]
+async fn an_unknown_or_foreign_id_is_not_found() {
+    let f = fixture(|_| {}).await;
+    fill(&f, 3).await;
+    f.archive
+        .append(message(&f.bob, &f.alice, "bobs", T0))
+        .await;
+    for q in [
+        Query {
+            after: Some("nope".into()),
+            ..query(5)
+        },
+        Query {
+            before: Some(Before::Id("bobs".into())),
+            ..query(5)
+        },
+        Query {
+            after_id: Some("nope".into()),
+            ..query(5)
+        },
+    ] {
+        let error = f
+            .archive
+            .query(&f.alice, q.clone(), PAGE_BYTES)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, ServiceError::NotFound(_)), "{q:?}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn archives_are_per_owner_and_max_zero_only_counts() {
+    let f = fixture(|_| {}).await;
+    fill(&f, 4).await;
+    f.archive.append(message(&f.bob, &f.alice, "b0", T0)).await;
+    let bobs = f
+        .archive
+        .query(&f.bob, query(50), PAGE_BYTES)
+        .await
+        .unwrap();
+    assert_eq!(ids(&bobs), vec!["b0".to_owned()]);
+    let count = f
+        .archive
+        .query(&f.alice, query(0), PAGE_BYTES)
+        .await
+        .unwrap();
+    assert!(count.items.is_empty());
+    assert_eq!(count.count, Some(4));
+    // A row for an account that does not exist is dropped by the writer.
+    let nobody = BareJid::new("nobody@x.test").unwrap();
+    f.archive.append(message(&nobody, &f.alice, "n0", T0)).await;
+    f.archive.flush().await;
+    let rows: i64 =
+        f.db.call(|c| -> Result<i64, ServiceError> {
+            Ok(c.query_row("SELECT count(*) FROM archive", [], |r| r.get(0))?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows, 5);
+}
+
+#[tokio::test]
+async fn an_account_past_its_bounds_loses_its_oldest_messages() {
+    let f = fixture(|c| {
+        c.archive.max_messages_per_account = 10;
+    })
+    .await;
+    fill(&f, 25).await;
+    let page = f
+        .archive
+        .query(&f.alice, query(50), PAGE_BYTES)
+        .await
+        .unwrap();
+    assert_eq!(ids(&page), names(15..25));
+    assert_eq!(page.count, Some(10));
+    let size = f.archive.size(&f.alice).await.unwrap();
+    assert_eq!(size.messages, 10);
+    assert_eq!(size.oldest_ms, Some(T0 + 15));
+    assert_eq!(size.newest_ms, Some(T0 + 24));
+
+    let one = message(&f.alice, &f.bob, "m0", 0).stanza.len() as u64;
+    let f = fixture(|c| {
+        c.archive.max_bytes_per_account = 3 * one + 1;
+    })
+    .await;
+    fill(&f, 8).await;
+    let page = f
+        .archive
+        .query(&f.alice, query(50), PAGE_BYTES)
+        .await
+        .unwrap();
+    assert_eq!(ids(&page), names(5..8));
+    assert_eq!(f.archive.size(&f.alice).await.unwrap().bytes, 3 * one);
+}
+
+#[tokio::test]
+async fn a_page_stops_at_its_byte_budget() {
+    let f = fixture(|_| {}).await;
+    let big = "x".repeat(PAGE_BYTES / 3 + 1);
+    for i in 0..5 {
+        let mut m = message(&f.alice, &f.bob, &format!("m{i}"), T0 + i);
+        m.stanza = format!("<message xmlns='jabber:client'><body>{big}</body></message>").into();
+        f.archive.append(m).await;
+    }
+    let page = f
+        .archive
+        .query(&f.alice, query(50), PAGE_BYTES)
+        .await
+        .unwrap();
+    assert_eq!(ids(&page), names(0..3), "the third passes the budget");
+    assert!(!page.complete);
+}
+
+#[tokio::test]
+async fn a_smaller_budget_from_the_caller_still_gives_one_message() {
+    let f = fixture(|_| {}).await;
+    fill(&f, 3).await;
+    let page = f.archive.query(&f.alice, query(50), 10).await.unwrap();
+    assert_eq!(ids(&page), names(0..1));
+    assert!(!page.complete);
+}
+
+#[tokio::test]
+async fn stamps_never_go_back_in_write_order() {
+    let f = fixture(|_| {}).await;
+    f.archive
+        .append(message(&f.alice, &f.bob, "late", T0 + 10))
+        .await;
+    f.archive
+        .append(message(&f.alice, &f.bob, "early", T0))
+        .await;
+    let page = f
+        .archive
+        .query(&f.alice, query(50), PAGE_BYTES)
+        .await
+        .unwrap();
+    let stamps: Vec<i64> = page.items.iter().map(|i| i.stamp_ms).collect();
+    assert_eq!(stamps, vec![T0 + 10, T0 + 10]);
+}
+
+#[tokio::test]
+async fn purge_and_expiry_delete_and_keep_the_totals() {
+    let f = fixture(|_| {}).await;
+    let now = crate::services::now_ms();
+    let day = 24 * 3600 * 1000;
+    for (i, age_days) in [400i64, 10, 3, 0].into_iter().enumerate() {
+        f.archive
+            .append(message(
+                &f.alice,
+                &f.bob,
+                &format!("m{i}"),
+                now - age_days * day,
+            ))
+            .await;
+        f.archive
+            .append(message(
+                &f.bob,
+                &f.alice,
+                &format!("b{i}"),
+                now - age_days * day,
+            ))
+            .await;
+    }
+    // The default retention is 365 days.
+    f.archive.flush().await;
+    assert_eq!(f.archive.expire().await.unwrap(), 2);
+    let purged = f
+        .archive
+        .purge(
+            &TEST_ADMIN,
+            &f.alice,
+            Some(Duration::from_secs(5 * 24 * 3600)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(purged.removed, 1);
+    let size = f.archive.size(&f.alice).await.unwrap();
+    assert_eq!(size.messages, 2);
+    assert_eq!(
+        ids(&f
+            .archive
+            .query(&f.alice, query(9), PAGE_BYTES)
+            .await
+            .unwrap()),
+        names(2..4)
+    );
+    let all = f.archive.purge(&TEST_ADMIN, &f.alice, None).await.unwrap();
+    assert_eq!(all.removed, 2);
+    assert_eq!(f.archive.size(&f.alice).await.unwrap().messages, 0);
+    assert_eq!(
+        f.archive.size(&f.bob).await.unwrap().messages,
+        3,
+        "bob's stay"
+    );
+    let audited: Vec<String> =
+        f.db.call(|c| -> Result<Vec<String>, ServiceError> {
+            let mut st = c.prepare(
+                "SELECT detail FROM audit_log WHERE action = 'archive.purge' ORDER BY id",
+            )?;
+            Ok(st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        audited,
+        vec![
+            "1 removed, older than 432000s".to_owned(),
+            "2 removed, all".to_owned()
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_host_with_a_shorter_retention_expires_sooner() {
+    let f = fixture(|c| {
+        c.hosts.push(DomainName::parse("y.test").unwrap());
+        c.archive.hosts.insert(
+            DomainName::parse("y.test").unwrap(),
+            roost_common::config::ArchiveHostConfig {
+                retention: Duration::from_secs(24 * 3600),
+            },
+        );
+    })
+    .await;
+    f.db.call(|c| -> Result<(), ServiceError> {
+        c.execute(
+            "INSERT INTO accounts (host, username, created_at) VALUES ('y.test', 'yann', 0)",
+            [],
+        )?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let yann = BareJid::new("yann@y.test").unwrap();
+    let two_days_ago = crate::services::now_ms() - 2 * 24 * 3600 * 1000;
+    f.archive
+        .append(message(&yann, &f.alice, "y0", two_days_ago))
+        .await;
+    f.archive
+        .append(message(&f.alice, &yann, "a0", two_days_ago))
+        .await;
+    f.archive.flush().await;
+    assert_eq!(f.archive.expire().await.unwrap(), 1);
+    assert_eq!(f.archive.size(&yann).await.unwrap().messages, 0);
+    assert_eq!(f.archive.size(&f.alice).await.unwrap().messages, 1);
+}
+
+#[tokio::test]
+async fn preferences_decide_and_survive_a_restart_of_the_cache() {
+    let f = fixture(|_| {}).await;
+    assert!(
+        f.archive.wants(&f.alice, &f.bob).await.unwrap(),
+        "default always"
+    );
+    f.archive
+        .set_prefs(
+            &f.alice,
+            Prefs {
+                default: ArchivePolicy::Roster,
+                always: vec![f.carol.clone()],
+                never: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        !f.archive.wants(&f.alice, &f.bob).await.unwrap(),
+        "not in the roster"
+    );
+    assert!(f.archive.wants(&f.alice, &f.carol).await.unwrap(), "always");
+    f.db.call(|c| -> Result<(), ServiceError> {
+        c.execute(
+            "INSERT INTO roster_items (host, username, contact) VALUES ('x.test', 'alice', ?1)",
+            params!["bob@x.test"],
+        )?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert!(
+        f.archive.wants(&f.alice, &f.bob).await.unwrap(),
+        "in the roster"
+    );
+    // A fresh service reads the stored preferences.
+    let config = Arc::new(Config {
+        hosts: vec![DomainName::parse("x.test").unwrap()],
+        ..Config::default()
+    });
+    let hosts = Hosts(config.clone());
+    let fresh = Archive::new(
+        f.db.clone(),
+        config,
+        hosts.clone(),
+        Audit::new(f.db.clone(), hosts),
+        &Events::default(),
+    );
+    let prefs = fresh.prefs(&f.alice).await.unwrap();
+    assert_eq!(prefs.default, ArchivePolicy::Roster);
+    assert_eq!(prefs.always, vec![f.carol.clone()]);
+    assert_eq!(
+        fresh.prefs(&f.bob).await.unwrap().default,
+        ArchivePolicy::Always
+    );
+    let too_many = Prefs {
+        default: ArchivePolicy::Always,
+        always: (0..=MAX_PREFS_JIDS)
+            .map(|i| BareJid::new(&format!("u{i}@x.test")).unwrap())
+            .collect(),
+        never: vec![],
+    };
+    assert!(matches!(
+        f.archive.set_prefs(&f.alice, too_many).await,
+        Err(ServiceError::Invalid(_))
+    ));
+}
+
+#[test]
+fn stanza_ids_are_url_safe_unique_and_grow_with_time() {
+    let ids: Vec<String> = [T0, T0 + 1, T0 + 63, T0 + 64, T0 + 86_400_000]
+        .into_iter()
+        .map(stanza_id_at)
+        .collect();
+    for id in &ids {
+        assert_eq!(id.len(), 16, "{id}");
+        assert!(crate::services::secrets::is_base64url(id), "{id}");
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(sorted, ids, "later ids sort after earlier ones");
+    assert_ne!(
+        stanza_id_at(T0),
+        stanza_id_at(T0),
+        "random within a millisecond"
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_account_loses_its_preferences_and_its_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _thread) = Db::open(&dir.path().join("t.sqlite3"), Synchronous::Normal).unwrap();
+    let add_alice = |db: Db| async move {
+        db.call(|c| -> Result<(), ServiceError> {
+            c.execute(
+                "INSERT INTO accounts (host, username, created_at) VALUES ('x.test', 'alice', 0)",
+                [],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    };
+    add_alice(db.clone()).await;
+    let config = Arc::new(Config {
+        hosts: vec![DomainName::parse("x.test").unwrap()],
+        ..Config::default()
+    });
+    let hosts = Hosts(config.clone());
+    let events = Events::default();
+    let archive = Archive::new(
+        db.clone(),
+        config,
+        hosts.clone(),
+        Audit::new(db.clone(), hosts),
+        &events,
+    );
+    let alice = BareJid::new("alice@x.test").unwrap();
+    let never = Prefs {
+        default: ArchivePolicy::Never,
+        always: vec![],
+        never: vec![],
+    };
+    archive.set_prefs(&alice, never).await.unwrap();
+    archive.append(message(&alice, &alice, "a0", T0)).await;
+    archive.flush().await;
+    db.call(|c| -> Result<(), ServiceError> {
+        c.execute("DELETE FROM accounts WHERE username = 'alice'", [])?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    events.emit(AccountEvent::Deleted(alice.clone()));
+    add_alice(db.clone()).await;
+    // The event is followed by a task of its own: give it its turn.
+    let mut turns = 0;
+    while archive.prefs(&alice).await.unwrap().default != ArchivePolicy::Always {
+        turns += 1;
+        assert!(turns < 10_000, "the deletion was never followed");
+        tokio::task::yield_now().await;
+    }
+    let size = archive.size(&alice).await.unwrap();
+    assert_eq!((size.messages, size.oldest_ms), (0, None));
+    assert!(
+        archive
+            .query(&alice, query(5), PAGE_BYTES)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
+#[test]
+fn never_wins_over_always() {
+    let jid = BareJid::new("a@x.test").unwrap();
+    let prefs = Prefs {
+        default: ArchivePolicy::Always,
+        always: vec![jid.clone()],
+        never: vec![jid.clone()],
+    };
+    assert_eq!(prefs.decide(&jid), Some(false));
+}
+
+#[tokio::test]
+async fn a_page_costs_the_same_deep_into_a_large_archive() {
+    let f = fixture(|_| {}).await;
+    // Written straight to the table: 20,000 rows in one job.
+    f.db.call(|c| -> Result<(), ServiceError> {
+        let mut st = c.prepare(
+            "INSERT INTO archive (host, username, stanza_id, with_jid, stamp, bytes, stanza)
+             VALUES ('x.test', 'alice', ?1, 'bob@x.test', ?2, 1, 'x')",
+        )?;
+        for i in 0..20_000i64 {
+            st.execute(params![format!("m{i}"), T0 + i])?;
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
+    // Every query names its index: no plan scans the table.
+    let plans: Vec<String> =
+        f.db.call(|c| -> Result<Vec<String>, ServiceError> {
+            let mut plans = Vec::new();
+            for (index, filter) in [
+                ("archive_by_owner", ""),
+                ("archive_by_with", " AND with_jid = 'bob@x.test'"),
+            ] {
+                let sql = format!(
+                    "EXPLAIN QUERY PLAN SELECT stanza_id FROM archive INDEXED BY {index}
+                     WHERE host = 'x.test' AND username = 'alice' AND id > 10 AND id < 90000{filter}
+                     ORDER BY id DESC LIMIT 51"
+                );
+                let mut st = c.prepare(&sql)?;
+                let detail: Vec<String> = st
+                    .query_map([], |r| r.get::<_, String>(3))?
+                    .collect::<Result<_, _>>()?;
+                plans.push(detail.join("; "));
+            }
+            Ok(plans)
+        })
+        .await
+        .unwrap();
+    for plan in &plans {
+        assert!(plan.contains("USING INDEX"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "no sort: {plan}");
+    }
+    let deep = f
+        .archive
+        .query(
+            &f.alice,
+            Query {
+                after: Some("m19900".into()),
+                ..query(50)
+            },
+            PAGE_BYTES,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&deep), names(19901..19951));
+}
+
+/// Rows/s of the writer's insert with random and with time-ordered stanza
+/// ids (by hand, in release: `roost-cargo test --release -p roost-server
+/// archive_insert_speed -- --ignored --nocapture`).
+#[tokio::test]
+#[ignore]
+async fn archive_insert_speed() {
+    use std::time::Instant;
+    for (name, time_ordered) in [("random ids", false), ("new_stanza_id", true)] {
+        let f = fixture(|_| {}).await;
+        let batches = 100;
+        let started = Instant::now();
+        for batch in 0..batches {
+            let rows: Vec<store::Pending> = (0..2048)
+                .map(|i| store::Pending {
+                    host: "x.test".into(),
+                    username: if i % 2 == 0 { "alice" } else { "bob" }.into(),
+                    with: "carol@x.test".into(),
+                    stanza_id: match time_ordered {
+                        true => new_stanza_id(),
+                        false => crate::services::secrets::random_id(12),
+                    },
+                    stamp_ms: T0 + (batch * 2048 + i) as i64,
+                    stanza: "<message xmlns='jabber:client' from='carol@x.test/r' \
+                             to='alice@x.test' type='chat' id='m12345'><body>archived \
+                             message number 12345, about a short chat line</body></message>"
+                        .into(),
+                })
+                .collect();
+            let unbounded = store::Bounds {
+                messages: i64::MAX,
+                bytes: i64::MAX,
+            };
+            f.db.call(move |c| store::insert_batch(c, &rows, unbounded))
+                .await
+                .unwrap();
+        }
+        let rows = (batches * 2048) as f64;
+        println!(
+            "{name}: {:.0} rows/s",
+            rows / started.elapsed().as_secs_f64()
+        );
+    }
+}
