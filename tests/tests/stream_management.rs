@@ -31,6 +31,8 @@ struct Phone {
     client: RawClient,
     handled: u32,
     bodies: Vec<String>,
+    /// The archive's id (XEP-0359) on each message with a body.
+    stanza_ids: Vec<Option<String>>,
 }
 
 impl Phone {
@@ -39,6 +41,7 @@ impl Phone {
             client,
             handled: 0,
             bodies: Vec::new(),
+            stanza_ids: Vec::new(),
         }
     }
 
@@ -57,6 +60,9 @@ impl Phone {
                 && let Some(body) = el.get_child("body", "jabber:client")
             {
                 self.bodies.push(body.text());
+                let id = el.get_child("stanza-id", "urn:xmpp:sid:0");
+                self.stanza_ids
+                    .push(id.and_then(|id| id.attr("id")).map(str::to_owned));
             }
             return el;
         }
@@ -264,6 +270,7 @@ async fn a_session_not_resumed_in_time_leaves_its_messages_offline() {
     let alice = format!("{}/phone", jid("alice"));
     chat(&mut bob, &alice, "m1").await;
     phone.until_body("m1").await;
+    let first_id = phone.stanza_ids[0].clone();
     drop(phone);
     wait_hibernated(&server, 1).await;
     chat(&mut bob, &alice, "m2").await;
@@ -271,12 +278,20 @@ async fn a_session_not_resumed_in_time_leaves_its_messages_offline() {
     wait_hibernated(&server, 0).await;
     assert!(connected(&server, "alice").is_empty());
 
-    // Both wait offline, m1 although it was written to the lost socket.
+    // Both wait offline, m1 although it was written to the lost socket,
+    // with the archive's id it was first delivered with, and archived once.
     let mut laptop = Phone::new(RawClient::bound(&server, "alice", PASSWORD, "laptop").await);
     laptop.client.send("<presence/>").await;
     laptop.until_body("m2").await;
     laptop.sync("l1").await;
     assert_eq!(laptop.bodies, ["m1", "m2"]);
+    assert!(first_id.is_some(), "archived with an id");
+    assert_eq!(laptop.stanza_ids[0], first_id);
+    for user in ["alice", "bob"] {
+        let out = server.ctl(&["archive", "size", &jid(user), "--json"]);
+        let size: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(size["messages"], 2, "{user}: {size}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,8 @@
 //! The archive's SQL. Every read of a page walks one index from a bound
 //! (`INDEXED BY`, so the planner cannot choose a scan): a page costs the
 //! same at the start and at the end of a large archive. Times become ids
-//! through the per-host time index, since ids and stamps grow together.
+//! by a binary search over ids, since ids and stamps grow together. Rows
+//! name their owner by its number in `archive_owners`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,30 +38,28 @@ pub(super) fn insert_batch(
     batch: &[Pending],
     bounds: Bounds,
 ) -> Result<(), ServiceError> {
-    let mut exists =
-        c.prepare_cached("SELECT 1 FROM accounts WHERE host = ?1 AND username = ?2")?;
     let mut insert = c.prepare_cached(
-        "INSERT OR IGNORE INTO archive (host, username, stanza_id, with_jid, stamp, bytes, stanza)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT OR IGNORE INTO archive (owner, stanza_id, with_jid, stamp, bytes, stanza)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    // Per account: whether it exists, and what this batch added.
-    let mut owners: HashMap<(&str, &str), Option<(i64, i64)>> = HashMap::new();
+    // Per account: its owner number (none when it does not exist), and
+    // what this batch added.
+    let mut owners: HashMap<(&str, &str), Option<(i64, i64, i64)>> = HashMap::new();
     for row in batch {
         let key = (row.host.as_str(), row.username.as_str());
         let added = match owners.get_mut(&key) {
             Some(added) => added,
             None => {
-                let found = exists.exists(params![row.host, row.username])?;
-                owners.entry(key).or_insert(found.then_some((0, 0)))
+                let owner = owner_for_writing(c, &row.host, &row.username)?;
+                owners.entry(key).or_insert(owner.map(|o| (o, 0, 0)))
             }
         };
-        let Some((messages, bytes)) = added else {
+        let Some((owner, messages, bytes)) = added else {
             continue;
         };
         let size = i64::try_from(row.stanza.len()).unwrap_or(i64::MAX);
         let inserted = insert.execute(params![
-            row.host,
-            row.username,
+            *owner,
             row.stanza_id,
             row.with,
             row.stamp_ms,
@@ -79,7 +78,7 @@ pub(super) fn insert_batch(
          RETURNING messages, bytes",
     )?;
     for ((host, username), added) in owners {
-        let Some((messages, bytes)) = added else {
+        let Some((owner, messages, bytes)) = added else {
             continue;
         };
         let (kept, kept_bytes): (i64, i64) = totals
@@ -87,29 +86,58 @@ pub(super) fn insert_batch(
                 Ok((r.get(0)?, r.get(1)?))
             })?;
         if kept > bounds.messages || kept_bytes > bounds.bytes {
-            trim(c, host, username, kept, kept_bytes, bounds)?;
+            trim(c, (host, username, owner), kept, kept_bytes, bounds)?;
         }
     }
     Ok(())
 }
 
-/// Deletes an account's oldest messages until it is within `bounds`.
-fn trim(
+/// The owner number of an existing account, made on its first message;
+/// `None` when the account does not exist (any more).
+fn owner_for_writing(
     c: &Connection,
     host: &str,
     username: &str,
+) -> Result<Option<i64>, ServiceError> {
+    if let Some(owner) = owner_of(c, host, username)? {
+        return Ok(Some(owner));
+    }
+    let exists = c
+        .prepare_cached("SELECT 1 FROM accounts WHERE host = ?1 AND username = ?2")?
+        .exists(params![host, username])?;
+    if !exists {
+        return Ok(None);
+    }
+    c.prepare_cached("INSERT INTO archive_owners (host, username) VALUES (?1, ?2)")?
+        .execute(params![host, username])?;
+    Ok(Some(c.last_insert_rowid()))
+}
+
+/// The owner number of an account that has archived something.
+fn owner_of(c: &Connection, host: &str, username: &str) -> Result<Option<i64>, ServiceError> {
+    Ok(
+        c.prepare_cached("SELECT owner FROM archive_owners WHERE host = ?1 AND username = ?2")?
+            .query_row(params![host, username], |r| r.get(0))
+            .optional()?,
+    )
+}
+
+/// Deletes an account's oldest messages until it is within `bounds`.
+fn trim(
+    c: &Connection,
+    (host, username, owner): (&str, &str, i64),
     mut kept: i64,
     mut kept_bytes: i64,
     bounds: Bounds,
 ) -> Result<(), ServiceError> {
     let mut oldest = c.prepare_cached(
         "SELECT id, bytes FROM archive INDEXED BY archive_by_owner
-         WHERE host = ?1 AND username = ?2 ORDER BY id LIMIT 256",
+         WHERE owner = ?1 ORDER BY id LIMIT 256",
     )?;
     let mut delete = c.prepare_cached("DELETE FROM archive WHERE id = ?1")?;
     while kept > bounds.messages || kept_bytes > bounds.bytes {
         let rows: Vec<(i64, i64)> = oldest
-            .query_map(params![host, username], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(params![owner], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
         if rows.is_empty() {
             break;
@@ -130,32 +158,56 @@ fn trim(
     Ok(())
 }
 
-/// Subtracts deleted rows from their owners' totals.
-fn subtract(c: &Connection, host: &str, deleted: &[(String, i64)]) -> Result<(), ServiceError> {
-    let mut per_owner: HashMap<&str, (i64, i64)> = HashMap::new();
-    for (username, bytes) in deleted {
-        let entry = per_owner.entry(username.as_str()).or_default();
-        entry.0 += 1;
-        entry.1 += bytes;
-    }
-    let mut update = c.prepare_cached(
+/// Subtracts deleted rows (their sizes) from their owner's totals.
+fn subtract(c: &Connection, host: &str, username: &str, sizes: &[i64]) -> Result<(), ServiceError> {
+    let messages = i64::try_from(sizes.len()).unwrap_or(i64::MAX);
+    let bytes: i64 = sizes.iter().sum();
+    c.prepare_cached(
         "UPDATE archive_totals SET messages = max(messages - ?3, 0), bytes = max(bytes - ?4, 0)
          WHERE host = ?1 AND username = ?2",
-    )?;
-    for (username, (messages, bytes)) in per_owner {
-        update.execute(params![host, username, messages, bytes])?;
-    }
+    )?
+    .execute(params![host, username, messages, bytes])?;
     Ok(())
 }
 
-/// The first id on `host` stamped at or after `stamp_ms`, if any.
-fn first_id_from(c: &Connection, host: &str, stamp_ms: i64) -> Result<Option<i64>, ServiceError> {
-    Ok(c.prepare_cached(
-        "SELECT id FROM archive INDEXED BY archive_by_time
-         WHERE host = ?1 AND stamp >= ?2 ORDER BY stamp, id LIMIT 1",
-    )?
-    .query_row(params![host, stamp_ms], |r| r.get(0))
-    .optional()?)
+/// The first id stamped at or after `stamp_ms`, if any: a binary search
+/// over ids, each step one look-up by id, as stamps never decrease with
+/// ids (whatever the owner).
+pub(super) fn first_id_from(c: &Connection, stamp_ms: i64) -> Result<Option<i64>, ServiceError> {
+    let mut at_or_after =
+        c.prepare_cached("SELECT id, stamp FROM archive WHERE id >= ?1 ORDER BY id LIMIT 1")?;
+    let mut next = |id: i64| -> Result<Option<(i64, i64)>, ServiceError> {
+        Ok(at_or_after
+            .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    };
+    let Some((mut low, first_stamp)) = next(i64::MIN)? else {
+        return Ok(None);
+    };
+    if first_stamp >= stamp_ms {
+        return Ok(Some(low));
+    }
+    let Some(mut high) = c
+        .prepare_cached("SELECT max(id) FROM archive")?
+        .query_row([], |r| r.get::<_, Option<i64>>(0))?
+    else {
+        return Ok(None);
+    };
+    match next(high)? {
+        Some((_, stamp)) if stamp >= stamp_ms => {}
+        _ => return Ok(None),
+    }
+    // Ids at or after `low` are first stamped too early; at or after
+    // `high`, late enough. Halve the span of ids between them (rows may
+    // be missing: each step asks for the first row at or after an id).
+    while high - low > 1 {
+        let middle = low + (high - low) / 2;
+        match next(middle)? {
+            Some((_, stamp)) if stamp >= stamp_ms => high = middle,
+            _ => low = middle,
+        }
+    }
+    Ok(next(high)?.map(|(id, _)| id))
 }
 
 /// Deletes up to `limit` of one account's messages older than `before_ms`
@@ -167,23 +219,34 @@ pub(super) fn purge_batch(
     before_ms: Option<i64>,
     limit: usize,
 ) -> Result<usize, ServiceError> {
+    let Some(owner) = owner_of(c, host, username)? else {
+        return Ok(0);
+    };
     let below = match before_ms {
-        Some(ms) => first_id_from(c, host, ms)?.unwrap_or(i64::MAX),
+        Some(ms) => first_id_from(c, ms)?.unwrap_or(i64::MAX),
         None => i64::MAX,
     };
-    let deleted: Vec<(String, i64)> = c
+    delete_older(c, (host, username, owner), below, limit)
+}
+
+/// Deletes up to `limit` of one owner's messages with ids below `below`.
+fn delete_older(
+    c: &Connection,
+    (host, username, owner): (&str, &str, i64),
+    below: i64,
+    limit: usize,
+) -> Result<usize, ServiceError> {
+    let sizes: Vec<i64> = c
         .prepare_cached(
             "DELETE FROM archive WHERE id IN (
                  SELECT id FROM archive INDEXED BY archive_by_owner
-                 WHERE host = ?1 AND username = ?2 AND id < ?3 ORDER BY id LIMIT ?4)
-             RETURNING username, bytes",
+                 WHERE owner = ?1 AND id < ?2 ORDER BY id LIMIT ?3)
+             RETURNING bytes",
         )?
-        .query_map(params![host, username, below, limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
+        .query_map(params![owner, below, limit as i64], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    subtract(c, host, &deleted)?;
-    Ok(deleted.len())
+    subtract(c, host, username, &sizes)?;
+    Ok(sizes.len())
 }
 
 /// Deletes up to `limit` of `host`'s messages older than `before_ms`.
@@ -193,19 +256,19 @@ pub(super) fn expire_batch(
     before_ms: i64,
     limit: usize,
 ) -> Result<usize, ServiceError> {
-    let deleted: Vec<(String, i64)> = c
-        .prepare_cached(
-            "DELETE FROM archive WHERE id IN (
-                 SELECT id FROM archive INDEXED BY archive_by_time
-                 WHERE host = ?1 AND stamp < ?2 ORDER BY stamp LIMIT ?3)
-             RETURNING username, bytes",
-        )?
-        .query_map(params![host, before_ms, limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
+    let below = first_id_from(c, before_ms)?.unwrap_or(i64::MAX);
+    let owners: Vec<(i64, String)> = c
+        .prepare_cached("SELECT owner, username FROM archive_owners WHERE host = ?1")?
+        .query_map(params![host], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    subtract(c, host, &deleted)?;
-    Ok(deleted.len())
+    let mut deleted = 0;
+    for (owner, username) in owners {
+        if deleted >= limit {
+            break;
+        }
+        deleted += delete_older(c, (host, &username, owner), below, limit - deleted)?;
+    }
+    Ok(deleted)
 }
 
 /// The account's totals and the times of its oldest and newest message.
@@ -222,12 +285,13 @@ pub(super) fn size(
         .query_row(params![host, username], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
         .unwrap_or((0, 0));
+    let owner = owner_of(c, host, username)?;
     let stamp = |order: &str| -> Result<Option<i64>, ServiceError> {
         Ok(c.prepare_cached(&format!(
             "SELECT stamp FROM archive INDEXED BY archive_by_owner
-             WHERE host = ?1 AND username = ?2 ORDER BY id {order} LIMIT 1"
+             WHERE owner = ?1 ORDER BY id {order} LIMIT 1"
         ))?
-        .query_row(params![host, username], |r| r.get(0))
+        .query_row(params![owner], |r| r.get(0))
         .optional()?)
     };
     Ok(ArchiveSizeInfo {
@@ -253,12 +317,12 @@ pub(super) fn in_roster(
 }
 
 /// The row id of an archived message, by its stanza id.
-fn id_of(c: &Connection, host: &str, username: &str, stanza_id: &str) -> Result<i64, ServiceError> {
+fn id_of(c: &Connection, owner: Option<i64>, stanza_id: &str) -> Result<i64, ServiceError> {
     c.prepare_cached(
         "SELECT id FROM archive INDEXED BY archive_by_stanza_id
-         WHERE host = ?1 AND username = ?2 AND stanza_id = ?3",
+         WHERE owner = ?1 AND stanza_id = ?2",
     )?
-    .query_row(params![host, username, stanza_id], |r| r.get(0))
+    .query_row(params![owner, stanza_id], |r| r.get(0))
     .optional()?
     .ok_or(ServiceError::NotFound("archived message"))
 }
@@ -272,28 +336,29 @@ pub(super) fn page(
     query: &Query,
     page_bytes: usize,
 ) -> Result<Page, ServiceError> {
+    let owner = owner_of(c, host, username)?;
     // Exclusive id bounds from every id and time the query names; an
     // unknown id is an error (item-not-found), not an empty page.
     let mut above = 0i64;
     let mut below = i64::MAX;
     for id in [&query.after_id, &query.after].into_iter().flatten() {
-        above = above.max(id_of(c, host, username, id)?);
+        above = above.max(id_of(c, owner, id)?);
     }
     let before = match &query.before {
         Some(Before::Id(id)) => Some(id),
         _ => None,
     };
     for id in [query.before_id.as_ref(), before].into_iter().flatten() {
-        below = below.min(id_of(c, host, username, id)?);
+        below = below.min(id_of(c, owner, id)?);
     }
     if let Some(start) = query.start_ms {
-        match first_id_from(c, host, start)? {
+        match first_id_from(c, start)? {
             Some(first) => above = above.max(first - 1),
             None => above = i64::MAX,
         }
     }
     if let Some(end) = query.end_ms
-        && let Some(after_end) = first_id_from(c, host, end.saturating_add(1))?
+        && let Some(after_end) = first_id_from(c, end.saturating_add(1))?
     {
         below = below.min(after_end);
     }
@@ -317,12 +382,7 @@ pub(super) fn page(
         });
     }
     let backwards = query.before.is_some();
-    let mut values: Vec<Value> = vec![
-        host.to_owned().into(),
-        username.to_owned().into(),
-        above.into(),
-        below.into(),
-    ];
+    let mut values: Vec<Value> = vec![owner.into(), above.into(), below.into()];
     let (index, mut filter) = if !query.ids.is_empty() {
         let marks = vec!["?"; query.ids.len()].join(", ");
         values.extend(query.ids.iter().map(|id| Value::from(id.clone())));
@@ -346,7 +406,7 @@ pub(super) fn page(
     values.push(i64::try_from(query.max + 1).unwrap_or(i64::MAX).into());
     let sql = format!(
         "SELECT stanza_id, stamp, stanza FROM archive INDEXED BY {index}
-         WHERE host = ? AND username = ? AND id > ? AND id < ?{filter}
+         WHERE owner = ? AND id > ? AND id < ?{filter}
          ORDER BY id {order} LIMIT ?"
     );
     let mut st = c.prepare_cached(&sql)?;

@@ -657,9 +657,13 @@ async fn a_page_costs_the_same_deep_into_a_large_archive() {
     let f = fixture(|_| {}).await;
     // Written straight to the table: 20,000 rows in one job.
     f.db.call(|c| -> Result<(), ServiceError> {
+        c.execute(
+            "INSERT INTO archive_owners (owner, host, username) VALUES (7, 'x.test', 'alice')",
+            [],
+        )?;
         let mut st = c.prepare(
-            "INSERT INTO archive (host, username, stanza_id, with_jid, stamp, bytes, stanza)
-             VALUES ('x.test', 'alice', ?1, 'bob@x.test', ?2, 1, 'x')",
+            "INSERT INTO archive (owner, stanza_id, with_jid, stamp, bytes, stanza)
+             VALUES (7, ?1, 'bob@x.test', ?2, 1, 'x')",
         )?;
         for i in 0..20_000i64 {
             st.execute(params![format!("m{i}"), T0 + i])?;
@@ -678,7 +682,7 @@ async fn a_page_costs_the_same_deep_into_a_large_archive() {
             ] {
                 let sql = format!(
                     "EXPLAIN QUERY PLAN SELECT stanza_id FROM archive INDEXED BY {index}
-                     WHERE host = 'x.test' AND username = 'alice' AND id > 10 AND id < 90000{filter}
+                     WHERE owner = 7 AND id > 10 AND id < 90000{filter}
                      ORDER BY id DESC LIMIT 51"
                 );
                 let mut st = c.prepare(&sql)?;
@@ -751,5 +755,41 @@ async fn archive_insert_speed() {
             "{name}: {:.0} rows/s",
             rows / started.elapsed().as_secs_f64()
         );
+    }
+}
+
+/// Times become ids by a binary search over ids: it finds the first row
+/// stamped late enough, with rows missing in between and stamps repeated.
+#[tokio::test]
+async fn a_time_is_found_among_ids_with_gaps_and_repeated_stamps() {
+    let f = fixture(|_| {}).await;
+    let found =
+        f.db.call(
+            |c| -> Result<Vec<(i64, Option<i64>, Option<i64>)>, ServiceError> {
+                c.execute(
+                "INSERT INTO archive_owners (owner, host, username) VALUES (1, 'x.test', 'alice')",
+                [],
+            )?;
+                let mut st = c.prepare(
+                    "INSERT INTO archive (id, owner, stanza_id, with_jid, stamp, bytes, stanza)
+                 VALUES (?1, 1, ?1, 'bob@x.test', ?2, 1, 'x')",
+                )?;
+                // Ids 10, 13, 16, ... with stamps in pairs: 100, 100, 101, 101, ...
+                let rows: Vec<(i64, i64)> = (0..200).map(|i| (10 + 3 * i, 100 + i / 2)).collect();
+                for (id, stamp) in &rows {
+                    st.execute(params![id, stamp])?;
+                }
+                let mut found = Vec::new();
+                for target in 90..210 {
+                    let expected = rows.iter().find(|(_, s)| *s >= target).map(|(id, _)| *id);
+                    found.push((target, expected, store::first_id_from(c, target)?));
+                }
+                Ok(found)
+            },
+        )
+        .await
+        .unwrap();
+    for (target, expected, got) in found {
+        assert_eq!(got, expected, "first id stamped at or after {target}");
     }
 }
