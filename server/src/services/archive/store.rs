@@ -42,24 +42,28 @@ pub(super) fn insert_batch(
         "INSERT OR IGNORE INTO archive (owner, stanza_id, with_jid, stamp, bytes, stanza)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    // Per account: its owner number (none when it does not exist), and
-    // what this batch added.
-    let mut owners: HashMap<(&str, &str), Option<(i64, i64, i64)>> = HashMap::new();
+    // Per account: its owner number and what this batch added; none when
+    // the account does not exist.
+    let mut owners: HashMap<(&str, &str), Option<Added>> = HashMap::new();
     for row in batch {
         let key = (row.host.as_str(), row.username.as_str());
         let added = match owners.get_mut(&key) {
             Some(added) => added,
             None => {
                 let owner = owner_for_writing(c, &row.host, &row.username)?;
-                owners.entry(key).or_insert(owner.map(|o| (o, 0, 0)))
+                owners.entry(key).or_insert(owner.map(|owner| Added {
+                    owner,
+                    messages: 0,
+                    bytes: 0,
+                }))
             }
         };
-        let Some((owner, messages, bytes)) = added else {
+        let Some(added) = added else {
             continue;
         };
         let size = i64::try_from(row.stanza.len()).unwrap_or(i64::MAX);
         let inserted = insert.execute(params![
-            *owner,
+            added.owner,
             row.stanza_id,
             row.with,
             row.stamp_ms,
@@ -67,8 +71,8 @@ pub(super) fn insert_batch(
             &*row.stanza
         ])?;
         if inserted == 1 {
-            *messages += 1;
-            *bytes += size;
+            added.messages += 1;
+            added.bytes += size;
         }
     }
     let mut totals = c.prepare_cached(
@@ -78,18 +82,25 @@ pub(super) fn insert_batch(
          RETURNING messages, bytes",
     )?;
     for ((host, username), added) in owners {
-        let Some((owner, messages, bytes)) = added else {
+        let Some(added) = added else {
             continue;
         };
         let (kept, kept_bytes): (i64, i64) = totals
-            .query_row(params![host, username, messages, bytes], |r| {
+            .query_row(params![host, username, added.messages, added.bytes], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })?;
         if kept > bounds.messages || kept_bytes > bounds.bytes {
-            trim(c, (host, username, owner), kept, kept_bytes, bounds)?;
+            trim(c, (host, username, added.owner), kept, kept_bytes, bounds)?;
         }
     }
     Ok(())
+}
+
+/// What one batch added to an owner's archive.
+struct Added {
+    owner: i64,
+    messages: i64,
+    bytes: i64,
 }
 
 /// The owner number of an existing account, made on its first message;
