@@ -163,9 +163,16 @@ async fn a_laptop_and_a_phone_see_each_others_chats() {
     )
     .await;
     assert_eq!(messages(&arrived(&mut laptop, "l4").await, &alice), []);
+    let to_bob = arrived(&mut bob, "b4").await;
     assert_eq!(
-        messages(&arrived(&mut bob, "b4").await, &alice),
+        messages(&to_bob, &alice),
         [triple("chat", "private", &laptop_jid)]
+    );
+    // XEP-0280 §6: the marker has done its work and is not delivered.
+    assert!(
+        to_bob.iter().all(|m| !m.has_child("private", CARBONS)),
+        "{:?}",
+        to_bob.iter().map(String::from).collect::<Vec<_>>()
     );
     chat(
         &mut bob,

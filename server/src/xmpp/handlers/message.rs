@@ -56,11 +56,17 @@ pub async fn outbound(
         return Err((message, StanzaError::service_unavailable()));
     };
     let from = session.jid.to_bare();
+    // XEP-0280 §6: a private message is copied to no one, and the marker,
+    // meant for this server, is not delivered.
+    let private = message.child("private", ns::CARBONS).is_some();
+    if private {
+        message.retain_children(|child| !child.is("private", ns::CARBONS));
+    }
     // Stamped with the recipient's archive id before anyone gets a copy.
     let archiving = mam::archiving::prepare(ctx, Some(&from), &account, &mut message).await;
     // A copy of the original is kept only when some session will want it;
     // while no session on the server has carbons, that costs one load.
-    let carbons = ctx.router.any_carbons() && carbons::eligible(&message);
+    let carbons = !private && ctx.router.any_carbons() && carbons::eligible(&message);
     let sender = carbons.then_some(from);
     let original = sender
         .as_ref()
