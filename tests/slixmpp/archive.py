@@ -12,30 +12,18 @@ stanza ids (XEP-0359) the laptop was delivered.
 
 import asyncio
 import json
-import sys
 
 import slixmpp
 
-PORT, CA_FILE, DOMAIN, PASSWORD = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-TIMEOUT = 20
+from harness import DOMAIN, TIMEOUT, TestClient
+
 ALICE = f"alice@{DOMAIN}"
 
 
-class Client(slixmpp.ClientXMPP):
+class Client(TestClient):
     def __init__(self, user, resource):
-        super().__init__(f"{user}@{DOMAIN}/{resource}", PASSWORD)
-        self.ca_certs = CA_FILE
+        super().__init__(user, resource, ["xep_0030", "xep_0059", "xep_0199", "xep_0313", "xep_0359"])
         self.seen = []
-        self.arrived = asyncio.Event()
-        self.started = asyncio.Event()
-        for plugin in ["xep_0030", "xep_0059", "xep_0199", "xep_0313", "xep_0359"]:
-            self.register_plugin(plugin)
-        self.add_event_handler("session_start", self.on_start)
-        self.add_event_handler("message", self.on_message)
-
-    async def on_start(self, _):
-        self.send_presence()
-        self.started.set()
 
     def on_message(self, msg):
         if msg["body"]:
@@ -69,8 +57,7 @@ async def collect(client, **options):
 async def main():
     laptop, bob = Client("alice", "laptop"), Client("bob", "desk")
     for client in (laptop, bob):
-        client.connect("127.0.0.1", int(PORT))
-        await asyncio.wait_for(client.started.wait(), TIMEOUT)
+        await client.start()
     features = await laptop.plugin["xep_0030"].get_info(jid=ALICE, timeout=TIMEOUT)
     mam_offered = "urn:xmpp:mam:2" in features["disco_info"]["features"]
 
@@ -84,8 +71,7 @@ async def main():
             await laptop.plugin["xep_0199"].ping(jid=DOMAIN, timeout=TIMEOUT)
 
     phone = Client("alice", "phone")
-    phone.connect("127.0.0.1", int(PORT))
-    await asyncio.wait_for(phone.started.wait(), TIMEOUT)
+    await phone.start()
     forwards = await collect(phone)
     backwards = await collect(phone, reverse=True)
     with_bob = await collect(phone, with_jid=slixmpp.JID(f"bob@{DOMAIN}"))

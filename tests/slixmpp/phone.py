@@ -13,30 +13,16 @@ import asyncio
 import json
 import sys
 
-import slixmpp
-
-PORT, CA_FILE, DOMAIN, PASSWORD = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-TIMEOUT = 20
+from harness import DOMAIN, TIMEOUT, TestClient
 
 
-class Client(slixmpp.ClientXMPP):
+class Client(TestClient):
     def __init__(self, user, resource):
-        super().__init__(f"{user}@{DOMAIN}/{resource}", PASSWORD)
-        self.ca_certs = CA_FILE
+        super().__init__(user, resource, ["xep_0030", "xep_0199", "xep_0280", "xep_0352"])
         self.seen = []
-        self.arrived = asyncio.Event()
-        self.started = asyncio.Event()
-        for plugin in ["xep_0030", "xep_0199", "xep_0280", "xep_0352"]:
-            self.register_plugin(plugin)
-        self.add_event_handler("session_start", self.on_start)
-        self.add_event_handler("message", self.on_message)
         self.add_event_handler("carbon_received", self.on_carbon("received"))
         self.add_event_handler("carbon_sent", self.on_carbon("sent"))
         self.add_event_handler("presence", self.on_presence)
-
-    async def on_start(self, _):
-        self.send_presence()
-        self.started.set()
 
     def note(self, entry):
         self.seen.append(entry)
@@ -74,8 +60,7 @@ async def settle(*clients):
 async def main():
     laptop, phone, bob = Client("alice", "laptop"), Client("alice", "phone"), Client("bob", "desk")
     for client in (laptop, phone, bob):
-        client.connect("127.0.0.1", int(PORT))
-        await asyncio.wait_for(client.started.wait(), TIMEOUT)
+        await client.start()
     for client in (laptop, phone):
         await client.plugin["xep_0280"].enable()
     await settle(laptop, phone, bob)

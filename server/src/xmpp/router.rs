@@ -769,17 +769,23 @@ impl Router {
         }
     }
 
-    /// Whether any session of `bare` enabled message carbons: looked at
-    /// before a message is routed, so that no copy of it is kept for
-    /// carbons nobody wants.
-    pub fn carbons_wanted(&self, bare: &BareJid) -> bool {
-        self.any_carbons()
-            && self
-                .sessions
-                .read()
-                .expect("router lock")
-                .get(bare)
-                .is_some_and(|sessions| sessions.iter().any(|s| s.wants_carbons()))
+    /// Whether some session of `bare` may want a carbon copy of a message:
+    /// looked at before a message is routed, so that no copy of it is kept
+    /// for carbons nobody wants. For the sender's account (`sender` is the
+    /// sending session), a carbons-enabled session other than the sender;
+    /// for the recipient's (`None`), a carbons-enabled session among two or
+    /// more, since a lone session gets the message itself or nobody does.
+    pub fn carbons_wanted(&self, bare: &BareJid, sender: Option<u64>) -> bool {
+        if !self.any_carbons() {
+            return false;
+        }
+        let sessions = self.sessions.read().expect("router lock");
+        let Some(sessions) = sessions.get(bare) else {
+            return false;
+        };
+        let others = |s: &&Arc<SessionHandle>| Some(s.id) != sender;
+        (sender.is_some() || sessions.len() > 1)
+            && sessions.iter().filter(others).any(|s| s.wants_carbons())
     }
 
     /// Whether any session on the server enabled carbons: one load.

@@ -174,16 +174,7 @@ impl IqHandler for CarbonsHandler {
 mod tests {
     use super::*;
 
-    fn message(kind: Option<&str>, children: &[(&str, &str)]) -> Element {
-        let mut message = Element::new("message", ns::CLIENT);
-        if let Some(kind) = kind {
-            message.set_attr("type", kind);
-        }
-        for (name, namespace) in children {
-            message.push_child(Element::new(name, namespace));
-        }
-        message
-    }
+    use crate::xmpp::handlers::test_message as message;
 
     const BODY: (&str, &str) = ("body", ns::CLIENT);
 

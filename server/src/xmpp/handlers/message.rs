@@ -71,7 +71,8 @@ pub async fn outbound(
     let original = sender
         .as_ref()
         .is_some_and(|sender| {
-            ctx.router.carbons_wanted(sender) || ctx.router.carbons_wanted(&account)
+            ctx.router.carbons_wanted(sender, Some(session.id))
+                || ctx.router.carbons_wanted(&account, None)
         })
         .then(|| message.clone());
     let delivered = deliver(ctx, &to, &account, message).await?;
@@ -105,7 +106,10 @@ pub async fn from_server(ctx: &XmppContext, account: &BareJid, body: &str) {
         )
         .with_child(Element::new("body", ns::CLIENT).with_text(body));
     let archiving = mam::archiving::prepare(ctx, None, account, &mut message).await;
-    let original = ctx.router.carbons_wanted(account).then(|| message.clone());
+    let original = ctx
+        .router
+        .carbons_wanted(account, None)
+        .then(|| message.clone());
     match deliver(ctx, &Jid::from(account.clone()), account, message).await {
         Ok(delivered) => {
             if let Some(archiving) = archiving {
@@ -331,16 +335,7 @@ async fn store_offline(
 mod tests {
     use super::*;
 
-    fn message(kind: Option<&str>, children: &[(&str, &str)]) -> Element {
-        let mut message = Element::new("message", ns::CLIENT).with_attr("from", "bob@b/desk");
-        if let Some(kind) = kind {
-            message.set_attr("type", kind);
-        }
-        for (name, namespace) in children {
-            message.push_child(Element::new(name, namespace));
-        }
-        message
-    }
+    use crate::xmpp::handlers::test_message as message;
 
     #[test]
     fn only_idle_chatter_can_wait_for_an_inactive_client() {

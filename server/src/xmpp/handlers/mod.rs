@@ -112,3 +112,18 @@ pub fn account_of(jid: &Jid) -> Option<BareJid> {
 
 /// What went wrong with a stanza: the stanza (to bounce) and the error.
 pub type Bounce = (Element, StanzaError);
+
+/// A message from `bob@b/desk` of `kind` (none: no `type`) with an empty
+/// child element for each (name, namespace): what the handlers' unit tests
+/// classify.
+#[cfg(test)]
+pub(crate) fn test_message(kind: Option<&str>, children: &[(&str, &str)]) -> Element {
+    let mut message = Element::new("message", ns::CLIENT).with_attr("from", "bob@b/desk");
+    if let Some(kind) = kind {
+        message.set_attr("type", kind);
+    }
+    for (name, namespace) in children {
+        message.push_child(Element::new(name, namespace));
+    }
+    message
+}

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jid::BareJid;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, oneshot};
 
 use super::StreamManagement;
 use crate::services::secrets;
@@ -50,22 +50,35 @@ pub struct Resumptions {
 
 struct Entry {
     user: BareJid,
-    requests: mpsc::Sender<Takeover>,
+    slot: Arc<Slot>,
+}
+
+/// Where a takeover request waits for the session's holder: one at a
+/// time. Far smaller than a channel, which matters as every resumable
+/// session, idle ones included, has one.
+#[derive(Default)]
+struct Slot {
+    request: Mutex<Option<oneshot::Sender<Detached>>>,
+    /// Wakes the holder; keeps a permit if it is not waiting yet.
+    posted: Notify,
 }
 
 impl Resumptions {
     /// A new id for a session of `user`.
     pub fn register(self: &Arc<Self>, user: BareJid) -> Resumable {
         let id: Box<str> = secrets::random_id(ID_BYTES).into();
-        let (tx, rx) = mpsc::channel(1);
-        let entry = Entry { user, requests: tx };
+        let slot = Arc::new(Slot::default());
+        let entry = Entry {
+            user,
+            slot: slot.clone(),
+        };
         self.entries
             .lock()
             .expect("resumptions lock")
             .insert(id.clone(), entry);
         Resumable {
             id,
-            requests: rx,
+            slot,
             registry: self.clone(),
         }
     }
@@ -75,14 +88,21 @@ impl Resumptions {
     /// may be in the middle of a write). `None` when there is no such
     /// session of that account, or its holder did not answer.
     pub async fn take_over(&self, id: &str, user: &BareJid, wait: Duration) -> Option<Detached> {
-        let requests = {
+        let slot = {
             let entries = self.entries.lock().expect("resumptions lock");
             let entry = entries.get(id).filter(|e| e.user == *user)?;
-            entry.requests.clone()
+            entry.slot.clone()
         };
         let (reply, mut answer) = oneshot::channel();
-        // Full: another connection is resuming it right now.
-        requests.try_send(Takeover { reply }).ok()?;
+        {
+            let mut request = slot.request.lock().expect("takeover slot");
+            // Another connection is resuming it right now.
+            if request.as_ref().is_some_and(|r| !r.is_closed()) {
+                return None;
+            }
+            *request = Some(reply);
+        }
+        slot.posted.notify_one();
         match tokio::time::timeout(wait, &mut answer).await {
             Ok(answer) => answer.ok(),
             Err(_) => {
@@ -99,7 +119,7 @@ impl Resumptions {
 /// forgotten when this is dropped.
 pub struct Resumable {
     id: Box<str>,
-    requests: mpsc::Receiver<Takeover>,
+    slot: Arc<Slot>,
     registry: Arc<Resumptions>,
 }
 
@@ -110,10 +130,11 @@ impl Resumable {
 
     /// The next takeover request.
     pub async fn requested(&mut self) -> Takeover {
-        match self.requests.recv().await {
-            Some(request) => request,
-            // The registry holds the sender until this is dropped.
-            None => std::future::pending().await,
+        loop {
+            self.slot.posted.notified().await;
+            if let Some(reply) = self.slot.request.lock().expect("takeover slot").take() {
+                return Takeover { reply };
+            }
         }
     }
 }

@@ -157,16 +157,7 @@ fn remove_claims(message: &mut Element, recipient: &BareJid) {
 mod tests {
     use super::*;
 
-    fn message(kind: Option<&str>, children: &[(&str, &str)]) -> Element {
-        let mut message = Element::new("message", ns::CLIENT);
-        if let Some(kind) = kind {
-            message.set_attr("type", kind);
-        }
-        for (name, namespace) in children {
-            message.push_child(Element::new(name, namespace));
-        }
-        message
-    }
+    use crate::xmpp::handlers::test_message as message;
 
     const BODY: (&str, &str) = ("body", ns::CLIENT);
 
