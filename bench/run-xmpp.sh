@@ -184,7 +184,7 @@ trap 'echo "run-xmpp: command failed (status $?) at line $LINENO: $BASH_COMMAND"
   echo "roost bench scripts: git $(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$HERE/.." diff --quiet HEAD -- bench 2>/dev/null || echo ' (+ uncommitted bench changes)')"
   if want roost; then
     c="$ROOST_BIN_DIR/../../COMMIT"
-    echo "roostd: $("$ROOSTD" --version 2>/dev/null | head -1); binaries $ROOST_BIN_DIR, built $(date -r "$ROOSTD" -Is)$([ -s "$c" ] && echo "; from commit $(cut -c1-12 "$c") ($(cut -d' ' -f5- "$c"))")"
+    echo "roostd: $("$ROOSTD" --version 2>/dev/null | head -1); binaries $ROOST_BIN_DIR, built $(date -r "$ROOSTD" -Is); metrics listener ${ROOST_METRICS_BIND:-default (127.0.0.1:5290)}$([ -s "$c" ] && echo "; from commit $(cut -c1-12 "$c") ($(cut -d' ' -f5- "$c"))")"
   fi
   want prosody && echo "prosody: $(dpkg-query -W -f='${Version}' prosody 2>/dev/null)"
   want ejabberd && echo "ejabberd: $(dpkg-query -W -f='${Version}' ejabberd 2>/dev/null), erlang-base $(dpkg-query -W -f='${Version}' erlang-base 2>/dev/null)"
