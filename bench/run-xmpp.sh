@@ -8,6 +8,8 @@
 #   DURATION=5 RUNS=1 IDLE_COUNTS=2000 bench/run-xmpp.sh   # plumbing check (~6 min once accounts exist)
 #   SERVERS="roost" bench/run-xmpp.sh               # a subset, in that order
 #   IDLE_COUNTS=none bench/run-xmpp.sh             # throughput rounds only (WORKLOADS=none: idle only)
+#   PHONE=1 XMPP_ENABLE=carbons IDLE_COUNTS=none WORKLOADS=msg-tls bench/run-xmpp.sh   # issue 13's phone
+#   PHONE=1 XMPP_ENABLE=carbons,sm WORKLOADS=none bench/run-xmpp.sh                     # profile (README)
 #
 # Phases:
 #  1. setup, per server (fresh start): make sure bench0..bench9999 exist (Prosody and
@@ -28,13 +30,22 @@
 # (raw.jsonl, setup/*.json, meta.txt, summary.md, run.log, roostd logs), or $RESULTS.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-: "${RESULTS:=$HERE/results/$(date +%Y-%m-%d-%H%M%S)-xmpp}"
+# PHONE=1: issue 13's phone profile. Prosody and ejabberd run the shared start
+# scripts on the shared config templates plus archive (MAM) for every account, stream
+# management and carbons (bench/phone/make-harness.sh), in their own dirs under
+# $PHONE_RUN_ROOT (their own accounts); roostd runs with the usual roost.toml.in
+# (archive, carbons and stream management are on by default) on its own data dir.
+# What the sessions enable is XMPP_ENABLE (the load generator's --enable).
+: "${PHONE:=}"
+[ "$PHONE" = 0 ] && PHONE=
+PHONE_SUFFIX=${PHONE:+-phone}
+: "${RESULTS:=$HERE/results/$(date +%Y-%m-%d-%H%M%S)-xmpp$PHONE_SUFFIX}"
 : "${IDLE_COUNTS:=10000}"          # issue 3 asks for 10,000 idle sessions (shared default: "2000 10000")
 export RESULTS IDLE_COUNTS
 source "$HERE/env.sh"
 # Roost keeps its accounts between rounds and runs in a data dir of its own,
 # which the invite bench (fresh data on every start) never touches.
-: "${ROOST_XMPP_DATA_DIR:=$ROOST_RUN_DIR/data-xmpp}"
+: "${ROOST_XMPP_DATA_DIR:=$ROOST_RUN_DIR/data-xmpp$PHONE_SUFFIX}"
 export ROOST_DATA_DIR="$ROOST_XMPP_DATA_DIR" ROOST_FRESH_DATA=0
 : "${SERVERS:=prosody ejabberd roost}"   # order inside a round
 : "${WORKLOADS:=login-tls login-plain msg-tls}"
@@ -45,6 +56,19 @@ export ROOST_DATA_DIR="$ROOST_XMPP_DATA_DIR" ROOST_FRESH_DATA=0
 : "${PRIME_DURATION:=25}"          # unmeasured SCRAM-cache priming pass (shared setup-accounts.sh: 25 s)
 : "${SKIP_SETUP:=}"                # 1: no account check / priming (accounts known to exist)
 die() { echo "run-xmpp: $*" >&2; exit 1; }
+# Where the Prosody/ejabberd start/stop/ctl scripts are, and the RUN_ROOT they run
+# with (their dirs: $SRV_ROOT/bench-prosody, $SRV_ROOT/bench-ejabberd).
+if [ -n "$PHONE" ]; then
+  : "${PHONE_RUN_ROOT:=$RUN_ROOT/phone}"
+  export PHONE_RUN_ROOT
+  "$HERE/phone/make-harness.sh" >/dev/null || die "bench/phone/make-harness.sh failed"
+  SRV_SCRIPTS="$PHONE_RUN_ROOT/servers" SRV_ROOT="$PHONE_RUN_ROOT"
+else
+  SRV_SCRIPTS="$SHARED_BENCH/servers" SRV_ROOT="$RUN_ROOT"
+fi
+srv() { local t=$1 what=$2; shift 2; RUN_ROOT="$SRV_ROOT" "$SRV_SCRIPTS/$t/$what.sh" "$@"; }
+# The load generator's SCRAM key cache: per server and account set.
+scram_cache() { echo "$RUN_ROOT/bench-scram-$1$PHONE_SUFFIX.cache"; }
 for t in $SERVERS; do case $t in prosody|ejabberd|roost) ;; *) die "unknown server '$t' in SERVERS (prosody ejabberd roost)";; esac; done
 for w in $WORKLOADS; do case $w in login-tls|login-plain|msg-tls|msg-plain) ;; *) die "unknown workload '$w'";; esac; done
 want() { case " $SERVERS " in *" $1 "*) return 0;; esac; return 1; }
@@ -66,7 +90,7 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # A port already taken by someone else's server would make us measure that server.
 declare -A PORTS=([prosody]="$PROSODY_C2S_PORT $PROSODY_HTTP_PORT" [ejabberd]="$EJABBERD_C2S_PORT $EJABBERD_DIST_PORT"
                   [roost]="$ROOST_C2S_PORT $ROOST_HTTP_PORT")
-declare -A PIDFILE=([prosody]="$RUN_ROOT/bench-prosody/server.pid" [ejabberd]="$RUN_ROOT/bench-ejabberd/server.pid"
+declare -A PIDFILE=([prosody]="$SRV_ROOT/bench-prosody/server.pid" [ejabberd]="$SRV_ROOT/bench-ejabberd/server.pid"
                     [roost]="$ROOST_RUN_DIR/server.pid")
 for t in $SERVERS; do
   [ -s "${PIDFILE[$t]}" ] && continue   # ours from an earlier run: restarted below
@@ -83,8 +107,7 @@ export XMPP_LOADGEN LOADGEN
 
 stop_server() {
   case $1 in
-    prosody) "$SHARED_BENCH/servers/prosody/stop.sh" ;;
-    ejabberd) "$SHARED_BENCH/servers/ejabberd/stop.sh" ;;
+    prosody|ejabberd) srv "$1" stop ;;
     roost) "$HERE/stop-roost.sh" ;;
   esac >/dev/null 2>&1 || true
 }
@@ -96,8 +119,7 @@ start_server() {
   local t=$1
   stop_server "$t"
   case $t in
-    prosody) "$SHARED_BENCH/servers/prosody/start.sh" ;;
-    ejabberd) "$SHARED_BENCH/servers/ejabberd/start.sh" ;;
+    prosody|ejabberd) srv "$t" start ;;
     roost) "$HERE/start-roost.sh" ;;   # taskset -c SERVER_CPU nice -n NICE roostd (kept data dir)
   esac || die "$t failed to start"
   # The shared start scripts pin (taskset -c SERVER_CPU) but do not renice.
@@ -108,7 +130,7 @@ start_server() {
   kill -0 "$SERVER_PID" 2>/dev/null || die "$t: server pid $SERVER_PID not running"
 }
 target_env() {
-  case $1 in roost) echo "$ROOST_RUN_DIR/target.env";; *) echo "$RUN_ROOT/bench-$1/target.env";; esac
+  case $1 in roost) echo "$ROOST_RUN_DIR/target.env";; *) echo "$SRV_ROOT/bench-$1/target.env";; esac
 }
 # Keep each roostd log (log_level from ROOST_LOG_LEVEL): warnings/errors per round.
 save_roost_log() { [ -s "$ROOST_RUN_DIR/stdout.log" ] && cp "$ROOST_RUN_DIR/stdout.log" "$RESULTS/logs/roostd-$1.log" || true; }
@@ -118,6 +140,27 @@ check_alive() {   # after each measurement: a crashed server must not go unnotic
     [ "$t" = roost ] && { save_roost_log "$what-died"; tail -20 "$ROOST_RUN_DIR/stdout.log" >&2 || true; }
     die "$t (pid $SERVER_PID) died during $what"
   fi
+}
+
+# PHONE=1: evidence that the phone features are really on in the server under test
+# (results/…/phone/): archived message counts before and after a turn
+# (archive.txt), and bench/phone/check-features.py's carbons / stream management /
+# archive check after it (check-*.json; its verdict in archive.txt too).
+phone_archive() {
+  [ -n "$PHONE" ] || return 0
+  mkdir -p "$RESULTS/phone"
+  echo "$2 $1 ($(date +%T)): $(SRV_ROOT="$SRV_ROOT" SRV_SCRIPTS="$SRV_SCRIPTS" MSG_START="${MSG_START:-5000}" \
+    MSG_PAIRS="$MSG_PAIRS" "$HERE/phone/archive-count.sh" "$1")" | tee -a "$RESULTS/phone/archive.txt"
+}
+phone_check() {
+  [ -n "$PHONE" ] || return 0
+  local t=$1 label=$2 verdict
+  mkdir -p "$RESULTS/phone"
+  if timeout 120 python3 "$HERE/phone/check-features.py" --host "$XMPP_HOST" --port "$XMPP_PORT" --domain "$XMPP_DOMAIN" \
+      --user "$BENCH_PREFIX${MSG_START:-5000}" --peer "$BENCH_PREFIX$(( ${MSG_START:-5000} + 1 ))" --password "$BENCH_PASSWORD" \
+      --json "$RESULTS/phone/check-$t-$label.json" >/dev/null 2>&1; then verdict="all on"; else verdict="FAILED"; fi
+  echo "$label $t ($(date +%T)): check-features: $verdict: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(" ".join(k + "=" + ("ok" if v else "NO") for k, v in r["checks"].items()), r["error"] or "")' "$RESULTS/phone/check-$t-$label.json" 2>&1)" \
+    | tee -a "$RESULTS/phone/archive.txt"
 }
 
 SUMMARY_DONE=
@@ -141,7 +184,7 @@ trap 'echo "run-xmpp: command failed (status $?) at line $LINENO: $BASH_COMMAND"
   echo "roost bench scripts: git $(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$HERE/.." diff --quiet HEAD -- bench 2>/dev/null || echo ' (+ uncommitted bench changes)')"
   if want roost; then
     c="$ROOST_BIN_DIR/../../COMMIT"
-    echo "roostd: $("$ROOSTD" --version 2>/dev/null | head -1); binaries $ROOST_BIN_DIR, built $(date -r "$ROOSTD" -Is)$([ -s "$c" ] && echo "; from commit $(cut -c1-12 "$c") ($(cut -d' ' -f5- "$c"))")"
+    echo "roostd: $("$ROOSTD" --version 2>/dev/null | head -1); binaries $ROOST_BIN_DIR, built $(date -r "$ROOSTD" -Is); metrics listener ${ROOST_METRICS_BIND:-default (127.0.0.1:5290)}$([ -s "$c" ] && echo "; from commit $(cut -c1-12 "$c") ($(cut -d' ' -f5- "$c"))")"
   fi
   want prosody && echo "prosody: $(dpkg-query -W -f='${Version}' prosody 2>/dev/null)"
   want ejabberd && echo "ejabberd: $(dpkg-query -W -f='${Version}' ejabberd 2>/dev/null), erlang-base $(dpkg-query -W -f='${Version}' erlang-base 2>/dev/null)"
@@ -149,6 +192,12 @@ trap 'echo "run-xmpp: command failed (status $?) at line $LINENO: $BASH_COMMAND"
   echo "params: SERVERS='$SERVERS' RUNS=$RUNS WORKLOADS='$WORKLOADS' DURATION=${DURATION}s WARMUP=${WARMUP}s LOGIN_USERS=$LOGIN_USERS LOGIN_CONC=$LOGIN_CONC MSG_PAIRS=$MSG_PAIRS MSG_WINDOW=$MSG_WINDOW MSG_BODY=$MSG_BODY IDLE_COUNTS='$IDLE_COUNTS' IDLE_HOLD=$IDLE_HOLD ACCOUNTS=$ACCOUNTS SETTLE=${SETTLE}s"
   echo "pinning: servers on core $SERVER_CPU at nice $SERVER_NICE, load generator on core $LOADGEN_CPU at nice $NICE"
   echo "ports: prosody c2s $PROSODY_C2S_PORT, ejabberd c2s $EJABBERD_C2S_PORT, roost c2s $ROOST_C2S_PORT (all 127.0.0.1)"
+  echo "sessions enable (XMPP_ENABLE, loadgen --enable): '${XMPP_ENABLE:-}'"
+  if [ -n "$PHONE" ]; then
+    echo "PHONE=1 (issue 13 phone profile): prosody/ejabberd = the shared configs plus MAM for every account, stream management, carbons (bench/phone/make-harness.sh; dirs under $PHONE_RUN_ROOT); roostd = roost.toml.in with its defaults (archive on, default always; carbons; stream management), data $ROOST_XMPP_DATA_DIR"
+    want prosody && echo "prosody phone additions: $(grep -E '"mam"|default_archive_policy|archive_expires_after|smacks_hibernation_time' "$SRV_SCRIPTS/prosody/prosody.cfg.lua.in" | sed 's/^[[:space:]]*//' | tr '\n' ' ')"
+    want ejabberd && echo "ejabberd phone additions: $(sed -n '/^  mod_mam:/,/resume_timeout/p' "$SRV_SCRIPTS/ejabberd/ejabberd.yml.in" | sed 's/^[[:space:]]*//' | tr '\n' ' ')"
+  fi
 } > "$RESULTS/meta.txt"
 cat "$RESULTS/meta.txt"
 "$SHARED_BENCH/tools/make-certs.sh" >/dev/null
@@ -157,8 +206,8 @@ cat "$RESULTS/meta.txt"
 count_accounts() {   # how many of bench0..bench{ACCOUNTS-1} exist on a running server (Prosody, ejabberd)
   local t=$1 names
   names=$(case $t in
-    prosody) ls "$RUN_ROOT/bench-prosody/data/${DOMAIN//./%2e}/accounts" 2>/dev/null | sed -n 's/\.dat$//p' ;;
-    ejabberd) timeout 120 "$SHARED_BENCH/servers/ejabberd/ctl.sh" registered_users "$DOMAIN" 2>/dev/null ;;
+    prosody) ls "$SRV_ROOT/bench-prosody/data/${DOMAIN//./%2e}/accounts" 2>/dev/null | sed -n 's/\.dat$//p' ;;
+    ejabberd) timeout 120 env RUN_ROOT="$SRV_ROOT" "$SRV_SCRIPTS/ejabberd/ctl.sh" registered_users "$DOMAIN" 2>/dev/null ;;
   esac) || true   # none yet: an empty list
   printf '%s\n' "$names" | awk -v p="$BENCH_PREFIX" -v n="$ACCOUNTS" \
     'index($0, p) == 1 { i = substr($0, length(p) + 1); if (i ~ /^[0-9]+$/ && i + 0 < n) c++ } END { print c + 0 }'
@@ -186,7 +235,7 @@ setup_server() {
   fi
   # Prime the client's SCRAM key cache for the login accounts (unmeasured), as the
   # shared setup-accounts.sh does.
-  XMPP_SCRAM_CACHE="$RUN_ROOT/bench-scram-$TARGET_NAME.cache" timeout $((PRIME_DURATION + 120)) \
+  XMPP_SCRAM_CACHE="$(scram_cache "$TARGET_NAME")" timeout $((PRIME_DURATION + 120)) \
     taskset -c "$LOADGEN_CPU" "$LOADGEN" login --host "$XMPP_HOST" --port "$XMPP_PORT" --domain "$XMPP_DOMAIN" \
     --prefix "$BENCH_PREFIX" --password "$BENCH_PASSWORD" --users "$LOGIN_USERS" --concurrency "$LOGIN_CONC" \
     --duration "$PRIME_DURATION" --warmup 0 --label "prime-$TARGET_NAME" > "$RESULTS/setup/prime-$t.json" || true
@@ -205,7 +254,7 @@ fi
 # only because the shared env.sh fixes LOADGEN to a build inside the read-only dir.
 workload() {
   local w=$1 tls n
-  export XMPP_SCRAM_CACHE="$RUN_ROOT/bench-scram-$TARGET_NAME.cache"
+  export XMPP_SCRAM_CACHE; XMPP_SCRAM_CACHE="$(scram_cache "$TARGET_NAME")"
   local COMMON=(--host "$XMPP_HOST" --port "$XMPP_PORT" --domain "$XMPP_DOMAIN" --prefix "$BENCH_PREFIX"
                 --password "$BENCH_PASSWORD" --label "$TARGET_NAME")
   echo "== $TARGET_NAME run $RUN_NO: $w ($(date +%T))"
@@ -245,7 +294,10 @@ for RUN_NO in $(seq "${START_RUN:-1}" "$RUNS"); do
   echo "=== round $RUN_NO/$RUNS ($(date +%T), loadavg $(cut -d' ' -f1-3 /proc/loadavg))"
   for t in $SERVERS; do
     start_server "$t"; sleep "$SETTLE"
+    phone_archive "$t" "round$RUN_NO-before"
     for w in $WORKLOADS; do workload "$w"; done
+    phone_archive "$t" "round$RUN_NO-after"
+    phone_check "$t" "round$RUN_NO"
     [ "$t" = roost ] && save_roost_log "round$RUN_NO"
     stop_server "$t"
   done
@@ -259,6 +311,7 @@ for RUN_NO in $(seq "${START_RUN:-1}" "$RUNS"); do
     for t in $SERVERS; do
       start_server "$t"; sleep "$SETTLE"
       workload "idle-$n"
+      phone_check "$t" "idle$n-round$RUN_NO"
       [ "$t" = roost ] && save_roost_log "idle$n-round$RUN_NO"
       stop_server "$t"
     done

@@ -6,6 +6,8 @@
 # writes $RUN_ROOT/bench-roost/target.env (TARGET_NAME, XMPP_*, SERVER_PID, ...)
 # like the shared servers/prosody/start.sh does.
 #   ROOST_BIN_DIR=/work/main/target/release bench/start-roost.sh
+# ROOST_METRICS_BIND (e.g. 127.0.0.1:6481): the metrics listener there instead of
+# roostd's default 127.0.0.1:5290, which another roostd on the box may hold.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 for b in "$ROOSTD" "$ROOSTCTL"; do
@@ -35,6 +37,12 @@ sed -e "s|@DOMAIN@|$DOMAIN|g" -e "s|@DATA_DIR@|$ROOST_DATA_DIR|g" \
     -e "s|@ADMIN_SOCKET@|$ROOST_SOCKET|g" -e "s|@CERT_DIR@|$CERT_DIR|g" \
     -e "s|@SYNCHRONOUS@|$ROOST_SYNCHRONOUS|g" -e "s|@LOG_LEVEL@|$ROOST_LOG_LEVEL|g" \
     "$ROOST_BENCH_DIR/roost.toml.in" > "$ROOST_RUN_DIR/roost.toml"
+if [ -n "${ROOST_METRICS_BIND:-}" ]; then
+  if (exec 3<>"/dev/tcp/${ROOST_METRICS_BIND%:*}/${ROOST_METRICS_BIND##*:}") 2>/dev/null; then
+    echo "start-roost: $ROOST_METRICS_BIND (ROOST_METRICS_BIND) is already in use by another process" >&2; exit 1
+  fi
+  printf '\n[metrics]\n# ROOST_METRICS_BIND (start-roost.sh)\nbind = ["%s"]\n' "$ROOST_METRICS_BIND" >> "$ROOST_RUN_DIR/roost.toml"
+fi
 "$ROOSTD" --config "$ROOST_RUN_DIR/roost.toml" --check-config >/dev/null 2>"$ROOST_RUN_DIR/check-config.log" || {
   echo "start-roost: roostd --check-config rejected $ROOST_RUN_DIR/roost.toml:" >&2; cat "$ROOST_RUN_DIR/check-config.log" >&2; exit 1; }
 ulimit -n "$(ulimit -Hn)"

@@ -66,8 +66,10 @@ variants = {"login": ["tls", "plain"], "msg": ["tls", "plain"]}
 idle_ns = sorted({int(r["variant"]) for r in recs if r["workload"] == "idle"})
 present = [(l, t) for l, t in SERVERS if any(r["target"] == t for r in recs)]
 
-out = ["# XMPP: Prosody 0.12 vs ejabberd 23.01 vs Roost, side by side\n"]
 meta = os.path.join(rdir, "meta.txt")
+PHONE = os.path.exists(meta) and "\nPHONE=1" in open(meta).read()
+out = ["# XMPP" + (" phone profile (issue 13: carbons, archive, stream management)" if PHONE else "")
+       + ": Prosody 0.12 vs ejabberd 23.01 vs Roost, side by side\n"]
 if os.path.exists(meta):
     out += ["```", open(meta).read().rstrip(), "```", ""]
 out.append(
@@ -297,6 +299,17 @@ for p in sorted(glob.glob(os.path.join(rdir, "setup", "*.json"))):
 if setup:
     out.append("## Account setup (this run; accounts persist, so a later run creates none)\n")
     out += setup + [""]
+
+# ---- phone profile (PHONE=1): evidence that the features were on --------------------
+phone = os.path.join(rdir, "phone", "archive.txt")
+if os.path.exists(phone):
+    out.append("## Phone profile: were archive, carbons and stream management on? (phone/)\n")
+    out.append("Archived messages counted before and after each server's turn "
+               "(bench/phone/archive-count.sh), and bench/phone/check-features.py after it: three TLS "
+               "sessions enable carbons, one also stream management; a <received/> and a <sent/> carbon, "
+               "an answered <r/>, and both test messages in the archive (XEP-0313) must come back "
+               "(the servers' answers: phone/check-*.json).\n")
+    out += ["```", open(phone).read().rstrip(), "```", ""]
 
 summ = os.path.join(SHARED, "tools", "summarize.py")
 if recs and os.path.exists(summ):
