@@ -236,6 +236,9 @@ impl Connection {
 
     /// Gives the session to a connection that resumes it.
     async fn hand_over(&mut self, request: Takeover) -> Next {
+        if !self.session.as_ref().is_some_and(|s| request.is_for(s)) {
+            return Next::Continue;
+        }
         if let Some(detached) = self.detach().await
             && let Err(back) = request.hand_over(detached)
         {

@@ -25,7 +25,6 @@ use bytes::Bytes;
 use roost_xml::{Element, ns};
 
 use super::C2sShared;
-use crate::xmpp::router::SessionHandle;
 use resumption::Resumable;
 
 /// What a kept stanza costs beyond its bytes, as in the router's queues.
@@ -187,17 +186,11 @@ impl StreamManagement {
 /// Enables stream management on a bound session's stream for `<enable/>`
 /// (a nonza, or inside Bind2), and says how: `<enabled/>`, with an id
 /// when resumable, or `<failed/>` when it was on already.
-pub fn enable(
-    shared: &Arc<C2sShared>,
-    session: &SessionHandle,
-    sm: &mut StreamManagement,
-    request: &Element,
-) -> Element {
+pub fn enable(shared: &Arc<C2sShared>, sm: &mut StreamManagement, request: &Element) -> Element {
     if sm.is_enabled() {
         return failed("unexpected-request");
     }
-    let resumable =
-        wants_resumption(request).then(|| shared.resumptions.register(session.jid.to_bare()));
+    let resumable = wants_resumption(request).then(|| shared.resumptions.register());
     let mut enabled = Element::new("enabled", ns::SM);
     if let Some(resumable) = &resumable {
         let max = shared.xmpp.config.c2s.resume_timeout.as_secs().max(1);

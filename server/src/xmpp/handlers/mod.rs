@@ -101,8 +101,13 @@ pub fn bounce_to_sender(ctx: &XmppContext, stanza: &Element, error: &StanzaError
 }
 
 /// A stanza as bytes for a c2s stream (default namespace jabber:client).
+///
+/// Sized to the stanza: the writer starts with room to spare, and bytes
+/// that wait in a queue or for an acknowledgement should cost what the
+/// queue's bound counts (a `Vec` with spare room would also make `Bytes`
+/// allocate a second header for it).
 pub fn serialise(el: &Element) -> Bytes {
-    Bytes::from(el.to_bytes(ns::CLIENT))
+    Bytes::from(el.to_bytes(ns::CLIENT).into_boxed_slice())
 }
 
 /// The bare JID of an account as its own type, if `jid` names one.

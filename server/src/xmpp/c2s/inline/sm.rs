@@ -21,8 +21,6 @@ impl Bind2Feature for StreamManagement {
     }
 
     fn enable(&self, cx: &mut InlineContext<'_>, request: &Element) -> Option<Element> {
-        Some(stream_management::enable(
-            cx.shared, cx.session, cx.sm, request,
-        ))
+        Some(stream_management::enable(cx.shared, cx.sm, request))
     }
 }

@@ -19,7 +19,7 @@ impl Nonza for StreamManagement {
 
     fn handle(&self, cx: &mut NonzaContext<'_>, element: &Element) -> NonzaOutcome {
         let answer = match element.name() {
-            "enable" => sm::enable(cx.shared, cx.session, cx.sm, element),
+            "enable" => sm::enable(cx.shared, cx.sm, element),
             "r" if cx.sm.is_enabled() => sm::answer(cx.sm.handled()),
             "a" if cx.sm.is_enabled() => {
                 let Some(h) = sm::h_of(element) else {

@@ -63,6 +63,7 @@ async fn wait_for_resumption(
             _ = stop.wait_for(|s| *s) => Woken::Expired,
         };
         match woken {
+            Woken::Takeover(request) if !request.is_for(&session.session) => {}
             Woken::Takeover(request) => match request.hand_over(session) {
                 Ok(()) => {
                     shared.hibernating.0.fetch_sub(1, Ordering::Relaxed);

@@ -3,9 +3,9 @@
 //!
 //! Whoever holds a resumable session's state, its live connection or its
 //! hibernation task, also holds its [`Resumable`]: the receiving end of
-//! takeover requests. A resuming connection finds the id here, checks it
-//! belongs to the same account, sends a request and gets the whole
-//! session ([`Detached`]) back. The id is forgotten when the `Resumable`
+//! takeover requests. A resuming connection finds the id here and sends a
+//! request naming the account it logged in as; the holder hands the whole
+//! session ([`Detached`]) over only to its own account. The id is forgotten when the `Resumable`
 //! is dropped, which happens only when the session has ended for good.
 
 use std::collections::HashMap;
@@ -32,10 +32,19 @@ pub struct Detached {
 
 /// A request to hand a session over.
 pub struct Takeover {
+    /// The account the resuming connection logged in as.
+    user: BareJid,
     reply: oneshot::Sender<Detached>,
 }
 
 impl Takeover {
+    /// Whether the request comes from `session`'s own account; one from
+    /// another account (which learnt the id) is dropped unanswered, and the
+    /// connection that sent it is told the id is not found.
+    pub fn is_for(&self, session: &SessionHandle) -> bool {
+        session.jid.to_bare() == self.user
+    }
+
     /// Gives the session to the resuming connection; back if it gave up.
     pub fn hand_over(self, session: Detached) -> Result<(), Box<Detached>> {
         self.reply.send(session).map_err(Box::new)
@@ -45,12 +54,9 @@ impl Takeover {
 /// The resumable sessions by id.
 #[derive(Default)]
 pub struct Resumptions {
-    entries: Mutex<HashMap<Box<str>, Entry>>,
-}
-
-struct Entry {
-    user: BareJid,
-    slot: Arc<Slot>,
+    /// Only the slots: each session's account is checked by its holder,
+    /// so the table costs no copy of every resumable session's JID.
+    entries: Mutex<HashMap<Box<str>, Arc<Slot>>>,
 }
 
 /// Where a takeover request waits for the session's holder: one at a
@@ -58,24 +64,21 @@ struct Entry {
 /// session, idle ones included, has one.
 #[derive(Default)]
 struct Slot {
-    request: Mutex<Option<oneshot::Sender<Detached>>>,
+    /// Boxed: the slot lives as long as its session, a request briefly.
+    request: Mutex<Option<Box<Takeover>>>,
     /// Wakes the holder; keeps a permit if it is not waiting yet.
     posted: Notify,
 }
 
 impl Resumptions {
-    /// A new id for a session of `user`.
-    pub fn register(self: &Arc<Self>, user: BareJid) -> Resumable {
+    /// A new id for a session.
+    pub fn register(self: &Arc<Self>) -> Resumable {
         let id: Box<str> = secrets::random_id(ID_BYTES).into();
         let slot = Arc::new(Slot::default());
-        let entry = Entry {
-            user,
-            slot: slot.clone(),
-        };
         self.entries
             .lock()
             .expect("resumptions lock")
-            .insert(id.clone(), entry);
+            .insert(id.clone(), slot.clone());
         Resumable {
             id,
             slot,
@@ -88,19 +91,23 @@ impl Resumptions {
     /// may be in the middle of a write). `None` when there is no such
     /// session of that account, or its holder did not answer.
     pub async fn take_over(&self, id: &str, user: &BareJid, wait: Duration) -> Option<Detached> {
-        let slot = {
-            let entries = self.entries.lock().expect("resumptions lock");
-            let entry = entries.get(id).filter(|e| e.user == *user)?;
-            entry.slot.clone()
-        };
+        let slot = self
+            .entries
+            .lock()
+            .expect("resumptions lock")
+            .get(id)?
+            .clone();
         let (reply, mut answer) = oneshot::channel();
         {
             let mut request = slot.request.lock().expect("takeover slot");
             // Another connection is resuming it right now.
-            if request.as_ref().is_some_and(|r| !r.is_closed()) {
+            if request.as_ref().is_some_and(|r| !r.reply.is_closed()) {
                 return None;
             }
-            *request = Some(reply);
+            *request = Some(Box::new(Takeover {
+                user: user.clone(),
+                reply,
+            }));
         }
         slot.posted.notify_one();
         match tokio::time::timeout(wait, &mut answer).await {
@@ -132,8 +139,8 @@ impl Resumable {
     pub async fn requested(&mut self) -> Takeover {
         loop {
             self.slot.posted.notified().await;
-            if let Some(reply) = self.slot.request.lock().expect("takeover slot").take() {
-                return Takeover { reply };
+            if let Some(request) = self.slot.request.lock().expect("takeover slot").take() {
+                return *request;
             }
         }
     }
