@@ -412,9 +412,16 @@ async fn a_stream_closed_with_unacknowledged_messages_hands_them_on() {
     let mut bob = RawClient::bound(&server, "bob", PASSWORD, "desk").await;
     chat(&mut bob, &format!("{}/phone", jid("alice")), "m1").await;
     phone.until_body("m1").await;
-    // The phone leaves cleanly without acknowledging m1: the desk gets it.
+    // To the bare JID: both resources get it.
+    chat(&mut bob, &jid("alice"), "m2").await;
+    phone.until_body("m2").await;
+    desk.until_body("m2").await;
+    // The phone leaves cleanly without acknowledging either: the desk
+    // gets m1, which only the phone had, and not m2 a second time.
     phone.client.send("</stream:stream>").await;
     desk.until_body("m1").await;
+    desk.sync("d1").await;
+    assert_eq!(desk.bodies, ["m2", "m1"]);
 }
 
 /// Reads xmpp.js's events until the message with `body` arrived (or

@@ -322,6 +322,11 @@ impl SessionHandle {
         true
     }
 
+    /// Whether the session is ending and takes no more stanzas.
+    pub fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+
     /// Makes the session take no more stanzas, as a closing one: its end
     /// is under way and what it still holds is being handed on to the
     /// account, which must not route any of it back here.
@@ -499,8 +504,11 @@ impl SessionQueue {
     }
 
     /// Every stanza still queued, closes ignored: for a session that is
-    /// ending and hands on what it had not written.
+    /// ending and hands on what it had not written. The queue is closed
+    /// first, so a sender that raced past the session's closing flag is
+    /// told it was not taken rather than leaving a stanza nobody reads.
     pub fn drain(&mut self) -> Vec<Bytes> {
+        self.rx.close();
         let mut stanzas = Vec::new();
         while let Ok(queued) = self.rx.try_recv() {
             if let Queued::Stanza(bytes) = queued {

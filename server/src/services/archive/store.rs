@@ -103,6 +103,16 @@ struct Added {
     bytes: i64,
 }
 
+/// The stamp of the newest row, Unix ms (0 for an empty archive).
+pub(super) fn last_stamp(c: &Connection) -> Result<i64, ServiceError> {
+    Ok(
+        c.prepare_cached("SELECT stamp FROM archive ORDER BY id DESC LIMIT 1")?
+            .query_row([], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0),
+    )
+}
+
 /// The owner number of an existing account, made on its first message;
 /// `None` when the account does not exist (any more).
 fn owner_for_writing(

@@ -31,7 +31,15 @@ pub(super) async fn run(db: Db, settings: ArchiveConfig, mut queue: mpsc::Receiv
         messages: i64::try_from(settings.max_messages_per_account).unwrap_or(i64::MAX),
         bytes: i64::try_from(settings.max_bytes_per_account).unwrap_or(i64::MAX),
     };
-    let mut last_stamp = 0i64;
+    // From the newest row written: stamps never decrease with ids, even
+    // if the clock went back across a restart.
+    let mut last_stamp = db
+        .call(store::last_stamp)
+        .await
+        .unwrap_or_else(|e: ServiceError| {
+            tracing::warn!("the archive's newest time could not be read: {e}");
+            0
+        });
     let mut received = Vec::with_capacity(BATCH_MESSAGES);
     while queue.recv_many(&mut received, BATCH_MESSAGES).await > 0 {
         let mut batch = Vec::with_capacity(received.len());

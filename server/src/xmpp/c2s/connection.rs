@@ -144,7 +144,10 @@ impl Connection {
         // with stream management then waits to be resumed.
         let mut lost = false;
         loop {
-            let offline_due = self.offline.due(self.session.as_deref());
+            // A client that does not acknowledge gets no more offline
+            // pages than its unacknowledged stanzas may hold.
+            let offline_due = self.offline.due(self.session.as_deref())
+                && self.sm.unacked_cost() < self.shared.xmpp.config.c2s.max_queued_bytes / 2;
             let transport = self
                 .transport
                 .as_mut()
@@ -193,14 +196,17 @@ impl Connection {
                     Next::Close
                 }
             };
-            // Write what queued up meanwhile in the same flush.
-            while let Some(outbound) = self.queue.as_mut().and_then(SessionQueue::try_recv) {
+            // Write what queued up meanwhile in the same flush, unless the
+            // stream is ending: nothing may follow its end, and what is
+            // still queued is handed on when the session ends.
+            while !matches!(next, Next::Close)
+                && let Some(outbound) = self.queue.as_mut().and_then(SessionQueue::try_recv)
+            {
                 if let Next::Close = self.outbound(outbound) {
                     next = Next::Close;
-                    break;
                 }
             }
-            if self.sm.request_ack() {
+            if !matches!(next, Next::Close) && self.sm.request_ack() {
                 Element::new("r", ns::SM).write_to(&mut self.out, ns::CLIENT);
             }
             // Before bind, no write may outlast the negotiation deadline.

@@ -123,19 +123,32 @@ pub async fn from_server(ctx: &XmppContext, account: &BareJid, body: &str) {
     }
 }
 
-/// Routes again a message that a session took but never delivered (its
-/// client did not acknowledge it, XEP-0198): to the account, as if sent to
-/// the bare JID, so another resource or offline storage gets it; else
-/// its sender gets the error.
+/// Routes again a message that an ending session took but its client
+/// never acknowledged (XEP-0198): with no other resource of the account
+/// online, to offline storage; else to the account's resources, unless
+/// they have it already: a message to the bare JID went to them too, and
+/// one to this resource reached those with carbons as a copy. Whatever
+/// nobody can take is bounced to its sender.
 pub async fn hand_on(ctx: &XmppContext, message: Element) {
-    let account = message
-        .attr("to")
-        .and_then(|to| Jid::new(to).ok())
-        .as_ref()
-        .and_then(super::account_of);
-    let Some(account) = account else {
+    let Some(to) = message.attr("to").and_then(|to| Jid::new(to).ok()) else {
         return;
     };
+    let Some(account) = super::account_of(&to) else {
+        return;
+    };
+    let others: Vec<_> = ctx
+        .router
+        .sessions_of(&account)
+        .into_iter()
+        .filter(|s| !s.is_closing() && s.availability().0)
+        .collect();
+    let delivered_already = match to.try_as_full() {
+        Ok(_) => others.iter().any(|s| s.wants_carbons()),
+        Err(_) => true,
+    };
+    if !others.is_empty() && delivered_already {
+        return;
+    }
     let to = Jid::from(account.clone());
     if let Err((message, error)) = deliver(ctx, &to, &account, message).await {
         super::bounce_to_sender(ctx, &message, &error);
@@ -184,6 +197,7 @@ async fn deliver(
     let sessions = ctx.router.sessions_of(account);
     let available: Vec<_> = sessions
         .iter()
+        .filter(|s| !s.is_closing())
         .filter_map(|s| {
             let (available, priority) = s.availability();
             (available && priority >= 0).then_some((s, priority))

@@ -57,11 +57,21 @@ impl Connection {
         let (Some(previd), Some(h)) = (previd, h) else {
             return Err(ResumeFailure::Failed(sm::failed("bad-request")));
         };
+        // What keeps a login from binding keeps it from resuming: the
+        // account deleted, its client revoked or its password changed
+        // since it authenticated.
+        let router = &self.shared.xmpp.router;
+        if router
+            .cut_off(&login.user, login.client.as_ref(), login.at)
+            .is_some()
+        {
+            return Err(ResumeFailure::Failed(sm::failed("item-not-found")));
+        }
         let wait = self.shared.xmpp.config.c2s.write_timeout + HOLDER_GRACE;
         let Some(mut detached) = self
             .shared
             .resumptions
-            .take_over(previd, &login.user, wait)
+            .take_over(previd, &login.user, login.client.as_ref(), wait)
             .await
         else {
             return Err(ResumeFailure::Failed(sm::failed("item-not-found")));

@@ -4,8 +4,8 @@
 //! Whoever holds a resumable session's state, its live connection or its
 //! hibernation task, also holds its [`Resumable`]: the receiving end of
 //! takeover requests. A resuming connection finds the id here and sends a
-//! request naming the account it logged in as; the holder hands the whole
-//! session ([`Detached`]) over only to its own account. The id is forgotten when the `Resumable`
+//! request naming the account (and client) it logged in as; the holder
+//! hands the whole session ([`Detached`]) over only to its own. The id is forgotten when the `Resumable`
 //! is dropped, which happens only when the session has ended for good.
 
 use std::collections::HashMap;
@@ -16,6 +16,7 @@ use jid::BareJid;
 use tokio::sync::{Notify, oneshot};
 
 use super::StreamManagement;
+use crate::services::clients::ClientId;
 use crate::services::secrets;
 use crate::xmpp::router::{SessionHandle, SessionQueue};
 
@@ -34,15 +35,22 @@ pub struct Detached {
 pub struct Takeover {
     /// The account the resuming connection logged in as.
     user: BareJid,
+    /// The client it logged in with, when it named one (SASL2).
+    client: Option<ClientId>,
     reply: oneshot::Sender<Detached>,
 }
 
 impl Takeover {
-    /// Whether the request comes from `session`'s own account; one from
-    /// another account (which learnt the id) is dropped unanswered, and the
-    /// connection that sent it is told the id is not found.
+    /// Whether the request comes from `session`'s own account, and from
+    /// its own client when the resuming login named one; any other (which
+    /// learnt the id) is dropped unanswered, and the connection that sent
+    /// it is told the id is not found.
     pub fn is_for(&self, session: &SessionHandle) -> bool {
         session.jid.to_bare() == self.user
+            && self
+                .client
+                .as_ref()
+                .is_none_or(|client| *client == session.login.client)
     }
 
     /// Gives the session to the resuming connection; back if it gave up.
@@ -90,7 +98,13 @@ impl Resumptions {
     /// `user`, waiting at most `wait` for its holder (a live connection
     /// may be in the middle of a write). `None` when there is no such
     /// session of that account, or its holder did not answer.
-    pub async fn take_over(&self, id: &str, user: &BareJid, wait: Duration) -> Option<Detached> {
+    pub async fn take_over(
+        &self,
+        id: &str,
+        user: &BareJid,
+        client: Option<&ClientId>,
+        wait: Duration,
+    ) -> Option<Detached> {
         let slot = self
             .entries
             .lock()
@@ -106,6 +120,7 @@ impl Resumptions {
             }
             *request = Some(Box::new(Takeover {
                 user: user.clone(),
+                client: client.cloned(),
                 reply,
             }));
         }
@@ -147,7 +162,10 @@ impl Resumable {
 }
 
 impl Drop for Resumable {
+    /// The id is forgotten, and a request waiting in the slot is dropped:
+    /// its connection learns at once that there is nothing to resume.
     fn drop(&mut self) {
+        self.slot.request.lock().expect("takeover slot").take();
         self.registry
             .entries
             .lock()

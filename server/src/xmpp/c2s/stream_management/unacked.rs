@@ -1,11 +1,12 @@
 //! What becomes of the stanzas a session wrote but its client never
 //! acknowledged, once the session ends without being resumed (XEP-0198
 //! §5: "the server SHOULD treat unacknowledged stanzas ... as if they were
-//! never delivered"). Messages are routed again to the account, so another
-//! resource or offline storage gets them; a message nobody can take is
+//! never delivered"). Messages go to offline storage when the account has
+//! no other resource online, else to the other resources unless they have
+//! them already ([`message::hand_on`]); a message nobody can take is
 //! bounced to its sender with an error, as an iq that waits for an answer
-//! is. Presence is state, sent again by its owner: dropped. Copies that
-//! exist elsewhere already (carbons) are dropped too.
+//! is. Presence is state, sent again by its owner: dropped. Carbon copies
+//! are dropped too: their originals went where they were sent.
 
 use bytes::Bytes;
 use roost_xml::{Element, Limits, ns};
