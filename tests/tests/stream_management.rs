@@ -331,6 +331,7 @@ async fn a_legacy_login_resumes_and_a_live_connection_hands_its_session_over() {
     let end = tokio::time::timeout(Duration::from_secs(20), old.client.read_to_end())
         .await
         .expect("the old connection is closed");
+    assert!(end.contains("<conflict"), "told why: {end}");
     assert!(!end.contains("m2"), "{end}");
     chat(&mut bob, &alice, "m2").await;
     phone.until_body("m2").await;

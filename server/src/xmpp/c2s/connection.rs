@@ -256,6 +256,12 @@ impl Connection {
             return Next::Continue;
         }
         tracing::debug!("{}: session resumed by another connection", self.peer);
+        // Should this client still be there, it learns why the stream
+        // ends, and does not try to resume what is no longer its own.
+        self.stream_error(
+            "conflict",
+            Some("the session was resumed on another connection"),
+        );
         Next::Close
     }
 
