@@ -126,30 +126,10 @@ pub async fn revoke(client: &mut RawClient, id: &str, client_id: &str) -> String
 /// (`2026-11-21T21:38:50Z`); panics on any other shape.
 pub fn xep0082_seconds(text: &str) -> i64 {
     let bad = || panic!("not an XEP-0082 UTC time without fractions: {text:?}");
-    let b = text.as_bytes();
-    if b.len() != 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-        || b[19] != b'Z'
-    {
+    if text.len() != 20 || !text.ends_with('Z') {
         bad();
     }
-    let num =
-        |range: std::ops::Range<usize>| -> i64 { text[range].parse().unwrap_or_else(|_| bad()) };
-    let (year, month, day) = (num(0..4), num(5..7), num(8..10));
-    let (hour, minute, second) = (num(11..13), num(14..16), num(17..19));
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    days * 86_400 + hour * 3600 + minute * 60 + second
+    roost_common::time::parse_xep0082(text).map_or_else(bad, |ms| ms / 1000)
 }
 
 /// The current Unix time in seconds.
