@@ -121,11 +121,16 @@ impl StreamManagement {
     }
 
     /// The client's `<a h/>`: stanzas up to `h` (counted modulo 2³²)
-    /// arrived and are dropped.
+    /// arrived and are dropped. An `h` behind the last one (a client that
+    /// kept a stale count) changes nothing: what it acknowledged before is
+    /// gone already, and the rest is kept.
     pub fn acknowledge(&mut self, h: u32) -> Result<(), HandledCountTooHigh> {
         let Some(on) = &mut self.enabled else {
             return Ok(());
         };
+        if h != on.acked && on.acked.wrapping_sub(h) < 1 << 31 {
+            return Ok(());
+        }
         let newly = h.wrapping_sub(on.acked) as usize;
         if newly > on.unacked.len() {
             return Err(HandledCountTooHigh {
@@ -271,6 +276,20 @@ mod tests {
             Err(HandledCountTooHigh { h: 2, sent: 1 })
         );
         assert_eq!(sm.take_unacked().len(), 1);
+    }
+
+    #[test]
+    fn a_count_behind_the_last_one_changes_nothing() {
+        let mut sm = enabled();
+        for _ in 0..3 {
+            sm.sent(&b("<m/>"));
+        }
+        sm.acknowledge(2).unwrap();
+        sm.acknowledge(1).unwrap();
+        sm.resume_from(0).unwrap();
+        assert_eq!(sm.unacknowledged().count(), 1);
+        sm.acknowledge(3).unwrap();
+        assert_eq!(sm.unacknowledged().count(), 0);
     }
 
     #[test]
