@@ -175,7 +175,7 @@ impl Connection {
                     self.offline.step(&self.shared.xmpp, &session, written).await;
                     Next::Continue
                 }
-                request = takeover(&mut self.sm) => self.hand_over(request).await,
+                request = self.sm.takeover_requested() => self.hand_over(request).await,
                 _ = tokio::time::sleep_until(negotiation_deadline), if !bound => {
                     self.stream_error("connection-timeout", Some("negotiation took too long"));
                     Next::Close
@@ -597,14 +597,6 @@ async fn within<T>(
 async fn evicted(admission: &mut Option<Ticket>) {
     match admission {
         Some(ticket) => ticket.evicted().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// The next request to hand the session over; never, unless resumable.
-async fn takeover(sm: &mut StreamManagement) -> Takeover {
-    match sm.resumable_mut() {
-        Some(resumable) => resumable.requested().await,
         None => std::future::pending().await,
     }
 }

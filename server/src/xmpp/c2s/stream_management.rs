@@ -89,9 +89,14 @@ impl StreamManagement {
         Some(self.enabled.as_ref()?.resumable.as_ref()?.id())
     }
 
-    /// The resumption, to wait on for takeover requests.
-    pub fn resumable_mut(&mut self) -> Option<&mut Resumable> {
-        self.enabled.as_mut()?.resumable.as_mut()
+    /// The next request to hand the session over (whoever holds it, a
+    /// connection or its hibernation, waits on this); never, unless the
+    /// session is resumable.
+    pub async fn takeover_requested(&mut self) -> resumption::Takeover {
+        match self.enabled.as_mut().and_then(|on| on.resumable.as_mut()) {
+            Some(resumable) => resumable.requested().await,
+            None => std::future::pending().await,
+        }
     }
 
     /// The client sent a stanza.

@@ -54,7 +54,7 @@ async fn wait_for_resumption(
     let reason = loop {
         let Detached { queue, sm, .. } = &mut session;
         let woken = tokio::select! {
-            request = takeover(sm) => Woken::Takeover(request),
+            request = sm.takeover_requested() => Woken::Takeover(request),
             outbound = queue.recv() => match outbound {
                 Outbound::Stanza(bytes) => Woken::Stanza(bytes),
                 Outbound::Close(reason) => Woken::Closed(reason),
@@ -85,13 +85,6 @@ async fn wait_for_resumption(
     shared.hibernating.0.fetch_sub(1, Ordering::Relaxed);
     tracing::debug!("{}: not resumed, ending", session.session.jid);
     end(ctx, session, reason).await;
-}
-
-async fn takeover(sm: &mut super::StreamManagement) -> Takeover {
-    match sm.resumable_mut() {
-        Some(resumable) => resumable.requested().await,
-        None => std::future::pending().await,
-    }
 }
 
 /// Ends a session with stream management for good: it takes nothing
