@@ -193,6 +193,7 @@ trap 'echo "run-xmpp: command failed (status $?) at line $LINENO: $BASH_COMMAND"
   echo "pinning: servers on core $SERVER_CPU at nice $SERVER_NICE, load generator on core $LOADGEN_CPU at nice $NICE"
   echo "ports: prosody c2s $PROSODY_C2S_PORT, ejabberd c2s $EJABBERD_C2S_PORT, roost c2s $ROOST_C2S_PORT (all 127.0.0.1)"
   echo "sessions enable (XMPP_ENABLE, loadgen --enable): '${XMPP_ENABLE:-}'"
+  [ -z "${ROOST_EXTRA_TOML:-}" ] || echo "roostd config additions (ROOST_EXTRA_TOML): $(printf '%s' "$ROOST_EXTRA_TOML" | tr '\n' ' ')"
   if [ -n "$PHONE" ]; then
     echo "PHONE=1 (issue 13 phone profile): prosody/ejabberd = the shared configs plus MAM for every account, stream management, carbons (bench/phone/make-harness.sh; dirs under $PHONE_RUN_ROOT); roostd = roost.toml.in with its defaults (archive on, default always; carbons; stream management), data $ROOST_XMPP_DATA_DIR"
     want prosody && echo "prosody phone additions: $(grep -E '"mam"|default_archive_policy|archive_expires_after|smacks_hibernation_time' "$SRV_SCRIPTS/prosody/prosody.cfg.lua.in" | sed 's/^[[:space:]]*//' | tr '\n' ' ')"

@@ -43,6 +43,11 @@ if [ -n "${ROOST_METRICS_BIND:-}" ]; then
   fi
   printf '\n[metrics]\n# ROOST_METRICS_BIND (start-roost.sh)\nbind = ["%s"]\n' "$ROOST_METRICS_BIND" >> "$ROOST_RUN_DIR/roost.toml"
 fi
+# ROOST_EXTRA_TOML: TOML appended to the config (whole tables), for a variant
+# run, e.g. ROOST_EXTRA_TOML=$'[archive]\nenabled = false'.
+if [ -n "${ROOST_EXTRA_TOML:-}" ]; then
+  printf '\n# ROOST_EXTRA_TOML (start-roost.sh)\n%s\n' "$ROOST_EXTRA_TOML" >> "$ROOST_RUN_DIR/roost.toml"
+fi
 "$ROOSTD" --config "$ROOST_RUN_DIR/roost.toml" --check-config >/dev/null 2>"$ROOST_RUN_DIR/check-config.log" || {
   echo "start-roost: roostd --check-config rejected $ROOST_RUN_DIR/roost.toml:" >&2; cat "$ROOST_RUN_DIR/check-config.log" >&2; exit 1; }
 ulimit -n "$(ulimit -Hn)"

@@ -2,12 +2,13 @@
 //! message in its sender's archive and in its recipient's, read back a
 //! page at a time by the account's clients.
 //!
-//! Routing never waits for the database: the recipient's copy gets its
-//! stanza id (XEP-0359) in memory, and both copies go to a bounded queue
-//! that one writer task empties a batch per storage job ([`writer`]);
-//! a full queue makes the sending connection wait. A query, a size or a
-//! purge first lets the writer commit what was queued before it, so what
-//! a client was delivered is what it finds.
+//! Routing never waits for the database: each copy's id, also the
+//! recipient's stanza id (XEP-0359), is made in memory ([`ids`]), and
+//! both copies go to a bounded queue that one writer task empties a batch
+//! per storage job ([`writer`]); a full queue makes the sending connection
+//! wait. A query, a size or a purge first lets the writer commit what was
+//! queued (or is on its way) before it, so what a client was delivered is
+//! what it finds.
 //!
 //! Bounds: a message larger than `max_message_bytes` is not archived;
 //! each account keeps at most `max_messages_per_account` messages and
@@ -16,6 +17,7 @@
 //! a page holds at most [`MAX_PAGE`] messages and [`PAGE_BYTES`] bytes;
 //! preferences name at most [`prefs::MAX_PREFS_JIDS`] JIDs per list.
 
+mod ids;
 mod prefs;
 mod store;
 #[cfg(test)]
@@ -28,13 +30,14 @@ use std::time::Duration;
 use jid::BareJid;
 use roost_common::admin::{ArchivePurgeInfo, ArchiveSizeInfo};
 use roost_common::config::{ArchiveConfig, Config};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use super::audit::{self, Actor, Audit, AuditAction, Entry};
 use super::events::{AccountEvent, Events};
 use super::{Hosts, ServiceError};
 use crate::storage::Db;
 
+pub use ids::{ArchiveId, Reservation};
 pub use prefs::{MAX_PREFS_JIDS, Prefs};
 
 /// Messages in a page when the client does not say (Prosody's default).
@@ -53,10 +56,8 @@ pub struct NewMessage {
     pub owner: BareJid,
     /// The other party's bare JID (or the host's, for the server).
     pub with: BareJid,
-    /// The XEP-0359 id, also the id results and paging use.
-    pub stanza_id: String,
-    /// When it was routed, Unix ms.
-    pub stamp_ms: i64,
+    /// From [`Archive::reserve`]; also when it was routed.
+    pub id: ArchiveId,
     /// The message as routed, with its namespace declared.
     pub stanza: Arc<str>,
 }
@@ -137,9 +138,11 @@ pub struct Archive {
     hosts: Hosts,
     config: Arc<Config>,
     audit: Audit,
-    writes: mpsc::Sender<Write>,
-    /// The bytes of stanzas waiting for the writer ([`writer::QUEUE_BYTES`]).
+    writes: mpsc::UnboundedSender<Write>,
+    /// What waits for the writer ([`writer::QUEUE_BYTES`]).
     queued_bytes: Arc<Semaphore>,
+    /// Made on first use, after the newest row.
+    ids: Arc<OnceCell<Arc<ids::Ids>>>,
     prefs: Arc<prefs::PrefsCache>,
 }
 
@@ -153,7 +156,7 @@ impl Archive {
         audit: Audit,
         events: &Events,
     ) -> Archive {
-        let (writes, queue) = mpsc::channel(writer::QUEUE_MESSAGES);
+        let (writes, queue) = mpsc::unbounded_channel();
         tokio::spawn(writer::run(db.clone(), config.archive.clone(), queue));
         let prefs = Arc::new(prefs::PrefsCache::new(config.archive.default));
         let mut deletions = events.subscribe();
@@ -168,6 +171,7 @@ impl Archive {
         Archive {
             prefs,
             queued_bytes: Arc::new(Semaphore::new(writer::QUEUE_BYTES)),
+            ids: Arc::new(OnceCell::new()),
             db,
             hosts,
             config,
@@ -206,30 +210,39 @@ impl Archive {
         }
     }
 
-    /// Queues `message` for the writer; waits while the queue is full (in
-    /// messages or in bytes).
+    /// A new id for a message routed at `stamp_ms`: keep the reservation
+    /// until the message is appended (or not archived after all).
+    pub async fn reserve(&self, stamp_ms: i64) -> Result<Reservation, ServiceError> {
+        let ids = self
+            .ids
+            .get_or_try_init(|| async {
+                self.db.call(store::last_row).await.map(ids::Ids::after)
+            })
+            .await?;
+        Ok(ids.reserve(stamp_ms))
+    }
+
+    /// Queues `message` for the writer; waits while the queue is full.
     pub async fn append(&self, message: NewMessage) {
-        let bytes = message.stanza.len().clamp(1, writer::QUEUE_BYTES);
         let permit = self
             .queued_bytes
             .clone()
-            .acquire_many_owned(u32::try_from(bytes).unwrap_or(u32::MAX))
+            .acquire_many_owned(writer::queue_cost(&message))
             .await
             .expect("the queue's semaphore is never closed");
-        if self
-            .writes
-            .send(Write::Message(message, permit))
-            .await
-            .is_err()
-        {
+        if self.writes.send(Write::Message(message, permit)).is_err() {
             tracing::warn!("the archive writer has stopped; a message was not archived");
         }
     }
 
-    /// Waits until every message queued so far is committed (or failed).
+    /// Waits until every message queued so far, or on its way to the
+    /// queue with an id already made, is committed (or failed).
     pub async fn flush(&self) {
+        if let Some(ids) = self.ids.get() {
+            ids.settled().await;
+        }
         let (done, committed) = oneshot::channel();
-        if self.writes.send(Write::Flush(done)).await.is_ok() {
+        if self.writes.send(Write::Flush(done)).is_ok() {
             let _ = committed.await;
         }
     }
@@ -356,30 +369,6 @@ impl Archive {
         }
         Ok(total)
     }
-}
-
-/// A fresh stanza id, made in memory so that delivery never waits for the
-/// database: 16 URL-safe characters, the time in ms (8 characters of an
-/// alphabet in ASCII order, so later ids sort after earlier ones) then 48
-/// random bits. Ids that grow with time are written at the end of the
-/// unique index instead of all over it: about three times the rows per
-/// second of fully random ids (`archive_insert_speed` in the tests).
-pub fn new_stanza_id() -> String {
-    stanza_id_at(super::now_ms())
-}
-
-/// The 64 URL-safe characters in ASCII order.
-const SORTED_ALPHABET: &[u8; 64] =
-    b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
-
-fn stanza_id_at(unix_ms: i64) -> String {
-    let time = u64::try_from(unix_ms).unwrap_or(0);
-    let mut id: String = (0..8)
-        .rev()
-        .map(|digit| SORTED_ALPHABET[((time >> (6 * digit)) & 63) as usize] as char)
-        .collect();
-    id.push_str(&super::secrets::random_id(6));
-    id
 }
 
 fn parts(user: &BareJid) -> (String, String) {

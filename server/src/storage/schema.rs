@@ -252,6 +252,21 @@ const MIGRATIONS: &[M<'static>] = &[
         FOREIGN KEY (host, username) REFERENCES accounts (host, username) ON DELETE CASCADE
     ) STRICT, WITHOUT ROWID;",
     ),
+    // Archive ids are made from the time and are the rows' own ids
+    // (services/archive/ids.rs), so they follow time rather than the order
+    // rows are written in: new rows leave `stanza_id` empty, and only the
+    // rows written before keep an index of their string ids. An index
+    // ends with the row id and is ordered by it, so `id` need not be one
+    // of its columns (where it would be stored twice, in 8 bytes each).
+    M::up(
+        "DROP INDEX archive_by_stanza_id;
+    CREATE UNIQUE INDEX archive_by_legacy_stanza_id ON archive (owner, stanza_id)
+        WHERE stanza_id <> '';
+    DROP INDEX archive_by_owner;
+    CREATE INDEX archive_by_owner ON archive (owner);
+    DROP INDEX archive_by_with;
+    CREATE INDEX archive_by_with ON archive (owner, with_jid);",
+    ),
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {

@@ -2,7 +2,11 @@
 //! (`INDEXED BY`, so the planner cannot choose a scan): a page costs the
 //! same at the start and at the end of a large archive. Times become ids
 //! by a binary search over ids, since ids and stamps grow together. Rows
-//! name their owner by its number in `archive_owners`.
+//! name their owner by its number in `archive_owners`. A row's id is its
+//! stanza id ([`ArchiveId`]); rows written before ids were made so keep
+//! their stanza id in a column, found by a partial index
+//! (`archive_by_legacy_stanza_id`) that newer rows, with an empty one,
+//! cost nothing in.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,19 +14,25 @@ use std::sync::Arc;
 use roost_common::admin::ArchiveSizeInfo;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use tokio::sync::OwnedSemaphorePermit;
 
-use super::{Before, Item, Page, Query};
+use super::{ArchiveId, Before, Item, Page, Query};
 use crate::services::ServiceError;
 
 /// One row for the writer.
 pub(super) struct Pending {
+    pub id: ArchiveId,
     pub host: String,
     pub username: String,
     pub with: String,
-    pub stanza_id: String,
-    pub stamp_ms: i64,
     pub stanza: Arc<str>,
+    /// Its share of the writer's queue, given back once the row is written.
+    pub queued: OwnedSemaphorePermit,
 }
+
+/// Rows whose shares of the queue are given back together: waking the
+/// waiting senders for each row would cost more than writing it.
+const RELEASE_EVERY: usize = 512;
 
 /// What one account may keep.
 #[derive(Debug, Clone, Copy)]
@@ -31,26 +41,32 @@ pub(super) struct Bounds {
     pub bytes: i64,
 }
 
-/// Writes `batch`; rows of accounts that do not exist (any more) are
-/// skipped. Then each account past its bounds loses its oldest messages.
+/// Writes `batch`, giving the rows' shares of the queue back as they are
+/// written; rows of accounts that do not exist (any more) are skipped.
+/// Then each account past its bounds loses its oldest messages.
 pub(super) fn insert_batch(
     c: &Connection,
-    batch: &[Pending],
+    batch: Vec<Pending>,
     bounds: Bounds,
 ) -> Result<(), ServiceError> {
     let mut insert = c.prepare_cached(
-        "INSERT OR IGNORE INTO archive (owner, stanza_id, with_jid, stamp, bytes, stanza)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT OR IGNORE INTO archive (id, owner, stanza_id, with_jid, stamp, bytes, stanza)
+         VALUES (?1, ?2, '', ?3, ?4, ?5, ?6)",
     )?;
     // Per account: its owner number and what this batch added; none when
     // the account does not exist.
-    let mut owners: HashMap<(&str, &str), Option<Added>> = HashMap::new();
+    let mut owners: HashMap<(String, String), Option<Added>> = HashMap::new();
+    let mut written = Vec::with_capacity(RELEASE_EVERY);
     for row in batch {
-        let key = (row.host.as_str(), row.username.as_str());
+        if written.len() == RELEASE_EVERY {
+            written.clear();
+        }
+        written.push(row.queued);
+        let key = (row.host, row.username);
         let added = match owners.get_mut(&key) {
             Some(added) => added,
             None => {
-                let owner = owner_for_writing(c, &row.host, &row.username)?;
+                let owner = owner_for_writing(c, &key.0, &key.1)?;
                 owners.entry(key).or_insert(owner.map(|owner| Added {
                     owner,
                     messages: 0,
@@ -63,10 +79,10 @@ pub(super) fn insert_batch(
         };
         let size = i64::try_from(row.stanza.len()).unwrap_or(i64::MAX);
         let inserted = insert.execute(params![
+            row.id.row(),
             added.owner,
-            row.stanza_id,
             row.with,
-            row.stamp_ms,
+            row.id.stamp_ms(),
             size,
             &*row.stanza
         ])?;
@@ -90,7 +106,7 @@ pub(super) fn insert_batch(
                 Ok((r.get(0)?, r.get(1)?))
             })?;
         if kept > bounds.messages || kept_bytes > bounds.bytes {
-            trim(c, (host, username, added.owner), kept, kept_bytes, bounds)?;
+            trim(c, (&host, &username, added.owner), kept, kept_bytes, bounds)?;
         }
     }
     Ok(())
@@ -103,14 +119,11 @@ struct Added {
     bytes: i64,
 }
 
-/// The stamp of the newest row, Unix ms (0 for an empty archive).
-pub(super) fn last_stamp(c: &Connection) -> Result<i64, ServiceError> {
-    Ok(
-        c.prepare_cached("SELECT stamp FROM archive ORDER BY id DESC LIMIT 1")?
-            .query_row([], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0),
-    )
+/// The id of the newest row (0 for an empty archive).
+pub(super) fn last_row(c: &Connection) -> Result<i64, ServiceError> {
+    Ok(c.prepare_cached("SELECT max(id) FROM archive")?
+        .query_row([], |r| r.get::<_, Option<i64>>(0))?
+        .unwrap_or(0))
 }
 
 /// The owner number of an existing account, made on its first message;
@@ -337,15 +350,22 @@ pub(super) fn in_roster(
     .exists(params![host, username, contact])?)
 }
 
-/// The row id of an archived message, by its stanza id.
+/// The row id of one of `owner`'s messages, by its stanza id.
 fn id_of(c: &Connection, owner: Option<i64>, stanza_id: &str) -> Result<i64, ServiceError> {
-    c.prepare_cached(
-        "SELECT id FROM archive INDEXED BY archive_by_stanza_id
-         WHERE owner = ?1 AND stanza_id = ?2",
-    )?
-    .query_row(params![owner, stanza_id], |r| r.get(0))
-    .optional()?
-    .ok_or(ServiceError::NotFound("archived message"))
+    let found = match ArchiveId::parse(stanza_id) {
+        Some(id) => c
+            .prepare_cached("SELECT id FROM archive WHERE id = ?1 AND owner = ?2")?
+            .query_row(params![id.row(), owner], |r| r.get(0))
+            .optional()?,
+        None => c
+            .prepare_cached(
+                "SELECT id FROM archive INDEXED BY archive_by_legacy_stanza_id
+                 WHERE owner = ?1 AND stanza_id = ?2 AND stanza_id <> ''",
+            )?
+            .query_row(params![owner, stanza_id], |r| r.get(0))
+            .optional()?,
+    };
+    found.ok_or(ServiceError::NotFound("archived message"))
 }
 
 /// One page of an account's archive (XEP-0313 §4 with XEP-0059 paging):
@@ -405,17 +425,24 @@ pub(super) fn page(
     let backwards = query.before.is_some();
     let mut values: Vec<Value> = vec![owner.into(), above.into(), below.into()];
     let (index, mut filter) = if !query.ids.is_empty() {
-        let marks = vec!["?"; query.ids.len()].join(", ");
-        values.extend(query.ids.iter().map(|id| Value::from(id.clone())));
-        (
-            "archive_by_stanza_id",
-            format!(" AND stanza_id IN ({marks})"),
-        )
+        // Ids that name none of the owner's messages match nothing.
+        let mut rows = Vec::with_capacity(query.ids.len());
+        for id in &query.ids {
+            match id_of(c, owner, id) {
+                Ok(row) => rows.push(Value::from(row)),
+                Err(ServiceError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let marks = vec!["?"; rows.len()].join(", ");
+        values.extend(rows);
+        // Looked up by row id, not walked to in an index.
+        ("", format!(" AND id IN ({marks})"))
     } else if let Some(with) = &query.with {
         values.push(with.clone().into());
-        ("archive_by_with", " AND with_jid = ?".to_owned())
+        (" INDEXED BY archive_by_with", " AND with_jid = ?".to_owned())
     } else {
-        ("archive_by_owner", String::new())
+        (" INDEXED BY archive_by_owner", String::new())
     };
     if !query.ids.is_empty()
         && let Some(with) = &query.with
@@ -426,7 +453,7 @@ pub(super) fn page(
     let order = if backwards { "DESC" } else { "ASC" };
     values.push(i64::try_from(query.max + 1).unwrap_or(i64::MAX).into());
     let sql = format!(
-        "SELECT stanza_id, stamp, stanza FROM archive INDEXED BY {index}
+        "SELECT id, stanza_id, stamp, stanza FROM archive{index}
          WHERE owner = ? AND id > ? AND id < ?{filter}
          ORDER BY id {order} LIMIT ?"
     );
@@ -440,11 +467,15 @@ pub(super) fn page(
             complete = false;
             break;
         }
-        let stanza: String = row.get(2)?;
+        let stanza: String = row.get(3)?;
         bytes += stanza.len();
+        let legacy_id: String = row.get(1)?;
         items.push(Item {
-            stanza_id: row.get(0)?,
-            stamp_ms: row.get(1)?,
+            stanza_id: match legacy_id.is_empty() {
+                true => ArchiveId::from_row(row.get(0)?).to_string(),
+                false => legacy_id,
+            },
+            stamp_ms: row.get(2)?,
             stanza,
         });
     }

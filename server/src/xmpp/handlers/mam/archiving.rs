@@ -12,7 +12,7 @@ use jid::BareJid;
 use roost_xml::{Element, ns};
 
 use super::STANZA_IDS;
-use crate::services::archive::{NewMessage, new_stanza_id};
+use crate::services::archive::{NewMessage, Reservation};
 use crate::xmpp::handlers::XmppContext;
 
 /// Whether a message is worth archiving, before anyone's preferences:
@@ -50,17 +50,20 @@ pub fn eligible(message: &Element) -> bool {
 const EXPLICIT_ENCRYPTION: &str = "urn:xmpp:eme:0";
 const JINGLE_MESSAGES: [&str; 2] = ["urn:xmpp:jingle-message:0", "urn:xmpp:jingle-message:1"];
 
-/// The archive copies of one routed message, waiting for its delivery.
+/// The archive copies of one routed message, waiting for its delivery;
+/// their ids stay in flight until then (dropped uncommitted, they were
+/// never archived).
 pub struct Archiving {
-    copies: Vec<NewMessage>,
+    copies: Vec<(NewMessage, Reservation)>,
 }
 
 impl Archiving {
     /// Hands the copies to the archive: call once the message was
     /// delivered or stored offline. Waits while the writer's queue is full.
     pub async fn commit(self, ctx: &XmppContext) {
-        for copy in self.copies {
+        for (copy, reservation) in self.copies {
             ctx.services.archive.append(copy).await;
+            drop(reservation);
             ctx.services.metrics.archive_message();
         }
     }
@@ -101,30 +104,42 @@ pub async fn prepare(
         .expect("serialised XML is UTF-8")
         .into();
     let stamp_ms = crate::services::now_ms();
+    let reserve = || async {
+        archive
+            .reserve(stamp_ms)
+            .await
+            .inspect_err(|e| tracing::warn!("no archive id could be made: {e}"))
+            .ok()
+    };
     let mut copies = Vec::with_capacity(2);
     if let Some(sender) = sender.filter(|_| sender_keeps) {
-        copies.push(NewMessage {
-            owner: sender.clone(),
-            with: recipient.clone(),
-            stanza_id: new_stanza_id(),
-            stamp_ms,
-            stanza: stanza.clone(),
-        });
+        let reservation = reserve().await?;
+        copies.push((
+            NewMessage {
+                owner: sender.clone(),
+                with: recipient.clone(),
+                id: reservation.id(),
+                stanza: stanza.clone(),
+            },
+            reservation,
+        ));
     }
     if recipient_keeps {
-        let stanza_id = new_stanza_id();
+        let reservation = reserve().await?;
         message.push_child(
             Element::new("stanza-id", STANZA_IDS)
-                .with_attr("id", stanza_id.as_str())
+                .with_attr("id", reservation.id().to_string())
                 .with_attr("by", recipient.to_string()),
         );
-        copies.push(NewMessage {
-            owner: recipient.clone(),
-            with: sender.cloned().unwrap_or(server),
-            stanza_id,
-            stamp_ms,
-            stanza,
-        });
+        copies.push((
+            NewMessage {
+                owner: recipient.clone(),
+                with: sender.cloned().unwrap_or(server),
+                id: reservation.id(),
+                stanza,
+            },
+            reservation,
+        ));
     }
     Some(Archiving { copies })
 }
