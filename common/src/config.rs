@@ -274,6 +274,9 @@ pub struct AppConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
     pub synchronous: Synchronous,
+    /// Nice steps the threads serving connections run below the storage
+    /// thread, so that accepted writes drain before more is read (0 to 19).
+    pub priority: u8,
 }
 
 /// What one account (or one of its sessions) may cost: each bound is
@@ -533,6 +536,7 @@ impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             synchronous: Synchronous::Normal,
+            priority: 3,
         }
     }
 }
@@ -696,6 +700,12 @@ impl Config {
                     ));
                 }
             }
+        }
+        if config.storage.priority > 19 {
+            return Err((
+                line_of_key(text, "priority"),
+                "storage.priority: at most 19 (nice steps)".into(),
+            ));
         }
         if config.registration.min_password_length > 1024 {
             return Err((
@@ -1057,6 +1067,8 @@ mod tests {
             ("admins = [\"nobody\"]", "user@host"),
             ("admins = [\"a@elsewhere.test\"]", "configured host"),
             ("[registration]\nmin_password_length = 5000", "1024"),
+            ("[storage]\npriority = 20", "storage.priority: at most 19"),
+            ("[storage]\npriority = -1", "u8"),
             ("[invites]\nallow_user_invites = \"yes\"", "bool"),
             ("[limits]\nroster_items = 0", "limits.roster_items"),
             ("[limits]\noffline_bytes = -1", "u64"),

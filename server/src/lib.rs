@@ -10,6 +10,7 @@ mod lock;
 pub mod logging;
 pub mod metrics;
 mod open_files;
+pub mod priority;
 pub mod reload;
 pub mod services;
 pub mod storage;

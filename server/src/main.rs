@@ -21,8 +21,12 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let log = roost_server::logging::init(config.log_level, config.log_format);
+    // The storage thread, started by `run` on this thread, keeps the
+    // process's priority; the runtime's threads give way to it.
+    let steps = config.storage.priority;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .on_thread_start(move || roost_server::priority::lower_this_thread(steps))
         .build()
     {
         Ok(rt) => rt,
