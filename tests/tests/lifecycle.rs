@@ -109,3 +109,46 @@ fn a_stale_socket_is_replaced_and_a_live_one_refused() {
             .contains(key.split_once('/').unwrap().0)
     );
 }
+
+/// Each thread of process `pid` by name, with its nice value (from
+/// `/proc/PID/task/TID/stat`: the name in parentheses, nice the 17th field
+/// after it).
+fn thread_nices(pid: u32) -> Vec<(String, i32)> {
+    let mut threads = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).expect("/proc tasks") {
+        let stat = std::fs::read_to_string(task.unwrap().path().join("stat")).unwrap();
+        let (name, rest) = stat
+            .split_once(" (")
+            .and_then(|(_, rest)| rest.rsplit_once(") "))
+            .expect("a stat line");
+        let nice = rest.split(' ').nth(16).and_then(|n| n.parse().ok()).unwrap();
+        threads.push((name.to_owned(), nice));
+    }
+    threads
+}
+
+#[test]
+fn the_runtime_threads_give_way_to_the_storage_thread() {
+    let nice_of = |threads: &[(String, i32)], name: &str| -> Vec<i32> {
+        threads
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, nice)| *nice)
+            .collect()
+    };
+    for (config, steps) in [("", 3), ("[storage]\npriority = 0\n", 0)] {
+        let mut server = Server::start_with(config);
+        let threads = thread_nices(server.pid());
+        let storage = nice_of(&threads, "roost-storage");
+        let main = nice_of(&threads, "roostd");
+        let workers = nice_of(&threads, "tokio-rt-worker");
+        assert_eq!(storage.len(), 1, "{threads:?}");
+        assert_eq!(storage, main, "the storage thread keeps roostd's priority");
+        assert!(!workers.is_empty(), "{threads:?}");
+        for nice in workers {
+            assert_eq!(nice, (storage[0] + steps).min(19), "{config:?}: {threads:?}");
+        }
+        let (status, log) = server.terminate();
+        assert!(status.success(), "{status:?}\n{log}");
+    }
+}

@@ -52,6 +52,11 @@ impl ArchiveId {
         self.0
     }
 
+    /// The first id of the millisecond `stamp_ms`.
+    pub fn first_of(stamp_ms: i64) -> ArchiveId {
+        ArchiveId(stamp_ms.clamp(0, MAX_STAMP_MS) << SEQUENCE_BITS)
+    }
+
     /// When it was archived, Unix ms.
     pub fn stamp_ms(self) -> i64 {
         self.0 >> SEQUENCE_BITS
@@ -116,7 +121,7 @@ impl Ids {
     /// archived after all).
     pub fn reserve(self: &Arc<Ids>, stamp_ms: i64) -> Reservation {
         let start = rand::rng().random_range(0..1i64 << (SEQUENCE_BITS - 1));
-        let floor = (stamp_ms.clamp(0, MAX_STAMP_MS) << SEQUENCE_BITS) | start;
+        let floor = ArchiveId::first_of(stamp_ms).0 | start;
         let mut state = self.state.lock().expect("never poisoned");
         let id = state.last.saturating_add(1).max(floor);
         state.last = id;

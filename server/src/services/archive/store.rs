@@ -119,11 +119,18 @@ struct Added {
     bytes: i64,
 }
 
-/// The id of the newest row (0 for an empty archive).
+/// What new ids must come after: the newest row's id, or the id its
+/// stamp would have when that is larger (a row written before ids were
+/// made from the time), so that stamps never decrease with ids even if
+/// the clock went back (0 for an empty archive).
 pub(super) fn last_row(c: &Connection) -> Result<i64, ServiceError> {
-    Ok(c.prepare_cached("SELECT max(id) FROM archive")?
-        .query_row([], |r| r.get::<_, Option<i64>>(0))?
-        .unwrap_or(0))
+    let newest: Option<(i64, i64)> = c
+        .prepare_cached("SELECT id, stamp FROM archive ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(newest.map_or(0, |(id, stamp_ms)| {
+        id.max(ArchiveId::first_of(stamp_ms).row())
+    }))
 }
 
 /// The owner number of an existing account, made on its first message;

@@ -785,3 +785,32 @@ async fn a_time_is_found_among_ids_with_gaps_and_repeated_stamps() {
         .unwrap();
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
+
+/// After an upgrade, new ids follow the rows written before ids were made
+/// from the time, in time too, even with the clock gone back.
+#[tokio::test]
+async fn new_ids_follow_rows_of_the_earlier_kind() {
+    let f = fixture(|_| {}).await;
+    f.db.call(|c| -> Result<(), ServiceError> {
+        c.execute_batch(
+            "INSERT INTO archive_owners (owner, host, username) VALUES (1, 'x.test', 'alice');
+             INSERT INTO archive (id, owner, stanza_id, with_jid, stamp, bytes, stanza)
+             VALUES (41, 1, 'earlier-kind-id1', 'bob@x.test', 1700000005000, 1, 'x');",
+        )?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let now = message(&f.archive, &f.alice, &f.bob, "now", T0).await;
+    assert_eq!(now.id.stamp_ms(), T0 + 5000, "not before the newest row");
+    f.archive.append(now).await;
+    let page = f
+        .archive
+        .query(&f.alice, query(50), PAGE_BYTES)
+        .await
+        .unwrap();
+    assert_eq!(page.items[0].stanza_id, "earlier-kind-id1");
+    assert_eq!(ids(&page)[1], "now");
+    let stamps: Vec<i64> = page.items.iter().map(|i| i.stamp_ms).collect();
+    assert_eq!(stamps, [T0 + 5000, T0 + 5000]);
+}
