@@ -121,7 +121,11 @@ fn thread_nices(pid: u32) -> Vec<(String, i32)> {
             .split_once(" (")
             .and_then(|(_, rest)| rest.rsplit_once(") "))
             .expect("a stat line");
-        let nice = rest.split(' ').nth(16).and_then(|n| n.parse().ok()).unwrap();
+        let nice = rest
+            .split(' ')
+            .nth(16)
+            .and_then(|n| n.parse().ok())
+            .unwrap();
         threads.push((name.to_owned(), nice));
     }
     threads
@@ -146,7 +150,11 @@ fn the_runtime_threads_give_way_to_the_storage_thread() {
         assert_eq!(storage, main, "the storage thread keeps roostd's priority");
         assert!(!workers.is_empty(), "{threads:?}");
         for nice in workers {
-            assert_eq!(nice, (storage[0] + steps).min(19), "{config:?}: {threads:?}");
+            assert_eq!(
+                nice,
+                (storage[0] + steps).min(19),
+                "{config:?}: {threads:?}"
+            );
         }
         let (status, log) = server.terminate();
         assert!(status.success(), "{status:?}\n{log}");

@@ -215,9 +215,7 @@ impl Archive {
     pub async fn reserve(&self, stamp_ms: i64) -> Result<Reservation, ServiceError> {
         let ids = self
             .ids
-            .get_or_try_init(|| async {
-                self.db.call(store::last_row).await.map(ids::Ids::after)
-            })
+            .get_or_try_init(|| async { self.db.call(store::last_row).await.map(ids::Ids::after) })
             .await?;
         Ok(ids.reserve(stamp_ms))
     }

@@ -447,7 +447,10 @@ pub(super) fn page(
         ("", format!(" AND id IN ({marks})"))
     } else if let Some(with) = &query.with {
         values.push(with.clone().into());
-        (" INDEXED BY archive_by_with", " AND with_jid = ?".to_owned())
+        (
+            " INDEXED BY archive_by_with",
+            " AND with_jid = ?".to_owned(),
+        )
     } else {
         (" INDEXED BY archive_by_owner", String::new())
     };

@@ -88,7 +88,9 @@ fn ids(page: &Page) -> Vec<String> {
         .iter()
         .map(|i| {
             let body = i.stanza.split_once("<body>").map_or("", |(_, rest)| rest);
-            body.split_once("</body>").map_or("", |(name, _)| name).to_owned()
+            body.split_once("</body>")
+                .map_or("", |(name, _)| name)
+                .to_owned()
         })
         .collect()
 }
@@ -685,7 +687,10 @@ async fn a_page_costs_the_same_deep_into_a_large_archive() {
             let mut plans = Vec::new();
             for (index, filter) in [
                 (" INDEXED BY archive_by_owner", ""),
-                (" INDEXED BY archive_by_with", " AND with_jid = 'bob@x.test'"),
+                (
+                    " INDEXED BY archive_by_with",
+                    " AND with_jid = 'bob@x.test'",
+                ),
                 ("", " AND id IN (12, 13)"),
             ] {
                 let sql = format!(
@@ -723,9 +728,8 @@ async fn a_page_costs_the_same_deep_into_a_large_archive() {
         )
         .await
         .unwrap();
-    let stanza_ids = |page: &Page| -> Vec<String> {
-        page.items.iter().map(|i| i.stanza_id.clone()).collect()
-    };
+    let stanza_ids =
+        |page: &Page| -> Vec<String> { page.items.iter().map(|i| i.stanza_id.clone()).collect() };
     assert_eq!(stanza_ids(&deep), names(19901..19951));
     // A message archived now follows them.
     let now = message(&f.archive, &f.alice, &f.bob, "now", T0 + 30_000).await;
