@@ -23,10 +23,10 @@ fn main() -> ExitCode {
     let log = roost_server::logging::init(config.log_level, config.log_format);
     // The storage thread, started by `run` on this thread, keeps the
     // process's priority; the runtime's threads give way to it.
-    let steps = config.storage.priority;
+    let give_way = roost_server::priority::GiveWay::below_this_thread(config.storage.priority);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .on_thread_start(move || roost_server::priority::lower_this_thread(steps))
+        .on_thread_start(move || give_way.apply())
         .build()
     {
         Ok(rt) => rt,

@@ -5,8 +5,9 @@
 //! An id is the time in ms shifted left by [`SEQUENCE_BITS`], plus a
 //! sequence that starts at a random point each millisecond (so an id
 //! does not tell how many messages the server archived before it). Ids
-//! never repeat and never decrease, even across a restart or a clock that
-//! goes back: the table is written at its end, a time range is a range of
+//! never decrease, and never repeat while their rows exist, even across a
+//! restart or a clock that goes back: rows go to the end of the table, a
+//! time range is a range of
 //! ids, and an id finds its row with no index of its own (a unique index
 //! of string ids cost a fifth of the archive's write speed). Clients see
 //! 11 URL-safe characters; guessing one gives nothing, as a query only
@@ -14,7 +15,9 @@
 //!
 //! Ids of messages on their way to the writer are "in flight": a query
 //! first waits for those made before it ([`Ids::settled`]), so that no
-//! message lands behind a page a client was already given.
+//! message lands behind a page a client was already given. Whoever's they
+//! are: a query may wait for other accounts' messages (at most a few
+//! seconds, when their senders wait for room in the writer's queue).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -25,7 +28,8 @@ use std::time::Duration;
 use rand::Rng;
 use tokio::sync::Notify;
 
-/// Bits of an id below its time in ms: a million ids per millisecond.
+/// Bits of an id below its time in ms: at least half a million ids per
+/// millisecond (the sequence starts in the lower half).
 pub const SEQUENCE_BITS: u32 = 20;
 /// The latest time an id can carry (the year 2248).
 const MAX_STAMP_MS: i64 = (1 << (63 - SEQUENCE_BITS)) - 1;
@@ -133,12 +137,14 @@ impl Ids {
     }
 
     fn release(&self, id: ArchiveId) {
-        self.state
-            .lock()
-            .expect("never poisoned")
-            .in_flight
-            .remove(&id.0);
-        if self.waiting.load(Ordering::Acquire) > 0 {
+        let oldest = {
+            let mut state = self.state.lock().expect("never poisoned");
+            let oldest = state.in_flight.first() == Some(&id.0);
+            state.in_flight.remove(&id.0);
+            oldest
+        };
+        // Queries wait for the oldest id in flight to move on.
+        if oldest && self.waiting.load(Ordering::Acquire) > 0 {
             self.released.notify_waiters();
         }
     }
@@ -147,7 +153,7 @@ impl Ids {
     /// [`SETTLE_WAIT`]).
     pub async fn settled(&self) {
         let fence = self.state.lock().expect("never poisoned").last;
-        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let _waiting = Waiting::new(&self.waiting);
         let _ = tokio::time::timeout(SETTLE_WAIT, async {
             loop {
                 let released = self.released.notified();
@@ -167,7 +173,23 @@ impl Ids {
             }
         })
         .await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// One query counted in [`Ids::waiting`] while it waits, also when it is
+/// dropped mid-wait (its session ended).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Waiting<'a> {
+        count.fetch_add(1, Ordering::AcqRel);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -261,5 +283,21 @@ mod tests {
             .await
             .expect("released")
             .unwrap();
+        assert_eq!(ids.waiting.load(Ordering::Acquire), 0);
+    }
+
+    #[tokio::test]
+    async fn a_query_given_up_mid_wait_is_no_longer_counted() {
+        let ids = Ids::after(0);
+        let _in_flight = ids.reserve(T0);
+        let waiter = {
+            let ids = ids.clone();
+            tokio::spawn(async move { ids.settled().await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(ids.waiting.load(Ordering::Acquire), 1);
+        waiter.abort();
+        let _ = waiter.await;
+        assert_eq!(ids.waiting.load(Ordering::Acquire), 0);
     }
 }

@@ -1,5 +1,6 @@
 //! The archive's SQL. Every read of a page walks one index from a bound
-//! (`INDEXED BY`, so the planner cannot choose a scan): a page costs the
+//! (`INDEXED BY`, so the planner cannot choose a scan), or looks its rows
+//! up by id (`NOT INDEXED`, for the same reason): a page costs the
 //! same at the start and at the end of a large archive. Times become ids
 //! by a binary search over ids, since ids and stamps grow together. Rows
 //! name their owner by its number in `archive_owners`. A row's id is its
@@ -89,6 +90,11 @@ pub(super) fn insert_batch(
         if inserted == 1 {
             added.messages += 1;
             added.bytes += size;
+        } else {
+            tracing::warn!(
+                "archive id {} was taken; a message was not archived",
+                row.id
+            );
         }
     }
     let mut totals = c.prepare_cached(
@@ -441,10 +447,17 @@ pub(super) fn page(
                 Err(e) => return Err(e),
             }
         }
+        if rows.is_empty() {
+            return Ok(Page {
+                items: Vec::new(),
+                complete: true,
+                count,
+            });
+        }
         let marks = vec!["?"; rows.len()].join(", ");
         values.extend(rows);
-        // Looked up by row id, not walked to in an index.
-        ("", format!(" AND id IN ({marks})"))
+        // Looked up by row id, never walked to in an index.
+        (" NOT INDEXED", format!(" AND id IN ({marks})"))
     } else if let Some(with) = &query.with {
         values.push(with.clone().into());
         (

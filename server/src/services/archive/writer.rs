@@ -54,7 +54,7 @@ pub(super) async fn run(
             }
         }
         if !batch.is_empty() {
-            // In id order, the table is only ever appended to.
+            // In id order, rows go to the end of the table.
             batch.sort_unstable_by_key(|row| row.id);
             let count = batch.len();
             let written = db
