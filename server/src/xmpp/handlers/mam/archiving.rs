@@ -87,12 +87,21 @@ pub async fn prepare(
     if !eligible(message) {
         return None;
     }
-    let server = BareJid::from_parts(None, recipient.domain());
+    // The other party of the recipient's copy: the sender, or the host
+    // itself (whose JID is made only for the server's own messages).
+    let server;
+    let other = match sender {
+        Some(sender) => sender,
+        None => {
+            server = BareJid::from_parts(None, recipient.domain());
+            &server
+        }
+    };
     let sender_keeps = match sender {
         Some(sender) if sender != recipient => wants(ctx, sender, recipient).await,
         _ => false,
     };
-    let recipient_keeps = wants(ctx, recipient, sender.unwrap_or(&server)).await;
+    let recipient_keeps = wants(ctx, recipient, other).await;
     if !sender_keeps && !recipient_keeps {
         return None;
     }
@@ -134,7 +143,7 @@ pub async fn prepare(
         copies.push((
             NewMessage {
                 owner: recipient.clone(),
-                with: sender.cloned().unwrap_or(server),
+                with: other.clone(),
                 id: reservation.id(),
                 stanza,
             },
