@@ -38,6 +38,11 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 # What the sessions enable is XMPP_ENABLE (the load generator's --enable).
 : "${PHONE:=}"
 [ "$PHONE" = 0 ] && PHONE=
+# PHONE_ARCHIVE=empty (the default): every server's archive is emptied before
+# each round (bench/phone/empty-archive.sh), so that rounds and runs measure the
+# same state; keep: each round adds to what the rounds before archived.
+: "${PHONE_ARCHIVE:=empty}"
+case $PHONE_ARCHIVE in empty|keep) ;; *) echo "run-xmpp: PHONE_ARCHIVE must be empty or keep" >&2; exit 2;; esac
 PHONE_SUFFIX=${PHONE:+-phone}
 : "${RESULTS:=$HERE/results/$(date +%Y-%m-%d-%H%M%S)-xmpp$PHONE_SUFFIX}"
 : "${IDLE_COUNTS:=10000}"          # issue 3 asks for 10,000 idle sessions (shared default: "2000 10000")
@@ -142,6 +147,18 @@ check_alive() {   # after each measurement: a crashed server must not go unnotic
   fi
 }
 
+# PHONE=1, PHONE_ARCHIVE=empty: the archive emptied before the round, while the
+# server is stopped (Prosody's files, Roost's database) or once it runs
+# (ejabberd's mnesia table).
+phone_empty_before_start() {
+  [ -n "$PHONE" ] && [ "$PHONE_ARCHIVE" = empty ] && [ "$1" != ejabberd ] || return 0
+  stop_server "$1"
+  SRV_ROOT="$SRV_ROOT" SRV_SCRIPTS="$SRV_SCRIPTS" "$HERE/phone/empty-archive.sh" "$1" || die "$1: could not empty its archive"
+}
+phone_empty_after_start() {
+  [ -n "$PHONE" ] && [ "$PHONE_ARCHIVE" = empty ] && [ "$1" = ejabberd ] || return 0
+  SRV_ROOT="$SRV_ROOT" SRV_SCRIPTS="$SRV_SCRIPTS" "$HERE/phone/empty-archive.sh" "$1" || die "$1: could not empty its archive"
+}
 # PHONE=1: evidence that the phone features are really on in the server under test
 # (results/…/phone/): archived message counts before and after a turn
 # (archive.txt), and bench/phone/check-features.py's carbons / stream management /
@@ -195,7 +212,7 @@ trap 'echo "run-xmpp: command failed (status $?) at line $LINENO: $BASH_COMMAND"
   echo "sessions enable (XMPP_ENABLE, loadgen --enable): '${XMPP_ENABLE:-}'"
   [ -z "${ROOST_EXTRA_TOML:-}" ] || echo "roostd config additions (ROOST_EXTRA_TOML): $(printf '%s' "$ROOST_EXTRA_TOML" | tr '\n' ' ')"
   if [ -n "$PHONE" ]; then
-    echo "PHONE=1 (issue 13 phone profile): prosody/ejabberd = the shared configs plus MAM for every account, stream management, carbons (bench/phone/make-harness.sh; dirs under $PHONE_RUN_ROOT); roostd = roost.toml.in with its defaults (archive on, default always; carbons; stream management), data $ROOST_XMPP_DATA_DIR"
+    echo "PHONE=1 (issue 13 phone profile): prosody/ejabberd = the shared configs plus MAM for every account, stream management, carbons (bench/phone/make-harness.sh; dirs under $PHONE_RUN_ROOT); roostd = roost.toml.in with its defaults (archive on, default always; carbons; stream management), data $ROOST_XMPP_DATA_DIR; PHONE_ARCHIVE=$PHONE_ARCHIVE (empty: every archive emptied before each round)"
     want prosody && echo "prosody phone additions: $(grep -E '"mam"|default_archive_policy|archive_expires_after|smacks_hibernation_time' "$SRV_SCRIPTS/prosody/prosody.cfg.lua.in" | sed 's/^[[:space:]]*//' | tr '\n' ' ')"
     want ejabberd && echo "ejabberd phone additions: $(sed -n '/^  mod_mam:/,/resume_timeout/p' "$SRV_SCRIPTS/ejabberd/ejabberd.yml.in" | sed 's/^[[:space:]]*//' | tr '\n' ' ')"
   fi
@@ -294,7 +311,10 @@ for RUN_NO in $(seq "${START_RUN:-1}" "$RUNS"); do
   [ -n "$WORKLOADS" ] || break
   echo "=== round $RUN_NO/$RUNS ($(date +%T), loadavg $(cut -d' ' -f1-3 /proc/loadavg))"
   for t in $SERVERS; do
-    start_server "$t"; sleep "$SETTLE"
+    phone_empty_before_start "$t"
+    start_server "$t"
+    phone_empty_after_start "$t"
+    sleep "$SETTLE"
     phone_archive "$t" "round$RUN_NO-before"
     for w in $WORKLOADS; do workload "$w"; done
     phone_archive "$t" "round$RUN_NO-after"
