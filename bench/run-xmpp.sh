@@ -153,6 +153,13 @@ check_alive() {   # after each measurement: a crashed server must not go unnotic
 phone_empty_before_start() {
   [ -n "$PHONE" ] && [ "$PHONE_ARCHIVE" = empty ] && [ "$1" != ejabberd ] || return 0
   stop_server "$1"
+  # The shared stop.sh gives up after 10 s without a kill: Prosody's files are
+  # only touched once its process is gone (roostd's lock is waited for).
+  if [ "$1" = prosody ] && [ -s "${PIDFILE[prosody]}" ]; then
+    local pid i; pid=$(cat "${PIDFILE[prosody]}")
+    for i in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    ! kill -0 "$pid" 2>/dev/null || die "prosody (pid $pid) still runs; its archive is left alone"
+  fi
   SRV_ROOT="$SRV_ROOT" SRV_SCRIPTS="$SRV_SCRIPTS" "$HERE/phone/empty-archive.sh" "$1" || die "$1: could not empty its archive"
 }
 phone_empty_after_start() {

@@ -8,10 +8,11 @@
 #   bench/phone/empty-archive.sh ejabberd        (the server running: its
 #                                                 archive is a mnesia table)
 # Needs SRV_ROOT and SRV_SCRIPTS (as run-xmpp.sh sets them) for prosody and
-# ejabberd; the sqlite3 command-line shell for roost (apt install sqlite3).
+# ejabberd; for roost ROOST_DATA_DIR (run-xmpp.sh exports its data-xmpp-phone)
+# and the sqlite3 command-line shell (apt install sqlite3).
 set -euo pipefail
 source "$(dirname "$0")/../env.sh"
-t=$1
+t=${1:-}
 case $t in
   prosody)
     # mod_storage_internal keeps one file per account's archive.
@@ -24,8 +25,12 @@ case $t in
     # totals is what `roostctl archive purge` does for every account at once;
     # VACUUM then gives the file back its fresh size, as new rows would
     # otherwise fill the freed pages rather than go to the end of the file.
+    # roostd holds an exclusive flock on roostd.lock while it runs: taking it
+    # here waits for one still stopping and refuses one still running.
     db="$ROOST_DATA_DIR/roost.sqlite3"
-    [ -f "$db" ] || exit 0
-    sqlite3 "$db" "DELETE FROM archive; DELETE FROM archive_totals; VACUUM;" ;;
+    [ -f "$db" ] || { echo "empty-archive: no database at $db" >&2; exit 1; }
+    flock -w 30 "$ROOST_DATA_DIR/roostd.lock" sqlite3 -cmd '.timeout 10000' "$db" \
+      "BEGIN; DELETE FROM archive; DELETE FROM archive_totals; COMMIT; VACUUM;" ||
+      { echo "empty-archive: roost: roostd still holds $ROOST_DATA_DIR after 30 s, or sqlite3 failed" >&2; exit 1; } ;;
   *) echo "empty-archive: unknown server '$t'" >&2; exit 2 ;;
 esac
