@@ -532,12 +532,7 @@ mod tests {
     #[tokio::test]
     async fn a_job_that_panics_costs_only_itself() {
         let (_dir, db, _t) = open_temp();
-        db.call(|c| -> Result<(), StorageError> {
-            c.execute_batch("CREATE TABLE t (v BLOB)")?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+        create_table(&db).await;
         let panicking = db.call(|c| -> Result<(), StorageError> {
             c.execute("INSERT INTO t VALUES (1)", [])?;
             panic!("a bug in a job");
@@ -559,12 +554,7 @@ mod tests {
     #[tokio::test]
     async fn a_lone_job_that_fails_or_panics_leaves_nothing_behind() {
         let (_dir, db, _t) = open_temp();
-        db.call(|c| -> Result<(), StorageError> {
-            c.execute_batch("CREATE TABLE t (v BLOB)")?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+        create_table(&db).await;
         let refused = db
             .call(|c| -> Result<(), StorageError> {
                 c.execute("INSERT INTO t VALUES (1)", [])?;
@@ -588,6 +578,15 @@ mod tests {
         insert(&db, 1).await.unwrap();
         insert(&db, 1).await.unwrap();
         assert_eq!(count(&db).await, 2, "later jobs commit");
+    }
+
+    async fn create_table(db: &Db) {
+        db.call(|c| -> Result<(), StorageError> {
+            c.execute_batch("CREATE TABLE t (v BLOB)")?;
+            Ok(())
+        })
+        .await
+        .unwrap();
     }
 
     async fn count(db: &Db) -> i64 {
