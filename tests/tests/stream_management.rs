@@ -2,7 +2,8 @@
 //! with the raw client: a phone that loses its connection mid-conversation
 //! resumes (inside SASL2, or after a legacy login) and gets every message
 //! it had not acknowledged exactly once, those sent meanwhile included; a
-//! session never resumed leaves its messages offline; one that ends its
+//! session never resumed leaves its messages offline (one that came from
+//! offline storage with its first `<delay/>` only); one that ends its
 //! stream hands them on; the counting and its errors; and xmpp.js, an
 //! independent client, resuming inside SASL2.
 
@@ -292,6 +293,65 @@ async fn a_session_not_resumed_in_time_leaves_its_messages_offline() {
         let size: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
         assert_eq!(size["messages"], 2, "{user}: {size}");
     }
+}
+
+/// A message that waited offline, delivered to a session that is then
+/// lost and never resumed, waits offline again: still with the one
+/// `<delay/>` (XEP-0203) that says when it first arrived, not a second;
+/// and a sender cannot claim that the server held it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_from_offline_storage_that_waits_again_keeps_one_delay() {
+    let server = Server::start_c2s("resume_timeout = \"2s\"", "");
+    for user in ["alice", "bob"] {
+        server.create_user(&jid(user), PASSWORD);
+    }
+    let mut bob = RawClient::bound(&server, "bob", PASSWORD, "desk").await;
+    let forged =
+        format!("<delay xmlns='urn:xmpp:delay' from='{HOST}' stamp='2000-01-01T00:00:00Z'/>");
+    bob.send(&format!(
+        "<message type='chat' to='{}' id='m1'><body>m1</body>{forged}</message>",
+        jid("alice")
+    ))
+    .await;
+    assert!(sync(&mut bob, "b1").await.is_empty());
+
+    let mut client = RawClient::bound(&server, "alice", PASSWORD, "phone").await;
+    client
+        .send(&format!("<enable xmlns='{SM}' resume='1'/>"))
+        .await;
+    assert_eq!(next_stanza(&mut client).await.name(), "enabled");
+    let mut phone = Phone::new(client);
+    phone.client.send("<presence/>").await;
+    let first = loop {
+        let el = phone.next().await;
+        if el.get_child("body", "jabber:client").is_some() {
+            break el;
+        }
+    };
+    let delays = |message: &Element| -> Vec<String> {
+        message
+            .children()
+            .filter(|c| c.is("delay", "urn:xmpp:delay"))
+            .map(|c| c.attr("stamp").unwrap_or_default().to_owned())
+            .collect()
+    };
+    let stamp = delays(&first);
+    assert_eq!(stamp.len(), 1, "from offline storage: {first:?}");
+    assert_ne!(stamp[0], "2000-01-01T00:00:00Z", "the server's own stamp");
+    drop(phone);
+    wait_hibernated(&server, 1).await;
+    wait_hibernated(&server, 0).await;
+
+    let mut laptop = Phone::new(RawClient::bound(&server, "alice", PASSWORD, "laptop").await);
+    laptop.client.send("<presence/>").await;
+    let again = loop {
+        let el = laptop.next().await;
+        if el.get_child("body", "jabber:client").is_some() {
+            break el;
+        }
+    };
+    assert_eq!(laptop.bodies, ["m1"]);
+    assert_eq!(delays(&again), stamp, "{again:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

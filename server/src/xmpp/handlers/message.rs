@@ -58,6 +58,12 @@ pub async fn outbound(
     let from = session.jid.to_bare();
     // XEP-0280 §6: a private message is copied to no one, and the marker,
     // meant for this server, is not delivered.
+    // Only this server says a message waited here (offline storage keeps
+    // the first stamp it gave): a client's claim to speak for it goes.
+    let host = account.domain().as_str();
+    if message.children().any(|c| is_delay_by(c, host)) {
+        message.retain_children(|c| !is_delay_by(c, host));
+    }
     let private = message.child("private", ns::CARBONS).is_some();
     if private {
         message.retain_children(|child| !child.is("private", ns::CARBONS));
@@ -291,6 +297,11 @@ impl Delivered {
     }
 }
 
+/// A `<delay/>` (XEP-0203) that says `host` held the message.
+fn is_delay_by(child: &Element, host: &str) -> bool {
+    child.is("delay", DELAY) && child.attr("from") == Some(host)
+}
+
 async fn store_offline(
     ctx: &XmppContext,
     account: &BareJid,
@@ -300,11 +311,16 @@ async fn store_offline(
     if message.child("body", ns::CLIENT).is_none() {
         return Ok(());
     }
-    message.push_child(
-        Element::new("delay", DELAY)
-            .with_attr("from", account.domain().as_str())
-            .with_attr("stamp", roost_common::time::xep0082(crate::services::now())),
-    );
+    // A message back from a session that never acknowledged it (stream
+    // management) waited here before: its first stamp says when it came.
+    let domain = account.domain().as_str();
+    if !message.children().any(|c| is_delay_by(c, domain)) {
+        message.push_child(
+            Element::new("delay", DELAY)
+                .with_attr("from", domain)
+                .with_attr("stamp", roost_common::time::xep0082(crate::services::now())),
+        );
+    }
     // Storage is bounded per sender account (every resource of it, or the
     // server itself); `from` was stamped by the sender's connection.
     let sender = message
