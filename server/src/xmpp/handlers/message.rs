@@ -56,14 +56,14 @@ pub async fn outbound(
         return Err((message, StanzaError::service_unavailable()));
     };
     let from = session.jid.to_bare();
-    // XEP-0280 §6: a private message is copied to no one, and the marker,
-    // meant for this server, is not delivered.
     // Only this server says a message waited here (offline storage keeps
     // the first stamp it gave): a client's claim to speak for it goes.
     let host = account.domain().as_str();
     if message.children().any(|c| is_delay_by(c, host)) {
         message.retain_children(|c| !is_delay_by(c, host));
     }
+    // XEP-0280 §6: a private message is copied to no one, and the marker,
+    // meant for this server, is not delivered.
     let private = message.child("private", ns::CARBONS).is_some();
     if private {
         message.retain_children(|child| !child.is("private", ns::CARBONS));
