@@ -69,6 +69,16 @@ impl Phone {
         }
     }
 
+    /// The next message with a body.
+    async fn next_with_body(&mut self) -> Element {
+        loop {
+            let el = self.next().await;
+            if el.name() == "message" && el.get_child("body", "jabber:client").is_some() {
+                return el;
+            }
+        }
+    }
+
     /// Reads until the message with `body` came.
     async fn until_body(&mut self, body: &str) {
         tokio::time::timeout(Duration::from_secs(20), async {
@@ -322,12 +332,7 @@ async fn a_message_from_offline_storage_that_waits_again_keeps_one_delay() {
     assert_eq!(next_stanza(&mut client).await.name(), "enabled");
     let mut phone = Phone::new(client);
     phone.client.send("<presence/>").await;
-    let first = loop {
-        let el = phone.next().await;
-        if el.get_child("body", "jabber:client").is_some() {
-            break el;
-        }
-    };
+    let first = phone.next_with_body().await;
     let delays = |message: &Element| -> Vec<String> {
         message
             .children()
@@ -344,12 +349,7 @@ async fn a_message_from_offline_storage_that_waits_again_keeps_one_delay() {
 
     let mut laptop = Phone::new(RawClient::bound(&server, "alice", PASSWORD, "laptop").await);
     laptop.client.send("<presence/>").await;
-    let again = loop {
-        let el = laptop.next().await;
-        if el.get_child("body", "jabber:client").is_some() {
-            break el;
-        }
-    };
+    let again = laptop.next_with_body().await;
     assert_eq!(laptop.bodies, ["m1"]);
     assert_eq!(delays(&again), stamp, "{again:?}");
 }
