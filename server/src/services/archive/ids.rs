@@ -266,14 +266,17 @@ mod tests {
         }
     }
 
+    /// A query's wait for the ids in flight, in a task of its own.
+    fn settling(ids: &std::sync::Arc<Ids>) -> tokio::task::JoinHandle<()> {
+        let ids = ids.clone();
+        tokio::spawn(async move { ids.settled().await })
+    }
+
     #[tokio::test]
     async fn a_query_waits_for_ids_in_flight_made_before_it() {
         let ids = Ids::after(0);
         let in_flight = ids.reserve(T0);
-        let waiter = {
-            let ids = ids.clone();
-            tokio::spawn(async move { ids.settled().await })
-        };
+        let waiter = settling(&ids);
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!waiter.is_finished());
         // A later id in flight does not hold it back.
@@ -290,10 +293,7 @@ mod tests {
     async fn a_query_given_up_mid_wait_is_no_longer_counted() {
         let ids = Ids::after(0);
         let _in_flight = ids.reserve(T0);
-        let waiter = {
-            let ids = ids.clone();
-            tokio::spawn(async move { ids.settled().await })
-        };
+        let waiter = settling(&ids);
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(ids.waiting.load(Ordering::Acquire), 1);
         waiter.abort();
